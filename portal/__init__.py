@@ -1,0 +1,3 @@
+"""Passerelle: a captive portal that teaches before it lets villagers online."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Access: who may reach the Internet, recorded in the database and enforced by a firewall."""

@@ -1,0 +1,98 @@
+"""The grant lifecycle: give, extend, withdraw, expire, idle out, restore after a reboot.
+
+The database is the store of record; the firewall enforces. A change reaches the
+firewall inside the database transaction, so a firewall failure leaves no grant
+on record that is not enforced.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from portal.access.firewall import Clock, Firewall, FirewallEntry
+from portal.access.view import GrantView
+from portal.db import database
+from portal.models import Grant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Activity:
+    packets: int
+    changed_at: float
+
+
+class GrantBook:
+    def __init__(
+        self,
+        firewall: Firewall,
+        view: GrantView,
+        *,
+        session_seconds: int,
+        idle_seconds: int,
+        clock: Clock,
+    ) -> None:
+        self.firewall = firewall
+        self.view = view
+        self.session_seconds = session_seconds
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._activity: dict[str, _Activity] = {}
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def give(self, mac: str) -> Grant:
+        """Grant access for a full session from now (extends an existing grant)."""
+        with database.atomic():
+            grant = Grant.give(mac, self._now(), self.session_seconds)
+            self.firewall.grant(mac, self.session_seconds)
+        log.info("access granted for %d s", self.session_seconds)
+        return grant
+
+    def withdraw(self, mac: str) -> None:
+        with database.atomic():
+            Grant.withdraw(mac)
+            self.firewall.revoke(mac)
+        self._activity.pop(mac, None)
+
+    def seconds_left(self, mac: str) -> int | None:
+        """Remaining access for `mac`, read from memory (no database write)."""
+        expires = self.view.expires_at(mac)
+        return None if expires is None else max(0, expires - self._now())
+
+    def restore(self) -> int:
+        """After a start-up: forget expired grants, put unexpired ones back in the firewall."""
+        now = self._now()
+        Grant.purge_expired(now)
+        grants = {g.mac: g.seconds_left(now) for g in Grant.unexpired(now)}
+        self.firewall.sync({mac: left for mac, left in grants.items() if left > 0})
+        return len(grants)
+
+    def sweep(self) -> list[str]:
+        """Housekeeping: purge expired grants, withdraw idle ones and any unrecorded entry.
+
+        Returns the MACs withdrawn (kept in memory only, for the caller's count).
+        """
+        now = self._now()
+        Grant.purge_expired(now)
+        recorded = {g.mac for g in Grant.unexpired(now)}
+        withdrawn = []
+        for entry in self.firewall.list():
+            if entry.mac not in recorded or self._idle(entry, now):
+                self.withdraw(entry.mac)
+                withdrawn.append(entry.mac)
+        for mac in set(self._activity) - recorded:
+            del self._activity[mac]
+        if withdrawn:
+            log.info("withdrew access of %d idle or unrecorded device(s)", len(withdrawn))
+        return withdrawn
+
+    def _idle(self, entry: FirewallEntry, now: int) -> bool:
+        seen = self._activity.get(entry.mac)
+        if seen is None or entry.packets != seen.packets:
+            self._activity[entry.mac] = _Activity(entry.packets, now)
+            return False
+        return now - seen.changed_at >= self.idle_seconds

@@ -1,0 +1,78 @@
+"""create_app(settings): wires configuration, database, languages, blueprints, errors, headers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Flask
+
+from portal import errors, i18n, security
+from portal.access.book import GrantBook
+from portal.access.firewall import Clock, Firewall, MemoryFirewall
+from portal.access.view import GrantView
+from portal.captive.views import captive
+from portal.clients import Identify, address_identity, neighbour_identity
+from portal.config import Settings
+from portal.context import Services
+from portal.db import database_path, migrate, open_database
+from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+from portal.onboarding.views import onboarding
+from portal.sitekeys import SiteKeys
+
+
+def make_firewall(settings: Settings) -> Firewall:
+    if settings.firewall.backend == "memory":
+        return MemoryFirewall()
+    raise NotImplementedError(
+        "the 'nft' firewall backend comes with the gatekeeper; use backend = \"memory\""
+    )
+
+
+def make_identify(settings: Settings) -> Identify:
+    if settings.network.client_identity == "address":
+        return address_identity
+    return neighbour_identity(settings.network.wifi_interface)
+
+
+def make_book(settings: Settings, firewall: Firewall, clock: Clock = time.time) -> GrantBook:
+    """Open the database (migrating it) and build the grant lifecycle on `firewall`."""
+    open_database(settings.data_dir)
+    migrate()
+    return GrantBook(
+        firewall,
+        GrantView(database_path(settings.data_dir), clock),
+        session_seconds=settings.access.session_minutes * 60,
+        idle_seconds=settings.access.idle_minutes * 60,
+        clock=clock,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    firewall: Firewall | None = None,
+    identify: Identify | None = None,
+    clock: Clock = time.time,
+    lessons_dir: Path = BUNDLED_LESSONS,
+) -> Flask:
+    """Build one portal app; tests pass fakes for what cannot run here."""
+    app = Flask(__name__)
+    keys = SiteKeys.load_or_create(settings.data_dir)
+    app.config.update(SECRET_KEY=keys.flask_secret, PORTAL_SETTINGS=settings)
+
+    book = make_book(settings, firewall or make_firewall(settings), clock)
+    book.restore()
+    app.extensions["passerelle"] = Services(
+        settings=settings,
+        book=book,
+        identify=identify or make_identify(settings),
+        lessons=LessonLibrary.load(lessons_dir, settings.site.languages),
+    )
+
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(captive)
+    app.register_blueprint(onboarding)
+    return app

@@ -1,0 +1,157 @@
+"""The `portal` command: demo, serve, check-config, init-db, housekeep."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from portal.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.file)
+    print(f"{args.file}: OK — portal at {settings.public_url}")
+    return 0
+
+
+def init_db(args: argparse.Namespace) -> int:
+    from portal.db import migrate, open_database
+
+    settings = _settings(args)
+    open_database(settings.data_dir)
+    print(f"database ready in {settings.data_dir} (schema version {migrate()})")
+    return 0
+
+
+def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
+    """The embedded default: memory firewall, identity by address, bundled lessons."""
+    try:
+        address = str(ipaddress.IPv4Address(host))
+    except ValueError:
+        address = "127.0.0.1"
+    if address == "0.0.0.0":  # noqa: S104 — links must name a reachable address
+        address = "127.0.0.1"
+    settings = Settings()
+    return (
+        settings.replace("site", name="Passerelle (demo)")
+        .replace(
+            "network",
+            portal_address=address,
+            portal_port=port,
+            portal_hostname="",
+            client_identity="address",
+        )
+        .replace("firewall", backend="memory")
+        .replace("storage", data_dir=str(data_dir))
+    )
+
+
+def demo(args: argparse.Namespace) -> int:
+    from portal.serving import PortalServer, demo_options
+
+    throwaway = args.data_dir is None
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="passerelle-demo-"))
+    settings = demo_settings(args.host, args.port, data_dir)
+    options = demo_options(settings)
+    options["bind"] = f"{args.host}:{args.port}"
+    url = settings.public_url
+    print(
+        f"Passerelle demo: open {url} in a browser.\n"
+        f"Data directory: {data_dir}{' (deleted on exit)' if throwaway else ''}\n"
+        "Try the phone probes (captive before the lesson, online after it):\n"
+        f"  curl -i -H 'Host: connectivitycheck.gstatic.com' {url}generate_204\n"
+        f"  curl -i -H 'Host: captive.apple.com' {url}hotspot-detect.html\n"
+        f"  curl -i -H 'Host: www.msftconnecttest.com' {url}connecttest.txt\n"
+        f"  curl -i {url}api/captive\n",
+        flush=True,
+    )
+    try:
+        PortalServer(settings, options).run()
+    finally:
+        if throwaway:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from portal.serving import PRODUCTION_CONFIG, PortalServer, production_options
+
+    settings = _settings(args)
+    config_file = Path(args.gunicorn_config) if args.gunicorn_config else PRODUCTION_CONFIG
+    PortalServer(settings, production_options(settings, config_file)).run()
+    return 0
+
+
+def housekeep(args: argparse.Namespace) -> int:
+    from portal.app import make_book, make_firewall
+    from portal.housekeeping import SWEEP_SECONDS, keep_house
+
+    settings = _settings(args)
+    book = make_book(settings, make_firewall(settings))
+    book.restore()
+    if args.once:
+        book.sweep()
+        return 0
+    keep_house(book, threading.Event(), SWEEP_SECONDS)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description="Passerelle captive portal")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> (
+        argparse.ArgumentParser
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--config", help="portal.toml (default: $PORTAL_CONFIG)")
+        return sub
+
+    sub = command("demo", demo, "run the portal on this computer, with a memory firewall")
+    sub.add_argument("--host", default="127.0.0.1")
+    sub.add_argument("--port", type=int, default=8080)
+    sub.add_argument("--data-dir", help="keep data here (default: a throw-away folder)")
+
+    sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
+    sub.add_argument("--gunicorn-config", help="default: deploy/gunicorn.conf.py")
+
+    sub = command("check-config", check_config, "validate a portal.toml and name any wrong key")
+    sub.add_argument("file")
+
+    with_config(command("init-db", init_db, "create or migrate the database"))
+
+    sub = with_config(command("housekeep", housekeep, "expire and idle out grants, forever"))
+    sub.add_argument("--once", action="store_true", help="sweep once and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""Settings: the one file a volunteer edits (`portal.toml`), read into frozen dataclasses.
+
+Every key is declared once, with its type, default, allowed values and a short
+description; the loader rejects unknown keys and wrong values with a message
+that names the key and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar")
+CONFIG_ENV = "PORTAL_CONFIG"
+
+Check = Callable[[Any], str | None]
+"""A value check returns None when the value is fine, else what is allowed."""
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased for the volunteer who edits portal.toml."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}" if key else problem)
+
+
+def between(low: int, high: int) -> Check:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"a whole number from {low} to {high}"
+
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: str) -> str | None:
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+
+    return check
+
+
+def ipv4_address(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return "an IPv4 address such as '10.42.0.1'"
+    return None
+
+
+_INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+
+
+def interface_name(value: str) -> str | None:
+    return None if _INTERFACE.match(value) else "a network interface name such as 'wlan0'"
+
+
+def hostname(value: str) -> str | None:
+    if value == "" or _HOSTNAME.match(value):
+        return None
+    return "a lower-case host name such as 'passerelle.lan', or \"\" to use the address"
+
+
+def http_url_or_empty(value: str) -> str | None:
+    if value == "" or re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+        return None
+    return "an http:// or https:// address, or \"\""
+
+
+def languages(value: tuple[str, ...]) -> str | None:
+    allowed = ", ".join(SUPPORTED_LANGUAGES)
+    if not value:
+        return f"a non-empty list drawn from {allowed}"
+    if len(set(value)) != len(value):
+        return f"a list without repeats, drawn from {allowed}"
+    if any(code not in SUPPORTED_LANGUAGES for code in value):
+        return f"a list drawn from {allowed}"
+    return None
+
+
+def host_ports(value: tuple[str, ...]) -> str | None:
+    for item in value:
+        match = _HOST_PORT.match(item)
+        if not match or not 1 <= int(match["port"]) <= 65535:
+            return "a list of 'host:port' strings such as '1.1.1.1:443'"
+    return None
+
+
+def text(max_length: int, *, optional: bool = False) -> Check:
+    def check(value: str) -> str | None:
+        if optional and value == "":
+            return None
+        if not value.strip() or len(value) > max_length or any(ord(c) < 32 for c in value):
+            lowest = 0 if optional else 1
+            return f"a line of text of {lowest} to {max_length} characters"
+        return None
+
+    return check
+
+
+def key(default: Any, doc: str, check: Check | None = None) -> Any:
+    """Declare one configuration key: its default, what it means and what is allowed."""
+    if isinstance(default, list):
+        default = tuple(default)
+    return field(default=default, metadata={"doc": doc, "check": check})
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    name: str = key("Passerelle", "Name of the hotspot shown on every page.", text(60))
+    commune: str = key(
+        "", "Commune that runs the hotspot (shown on the privacy page).", text(80, optional=True)
+    )
+    languages: tuple[str, ...] = key(
+        list(SUPPORTED_LANGUAGES), "Languages offered, in the order shown.", languages
+    )
+    default_language: str = key(
+        "fr", "Language used when the phone asks for none we offer.", one_of(*SUPPORTED_LANGUAGES)
+    )
+    venue_info_url: str = key(
+        "", "Page about the venue, announced to phones (RFC 8908); \"\" for none.",
+        http_url_or_empty,
+    )
+    help_place: str = key(
+        "",
+        "Where to find a person who helps (e.g. the EPN's name and opening hours).",
+        text(200, optional=True),
+    )
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    session_minutes: int = key(240, "How long access lasts after the lesson.", between(15, 1440))
+    idle_minutes: int = key(
+        45, "Access ends early after this long without any traffic.", between(5, 1440)
+    )
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    wifi_interface: str = key("wlan0", "The Wi-Fi interface guests join.", interface_name)
+    uplink_interface: str = key("eth0", "The interface towards the Internet.", interface_name)
+    portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", ipv4_address)
+    portal_port: int = key(80, "Port the portal listens on.", between(1, 65535))
+    portal_hostname: str = key(
+        "passerelle.lan", "Name of the portal in links and on posters; \"\" to use the address.",
+        hostname,
+    )
+    client_identity: str = key(
+        "mac",
+        "How a device is recognised: 'mac' (neighbour table; on the Pi) or 'address' (demo).",
+        one_of("mac", "address"),
+    )
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    data_dir: str = key(
+        "/var/lib/passerelle", "Where the database and generated secrets live.", text(200)
+    )
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    check_targets: tuple[str, ...] = key(
+        ["1.1.1.1:443", "9.9.9.9:443"], "Hosts the uplink monitor connects to.", host_ports
+    )
+    check_interval_seconds: int = key(30, "Seconds between two uplink checks.", between(5, 3600))
+
+
+@dataclass(frozen=True)
+class FirewallSettings:
+    backend: str = key(
+        "nft", "'nft' (the gatekeeper; on the Pi) or 'memory' (demo and tests).",
+        one_of("nft", "memory"),
+    )
+    gatekeeper_socket: str = key(
+        "/run/passerelle/gatekeeper.sock", "Unix socket of the privileged gatekeeper.", text(100)
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    site: SiteSettings = field(default_factory=SiteSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    firewall: FirewallSettings = field(default_factory=FirewallSettings)
+
+    def __post_init__(self) -> None:
+        if self.site.default_language not in self.site.languages:
+            raise ConfigError(
+                "site.default_language",
+                f"must be one of site.languages ({', '.join(self.site.languages)}), "
+                f"got {self.site.default_language!r}",
+            )
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+    @property
+    def portal_hosts(self) -> frozenset[str]:
+        """Host names (without port) under which a request is for the portal itself."""
+        hosts = {self.network.portal_address}
+        if self.network.portal_hostname:
+            hosts.add(self.network.portal_hostname)
+        return frozenset(hosts)
+
+    @property
+    def public_url(self) -> str:
+        """The portal's start page, built from configuration only (never from a request)."""
+        host = self.network.portal_hostname or self.network.portal_address
+        port = self.network.portal_port
+        return f"http://{host}/" if port == 80 else f"http://{host}:{port}/"
+
+    def replace(self, section: str, **changes: Any) -> Settings:
+        """A copy with some keys of one section changed (validated like the file)."""
+        current = getattr(self, section)
+        merged = {f.name: getattr(current, f.name) for f in fields(current)} | changes
+        return _from_mapping({**self.as_mapping(), section: merged})
+
+    def as_mapping(self) -> dict[str, dict[str, Any]]:
+        return {
+            section.name: dataclasses.asdict(getattr(self, section.name))
+            for section in fields(self)
+        }
+
+
+_TYPE_WORDS = {int: "a whole number", str: "a string in quotes", bool: "true or false"}
+S = TypeVar("S")
+
+
+def _coerce(dotted: str, annotation: Any, value: Any) -> Any:
+    """Check a raw TOML value against the declared type; lists become tuples."""
+    if get_origin(annotation) is tuple:
+        (item_type, _ellipsis) = get_args(annotation)
+        if not isinstance(value, list | tuple) or not all(
+            type(item) is item_type for item in value
+        ):
+            raise ConfigError(dotted, f"must be a list of {_TYPE_WORDS[item_type]}s, got {value!r}")
+        return tuple(value)
+    # bool is a subclass of int: `session_minutes = true` must not pass as 1.
+    if type(value) is not annotation:
+        raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {value!r}")
+    return value
+
+
+def _section(name: str, cls: type[S], raw: Any) -> S:
+    if not isinstance(raw, dict):
+        raise ConfigError(name, f"must be a table ([{name}]), got {raw!r}")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    for raw_key in raw:
+        if raw_key not in known:
+            raise ConfigError(
+                f"{name}.{raw_key}",
+                f"unknown key; [{name}] allows {', '.join(sorted(known))}",
+            )
+    values = {}
+    for key_name, spec in known.items():
+        if key_name not in raw:
+            continue
+        dotted = f"{name}.{key_name}"
+        value = _coerce(dotted, hints[key_name], raw[key_name])
+        check: Check | None = spec.metadata.get("check")
+        allowed = check(value) if check else None
+        if allowed:
+            raise ConfigError(dotted, f"must be {allowed}, got {value!r}")
+        values[key_name] = value
+    return cls(**values)
+
+
+def _from_mapping(raw: dict[str, Any]) -> Settings:
+    sections = {f.name: f for f in fields(Settings)}
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(name, f"unknown section; allowed: {', '.join(sorted(sections))}")
+    hints = get_type_hints(Settings)
+    return Settings(
+        **{name: _section(name, hints[name], raw[name]) for name in sections if name in raw}
+    )
+
+
+def parse_settings(text_: str, source: str = "portal.toml") -> Settings:
+    try:
+        raw = tomllib.loads(text_)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("", f"{source} is not valid TOML: {error}") from error
+    return _from_mapping(raw)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from `path`, else $PORTAL_CONFIG; with neither, the defaults."""
+    chosen = path if path is not None else os.environ.get(CONFIG_ENV)
+    if chosen is None:
+        return Settings()
+    try:
+        content = Path(chosen).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError("", f"cannot read {chosen}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError("", f"{chosen} is not UTF-8 text") from error
+    return parse_settings(content, str(chosen))
+
+
+def documented_keys() -> dict[str, str]:
+    """Every key as `section.key` with its description (the example file must list them)."""
+    hints = get_type_hints(Settings)
+    return {
+        f"{section.name}.{spec.name}": spec.metadata["doc"]
+        for section in fields(Settings)
+        for spec in fields(hints[section.name])
+    }
+
+
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "documented_keys",
+    "load_settings",
+    "parse_settings",
+]

@@ -1,0 +1,1 @@
+"""Onboarding: language choice, the lesson steps, and the grant that ends them."""

@@ -1,0 +1,154 @@
+"""Lessons: folders of `lesson.toml` plus SVG pictograms, loaded and validated at start-up.
+
+A lesson is data, not template text: each step has a pictogram, a short
+Easy-to-Read sentence per language and an optional check question whose
+answers are pictograms.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portal.i18n import Texts
+BUNDLED_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+ONBOARDING = "onboarding"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+_PICTOGRAM = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.svg$")
+
+
+class LessonError(ValueError):
+    """A lesson file is wrong; the message names the lesson and the place."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    pictogram: str
+    label: Texts
+    correct: bool
+
+
+@dataclass(frozen=True)
+class Check:
+    question: Texts
+    answers: tuple[Answer, ...]
+    hint: Texts
+    """Said kindly after a wrong answer; the person simply tries again."""
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    number: int
+    pictogram: str
+    alt: Texts
+    text: Texts
+    check: Check | None
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str
+    title: Texts
+    steps: tuple[LessonStep, ...]
+    folder: Path
+
+    def step(self, number: int) -> LessonStep | None:
+        return self.steps[number - 1] if 1 <= number <= len(self.steps) else None
+
+
+class LessonLibrary:
+    def __init__(self, lessons: dict[str, Lesson]) -> None:
+        self._lessons = lessons
+
+    @classmethod
+    def load(cls, folder: Path, languages: tuple[str, ...]) -> LessonLibrary:
+        lessons = {}
+        for lesson_file in sorted(folder.glob("*/lesson.toml")):
+            lesson = load_lesson(lesson_file.parent, languages)
+            lessons[lesson.slug] = lesson
+        if ONBOARDING not in lessons:
+            raise LessonError(f"{folder}: the mandatory lesson '{ONBOARDING}' is missing")
+        return cls(lessons)
+
+    def get(self, slug: str) -> Lesson | None:
+        return self._lessons.get(slug)
+
+    @property
+    def onboarding(self) -> Lesson:
+        return self._lessons[ONBOARDING]
+
+
+def _texts(raw: Any, where: str, languages: tuple[str, ...]) -> Texts:
+    if not isinstance(raw, dict):
+        raise LessonError(f"{where}: expected a table of texts by language")
+    missing = [code for code in languages if not str(raw.get(code, "")).strip()]
+    if missing:
+        raise LessonError(f"{where}: missing text for {', '.join(missing)}")
+    return {str(code): str(value).strip() for code, value in raw.items()}
+
+
+def _pictogram(raw: Any, where: str, folder: Path) -> str:
+    if not isinstance(raw, str) or not _PICTOGRAM.match(raw):
+        raise LessonError(f"{where}: pictogram must be a file name like 'wifi.svg'")
+    if not (folder / raw).is_file():
+        raise LessonError(f"{where}: pictogram {raw} not found in {folder}")
+    return raw
+
+
+def _check(raw: Any, where: str, folder: Path, languages: tuple[str, ...]) -> Check:
+    if not isinstance(raw, dict):
+        raise LessonError(f"{where}: expected a table")
+    raw_answers = raw.get("answers")
+    if not isinstance(raw_answers, list) or not 2 <= len(raw_answers) <= 4:
+        raise LessonError(f"{where}.answers: give 2 to 4 answers")
+    answers = tuple(
+        Answer(
+            pictogram=_pictogram(item.get("pictogram"), f"{where}.answers[{i}]", folder),
+            label=_texts(item.get("label"), f"{where}.answers[{i}].label", languages),
+            correct=item.get("correct") is True,
+        )
+        for i, item in enumerate(raw_answers, start=1)
+    )
+    if sum(answer.correct for answer in answers) != 1:
+        raise LessonError(f"{where}.answers: exactly one answer must have correct = true")
+    return Check(
+        question=_texts(raw.get("question"), f"{where}.question", languages),
+        answers=answers,
+        hint=_texts(raw.get("hint"), f"{where}.hint", languages),
+    )
+
+
+def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
+    slug = folder.name
+    if not _SLUG.match(slug):
+        raise LessonError(f"{folder}: a lesson folder name uses a-z, 0-9 and '-'")
+    try:
+        raw = tomllib.loads((folder / "lesson.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LessonError(f"lesson {slug}: cannot read lesson.toml: {error}") from error
+    raw_steps = raw.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise LessonError(f"lesson {slug}: needs at least one [[steps]]")
+    steps = []
+    for number, item in enumerate(raw_steps, start=1):
+        where = f"lesson {slug}, step {number}"
+        steps.append(
+            LessonStep(
+                number=number,
+                pictogram=_pictogram(item.get("pictogram"), where, folder),
+                alt=_texts(item.get("alt"), f"{where}, alt", languages),
+                text=_texts(item.get("text"), f"{where}, text", languages),
+                check=_check(item["check"], f"{where}, check", folder, languages)
+                if "check" in item
+                else None,
+            )
+        )
+    return Lesson(
+        slug=slug,
+        title=_texts(raw.get("title"), f"lesson {slug}, title", languages),
+        steps=tuple(steps),
+        folder=folder,
+    )

@@ -1,0 +1,142 @@
+"""The villager's path: language → lesson steps → check → access → "You are online".
+
+Every step is a plain page with a link or a form POST, so it works without
+JavaScript and in the iOS captive mini-browser.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.context import client_mac, services
+from portal.onboarding.lessons import ONBOARDING, Lesson, LessonStep
+
+onboarding = Blueprint("onboarding", __name__)
+
+FINISHED_KEY = "finished"
+"""Session key: lessons this visit has gone through to the end (slugs)."""
+
+
+def _lesson_or_404(slug: str) -> Lesson:
+    lesson = services().lessons.get(slug)
+    if lesson is None:
+        abort(404)
+    return lesson
+
+
+def _step_or_404(lesson: Lesson, number: int) -> LessonStep:
+    step = lesson.step(number)
+    if step is None:
+        abort(404)
+    return step
+
+
+def _identified_mac() -> str:
+    mac = client_mac()
+    if mac is None:
+        abort(400)
+    return mac
+
+
+@onboarding.get("/")
+def start() -> str:
+    mac = client_mac()
+    online = mac is not None and services().book.seconds_left(mac) is not None
+    return render_template("start.html", online=online, lesson=services().lessons.onboarding)
+
+
+def _next_url(lesson: Lesson, step: LessonStep) -> str:
+    if step.number < len(lesson.steps):
+        return url_for(".step", slug=lesson.slug, number=step.number + 1)
+    return url_for(".finish", slug=lesson.slug)
+
+
+def _render_step(lesson: Lesson, step: LessonStep, wrong: int | None = None) -> str:
+    return render_template(
+        "step.html",
+        lesson=lesson,
+        step=step,
+        total=len(lesson.steps),
+        next_url=_next_url(lesson, step),
+        back_url=url_for(".step", slug=lesson.slug, number=step.number - 1)
+        if step.number > 1
+        else url_for(".start"),
+        wrong=wrong,
+    )
+
+
+@onboarding.get("/lesson/<slug>/<int:number>")
+def step(slug: str, number: int) -> str:
+    lesson = _lesson_or_404(slug)
+    return _render_step(lesson, _step_or_404(lesson, number))
+
+
+@onboarding.post("/lesson/<slug>/<int:number>")
+def answer(slug: str, number: int) -> str | BaseResponse:
+    lesson = _lesson_or_404(slug)
+    current = _step_or_404(lesson, number)
+    if current.check is None:
+        abort(405)
+    chosen = request.form.get("answer", "")
+    if not chosen.isdigit() or not 1 <= int(chosen) <= len(current.check.answers):
+        abort(400)
+    if current.check.answers[int(chosen) - 1].correct:
+        return redirect(_next_url(lesson, current), 303)
+    return _render_step(lesson, current, wrong=int(chosen))
+
+
+@onboarding.get("/lesson/<slug>/done")
+def finish(slug: str) -> str:
+    """The end of a lesson; for the onboarding lesson, the button that opens the Internet."""
+    lesson = _lesson_or_404(slug)
+    finished = set(session.get(FINISHED_KEY, []))
+    if slug not in finished:
+        session[FINISHED_KEY] = sorted(finished | {slug})
+    return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
+
+
+@onboarding.post("/access")
+def grant_access() -> BaseResponse:
+    """Grant access once the onboarding lesson was gone through in this visit."""
+    mac = _identified_mac()
+    if services().lessons.onboarding.slug not in session.get(FINISHED_KEY, []):
+        return redirect(url_for(".step", slug=services().lessons.onboarding.slug, number=1), 303)
+    services().book.give(mac)
+    return redirect(url_for(".online"), 303)
+
+
+@onboarding.get("/online")
+def online() -> str | BaseResponse:
+    mac = client_mac()
+    left = services().book.seconds_left(mac) if mac else None
+    if left is None:
+        return redirect(url_for(".start"), 303)
+    return render_template(
+        "online.html",
+        hours=left // 3600,
+        minutes=(left % 3600) // 60,
+        portal_url=services().settings.public_url,
+    )
+
+
+@onboarding.get("/pictogram/<slug>/<name>")
+def pictogram(slug: str, name: str) -> Response:
+    lesson = _lesson_or_404(slug)
+    if not name.endswith(".svg"):
+        abort(404)
+    response: Response = send_from_directory(lesson.folder, name, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    # An SVG opened on its own must not run script, whatever a lesson folder holds.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
