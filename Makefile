@@ -30,7 +30,7 @@ lint: $(STAMP)
 
 # Re-extract visible strings into the catalogs, then compile them.
 i18n-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot portal
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 i18n: $(STAMP)

@@ -74,9 +74,7 @@ def neighbour_identity(interface: str, table: Path = NEIGHBOUR_TABLE) -> Identif
             ipaddress.IPv4Address(address)
         except ValueError:
             return None  # the Wi-Fi side offers no IPv6; nothing else can be a guest
-        return mac_from_neighbour_table(address, table) or mac_from_arp_request(
-            address, interface
-        )
+        return mac_from_neighbour_table(address, table) or mac_from_arp_request(address, interface)
 
     return identify
 

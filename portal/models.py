@@ -7,7 +7,7 @@ from peewee import CharField, IntegerField, Model
 from portal.db import database
 
 
-class BaseModel(Model):  # type: ignore[misc]
+class BaseModel(Model):
     class Meta:
         database = database
 

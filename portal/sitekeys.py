@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -43,13 +44,13 @@ def _load_or_create(path: Path) -> bytes:
                 handle.write(secrets.token_hex(KEY_BYTES) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-            try:
+            with contextlib.suppress(FileExistsError):  # another worker won: use its key
                 os.link(temporary, path)
-            except FileExistsError:
-                pass
         finally:
             temporary.unlink(missing_ok=True)
     key = bytes.fromhex(path.read_text(encoding="ascii").strip())
     if len(key) != KEY_BYTES:
-        raise ValueError(f"{path} does not hold a {KEY_BYTES}-byte key; delete it to make a new one")
+        raise ValueError(
+            f"{path} does not hold a {KEY_BYTES}-byte key; delete it to make a new one"
+        )
     return key

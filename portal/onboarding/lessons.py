@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.i18n import Texts
+
 BUNDLED_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 ONBOARDING = "onboarding"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")

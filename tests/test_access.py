@@ -1,0 +1,117 @@
+"""Grant lifecycle: give, extend, expire, idle out, withdraw, and restore after a restart."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from portal.access.book import GrantBook
+from portal.access.firewall import MemoryFirewall
+from portal.app import create_app
+from portal.config import Settings
+from portal.models import Grant
+from tests.conftest import OTHER_MAC, PHONE_MAC, FakeClock, fake_identify
+
+
+def book_of(app: Flask) -> GrantBook:
+    book: GrantBook = app.extensions["passerelle"].book
+    return book
+
+
+def macs(firewall: MemoryFirewall) -> list[str]:
+    return [entry.mac for entry in firewall.list()]
+
+
+def test_grant_is_recorded_and_enforced(app: Flask, firewall: MemoryFirewall) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    assert macs(firewall) == [PHONE_MAC]
+    assert Grant.get_by_id(PHONE_MAC).expires_at - Grant.get_by_id(PHONE_MAC).granted_at == (
+        book.session_seconds
+    )
+    assert book.seconds_left(PHONE_MAC) == book.session_seconds
+
+
+def test_regrant_extends_to_a_full_session(app: Flask, clock: FakeClock) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    clock.advance(600)
+    assert book.seconds_left(PHONE_MAC) == book.session_seconds - 600
+    book.give(PHONE_MAC)
+    assert book.seconds_left(PHONE_MAC) == book.session_seconds
+    assert Grant.select().count() == 1
+
+
+def test_expired_grant_gives_no_access_and_is_deleted(
+    app: Flask, clock: FakeClock, firewall: MemoryFirewall
+) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    clock.advance(book.session_seconds)
+    assert book.seconds_left(PHONE_MAC) is None
+    assert macs(firewall) == []  # the kernel timeout (here: the memory twin) ran out too
+    book.sweep()
+    assert Grant.select().count() == 0  # no history of who was online
+
+
+def test_idle_device_loses_access_and_active_one_keeps_it(
+    app: Flask, clock: FakeClock, firewall: MemoryFirewall
+) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    book.give(OTHER_MAC)
+    book.sweep()  # first look at the counters
+    for _ in range(book.idle_seconds // 60):
+        clock.advance(60)
+        firewall.count_traffic(OTHER_MAC, 10)
+        book.sweep()
+    assert book.seconds_left(PHONE_MAC) is None
+    assert book.seconds_left(OTHER_MAC) is not None
+    assert macs(firewall) == [OTHER_MAC]
+    assert [g.mac for g in Grant.select()] == [OTHER_MAC]
+
+
+def test_withdraw_removes_record_and_firewall_entry(app: Flask, firewall: MemoryFirewall) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    book.withdraw(PHONE_MAC)
+    assert book.seconds_left(PHONE_MAC) is None
+    assert macs(firewall) == []
+    assert Grant.select().count() == 0
+
+
+def test_sweep_removes_firewall_entries_without_a_record(
+    app: Flask, firewall: MemoryFirewall
+) -> None:
+    firewall.grant(OTHER_MAC, 3600)
+    assert book_of(app).sweep() == [OTHER_MAC]
+    assert macs(firewall) == []
+
+
+def test_restart_restores_unexpired_grants_with_remaining_time(
+    app: Flask, settings: Settings, clock: FakeClock
+) -> None:
+    book = book_of(app)
+    book.give(PHONE_MAC)
+    clock.advance(1000)
+    book.give(OTHER_MAC)
+    clock.advance(book.session_seconds - 500)  # PHONE_MAC has run out, OTHER_MAC has 500 s
+    fresh = MemoryFirewall(clock)
+    create_app(settings, firewall=fresh, identify=fake_identify, clock=clock)
+    assert [(e.mac, e.seconds_left) for e in fresh.list()] == [(OTHER_MAC, 500)]
+    assert [g.mac for g in Grant.select()] == [OTHER_MAC]
+
+
+def test_failed_firewall_change_leaves_no_grant_on_record(app: Flask) -> None:
+    from portal.access.firewall import FirewallError
+
+    class BrokenFirewall(MemoryFirewall):
+        def grant(self, mac: str, seconds: int) -> None:
+            raise FirewallError("gatekeeper unreachable")
+
+    book = book_of(app)
+    book.firewall = BrokenFirewall()
+    with pytest.raises(FirewallError):
+        book.give(PHONE_MAC)
+    assert Grant.select().count() == 0
+    assert book.seconds_left(PHONE_MAC) is None

@@ -1,0 +1,86 @@
+"""RFC 8908 API, and the redirect target that no request can steer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import START_URL, complete_onboarding
+
+
+def captive_json(client: FlaskClient) -> dict[str, object]:
+    response = client.get("/api/captive")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/captive+json"
+    assert "no-store" in response.headers["Cache-Control"]
+    body: dict[str, object] = json.loads(response.get_data())
+    return body
+
+
+def test_api_says_captive_before_access(client: FlaskClient) -> None:
+    assert captive_json(client) == {
+        "captive": True,
+        "user-portal-url": START_URL,
+        "venue-info-url": START_URL,
+    }
+
+
+def test_api_gives_remaining_seconds_after_access(client: FlaskClient) -> None:
+    complete_onboarding(client)
+    body = captive_json(client)
+    session = client.application.extensions["passerelle"].book.session_seconds
+    assert body["captive"] is False
+    assert body["seconds-remaining"] == session
+    assert body["can-extend-session"] is True
+    assert body["user-portal-url"] == START_URL
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?next=http://evil.example/",
+        "/login?url=https:evil.example",
+        "//evil.example/",
+        "/%2F%2Fevil.example",
+        "/\\evil.example",
+        "/\\\\evil.example/path",
+        "/https:evil.example",
+        "/x%0d%0aLocation:%20http://evil.example",
+        "/generate_204?next=//evil.example",
+    ],
+)
+@pytest.mark.parametrize("host", ["www.example.org", "connectivitycheck.gstatic.com"])
+def test_redirect_target_ignores_the_request(client: FlaskClient, path: str, host: str) -> None:
+    response = client.get(path, headers={"Host": host})
+    assert response.status_code == 302
+    assert response.headers["Location"] == START_URL
+    assert response.headers.getlist("Location") == [START_URL]
+
+
+def test_forged_host_header_cannot_steer_the_redirect(client: FlaskClient) -> None:
+    response = client.get(
+        "/generate_204", environ_overrides={"HTTP_HOST": "evil.example\r\nX-Evil: 1"}
+    )
+    assert response.status_code in (302, 400)
+    assert response.headers.get("Location", START_URL) == START_URL
+    assert "X-Evil" not in response.headers
+
+
+def test_pages_carry_security_headers(client: FlaskClient) -> None:
+    for path in ["/", "/lesson/onboarding/1", "/api/captive", "/no-such-page"]:
+        headers = client.get(path).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_pages_have_no_inline_script(client: FlaskClient) -> None:
+    for path in ["/", "/lesson/onboarding/1", "/lesson/onboarding/5"]:
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>" not in html and " on" + "click=" not in html

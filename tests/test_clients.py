@@ -1,0 +1,64 @@
+"""Who is asking: neighbour table lookups, never a header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portal.access.firewall import normalise_mac
+from portal.clients import address_identity, mac_from_neighbour_table, neighbour_identity
+
+TABLE = """IP address       HW type     Flags       HW address            Mask     Device
+10.42.0.23       0x1         0x2         AA:BB:CC:00:00:23     *        wlan0
+10.42.0.24       0x1         0x0         00:00:00:00:00:00     *        wlan0
+10.42.0.25       0x1         0x2         01:00:5e:00:00:01     *        wlan0
+"""
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    path = tmp_path / "arp"
+    path.write_text(TABLE, encoding="ascii")
+    return path
+
+
+def test_complete_entry_gives_the_normalised_mac(table: Path) -> None:
+    assert mac_from_neighbour_table("10.42.0.23", table) == "aa:bb:cc:00:00:23"
+
+
+def test_incomplete_or_multicast_entries_are_not_identities(table: Path) -> None:
+    assert mac_from_neighbour_table("10.42.0.24", table) is None
+    assert mac_from_neighbour_table("10.42.0.25", table) is None
+    assert mac_from_neighbour_table("10.42.0.2", table) is None
+
+
+def test_missing_table_is_no_identity(tmp_path: Path) -> None:
+    assert mac_from_neighbour_table("10.42.0.23", tmp_path / "absent") is None
+
+
+def test_non_ipv4_sources_are_not_guests(table: Path) -> None:
+    identify = neighbour_identity("wlan0", table)
+    assert identify("10.42.0.23") == "aa:bb:cc:00:00:23"
+    assert identify("fe80::1") is None
+    assert identify("not an address") is None
+
+
+def test_demo_identity_is_stable_and_locally_administered() -> None:
+    mac = address_identity("127.0.0.1")
+    assert mac == "02:00:7f:00:00:01" == address_identity("127.0.0.1")
+    assert address_identity("::1") is not None
+    assert address_identity("::1") != mac
+    assert address_identity("garbage") is None
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:fg", "ff:ff:ff:ff:ff:ff", "aa:bb:cc:dd:ee:ff; x"]
+)
+def test_bad_macs_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        normalise_mac(bad)
+
+
+def test_mac_forms_are_normalised() -> None:
+    assert normalise_mac("AA-BB-CC-DD-EE-FF") == "aa:bb:cc:dd:ee:ff"

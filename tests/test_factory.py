@@ -1,0 +1,115 @@
+"""The app factory, generated secrets, the database and the translation catalogs."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask import Flask
+
+from portal.access.firewall import MemoryFirewall
+from portal.app import create_app
+from portal.config import Settings
+from portal.db import MIGRATIONS, database, migrate, open_database, schema_version
+from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
+from tests.conftest import fake_identify, make_settings
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "portal" / "translations"
+
+
+def test_factory_builds_an_app_with_every_blueprint(app: Flask) -> None:
+    assert {"captive", "onboarding"} <= set(app.blueprints)
+    assert app.config["PORTAL_SETTINGS"].firewall.backend == "memory"
+
+
+def test_secrets_are_generated_private_and_kept(settings: Settings) -> None:
+    first = create_app(settings, firewall=MemoryFirewall(), identify=fake_identify)
+    keys = Path(settings.data_dir) / "keys"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    for path in keys.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    second = create_app(settings, firewall=MemoryFirewall(), identify=fake_identify)
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) == 32
+
+
+def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
+    one = create_app(make_settings(tmp_path / "a"), firewall=MemoryFirewall())
+    two = create_app(make_settings(tmp_path / "b"), firewall=MemoryFirewall())
+    assert one.secret_key != two.secret_key
+
+
+def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    open_database(tmp_path)
+    assert migrate() == len(MIGRATIONS)
+    assert migrate() == len(MIGRATIONS)
+    assert schema_version() == len(MIGRATIONS)
+    pragmas = {
+        name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "foreign_keys")
+    }
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}
+
+
+def test_init_db_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from portal.cli import main
+
+    config = tmp_path / "portal.toml"
+    config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    assert main(["init-db", "--config", str(config)]) == 0
+    assert f"schema version {len(MIGRATIONS)}" in capsys.readouterr().out
+    assert (tmp_path / "data" / "portal.sqlite3").exists()
+
+
+def test_missing_translation_of_a_bundled_lesson_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "onboarding"
+    broken.mkdir()
+    source = BUNDLED_LESSONS / "onboarding"
+    for path in source.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    toml = (broken / "lesson.toml").read_text(encoding="utf-8")
+    (broken / "lesson.toml").write_text(
+        toml.replace('de = "Dieses WLAN ist kostenlos. Es ist für alle."\n', ""),
+        encoding="utf-8",
+    )
+    with pytest.raises(LessonError, match="lesson onboarding, step 1, text: missing text for de"):
+        LessonLibrary.load(tmp_path, ("fr", "nl", "de", "en", "ar"))
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+def test_every_visible_string_is_translated(language: str) -> None:
+    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
+        template = {m.id for m in read_po(handle) if m.id}
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    assert template - translated == set()
+
+
+def test_catalog_template_is_up_to_date(tmp_path: Path) -> None:
+    """A visible string added to code or a template must reach messages.pot (make i18n-extract)."""
+    from babel.messages.frontend import CommandLineInterface
+
+    root = TRANSLATIONS.parent.parent
+    fresh = tmp_path / "fresh.pot"
+    CommandLineInterface().run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(root / "babel.cfg"),
+            "-k",
+            "_l",
+            "-o",
+            str(fresh),
+            str(root / "portal"),
+        ]
+    )
+    with fresh.open("rb") as handle:
+        extracted = {m.id for m in read_po(handle) if m.id}
+    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
+        committed = {m.id for m in read_po(handle) if m.id}
+    assert extracted == committed

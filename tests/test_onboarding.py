@@ -1,0 +1,211 @@
+"""The villager's path, in every language, without JavaScript, and its refusals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import complete_onboarding, csrf_token
+
+LANGUAGES = ["fr", "nl", "de", "en", "ar"]
+
+
+def html_attributes(html: str) -> tuple[str, str]:
+    match = re.search(r'<html lang="([a-z]+)" dir="(ltr|rtl)">', html)
+    assert match, "page has no <html lang dir>"
+    return match.group(1), match.group(2)
+
+
+def test_start_page_offers_every_language_by_its_own_name(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    links = re.findall(r'data-action="language"\s+href="([^"]+)"', html)
+    assert [link.rsplit("=", 1)[1] for link in links] == LANGUAGES
+    for name in ["Français", "Nederlands", "Deutsch", "English", "العربية"]:
+        assert name in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_whole_onboarding_in_each_language(client: FlaskClient, language: str) -> None:
+    complete_onboarding(client, language)
+    page = client.get("/online")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html_attributes(html) == (language, "rtl" if language == "ar" else "ltr")
+    assert "http://passerelle.lan/" in html
+
+
+def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
+    html = client.get("/lesson/onboarding/1?lang=en").get_data(as_text=True)
+    assert 'data-action="next" href="/lesson/onboarding/2"' in html
+    assert "This Wi-Fi is free." in html
+    assert 'alt="The Wi-Fi sign and a crossed-out coin."' in html
+
+
+def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
+    page = client.get("/lesson/onboarding/5?lang=en")
+    html = page.get_data(as_text=True)
+    assert html.count('data-action="answer"') == 2
+    wrong = client.post(
+        "/lesson/onboarding/5", data={"answer": "2", "csrf_token": csrf_token(html)}
+    )
+    assert wrong.status_code == 200
+    text = wrong.get_data(as_text=True)
+    assert "Not quite. Try again." in text
+    assert "This Wi-Fi is free for everyone." in text
+    assert text.count('data-action="answer"') == 2
+    right = client.post(
+        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(text)}
+    )
+    assert right.status_code == 303
+    assert right.headers["Location"] == "/lesson/onboarding/done"
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
+    client.get("/lesson/onboarding/5?lang=nl")
+    response = client.post("/access")
+    assert response.status_code == 400
+    assert "te lang open" in response.get_data(as_text=True)
+    answer = client.post("/lesson/onboarding/5", data={"answer": "1"})
+    assert answer.status_code == 400
+
+
+def test_post_with_a_forged_csrf_token_is_refused(client: FlaskClient) -> None:
+    client.get("/lesson/onboarding/done")
+    response = client.post("/access", data={"csrf_token": "forged"})
+    assert response.status_code == 400
+    assert client.get("/api/captive").get_json(force=True)["captive"] is True
+
+
+def test_access_requires_going_through_the_lesson(client: FlaskClient) -> None:
+    html = client.get("/lesson/onboarding/5").get_data(as_text=True)
+    response = client.post("/access", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/lesson/onboarding/1"
+    assert client.get("/api/captive").get_json(force=True)["captive"] is True
+
+
+def test_online_page_without_access_goes_back_to_the_start(client: FlaskClient) -> None:
+    response = client.get("/online")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_start_page_tells_a_granted_device_it_is_online(client: FlaskClient) -> None:
+    complete_onboarding(client, "en")
+    assert "You are online." in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "expected"),
+    [
+        ("?lang=de", "nl", "de"),
+        ("", "nl-BE,nl;q=0.9,fr;q=0.8", "nl"),
+        ("", "ar", "ar"),
+        ("", "es-ES,es;q=0.9", "fr"),
+        ("?lang=xx", "en", "en"),
+    ],
+)
+def test_language_choice_order(client: FlaskClient, query: str, accept: str, expected: str) -> None:
+    html = client.get("/" + query, headers={"Accept-Language": accept}).get_data(as_text=True)
+    assert html_attributes(html)[0] == expected
+
+
+def test_chosen_language_is_remembered_for_the_visit(client: FlaskClient) -> None:
+    client.get("/?lang=de")
+    html = client.get("/lesson/onboarding/2", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert html_attributes(html) == ("de", "ltr")
+    assert "Seien Sie freundlich" in html
+
+
+def test_arabic_is_right_to_left_and_the_address_stays_left_to_right(
+    client: FlaskClient,
+) -> None:
+    complete_onboarding(client, "ar")
+    html = client.get("/online").get_data(as_text=True)
+    assert 'dir="rtl"' in html
+    assert '<strong class="address" dir="ltr">' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("fr", "Nous ne trouvons pas cette page."),
+        ("nl", "We vinden deze pagina niet."),
+        ("de", "Wir finden diese Seite nicht."),
+        ("en", "We cannot find this page."),
+        ("ar", "لا نجد هذه الصفحة."),
+    ],
+)
+def test_not_found_page_in_the_visitors_language(
+    client: FlaskClient, language: str, text: str
+) -> None:
+    response = client.get("/no/such/page", headers={"Accept-Language": language})
+    assert response.status_code == 404
+    assert text in response.get_data(as_text=True)
+
+
+def test_unknown_lesson_and_step_are_404(client: FlaskClient) -> None:
+    assert client.get("/lesson/nope/1").status_code == 404
+    assert client.get("/lesson/onboarding/99").status_code == 404
+    assert client.get("/pictogram/onboarding/../lesson.toml").status_code == 404
+    assert client.get("/pictogram/onboarding/lesson.toml").status_code == 404
+
+
+def test_wrong_method_is_405_page(client: FlaskClient) -> None:
+    response = client.post("/online", headers={"Accept-Language": "de"})
+    assert response.status_code == 405
+    assert "Diese Seite funktioniert so nicht." in response.get_data(as_text=True)
+
+
+def test_oversized_body_is_413_page(client: FlaskClient) -> None:
+    response = client.post(
+        "/lesson/onboarding/5", data={"answer": "1" * 200_000}, headers={"Accept-Language": "en"}
+    )
+    assert response.status_code == 413
+    assert "What you sent is too big." in response.get_data(as_text=True)
+
+
+def test_malformed_answer_is_400_page(client: FlaskClient) -> None:
+    html = client.get("/lesson/onboarding/5").get_data(as_text=True)
+    for answer in ["", "0", "3", "x", "-1"]:
+        response = client.post(
+            "/lesson/onboarding/5", data={"answer": answer, "csrf_token": csrf_token(html)}
+        )
+        assert response.status_code == 400
+        assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_unexpected_failure_is_a_500_page_without_traceback(client: FlaskClient) -> None:
+    app = client.application
+    app.config["TESTING"] = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def explode(mac: str) -> None:
+        raise RuntimeError("secret internals")
+
+    app.extensions["passerelle"].book.seconds_left = explode
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Sorry, something broke on our side." in body
+    assert "secret internals" not in body and "Traceback" not in body
+
+
+def test_firewall_failure_is_a_503_page(client: FlaskClient) -> None:
+    from portal.access.firewall import FirewallError, MemoryFirewall
+
+    class Down(MemoryFirewall):
+        def grant(self, mac: str, seconds: int) -> None:
+            raise FirewallError("gatekeeper socket missing")
+
+    client.application.extensions["passerelle"].book.firewall = Down()
+    with pytest.raises(AssertionError):
+        complete_onboarding(client, "en")
+    html = client.get("/lesson/onboarding/done").get_data(as_text=True)
+    response = client.post("/access", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 503
+    assert "try again in one minute" in response.get_data(as_text=True)
