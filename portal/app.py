@@ -10,23 +10,23 @@ from flask import Flask
 from portal import errors, i18n, security
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock, Firewall, MemoryFirewall
+from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.access.view import GrantView
 from portal.captive.views import captive
 from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
-from portal.context import Services
+from portal.context import Services, services
 from portal.db import database_path, migrate, open_database
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
 from portal.onboarding.views import onboarding
 from portal.sitekeys import SiteKeys
+from portal.uplink import UplinkStatus, state_path
 
 
 def make_firewall(settings: Settings) -> Firewall:
     if settings.firewall.backend == "memory":
         return MemoryFirewall()
-    raise NotImplementedError(
-        "the 'nft' firewall backend comes with the gatekeeper; use backend = \"memory\""
-    )
+    return GatekeeperFirewall(settings.firewall.gatekeeper_socket)
 
 
 def make_identify(settings: Settings) -> Identify:
@@ -68,6 +68,7 @@ def create_app(
         book=book,
         identify=identify or make_identify(settings),
         lessons=LessonLibrary.load(lessons_dir, settings.site.languages),
+        uplink=UplinkStatus(state_path(settings)),
     )
 
     security.init_app(app)
@@ -75,4 +76,9 @@ def create_app(
     errors.init_app(app)
     app.register_blueprint(captive)
     app.register_blueprint(onboarding)
+
+    @app.context_processor
+    def uplink_context() -> dict[str, object]:
+        return {"internet_down": not services().uplink.is_up()}
+
     return app

@@ -1,4 +1,4 @@
-"""The `portal` command: demo, serve, check-config, init-db, housekeep."""
+"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,10 +52,13 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             "network",
             portal_address=address,
             portal_port=port,
+            # The demo serves no admin pages; keep the admin port out of the way.
+            admin_port=port + 1 if port < 65535 else port - 1,
             portal_hostname="",
             client_identity="address",
         )
         .replace("firewall", backend="memory")
+        .replace("uplink", check_targets=())
         .replace("storage", data_dir=str(data_dir))
     )
 
@@ -98,14 +102,27 @@ def serve(args: argparse.Namespace) -> int:
 def housekeep(args: argparse.Namespace) -> int:
     from portal.app import make_book, make_firewall
     from portal.housekeeping import SWEEP_SECONDS, keep_house
+    from portal.uplink import UplinkMonitor
 
     settings = _settings(args)
     book = make_book(settings, make_firewall(settings))
     book.restore()
+    monitor = UplinkMonitor(settings, time.time)
     if args.once:
         book.sweep()
+        monitor.observe(monitor.check())
         return 0
-    keep_house(book, threading.Event(), SWEEP_SECONDS)
+    stop = threading.Event()
+    threading.Thread(target=monitor.run, args=(stop,), name="uplink", daemon=True).start()
+    keep_house(book, stop, SWEEP_SECONDS)
+    return 0
+
+
+def render_config(args: argparse.Namespace) -> int:
+    from portal.netconfig import write_config
+
+    for path in write_config(_settings(args), Path(args.out)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -113,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Passerelle captive portal")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> (
-        argparse.ArgumentParser
-    ):
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         sub.set_defaults(handler=handler)
         return sub
@@ -137,7 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(command("init-db", init_db, "create or migrate the database"))
 
-    sub = with_config(command("housekeep", housekeep, "expire and idle out grants, forever"))
+    sub = with_config(
+        command("render-config", render_config, "write the nftables and dnsmasq files")
+    )
+    sub.add_argument("--out", required=True, help="folder to write the files into")
+
+    sub = with_config(
+        command("housekeep", housekeep, "expire and idle out grants, watch the uplink")
+    )
     sub.add_argument("--once", action="store_true", help="sweep once and exit")
     return parser
 

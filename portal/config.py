@@ -55,8 +55,26 @@ def ipv4_address(value: str) -> str | None:
     return None
 
 
+def ipv4_address_or_empty(value: str) -> str | None:
+    return None if value == "" else ipv4_address(value)
+
+
+def ip_addresses(value: tuple[str, ...]) -> str | None:
+    allowed = 'a non-empty list of IPv4 or IPv6 addresses such as ["9.9.9.9", "1.1.1.1"]'
+    if not value or len(set(value)) != len(value):
+        return allowed
+    try:
+        for item in value:
+            ipaddress.ip_address(item)
+    except ValueError:
+        return allowed
+    return None
+
+
 _INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 
 
@@ -73,7 +91,7 @@ def hostname(value: str) -> str | None:
 def http_url_or_empty(value: str) -> str | None:
     if value == "" or re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
         return None
-    return "an http:// or https:// address, or \"\""
+    return 'an http:// or https:// address, or ""'
 
 
 def languages(value: tuple[str, ...]) -> str | None:
@@ -127,7 +145,8 @@ class SiteSettings:
         "fr", "Language used when the phone asks for none we offer.", one_of(*SUPPORTED_LANGUAGES)
     )
     venue_info_url: str = key(
-        "", "Page about the venue, announced to phones (RFC 8908); \"\" for none.",
+        "",
+        'Page about the venue, announced to phones (RFC 8908); "" for none.',
         http_url_or_empty,
     )
     help_place: str = key(
@@ -150,9 +169,34 @@ class NetworkSettings:
     wifi_interface: str = key("wlan0", "The Wi-Fi interface guests join.", interface_name)
     uplink_interface: str = key("eth0", "The interface towards the Internet.", interface_name)
     portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", ipv4_address)
+    prefix_length: int = key(
+        24,
+        "Size of the Wi-Fi network around portal_address (24 means x.y.z.0 to x.y.z.255).",
+        between(16, 29),
+    )
     portal_port: int = key(80, "Port the portal listens on.", between(1, 65535))
+    admin_port: int = key(
+        8081, "Port of the admin pages; never reachable from the Wi-Fi side.", between(1, 65535)
+    )
+    dhcp_range_start: str = key(
+        "",
+        'First address handed out to phones; "" for the one after portal_address.',
+        ipv4_address_or_empty,
+    )
+    dhcp_range_end: str = key(
+        "",
+        'Last address handed out to phones; "" for the last one of the Wi-Fi network.',
+        ipv4_address_or_empty,
+    )
+    dhcp_lease_minutes: int = key(
+        60, "How long a phone keeps its address before asking again.", between(60, 120)
+    )
+    dns_upstreams: tuple[str, ...] = key(
+        ["9.9.9.9", "1.1.1.1"], "DNS servers the Pi forwards guests' questions to.", ip_addresses
+    )
     portal_hostname: str = key(
-        "passerelle.lan", "Name of the portal in links and on posters; \"\" to use the address.",
+        "passerelle.lan",
+        'Name of the portal in links and on posters; "" to use the address.',
         hostname,
     )
     client_identity: str = key(
@@ -175,12 +219,24 @@ class UplinkSettings:
         ["1.1.1.1:443", "9.9.9.9:443"], "Hosts the uplink monitor connects to.", host_ports
     )
     check_interval_seconds: int = key(30, "Seconds between two uplink checks.", between(5, 3600))
+    dns_check_name: str = key(
+        "wallonie.be",
+        'Name the monitor asks the DNS upstreams about; "" to skip the DNS check.',
+        hostname,
+    )
+    down_after_failures: int = key(
+        3, "Failed checks in a row before the Internet is called down.", between(1, 20)
+    )
+    up_after_successes: int = key(
+        2, "Good checks in a row before the Internet is called back.", between(1, 20)
+    )
 
 
 @dataclass(frozen=True)
 class FirewallSettings:
     backend: str = key(
-        "nft", "'nft' (the gatekeeper; on the Pi) or 'memory' (demo and tests).",
+        "nft",
+        "'nft' (the gatekeeper; on the Pi) or 'memory' (demo and tests).",
         one_of("nft", "memory"),
     )
     gatekeeper_socket: str = key(
@@ -204,10 +260,21 @@ class Settings:
                 f"must be one of site.languages ({', '.join(self.site.languages)}), "
                 f"got {self.site.default_language!r}",
             )
+        _check_network(self.network)
 
     @property
     def data_dir(self) -> Path:
         return Path(self.storage.data_dir)
+
+    @property
+    def wifi_network(self) -> ipaddress.IPv4Network:
+        """The Wi-Fi side's network: portal_address with prefix_length."""
+        return _wifi_network(self.network)
+
+    @property
+    def dhcp_range(self) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+        """First and last address dnsmasq hands out (defaults filled in)."""
+        return _dhcp_range(self.network)
 
     @property
     def portal_hosts(self) -> frozenset[str]:
@@ -235,6 +302,56 @@ class Settings:
             section.name: dataclasses.asdict(getattr(self, section.name))
             for section in fields(self)
         }
+
+
+def _wifi_network(network: NetworkSettings) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{network.portal_address}/{network.prefix_length}", strict=False)
+
+
+def _dhcp_range(network: NetworkSettings) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """The configured DHCP range, with "" read as "after portal_address" / "to the network's end".
+
+    The defaults follow portal_address, so a volunteer who moves the Wi-Fi network
+    to other addresses edits one key, not three.
+    """
+    portal = ipaddress.IPv4Address(network.portal_address)
+    start = network.dhcp_range_start or str(portal + 1)
+    end = network.dhcp_range_end or str(_wifi_network(network).broadcast_address - 1)
+    return ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+
+
+def _check_network(network: NetworkSettings) -> None:
+    """Checks that span several [network] keys (each key alone is already valid)."""
+    if network.admin_port == network.portal_port:
+        raise ConfigError(
+            "network.admin_port", f"must differ from network.portal_port ({network.portal_port})"
+        )
+    if network.admin_port == 53:
+        raise ConfigError("network.admin_port", "must not be 53 (the DNS port)")
+    subnet = _wifi_network(network)
+    portal = ipaddress.IPv4Address(network.portal_address)
+    if portal in (subnet.network_address, subnet.broadcast_address):
+        raise ConfigError(
+            "network.portal_address",
+            f"must be a host address of {subnet}, not its network or broadcast address",
+        )
+    start, end = _dhcp_range(network)
+    for name, address in (("dhcp_range_start", start), ("dhcp_range_end", end)):
+        if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
+            raise ConfigError(
+                f"network.{name}",
+                f"must be a host address in {subnet} (network.portal_address with "
+                f"network.prefix_length), got {str(address)!r}",
+            )
+    if start > end:
+        raise ConfigError(
+            "network.dhcp_range_end", f"must not come before network.dhcp_range_start ({start})"
+        )
+    if start <= portal <= end:
+        raise ConfigError(
+            "network.dhcp_range_start",
+            f"the range {start} to {end} must leave out network.portal_address ({portal})",
+        )
 
 
 _TYPE_WORDS = {int: "a whole number", str: "a string in quotes", bool: "true or false"}

@@ -10,6 +10,7 @@ from portal.access.book import GrantBook
 from portal.clients import Identify
 from portal.config import Settings
 from portal.onboarding.lessons import LessonLibrary
+from portal.uplink import UplinkStatus
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Services:
     book: GrantBook
     identify: Identify
     lessons: LessonLibrary
+    uplink: UplinkStatus
 
 
 def services() -> Services:

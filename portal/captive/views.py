@@ -34,7 +34,14 @@ def answer_foreign_hosts() -> Response | None:
         return None
     probe = find_probe(host, request.path)
     mac = client_mac()
-    if probe is None or mac is None or found.book.seconds_left(mac) is None:
+    if (
+        probe is None
+        or mac is None
+        # While the Internet is down, "captive" makes phones show the portal,
+        # which says so and still offers the lessons and guides.
+        or not found.uplink.is_up()
+        or found.book.seconds_left(mac) is None
+    ):
         return redirect_to_portal()
     online = probe.online
     response = Response(online.body, status=online.status, headers=list(online.headers))
@@ -53,7 +60,7 @@ def captive_api() -> Response:
     mac = client_mac()
     left = found.book.seconds_left(mac) if mac else None
     body: dict[str, object] = {
-        "captive": left is None,
+        "captive": left is None or not found.uplink.is_up(),
         "user-portal-url": found.settings.public_url,
         "venue-info-url": found.settings.site.venue_info_url or found.settings.public_url,
     }

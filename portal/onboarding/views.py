@@ -6,6 +6,8 @@ JavaScript and in the iOS captive mini-browser.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -17,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_datetime
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
@@ -140,3 +143,20 @@ def pictogram(slug: str, name: str) -> Response:
     # An SVG opened on its own must not run script, whatever a lesson folder holds.
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
+
+
+@onboarding.get("/status")
+def status() -> str:
+    """Is the Internet up, and since when; does this device have access."""
+    found = services()
+    mac = client_mac()
+    left = found.book.seconds_left(mac) if mac else None
+    uplink = found.uplink.current()
+    return render_template(
+        "status.html",
+        internet_up=uplink.up,
+        since=format_datetime(datetime.fromtimestamp(uplink.since, UTC), "short")
+        if uplink.since
+        else None,
+        minutes_left=None if left is None else left // 60,
+    )

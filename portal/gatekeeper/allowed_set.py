@@ -1,0 +1,172 @@
+"""The nftables set `inet portal allowed` and the conntrack entries of revoked devices.
+
+Every change is one `nft -f -` batch, which the kernel applies as a single
+transaction: a grant never leaves a moment without access, a sync never shows
+a half-filled set. Values reaching a script were validated by `protocol`
+(MACs are `xx:xx:xx:xx:xx:xx` hex, lengths are integers), so nothing in a
+script comes from the caller verbatim.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from portal.access.firewall import FirewallEntry, normalise_mac
+from portal.gatekeeper.commands import CommandError, CommandRunner
+
+log = logging.getLogger(__name__)
+
+FAMILY, TABLE, SET = "inet", "portal", "allowed"
+SET_REF = f"{FAMILY} {TABLE} {SET}"
+NEIGHBOUR_TABLE = Path("/proc/net/arp")
+SYNC_ELEMENTS_PER_LINE = 512
+"""Keeps each line of a big sync batch short; the batch is still one transaction."""
+CONNTRACK_NOTHING_DELETED = 1
+"""conntrack -D exits 1 when no entry matched: not an error for a revoke."""
+
+_ANY_MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
+
+
+class SetError(RuntimeError):
+    """nft refused or failed; the message quotes nft's first error line with MACs masked."""
+
+
+def _masked(text: str) -> str:
+    return _ANY_MAC.sub("xx:xx:xx:xx:xx:xx", text)
+
+
+class AllowedSet:
+    """Grants, revokes, lists and syncs the elements of @allowed through `nft`."""
+
+    def __init__(
+        self,
+        run: CommandRunner,
+        *,
+        nft: str = "nft",
+        conntrack: str | None = "conntrack",
+        neighbour_table: Path = NEIGHBOUR_TABLE,
+        wifi_interface: str | None = None,
+    ) -> None:
+        self._run = run
+        self._nft = nft
+        self._conntrack = conntrack
+        self._neighbour_table = neighbour_table
+        self._wifi_interface = wifi_interface
+        self._lock = threading.Lock()
+        """Changes are applied in the order they arrive, one batch at a time."""
+
+    def grant(self, mac: str, seconds: int) -> None:
+        """Let `mac` through for `seconds`, replacing any remaining time.
+
+        add-then-delete makes the delete safe whether or not the element exists;
+        the final add sets the new timeout. Re-granting restarts the element's
+        packet counter (the portal reads any change of it as activity).
+        """
+        self._apply(
+            f"add element {SET_REF} {{ {mac} }}\n"
+            f"delete element {SET_REF} {{ {mac} }}\n"
+            f"add element {SET_REF} {{ {mac} timeout {seconds}s }}\n"
+        )
+
+    def revoke(self, mac: str) -> None:
+        """Remove `mac` (present or not), then cut its open connections."""
+        self._apply(f"add element {SET_REF} {{ {mac} }}\ndelete element {SET_REF} {{ {mac} }}\n")
+        self._drop_connections(mac)
+
+    def sync(self, grants: Mapping[str, int]) -> None:
+        """Make the set hold exactly `grants` (mac → seconds), in one transaction."""
+        lines = [f"flush set {SET_REF}\n"]
+        items = [f"{mac} timeout {seconds}s" for mac, seconds in sorted(grants.items())]
+        for start in range(0, len(items), SYNC_ELEMENTS_PER_LINE):
+            chunk = ", ".join(items[start : start + SYNC_ELEMENTS_PER_LINE])
+            lines.append(f"add element {SET_REF} {{ {chunk} }}\n")
+        self._apply("".join(lines))
+
+    def entries(self) -> list[FirewallEntry]:
+        """Every element with its remaining time and packet counter (`nft -j list set`)."""
+        done = self._nft_run(["-j", "list", "set", FAMILY, TABLE, SET])
+        try:
+            return sorted(parse_set_json(done), key=lambda entry: entry.mac)
+        except (ValueError, KeyError, TypeError) as error:
+            raise SetError(f"unexpected nft JSON: {type(error).__name__}") from None
+
+    def _apply(self, script: str) -> None:
+        with self._lock:
+            self._nft_run(["-f", "-"], script)
+
+    def _nft_run(self, args: list[str], stdin: str | None = None) -> str:
+        try:
+            done = self._run([self._nft, *args], stdin)
+        except CommandError as error:
+            raise SetError(str(error)) from None
+        if done.returncode != 0:
+            first = next((line for line in done.stderr.splitlines() if line.strip()), "")
+            raise SetError(f"nft exited with status {done.returncode}: {_masked(first)}")
+        return done.stdout
+
+    def client_addresses(self, mac: str) -> list[str]:
+        """The IPv4 addresses the neighbour table holds for `mac` (on the Wi-Fi side)."""
+        try:
+            rows = self._neighbour_table.read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            return []
+        addresses = []
+        for row in rows:
+            # IP address, HW type, Flags, HW address, Mask, Device
+            parts = row.split()
+            if len(parts) < 6 or parts[3].lower() != mac:
+                continue
+            if self._wifi_interface is not None and parts[5] != self._wifi_interface:
+                continue
+            try:
+                addresses.append(str(ipaddress.IPv4Address(parts[0])))
+            except ValueError:
+                continue
+        return addresses
+
+    def _drop_connections(self, mac: str) -> None:
+        """Delete the conntrack entries the device opened, so established flows stop."""
+        if self._conntrack is None:
+            log.warning("conntrack is not installed: open connections survive a revoke")
+            return
+        for address in self.client_addresses(mac):
+            try:
+                done = self._run([self._conntrack, "-D", "-s", address])
+            except CommandError as error:
+                log.warning("revoke: conntrack failed: %s", error)
+                continue
+            if done.returncode not in (0, CONNTRACK_NOTHING_DELETED):
+                log.warning("revoke: conntrack exited with status %d", done.returncode)
+
+
+def parse_set_json(text: str) -> Iterable[FirewallEntry]:
+    """Elements of `nft -j list set` output.
+
+    nft 1.0.6 writes an element with attributes as
+    {"elem": {"val": "aa:..", "timeout": 3600, "expires": 3599,
+    "counter": {"packets": 0, "bytes": 0}}}, and a bare element as its value.
+    An element without a timeout (only ever added by hand) reports 0 seconds left.
+    """
+    document: dict[str, Any] = json.loads(text)
+    for item in document["nftables"]:
+        found = item.get("set") if isinstance(item, dict) else None
+        if not found:
+            continue
+        for element in found.get("elem", []):
+            if isinstance(element, str):
+                yield FirewallEntry(normalise_mac(element), 0, 0)
+                continue
+            inner = element["elem"]
+            counter = inner.get("counter") or {}
+            yield FirewallEntry(
+                normalise_mac(inner["val"]),
+                int(inner.get("expires", 0)),
+                int(counter.get("packets", 0)),
+            )

@@ -1,0 +1,223 @@
+"""The gatekeeper's socket: who may call (SO_PEERCRED), how long a call may take, what it does.
+
+Each connection gets its own thread, a bounded number of them, and a deadline
+for every line, so a stuck or slow client only ever holds up itself. Requests
+on one connection are answered in order; changes to the set are serialised by
+`AllowedSet`. Logs name the verb and the reason, never a MAC (privacy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import struct
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from portal.gatekeeper.allowed_set import AllowedSet, SetError
+from portal.gatekeeper.protocol import (
+    MAX_LINE_BYTES,
+    BadRequest,
+    GrantRequest,
+    ListRequest,
+    Request,
+    RevokeRequest,
+    SyncRequest,
+    encode,
+    error_reply,
+    parse_request,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECTION_TIMEOUT_SECONDS = 5.0
+"""Time a client has to send each complete request line (idle connections included)."""
+MAX_CONNECTIONS = 16
+"""Concurrent connections; the portal opens one per call, so more means something is wrong."""
+_UCRED = struct.Struct("3i")  # struct ucred: pid_t pid, uid_t uid, gid_t gid
+
+
+@dataclass(frozen=True)
+class Peer:
+    pid: int
+    uid: int
+    gid: int
+
+
+def peer_of(connection: socket.socket) -> Peer:
+    """The kernel's record of who opened `connection` (cannot be forged by the client)."""
+    raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    return Peer(*_UCRED.unpack(raw))
+
+
+def caller_allowed(peer: Peer, allowed_uid: int) -> bool:
+    """Only the portal's uid, and root (an administrator's `portal doctor`), may call."""
+    return peer.uid in (0, allowed_uid)
+
+
+class LineTooLong(ValueError):
+    pass
+
+
+class _LineReader:
+    """Lines from a socket, each bounded in size and in the time it may take to arrive."""
+
+    def __init__(self, connection: socket.socket, limit: int, timeout: float) -> None:
+        self._connection = connection
+        self._limit = limit
+        self._timeout = timeout
+        self._buffer = b""
+
+    def next_line(self) -> bytes | None:
+        """The next line without its newline; None at a clean end of the connection."""
+        deadline = time.monotonic() + self._timeout
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > self._limit:
+                raise LineTooLong
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self._connection.settimeout(remaining)
+            chunk = self._connection.recv(65536)
+            if not chunk:
+                if self._buffer.strip():
+                    raise ConnectionError("connection closed in the middle of a request")
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        if len(line) > self._limit:
+            raise LineTooLong
+        return line
+
+
+class GatekeeperServer:
+    def __init__(
+        self,
+        listener: socket.socket,
+        allowed: AllowedSet,
+        allowed_uid: int,
+        *,
+        connection_timeout: float = CONNECTION_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self._listener = listener
+        self._allowed = allowed
+        self.allowed_uid = allowed_uid
+        self.connection_timeout = connection_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._stop = threading.Event()
+        # A socket pair, not a pipe: a send after close fails instead of hitting a reused fd.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_writer.setblocking(False)
+
+    def serve_forever(self) -> None:
+        """Accept connections until `shutdown()`; each one is served on its own thread."""
+        self._listener.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._listener and not self._stop.is_set():
+                        self._accept()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _accept(self) -> None:
+        try:
+            connection, _ = self._listener.accept()
+        except BlockingIOError:
+            return  # another wake-up took it, or the client gave up
+        except OSError as error:
+            log.error("accept failed: %s", error.strerror)
+            time.sleep(0.1)  # e.g. out of file descriptors: do not spin
+            return
+        connection.setblocking(True)
+        if not self._slots.acquire(blocking=False):
+            log.warning("refused a connection: %d already open", self.max_connections)
+            self._refuse(connection, "too many connections")
+            return
+        threading.Thread(target=self._serve_connection, args=(connection,), daemon=True).start()
+
+    def shutdown(self) -> None:
+        """Stop accepting (safe from a signal handler); open connections finish on their own."""
+        self._stop.set()
+        with contextlib.suppress(OSError):  # already stopped: the wake-up socket is closed
+            self._wake_writer.send(b"\0")
+
+    def _refuse(self, connection: socket.socket, reason: str) -> None:
+        with connection:
+            connection.settimeout(self.connection_timeout)
+            with contextlib.suppress(OSError):  # the caller may already be gone
+                connection.sendall(error_reply(reason))
+
+    def _serve_connection(self, connection: socket.socket) -> None:
+        try:
+            with connection:
+                peer = peer_of(connection)
+                if not caller_allowed(peer, self.allowed_uid):
+                    log.warning("refused a caller with uid %d (pid %d)", peer.uid, peer.pid)
+                    self._refuse(connection, "caller not allowed")
+                    return
+                self._serve_requests(connection)
+        except OSError as error:
+            log.info("connection ended: %s", error.strerror or type(error).__name__)
+        finally:
+            self._slots.release()
+
+    def _serve_requests(self, connection: socket.socket) -> None:
+        reader = _LineReader(connection, MAX_LINE_BYTES, self.connection_timeout)
+        while True:
+            try:
+                line = reader.next_line()
+            except LineTooLong:
+                # The rest of the line cannot be told apart from the next request: hang up.
+                log.warning("refused a request: longer than %d bytes", MAX_LINE_BYTES)
+                connection.sendall(error_reply(f"request longer than {MAX_LINE_BYTES} bytes"))
+                return
+            except TimeoutError:
+                log.info("closed a connection that sent no complete request in time")
+                return
+            if line is None:
+                return
+            connection.settimeout(self.connection_timeout)
+            connection.sendall(self.handle_line(line))
+
+    def handle_line(self, line: bytes) -> bytes:
+        """One request line → one reply line; bad requests are answered, never executed."""
+        try:
+            request = parse_request(line)
+        except BadRequest as error:
+            log.warning("refused a %s request: %s", error.verb, error.reason)
+            return error_reply(error.reason)
+        try:
+            reply = self.execute(request)
+        except SetError as error:
+            log.error("%s failed: %s", request.verb, error)
+            return error_reply(str(error))
+        except Exception as error:
+            # The message could quote a value; the type is enough to start looking.
+            log.error("%s failed unexpectedly: %s", request.verb, type(error).__name__)
+            return error_reply("internal error in the gatekeeper")
+        return encode(reply)
+
+    def execute(self, request: Request) -> dict[str, Any]:
+        if isinstance(request, GrantRequest):
+            self._allowed.grant(request.mac, request.seconds)
+            log.info("granted access for %d s", request.seconds)
+        elif isinstance(request, RevokeRequest):
+            self._allowed.revoke(request.mac)
+            log.info("revoked access")
+        elif isinstance(request, SyncRequest):
+            self._allowed.sync(request.grants)
+            log.info("synced %d grants", len(request.grants))
+        elif isinstance(request, ListRequest):
+            entries = self._allowed.entries()
+            log.debug("listed %d entries", len(entries))
+            return {"ok": True, "entries": [asdict(entry) for entry in entries]}
+        return {"ok": True}

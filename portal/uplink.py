@@ -1,0 +1,176 @@
+"""The uplink monitor: is the Internet reachable from the Pi right now?
+
+The monitor (in the housekeeping process) checks TCP targets and a DNS upstream
+with hysteresis, and writes its verdict to a small state file only when it
+changes. Web workers read that file (cached by modification time) to answer
+every probe "captive" while the Internet is down, so phones show the portal,
+whose pages say that lessons and guides still work. Grants are untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal.access.firewall import Clock
+from portal.config import Settings
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "uplink.json"
+DNS_PORT = 53
+
+
+@dataclass(frozen=True)
+class UplinkState:
+    up: bool
+    since: int
+    """When the Internet last changed state (Unix seconds); 0 when never checked."""
+
+
+UNKNOWN = UplinkState(up=True, since=0)
+"""Without a monitor (demo, or before the first verdict) the Internet is assumed up."""
+
+
+def state_path(settings: Settings) -> Path:
+    return settings.data_dir / STATE_FILE
+
+
+class UplinkStatus:
+    """The web workers' view of the monitor's verdict; one stat() per question."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._state = UNKNOWN
+
+    def current(self) -> UplinkState:
+        try:
+            info = os.stat(self._path)
+        except FileNotFoundError:
+            return UNKNOWN
+        stamp = (info.st_mtime_ns, info.st_size)
+        with self._lock:
+            if stamp != self._stamp:
+                self._state = read_state(self._path)
+                self._stamp = stamp
+            return self._state
+
+    def is_up(self) -> bool:
+        return self.current().up
+
+
+def read_state(path: Path) -> UplinkState:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return UplinkState(up=bool(raw["up"]), since=int(raw["since"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        # A torn or foreign file must not cut villagers off: assume up.
+        return UNKNOWN
+
+
+def write_state(path: Path, state: UplinkState) -> None:
+    """Replace the state file atomically (write a temporary file, then rename)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps({"up": state.up, "since": state.since}), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def tcp_reachable(target: str, timeout: float) -> bool:
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) -> bool:
+    """Ask `server` about `name`; any well-formed answer (even NXDOMAIN) means DNS works."""
+    from scapy.layers.dns import DNS, DNSQR
+
+    query_id = secrets.randbelow(65536)
+    query = bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype="A")))
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(query, (server, port))
+            data, _ = sock.recvfrom(4096)
+        except OSError:
+            return False
+    with contextlib.suppress(Exception):  # scapy raises many kinds on garbage
+        answer = DNS(data)
+        return bool(answer.id == query_id and answer.qr == 1)
+    return False
+
+
+class UplinkMonitor:
+    """Checks the uplink and publishes a verdict that changes only after N checks in a row."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        timeout: float = 3.0,
+        dns_port: int = DNS_PORT,
+    ) -> None:
+        self._uplink = settings.uplink
+        self._dns_servers = settings.network.dns_upstreams
+        self._path = state_path(settings)
+        self._clock = clock
+        self._timeout = timeout
+        self._dns_port = dns_port
+        self._state = read_state(self._path)
+        self._streak = 0
+        """Checks in a row that disagree with the current verdict."""
+
+    @property
+    def state(self) -> UplinkState:
+        return self._state
+
+    def check(self) -> bool:
+        """One round: a TCP target connects and, if configured, a DNS upstream answers."""
+        targets = self._uplink.check_targets
+        if not targets:
+            return True
+        if not any(tcp_reachable(target, self._timeout) for target in targets):
+            return False
+        name = self._uplink.dns_check_name
+        return not name or any(
+            dns_answers(server, name, self._timeout, self._dns_port) for server in self._dns_servers
+        )
+
+    def observe(self, reachable: bool) -> UplinkState:
+        """Feed one check result; flip the verdict after enough results in a row."""
+        if reachable == self._state.up:
+            self._streak = 0
+            if self._state.since == 0:
+                self._publish(UplinkState(up=reachable, since=int(self._clock())))
+            return self._state
+        self._streak += 1
+        needed = self._uplink.up_after_successes if reachable else self._uplink.down_after_failures
+        if self._streak >= needed:
+            self._streak = 0
+            self._publish(UplinkState(up=reachable, since=int(self._clock())))
+            log.warning("Internet is %s", "back" if reachable else "down")
+        return self._state
+
+    def _publish(self, state: UplinkState) -> None:
+        self._state = state
+        write_state(self._path, state)
+
+    def run(self, stop: threading.Event) -> None:
+        while True:
+            self.observe(self.check())
+            if stop.wait(self._uplink.check_interval_seconds):
+                return

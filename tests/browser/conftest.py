@@ -1,0 +1,64 @@
+"""Real Chromium (Debian's package) driven by Playwright against a real gunicorn demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.test_serving import PORTAL, Visitor, free_port, start
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)"
+        print(f"browser tests skipped: {reason}")
+        for item in items:
+            if "tests/browser" in str(item.fspath):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[Visitor]:
+    port = free_port()
+    yield from start(
+        [*PORTAL, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        f"http://127.0.0.1:{port}/",
+    )
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A small phone screen."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_without_javascript(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 320, "height": 640}, java_script_enabled=False)
+    page = context.new_page()
+    yield page
+    context.close()

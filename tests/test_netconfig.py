@@ -1,0 +1,441 @@
+"""The rendered nftables ruleset and dnsmasq.conf: accepted by the real tools, and saying
+what DESIGN.md's "Network enforcement" asks (checked on the text and in a real kernel)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from portal.captive.probes import PROBE_HOSTS
+from portal.cli import main
+from portal.config import ConfigError, Settings, parse_settings
+from portal.netconfig import render_dnsmasq, render_ruleset, write_config
+from portal.netconfig.dnsmasq import GENERAL_PURPOSE_HOSTS
+
+DEFAULT = Settings()
+VARIANTS = {
+    "default": DEFAULT,
+    "other-network": DEFAULT.replace(
+        "network",
+        wifi_interface="wlx00c0ca123456",
+        uplink_interface="enp1s0.10",
+        portal_address="192.168.79.254",
+        prefix_length=22,
+        dhcp_range_start="192.168.76.20",
+        dhcp_range_end="192.168.79.200",
+        dhcp_lease_minutes=120,
+        dns_upstreams=("2620:fe::fe", "80.67.169.12"),
+        admin_port=9443,
+    ),
+    "address-and-port": DEFAULT.replace(
+        "network", portal_hostname="", portal_port=8080, admin_port=8000
+    ),
+}
+
+
+def tool(name: str) -> str:
+    """The path of a system tool, or a skip saying what is missing."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (CAP_NET_ADMIN) to talk to the kernel's nftables")
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def chain(ruleset: str, name: str) -> list[str]:
+    """The rule lines of one chain (comments and blank lines left out)."""
+    match = re.search(rf"^\tchain {name} \{{\n(.*?)^\t\}}", ruleset, re.M | re.S)
+    assert match, f"no chain {name}"
+    lines = (line.strip() for line in match.group(1).splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def directives(conf: str) -> list[str]:
+    """dnsmasq.conf's active lines, comments left out."""
+    return [line for line in conf.splitlines() if line and not line.startswith("#")]
+
+
+# --- the real tools accept every rendered file ----------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_nft_accepts_the_ruleset(variant: str, tmp_path: Path) -> None:
+    nft = tool("nft")
+    need_root()
+    ruleset = tmp_path / "portal.nft"
+    ruleset.write_text(render_ruleset(VARIANTS[variant]), encoding="utf-8")
+    # -c runs the whole transaction in the kernel (nat hooks, masquerade, dnat,
+    # reject included) and then aborts it: nothing is changed on this machine.
+    result = run(nft, "-c", "-f", str(ruleset))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dnsmasq_accepts_the_config(variant: str, tmp_path: Path) -> None:
+    dnsmasq = tool("dnsmasq")
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(render_dnsmasq(VARIANTS[variant]), encoding="utf-8")
+    result = run(dnsmasq, "--test", "-C", str(conf))
+    assert result.returncode == 0, result.stderr
+    assert "syntax check OK" in result.stderr
+
+
+def test_rendering_is_deterministic(tmp_path: Path) -> None:
+    first = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path / "a")}
+    second = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path / "b")}
+    assert first == second
+    assert set(first) == {"portal.nft", "dnsmasq.conf"}
+
+
+def test_render_config_command_writes_both_files(tmp_path: Path) -> None:
+    config = tmp_path / "portal.toml"
+    config.write_text('[network]\nwifi_interface = "wlan1"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["render-config", "--out", str(out), "--config", str(config)]) == 0
+    assert 'iifname "wlan1"' in (out / "portal.nft").read_text(encoding="utf-8")
+    assert "interface=wlan1" in (out / "dnsmasq.conf").read_text(encoding="utf-8")
+    assert not [path for path in out.iterdir() if path.name.startswith(".")]
+
+
+def test_render_config_command_names_a_bad_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "portal.toml"
+    config.write_text("[network]\ndhcp_lease_minutes = 600\n", encoding="utf-8")
+    assert main(["render-config", "--out", str(tmp_path / "out"), "--config", str(config)]) == 2
+    assert "network.dhcp_lease_minutes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+# --- the ruleset says what DESIGN.md says ---------------------------------------------
+
+
+def test_ruleset_is_one_idempotent_table_with_the_allowed_set() -> None:
+    ruleset = render_ruleset(DEFAULT)
+    active = [line for line in ruleset.splitlines() if line and not line.startswith("#")]
+    assert active[:2] == ["table inet portal", "delete table inet portal"]
+    assert re.findall(r"^(?:delete )?table (\S+ \S+)", ruleset, re.M) == ["inet portal"] * 3
+    assert re.search(r"set allowed \{\s+type ether_addr\s+flags timeout\s+counter\s+\}", ruleset)
+
+
+def test_guests_dns_goes_to_the_pi_and_their_web_to_the_portal_before_access() -> None:
+    rules = chain(render_ruleset(VARIANTS["address-and-port"]), "prerouting")
+    assert (
+        'iifname "wlan0" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 '
+        "dnat ip to 10.42.0.1:53" in rules
+    )
+    assert (
+        'iifname "wlan0" meta nfproto ipv4 ether saddr != @allowed tcp dport 80 '
+        "dnat ip to 10.42.0.1:8080" in rules
+    )
+
+
+def test_wifi_input_allows_only_dhcp_dns_and_the_portal() -> None:
+    rules = chain(render_ruleset(DEFAULT), "wifi_input")
+    accepts = [rule for rule in rules if rule.endswith("accept")]
+    assert accepts == [
+        "ct state established,related accept",
+        "udp dport 67 accept",
+        "ip daddr 10.42.0.1 meta l4proto { tcp, udp } th dport 53 accept",
+        "ip daddr 10.42.0.1 tcp dport 80 accept",
+    ]
+    assert rules[-1] == "drop"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_admin_port_is_never_reachable_from_wifi(variant: str) -> None:
+    settings = VARIANTS[variant]
+    ruleset = render_ruleset(settings)
+    rules = chain(ruleset, "wifi_input")
+    admin_drop = rules.index(f"tcp dport {settings.network.admin_port} drop")
+    first_accept = next(i for i, rule in enumerate(rules) if rule.endswith("accept"))
+    assert admin_drop < first_accept
+    assert f"dport {settings.network.admin_port} accept" not in ruleset
+    assert f":{settings.network.admin_port}" not in ruleset  # never a DNAT target
+
+
+def test_forward_blocks_lan_neighbours_and_ipv6_for_everybody() -> None:
+    rules = chain(render_ruleset(DEFAULT), "forward")
+    assert rules[0] == "type filter hook forward priority filter; policy drop;"
+    gate = rules.index('iifname "wlan0" ether saddr != @allowed goto before_access')
+    for rule in (
+        'iifname "wlan0" meta nfproto ipv6 drop',
+        'oifname "wlan0" meta nfproto ipv6 drop',
+        'iifname "wlan0" oifname "wlan0" drop',
+        'iifname "wlan0" ip daddr @out_of_bounds drop',
+    ):
+        assert rules.index(rule) < gate, rule  # applies to granted guests too
+    assert rules[gate + 1 :] == [
+        'iifname "wlan0" oifname "eth0" accept',
+        'iifname "eth0" oifname "wlan0" ct state established,related accept',
+    ]
+    assert "meta nfproto ipv6 drop" in chain(render_ruleset(DEFAULT), "wifi_input")
+
+
+def test_out_of_bounds_covers_private_cgnat_link_local_loopback_multicast() -> None:
+    ruleset = render_ruleset(DEFAULT)
+    elements = re.search(r"set out_of_bounds \{.*?elements = \{ (.*?) \}", ruleset, re.S)
+    assert elements
+    for network in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+        "169.254.0.0/16", "127.0.0.0/8", "224.0.0.0/3",
+    ):  # fmt: skip
+        assert network in elements.group(1).split(", ")
+    # The end-to-end tests' stand-in Internet must stay reachable.
+    assert "198.51.100.0/24" not in ruleset
+
+
+def test_before_access_drops_dot_and_quic_then_resets_tcp() -> None:
+    assert chain(render_ruleset(DEFAULT), "before_access") == [
+        "tcp dport 853 drop",
+        "udp dport 443 drop",
+        "meta l4proto tcp reject with tcp reset",
+        "meta l4proto udp reject",
+        "drop",
+    ]
+
+
+def test_masquerade_only_the_wifi_network_out_of_the_uplink() -> None:
+    rules = chain(render_ruleset(VARIANTS["other-network"]), "postrouting")
+    assert rules[1:] == ['oifname "enp1s0.10" ip saddr 192.168.76.0/22 masquerade']
+
+
+# --- dnsmasq says what DESIGN.md says -------------------------------------------------
+
+
+def test_dhcp_and_dns_serve_the_wifi_side_only() -> None:
+    lines = directives(render_dnsmasq(DEFAULT))
+    assert "interface=wlan0" in lines
+    assert {"except-interface=lo", "except-interface=eth0", "bind-dynamic"} <= set(lines)
+    assert [line for line in lines if line.startswith("interface=")] == ["interface=wlan0"]
+
+
+def test_dhcp_offers_the_range_lease_pi_and_captive_api() -> None:
+    lines = directives(render_dnsmasq(DEFAULT))
+    assert "dhcp-range=10.42.0.2,10.42.0.254,255.255.255.0,60m" in lines
+    assert "dhcp-option=option:dns-server,10.42.0.1" in lines
+    assert 'dhcp-option=114,"http://passerelle.lan/api/captive"' in lines
+    assert "dhcp-leasefile=/var/lib/passerelle/dnsmasq.leases" in lines
+
+    other = directives(render_dnsmasq(VARIANTS["other-network"]))
+    assert "dhcp-range=192.168.76.20,192.168.79.200,255.255.252.0,120m" in other
+    by_address = directives(render_dnsmasq(VARIANTS["address-and-port"]))
+    assert 'dhcp-option=114,"http://10.42.0.1:8080/api/captive"' in by_address
+
+
+def test_dns_forwards_to_the_configured_upstreams_only() -> None:
+    lines = directives(render_dnsmasq(VARIANTS["other-network"]))
+    assert {"no-resolv", "no-hosts"} <= set(lines)
+    assert [line for line in lines if line.startswith("server=")] == [
+        "server=2620:fe::fe",
+        "server=80.67.169.12",
+    ]
+
+
+def test_probe_hosts_resolve_to_the_portal_but_general_hosts_do_not() -> None:
+    lines = directives(render_dnsmasq(DEFAULT))
+    for host in PROBE_HOSTS - GENERAL_PURPOSE_HOSTS:
+        assert f"address=/{host}/10.42.0.1" in lines
+    for host in ("www.google.com", "www.apple.com", "edge.microsoft.com", "www.gstatic.com"):
+        assert host in GENERAL_PURPOSE_HOSTS
+        assert not [line for line in lines if host in line]
+    assert "address=/passerelle.lan/10.42.0.1" in lines
+    assert "address=/use-application-dns.net/" in lines
+
+
+def test_no_query_log_and_no_device_names() -> None:
+    lines = directives(render_dnsmasq(DEFAULT))
+    assert not [line for line in lines if line.startswith(("log-queries", "log-dhcp"))]
+    assert {"quiet-dhcp", "dhcp-ignore-names"} <= set(lines)
+
+
+def test_no_portal_name_line_without_a_hostname() -> None:
+    lines = directives(render_dnsmasq(VARIANTS["address-and-port"]))
+    assert not [line for line in lines if line.startswith("address=/passerelle.lan/")]
+
+
+# --- the new configuration keys -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ("[network]\ndhcp_lease_minutes = 30", "network.dhcp_lease_minutes", "from 60 to 120"),
+        ("[network]\ndhcp_lease_minutes = 121", "network.dhcp_lease_minutes", "from 60 to 120"),
+        ("[network]\nadmin_port = 80", "network.admin_port", "network.portal_port"),
+        ("[network]\nadmin_port = 53", "network.admin_port", "DNS"),
+        ("[network]\nprefix_length = 8", "network.prefix_length", "from 16 to 29"),
+        ('[network]\ndns_upstreams = ["dns.quad9.net"]', "network.dns_upstreams", "IPv4 or IPv6"),
+        ("[network]\ndns_upstreams = []", "network.dns_upstreams", "non-empty"),
+        ('[network]\ndhcp_range_start = "10.42.1.10"', "network.dhcp_range_start", "10.42.0.0/24"),
+        ('[network]\ndhcp_range_end = "10.42.0.255"', "network.dhcp_range_end", "host address"),
+        ('[network]\ndhcp_range_end = "10.42.0.1"', "network.dhcp_range_end", "come before"),
+        (
+            '[network]\ndhcp_range_start = "10.42.0.1"\ndhcp_range_end = "10.42.0.9"',
+            "network.dhcp_range_start",
+            "leave out network.portal_address",
+        ),
+        ('[network]\nportal_address = "10.42.0.0"', "network.portal_address", "not its network"),
+    ],
+)
+def test_bad_network_key_names_itself(toml: str, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(toml)
+    assert caught.value.key == key
+    assert words in str(caught.value)
+
+
+def test_dhcp_range_follows_the_portal_address_by_default() -> None:
+    settings = parse_settings('[network]\nportal_address = "192.168.50.1"')
+    assert [str(a) for a in settings.dhcp_range] == ["192.168.50.2", "192.168.50.254"]
+
+
+# --- the real kernel -------------------------------------------------------------------
+
+NetnsFactory = Callable[[], str]
+
+
+@pytest.fixture
+def netns(request: pytest.FixtureRequest) -> Iterator[NetnsFactory]:
+    """Fresh network namespaces of this test's own (pt-…), deleted afterwards."""
+    ip = tool("ip")
+    need_root()
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"pt-{secrets.token_hex(4)}"
+        result = run(ip, "netns", "add", name)
+        if result.returncode != 0:
+            pytest.skip(f"cannot create a network namespace: {result.stderr.strip()}")
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        run(ip, "netns", "delete", name)
+
+
+def in_netns(namespace: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return run(tool("ip"), "netns", "exec", namespace, *argv)
+
+
+def test_ruleset_loads_into_a_real_kernel_twice(netns: NetnsFactory, tmp_path: Path) -> None:
+    nft = tool("nft")
+    namespace = netns()
+    ruleset = tmp_path / "portal.nft"
+    ruleset.write_text(render_ruleset(DEFAULT), encoding="utf-8")
+    for _ in range(2):  # the second load replaces the first (idempotent)
+        loaded = in_netns(namespace, nft, "-f", str(ruleset))
+        assert loaded.returncode == 0, loaded.stderr
+
+    added = in_netns(
+        namespace, nft, "add", "element", "inet", "portal", "allowed",
+        "{ 02:00:00:00:00:23 timeout 1h }",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listed = in_netns(namespace, nft, "list", "set", "inet", "portal", "allowed")
+    assert listed.returncode == 0, listed.stderr
+    assert "type ether_addr" in listed.stdout
+    assert "flags timeout" in listed.stdout
+    assert re.search(r"02:00:00:00:00:23 counter packets 0 bytes 0 timeout 1h", listed.stdout)
+    tables = in_netns(namespace, nft, "list", "tables")
+    assert tables.stdout.split("\n").count("table inet portal") == 1
+
+
+DNS_QUERY = r"""
+import socket, struct, sys
+server, name = sys.argv[1], sys.argv[2]
+question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0\0\1\0\1"
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock.settimeout(5)
+    sock.connect((server, 53))  # connected, so an ICMP port-unreachable is reported
+    sock.send(struct.pack("!6H", 0x5053, 0x0100, 1, 0, 0, 0) + question)
+    try:
+        reply = sock.recv(4096)
+    except ConnectionRefusedError:
+        print("refused")
+        sys.exit()
+rcode, answers = struct.unpack("!H", reply[2:4])[0] & 0xF, struct.unpack("!H", reply[6:8])[0]
+offset, found = 12 + len(question), []
+for _ in range(answers):
+    kind, _class, _ttl, length = struct.unpack("!HHIH", reply[offset + 2 : offset + 12])
+    if kind == 1:
+        found.append(socket.inet_ntoa(reply[offset + 12 : offset + 12 + length]))
+    offset += 12 + length
+print(rcode, *found)
+"""
+
+
+def test_dnsmasq_answers_probes_and_canary_on_wifi_only(
+    netns: NetnsFactory, tmp_path: Path
+) -> None:
+    """A real dnsmasq in a hotspot namespace, asked by a phone namespace over a veth pair."""
+    dnsmasq, ip = tool("dnsmasq"), tool("ip")
+    hotspot, phone = netns(), netns()
+    wifi, phone_side, uplink = f"{hotspot[3:]}w", f"{hotspot[3:]}p", f"{hotspot[3:]}u"
+    for argv in (
+        f"link add {wifi} netns {hotspot} type veth peer name {phone_side} netns {phone}",
+        f"-n {hotspot} link add {uplink} type veth peer name {uplink}x",
+        f"-n {hotspot} address add 10.42.0.1/24 dev {wifi}",
+        f"-n {hotspot} address add 192.0.2.10/24 dev {uplink}",
+        f"-n {phone} address add 10.42.0.50/24 dev {phone_side}",
+        f"-n {hotspot} link set {wifi} up",
+        f"-n {hotspot} link set {uplink} up",
+        f"-n {hotspot} link set lo up",
+        f"-n {phone} link set {phone_side} up",
+    ):
+        result = run(ip, *argv.split())  # fixed words and hex names, split into argv
+        assert result.returncode == 0, (argv, result.stderr)
+
+    settings = DEFAULT.replace("network", wifi_interface=wifi, uplink_interface=uplink).replace(
+        "storage", data_dir=str(tmp_path)
+    )
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(render_dnsmasq(settings), encoding="utf-8")
+    server = subprocess.Popen(
+        [
+            *(ip, "netns", "exec", hotspot, dnsmasq, "--keep-in-foreground", "-C", str(conf)),
+            f"--pid-file={tmp_path / 'dnsmasq.pid'}",
+            f"--log-facility={tmp_path / 'dnsmasq.log'}",
+            "--user=root",  # stay able to write the lease file in tmp_path
+        ]
+    )
+    try:
+
+        def ask(namespace: str, address: str, name: str) -> str:
+            for _ in range(50):  # dnsmasq binds the interface a moment after starting
+                answer = in_netns(namespace, sys.executable, "-c", DNS_QUERY, address, name)
+                assert answer.returncode == 0, answer.stderr
+                if answer.stdout.strip() != "refused" or address != "10.42.0.1":
+                    return answer.stdout.strip()
+                time.sleep(0.1)
+            return "refused"
+
+        assert ask(phone, "10.42.0.1", "connectivitycheck.gstatic.com") == "0 10.42.0.1"
+        assert ask(phone, "10.42.0.1", "captive.apple.com") == "0 10.42.0.1"
+        assert ask(phone, "10.42.0.1", "passerelle.lan") == "0 10.42.0.1"
+        assert ask(phone, "10.42.0.1", "use-application-dns.net") == "3"  # NXDOMAIN
+        # A general-purpose host is forwarded upstream (unreachable here), never the Pi.
+        assert "10.42.0.1" not in ask(phone, "10.42.0.1", "www.google.com")
+        # Nothing listens for DNS on the uplink side.
+        assert ask(hotspot, "192.0.2.10", "captive.apple.com") == "refused"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,173 @@
+"""Offline-first: the uplink monitor's verdict, and the portal's behaviour while it is down."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from portal.config import Settings
+from portal.uplink import (
+    UplinkMonitor,
+    UplinkState,
+    UplinkStatus,
+    dns_answers,
+    read_state,
+    state_path,
+    tcp_reachable,
+    write_state,
+)
+from tests.conftest import FakeClock, complete_onboarding
+
+PROBE = {"Host": "connectivitycheck.gstatic.com"}
+
+
+def monitor_for(settings: Settings, clock: FakeClock) -> UplinkMonitor:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return UplinkMonitor(settings, clock, timeout=0.5)
+
+
+def test_verdict_flips_only_after_enough_checks_in_a_row(
+    settings: Settings, clock: FakeClock
+) -> None:
+    monitor = monitor_for(settings, clock)
+    assert monitor.observe(True).up
+    assert monitor.observe(False).up  # one failure is a hiccup
+    assert monitor.observe(True).up  # ... and the streak starts again
+    assert monitor.observe(False).up
+    assert monitor.observe(False).up
+    clock.advance(90)
+    down = monitor.observe(False)
+    assert down == UplinkState(up=False, since=int(clock()))
+    assert read_state(state_path(settings)) == down
+    assert not monitor.observe(True).up
+    assert monitor.observe(True).up
+
+
+def test_state_file_is_written_only_on_change(settings: Settings, clock: FakeClock) -> None:
+    monitor = monitor_for(settings, clock)
+    monitor.observe(True)
+    path = state_path(settings)
+    stamp = path.stat().st_mtime_ns
+    for _ in range(20):
+        monitor.observe(True)
+    assert path.stat().st_mtime_ns == stamp
+
+
+def test_torn_or_missing_state_counts_as_up(tmp_path: Path) -> None:
+    path = tmp_path / "uplink.json"
+    assert UplinkStatus(path).is_up()
+    path.write_text("{not json", encoding="utf-8")
+    assert UplinkStatus(path).is_up()
+    write_state(path, UplinkState(up=False, since=5))
+    assert not UplinkStatus(path).is_up()
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_tcp_check(listening_port: int) -> None:
+    assert tcp_reachable(f"127.0.0.1:{listening_port}", 0.5)
+    assert not tcp_reachable(f"127.0.0.1:{closed_port()}", 0.5)
+
+
+@pytest.fixture
+def dns_server() -> Iterator[int]:
+    """A loopback DNS server answering every A question with 192.0.2.1, via scapy."""
+    from scapy.layers.dns import DNS, DNSRR
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            question = DNS(data)
+            reply = DNS(
+                id=question.id,
+                qr=1,
+                aa=1,
+                qd=question.qd,
+                an=DNSRR(rrname=question.qd[0].qname, rdata="192.0.2.1"),
+            )
+            sock.sendto(bytes(reply), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_dns_check_against_a_local_server(dns_server: int) -> None:
+    assert dns_answers("127.0.0.1", "wallonie.be", 1.0, port=dns_server)
+    assert not dns_answers("127.0.0.1", "wallonie.be", 0.3, port=closed_port())
+
+
+def test_check_needs_tcp_and_dns(
+    settings: Settings, clock: FakeClock, listening_port: int, dns_server: int
+) -> None:
+    tcp = f"127.0.0.1:{listening_port}"
+    both = settings.replace("uplink", check_targets=(tcp,)).replace(
+        "network", dns_upstreams=("127.0.0.1",)
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    assert UplinkMonitor(both, clock, timeout=0.5, dns_port=dns_server).check()
+    no_dns = UplinkMonitor(both, clock, timeout=0.3, dns_port=closed_port())
+    assert not no_dns.check()
+    skip_dns = both.replace("uplink", dns_check_name="")
+    assert UplinkMonitor(skip_dns, clock, timeout=0.3, dns_port=closed_port()).check()
+    no_tcp = both.replace("uplink", check_targets=(f"127.0.0.1:{closed_port()}",))
+    assert not UplinkMonitor(no_tcp, clock, timeout=0.3, dns_port=dns_server).check()
+
+
+def set_uplink(client: FlaskClient, up: bool) -> None:
+    settings = client.application.config["PORTAL_SETTINGS"]
+    write_state(state_path(settings), UplinkState(up=up, since=1_800_000_000))
+
+
+def test_internet_down_makes_every_probe_captive_and_keeps_grants(client: FlaskClient) -> None:
+    complete_onboarding(client, "en")
+    assert client.get("/generate_204", headers=PROBE).status_code == 204
+    set_uplink(client, up=False)
+    assert client.get("/generate_204", headers=PROBE).status_code == 302
+    assert client.get("/api/captive").get_json(force=True)["captive"] is True
+    page = client.get("/online").get_data(as_text=True)
+    assert "The Internet is down right now." in page
+    assert "The lessons still work." in page
+    set_uplink(client, up=True)
+    assert client.get("/generate_204", headers=PROBE).status_code == 204
+    assert "The Internet is down" not in client.get("/online").get_data(as_text=True)
+
+
+def test_status_page_in_the_visitors_language(client: FlaskClient) -> None:
+    set_uplink(client, up=False)
+    html = client.get("/status?lang=nl").get_data(as_text=True)
+    assert "Het internet werkt nu niet." in html
+    complete_onboarding(client, "de")
+    set_uplink(client, up=True)
+    html = client.get("/status?lang=de").get_data(as_text=True)
+    assert "Das Internet funktioniert." in html
+    assert "Ihr Zugang: 240 Minuten" in html
