@@ -1,0 +1,719 @@
+"""The gatekeeper: its socket protocol, its caller check, and its effect on a real nftables set.
+
+Protocol and caller tests run an in-process server whose commands are recorded,
+not executed. The kernel tests run the real daemon under `ip netns exec` in a
+fresh pair of network namespaces (a "hotspot" holding the set and a "client"
+sending packets), so nothing outside the project's own namespaces is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.access.firewall import MAX_GRANT_SECONDS, FirewallEntry, FirewallError
+from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
+from portal.app import make_firewall
+from portal.config import Settings
+from portal.gatekeeper.allowed_set import AllowedSet, parse_set_json
+from portal.gatekeeper.commands import Completed
+from portal.gatekeeper.daemon import bind_listener
+from portal.gatekeeper.protocol import (
+    MAX_LINE_BYTES,
+    MAX_SYNC_GRANTS,
+    BadRequest,
+    SyncRequest,
+    parse_request,
+)
+from portal.gatekeeper.server import GatekeeperServer, Peer, caller_allowed
+
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(
+    not ROOT, reason="needs root: network namespaces, nft, a second uid"
+)
+NOBODY = 65534
+MAC = "02:11:22:33:44:55"
+OTHER_MAC = "02:11:22:33:44:66"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# What `nft -j list set inet portal allowed` printed with nftables 1.0.6.
+NFT_LIST_JSON = json.dumps(
+    {
+        "nftables": [
+            {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+            {
+                "set": {
+                    "family": "inet",
+                    "name": "allowed",
+                    "table": "portal",
+                    "type": "ether_addr",
+                    "flags": ["timeout"],
+                    "elem": [
+                        {
+                            "elem": {
+                                "val": MAC,
+                                "timeout": 3600,
+                                "expires": 3599,
+                                "counter": {"packets": 7, "bytes": 700},
+                            }
+                        }
+                    ],
+                }
+            },
+        ]
+    }
+)
+
+
+class RecordingRunner:
+    """Stands in for nft and conntrack: records argv and stdin, answers like a calm kernel."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str | None]] = []
+        self.failure: Completed | None = None
+
+    def __call__(self, argv: Sequence[str], stdin: str | None = None) -> Completed:
+        self.calls.append((list(argv), stdin))
+        if self.failure is not None:
+            return self.failure
+        if argv[0] == "conntrack":
+            return Completed(1, "", "0 flow entries have been deleted.\n")
+        return Completed(0, NFT_LIST_JSON if "-j" in argv else "", "")
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """A short path (AF_UNIX paths are limited to 108 bytes) that another uid can reach."""
+    path = Path(tempfile.mkdtemp(prefix="gk-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+Serve = Callable[..., tuple[str, RecordingRunner]]
+
+
+@pytest.fixture
+def serve(socket_dir: Path) -> Iterator[Serve]:
+    """Start an in-process gatekeeper on a temporary socket; stopped after the test."""
+    servers: list[tuple[GatekeeperServer, threading.Thread, socket.socket]] = []
+
+    def start(
+        allowed_uid: int = os.getuid(),
+        socket_mode: int = 0o600,
+        neighbour_table: Path | None = None,
+        **options: Any,
+    ) -> tuple[str, RecordingRunner]:
+        path = socket_dir / f"gk{len(servers)}.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        path.chmod(socket_mode)
+        listener.listen()
+        runner = RecordingRunner()
+        allowed = AllowedSet(
+            runner,
+            nft="nft",
+            conntrack="conntrack",
+            neighbour_table=neighbour_table or socket_dir / "no-arp",
+        )
+        server = GatekeeperServer(listener, allowed, allowed_uid, **options)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread, listener))
+        return str(path), runner
+
+    yield start
+    for server, thread, listener in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def exchange(path: str, *lines: bytes, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Send raw request lines on one connection; the decoded replies, one per line."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(path)
+        with contextlib.suppress(BrokenPipeError):  # a refused caller is hung up on
+            connection.sendall(b"".join(line + b"\n" for line in lines))
+        received = b""
+        while received.count(b"\n") < len(lines):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return [json.loads(reply) for reply in received.splitlines()]
+
+
+def request(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+# --- protocol: bad requests are answered with an error and never executed ---
+
+BAD_REQUESTS = {
+    "not JSON": b"grant aa:bb",
+    "not UTF-8": b'{"verb": "list", "x": "\xff"}',
+    "not an object": b'["grant"]',
+    "no verb": request(mac=MAC, seconds=60),
+    "unknown verb": request(verb="flush"),
+    "verb not a string": request(verb=["grant"]),
+    "unknown key": request(verb="list", table="filter"),
+    "missing key": request(verb="grant", mac=MAC),
+    "duplicate key": b'{"verb": "list", "verb": "list"}',
+    "MAC not a string": request(verb="revoke", mac=0x021122334455),
+    "MAC malformed": request(verb="grant", mac="02:11:22:33:44", seconds=60),
+    "MAC with nft syntax": request(verb="grant", mac=MAC + " } ; flush ruleset ; {", seconds=60),
+    "multicast MAC": request(verb="grant", mac="01:00:5e:00:00:01", seconds=60),
+    "zero seconds": request(verb="grant", mac=MAC, seconds=0),
+    "negative seconds": request(verb="grant", mac=MAC, seconds=-5),
+    "seconds over a week": request(verb="grant", mac=MAC, seconds=MAX_GRANT_SECONDS + 1),
+    "seconds as float": request(verb="grant", mac=MAC, seconds=60.0),
+    "seconds as string": request(verb="grant", mac=MAC, seconds="60"),
+    "seconds as bool": request(verb="grant", mac=MAC, seconds=True),
+    "seconds NaN": b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": NaN}',
+    "grants not an object": request(verb="sync", grants=[[MAC, 60]]),
+    "grants with a bad MAC": request(verb="sync", grants={MAC: 60, "nope": 60}),
+    "grants with bad seconds": request(verb="sync", grants={MAC: 0}),
+    "grants naming a MAC twice": request(
+        verb="sync", grants={"02:ab:00:00:00:01": 60, "02:AB:00:00:00:01": 60}
+    ),
+    "deep nesting": b'{"verb": "sync", "grants": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "padded small request": b'{"verb": "list"' + b" " * 2000 + b"}",
+}
+
+
+@pytest.mark.parametrize("line", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_bad_request_gets_an_error_reply_and_runs_nothing(serve: Serve, line: bytes) -> None:
+    path, runner = serve()
+    [reply] = exchange(path, line)
+    assert reply["ok"] is False
+    assert isinstance(reply["error"], str) and reply["error"]
+    assert runner.calls == []
+
+
+def test_connection_keeps_working_after_a_bad_request(serve: Serve) -> None:
+    path, runner = serve()
+    replies = exchange(path, b"{", request(verb="list"))
+    assert [reply["ok"] for reply in replies] == [False, True]
+    assert len(runner.calls) == 1
+
+
+def test_oversize_line_is_refused_and_the_connection_closed(serve: Serve) -> None:
+    path, runner = serve()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(5)
+        connection.connect(path)
+        # No newline within the limit: the server must stop reading, not buffer forever.
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            connection.sendall(b'{"verb": "sync", "grants": {' + b" " * (4 * MAX_LINE_BYTES))
+        reply = connection.recv(65536)
+        assert json.loads(reply) == {
+            "ok": False,
+            "error": f"request longer than {MAX_LINE_BYTES} bytes",
+        }
+        # Hung up with the rest unread: the kernel reports that as a reset, not an EOF.
+        with pytest.raises(ConnectionResetError):
+            connection.recv(65536)
+    assert runner.calls == []
+
+
+def test_the_largest_sync_fits_in_one_line() -> None:
+    grants = {f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}": MAX_GRANT_SECONDS for i in range(16384)}
+    line = request(verb="sync", grants=grants)
+    assert len(line) < MAX_LINE_BYTES
+    parsed = parse_request(line)
+    assert isinstance(parsed, SyncRequest) and len(parsed.grants) == MAX_SYNC_GRANTS
+    grants["02:00:00:01:00:00"] = 60
+    with pytest.raises(BadRequest, match="more than"):
+        parse_request(request(verb="sync", grants=grants))
+
+
+def test_refusal_reasons_and_logs_never_quote_a_mac(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="portal.gatekeeper")
+    path, _ = serve()
+    private = "0a:de:ad:be:ef:01"
+    other = "0e:de:ad:be:ef:01"
+    replies = exchange(
+        path,
+        request(verb="grant", mac=private, seconds=0),
+        request(verb="grant", mac=other, seconds=60),
+        request(verb="revoke", mac=private),
+        request(verb="grant", mac=other[:-1], seconds=60),
+    )
+    assert [reply["ok"] for reply in replies] == [False, True, True, False]
+    assert "de:ad:be:ef" not in json.dumps(replies)
+    assert "de:ad:be:ef" not in caplog.text
+    assert "refused a grant request: seconds" in caplog.text
+    assert "granted access for 60 s" in caplog.text
+
+
+def test_grant_and_revoke_each_run_one_nft_batch(serve: Serve, socket_dir: Path) -> None:
+    arp = socket_dir / "arp"
+    arp.write_text(
+        "IP address       HW type     Flags       HW address            Mask     Device\n"
+        f"10.42.0.23       0x1         0x2         {MAC}     *        wlan0\n"
+        f"10.42.0.24       0x1         0x2         {OTHER_MAC}     *        wlan0\n"
+        f"10.42.0.25       0x1         0x2         {MAC.upper()}     *        wlan0\n"
+    )
+    path, runner = serve(neighbour_table=arp)
+    assert exchange(path, request(verb="grant", mac=MAC.upper(), seconds=3600)) == [{"ok": True}]
+    assert runner.calls == [
+        (
+            ["nft", "-f", "-"],
+            f"add element inet portal allowed {{ {MAC} }}\n"
+            f"delete element inet portal allowed {{ {MAC} }}\n"
+            f"add element inet portal allowed {{ {MAC} timeout 3600s }}\n",
+        )
+    ]
+    runner.calls.clear()
+    # conntrack exits 1 when the client had no open connection: still a success.
+    assert exchange(path, request(verb="revoke", mac=MAC)) == [{"ok": True}]
+    assert runner.calls == [
+        (
+            ["nft", "-f", "-"],
+            f"add element inet portal allowed {{ {MAC} }}\n"
+            f"delete element inet portal allowed {{ {MAC} }}\n",
+        ),
+        (["conntrack", "-D", "-s", "10.42.0.23"], None),
+        (["conntrack", "-D", "-s", "10.42.0.25"], None),
+    ]
+
+
+def test_sync_is_one_transaction_that_flushes_first(serve: Serve) -> None:
+    path, runner = serve()
+    grants = {f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}": 60 + i for i in range(1000)}
+    assert exchange(path, request(verb="sync", grants=grants)) == [{"ok": True}]
+    [(argv, script)] = runner.calls
+    assert argv == ["nft", "-f", "-"] and script is not None
+    lines = script.splitlines()
+    assert lines[0] == "flush set inet portal allowed"
+    assert all(line.startswith("add element inet portal allowed { ") for line in lines[1:])
+    assert script.count(" timeout ") == 1000
+    assert "02:00:00:00:03:e7 timeout 1059s" in script
+
+
+def test_nft_failure_is_an_error_reply_with_macs_masked(serve: Serve) -> None:
+    path, runner = serve()
+    runner.failure = Completed(
+        1, "", f"Error: Could not process rule: No such file or directory\nadd {MAC}\n"
+    )
+    [reply] = exchange(path, request(verb="grant", mac=MAC, seconds=60))
+    assert reply == {
+        "ok": False,
+        "error": "nft exited with status 1: Error: Could not process rule: "
+        "No such file or directory",
+    }
+
+
+def test_list_reply_carries_time_left_and_packets(serve: Serve) -> None:
+    path, runner = serve()
+    [reply] = exchange(path, request(verb="list"))
+    assert reply == {"ok": True, "entries": [{"mac": MAC, "seconds_left": 3599, "packets": 7}]}
+    assert runner.calls == [(["nft", "-j", "list", "set", "inet", "portal", "allowed"], None)]
+
+
+def test_set_json_with_bare_elements_and_no_counter() -> None:
+    text = json.dumps(
+        {"nftables": [{"set": {"elem": [MAC, {"elem": {"val": OTHER_MAC, "expires": 12}}]}}]}
+    )
+    assert list(parse_set_json(text)) == [
+        FirewallEntry(MAC, 0, 0),
+        FirewallEntry(OTHER_MAC, 12, 0),
+    ]
+
+
+# --- the caller check ---
+
+
+@pytest.mark.parametrize(
+    ("uid", "allowed"), [(1000, True), (0, True), (1001, False), (NOBODY, False)]
+)
+def test_only_the_portal_uid_and_root_may_call(uid: int, allowed: bool) -> None:
+    assert caller_allowed(Peer(pid=42, uid=uid, gid=uid), allowed_uid=1000) is allowed
+
+
+def call_as_nobody(path: str) -> dict[str, Any]:
+    """Send a list request from a forked child running as uid/gid 65534."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            [reply] = exchange(path, request(verb="list"))
+            os.write(write_end, json.dumps(reply).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        output = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the uid 65534 client failed"
+    return dict(json.loads(output))
+
+
+@needs_root
+def test_a_foreign_uid_is_refused_even_when_the_socket_lets_it_connect(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="portal.gatekeeper")
+    # World-writable on purpose: only SO_PEERCRED stands between uid 65534 and nft.
+    path, runner = serve(allowed_uid=1000, socket_mode=0o666)
+    assert call_as_nobody(path) == {"ok": False, "error": "caller not allowed"}
+    assert runner.calls == []
+    assert f"refused a caller with uid {NOBODY}" in caplog.text
+
+
+@needs_root
+def test_the_allowed_uid_gets_through_the_same_socket(serve: Serve) -> None:
+    path, runner = serve(allowed_uid=NOBODY, socket_mode=0o666)
+    assert call_as_nobody(path)["ok"] is True
+    assert len(runner.calls) == 1
+
+
+# --- connections ---
+
+
+def test_a_stuck_client_does_not_block_others_and_is_hung_up_on(serve: Serve) -> None:
+    path, _ = serve(connection_timeout=0.5)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
+        stuck.connect(path)
+        stuck.sendall(b'{"verb": "li')  # and nothing more
+        started = time.monotonic()
+        assert exchange(path, request(verb="list"))[0]["ok"] is True
+        assert time.monotonic() - started < 0.4
+        stuck.settimeout(5)
+        assert stuck.recv(100) == b""  # closed by the server after its timeout
+
+
+def test_too_many_connections_are_turned_away(serve: Serve) -> None:
+    path, _ = serve(max_connections=2, connection_timeout=2)
+    held = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
+    try:
+        for connection in held:
+            connection.connect(path)
+        time.sleep(0.2)
+        [reply] = exchange(path, request(verb="list"))
+        assert reply == {"ok": False, "error": "too many connections"}
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_bound_socket_is_private_to_the_portal_user(socket_dir: Path) -> None:
+    path = socket_dir / "private.sock"
+    path.write_text("")
+    with pytest.raises(RuntimeError, match="not a socket"):
+        bind_listener(path, os.getuid(), None)
+    path.unlink()
+    bind_listener(path, os.getuid(), None).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    # A stale socket from a previous run is replaced; a group makes it 0660.
+    group = subprocess.run(["id", "-gn"], capture_output=True, text=True, check=True).stdout
+    bind_listener(path, os.getuid(), group.strip()).close()
+    assert path.stat().st_mode & 0o777 == 0o660
+    assert path.stat().st_gid == os.getgid()
+
+
+# --- the portal's client backend ---
+
+
+def test_nft_backend_is_the_gatekeeper_client() -> None:
+    firewall = make_firewall(Settings())
+    assert isinstance(firewall, GatekeeperFirewall)
+    assert firewall.socket_path == "/run/passerelle/gatekeeper.sock"
+
+
+def test_client_raises_gatekeeper_error_when_the_socket_is_absent(socket_dir: Path) -> None:
+    firewall = GatekeeperFirewall(socket_dir / "absent.sock", timeout=1)
+    with pytest.raises(GatekeeperError, match="unreachable"):
+        firewall.grant(MAC, 60)
+    assert issubclass(GatekeeperError, FirewallError)
+
+
+def test_client_raises_gatekeeper_error_when_no_answer_comes(socket_dir: Path) -> None:
+    path = socket_dir / "silent.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.bind(str(path))
+        silent.listen()
+        firewall = GatekeeperFirewall(path, timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(GatekeeperError, match=r"did not answer within 0\.3 s"):
+            firewall.list()
+        assert time.monotonic() - started < 2
+
+
+def test_client_raises_gatekeeper_error_on_a_refusal(serve: Serve) -> None:
+    path, runner = serve()
+    runner.failure = Completed(1, "", "Error: No such file or directory\n")
+    with pytest.raises(GatekeeperError, match="gatekeeper refused revoke: nft exited"):
+        GatekeeperFirewall(path).revoke(MAC)
+
+
+def test_client_speaks_every_verb(serve: Serve) -> None:
+    path, runner = serve()
+    firewall = GatekeeperFirewall(path)
+    firewall.grant(MAC.upper(), 3600)
+    firewall.revoke(MAC)
+    firewall.sync({MAC: 30, OTHER_MAC: 40})
+    assert firewall.list() == [FirewallEntry(MAC, 3599, 7)]
+    assert [argv[1] for argv, _ in runner.calls] == ["-f", "-f", "-f", "-j"]
+    with pytest.raises(ValueError):
+        firewall.grant("not-a-mac", 60)  # refused before it reaches the socket
+    assert len(runner.calls) == 4
+
+
+def test_daemon_takes_its_socket_from_systemd(socket_dir: Path) -> None:
+    path = socket_dir / "activated.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen()
+    # Like systemd: the socket on fd 3, LISTEN_PID naming the process that execs the daemon.
+    launcher = (
+        "import os, sys; os.dup2(int(sys.argv[1]), 3);"
+        "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1');"
+        "os.execv(sys.executable, [sys.executable, '-m', 'portal.gatekeeper.daemon',"
+        f" '--allow-uid', '{os.getuid()}'])"
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", launcher, str(listener.fileno())],
+        pass_fds=[listener.fileno()],
+        cwd=PROJECT_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    listener.close()
+    try:
+        [reply] = exchange(str(path), request(verb="flush"), timeout=20)
+        assert reply == {"ok": False, "error": "unknown verb"}
+    finally:
+        daemon.terminate()
+        _, stderr = daemon.communicate(timeout=10)
+    assert daemon.returncode == 0
+    assert "refused a malformed request: unknown verb" in stderr
+    assert path.exists()  # systemd's socket: not ours to remove
+
+
+def test_daemon_without_a_socket_says_what_to_pass() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "portal.gatekeeper.daemon", "--allow-uid", "0"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "pass --socket PATH" in done.stderr
+
+
+# --- the real kernel: nft and conntrack in the project's own network namespaces ---
+
+HOTSPOT_ADDRESS, CLIENT_ADDRESS = "10.99.0.1", "10.99.0.2"
+TEST_RULESET = """
+table inet portal {
+    set allowed { type ether_addr; flags timeout; counter; }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ether saddr @allowed accept
+        ct state invalid drop
+    }
+}
+"""
+
+
+def run_in(namespace: str, *argv: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["ip", "netns", "exec", namespace, *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return done.stdout
+
+
+class Hotspot:
+    """A namespace holding the `inet portal` table, a client namespace, and a real daemon."""
+
+    def __init__(self, name: str, client: str, socket_path: Path) -> None:
+        self.name = name
+        self.client = client
+        self.socket_path = socket_path
+        self.firewall = GatekeeperFirewall(socket_path)
+
+    def kernel_set(self) -> dict[str, dict[str, Any]]:
+        """The set's elements as nft itself reports them, read without the gatekeeper."""
+        text = run_in(self.name, "nft", "-j", "list", "set", "inet", "portal", "allowed")
+        elements = {}
+        for item in json.loads(text)["nftables"]:
+            for element in item.get("set", {}).get("elem", []):
+                elements[element["elem"]["val"]] = element["elem"]
+        return elements
+
+    def client_sends_udp(self, count: int) -> None:
+        sender = (
+            "import socket, sys\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for _ in range(int(sys.argv[2])): s.sendto(b'hello', (sys.argv[1], 9))\n"
+        )
+        run_in(self.client, sys.executable, "-c", sender, HOTSPOT_ADDRESS, str(count))
+
+    def connections_from_client(self) -> str:
+        return run_in(self.name, "conntrack", "-L", "-s", CLIENT_ADDRESS)
+
+
+@pytest.fixture
+def hotspot(socket_dir: Path) -> Iterator[Hotspot]:
+    if not ROOT:
+        pytest.skip("needs root: network namespaces and nft")
+    tag = uuid.uuid4().hex[:8]
+    name, client = f"gk-test-{tag}", f"gk-test-{tag}-c"
+    created: list[str] = []
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        for namespace in (name, client):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            created.append(namespace)
+        subprocess.run(
+            [
+                "ip",
+                "-n",
+                name,
+                "link",
+                "add",
+                "gkh0",
+                "type",
+                "veth",
+                "peer",
+                "gkc0",
+                "netns",
+                client,
+            ],
+            check=True,
+        )
+        run_in(name, "ip", "link", "set", "lo", "up")
+        run_in(name, "ip", "addr", "add", f"{HOTSPOT_ADDRESS}/24", "dev", "gkh0")
+        run_in(name, "ip", "link", "set", "gkh0", "up")
+        run_in(client, "ip", "link", "set", "gkc0", "address", MAC)
+        run_in(client, "ip", "addr", "add", f"{CLIENT_ADDRESS}/24", "dev", "gkc0")
+        run_in(client, "ip", "link", "set", "gkc0", "up")
+        run_in(name, "nft", "-f", "-", stdin=TEST_RULESET)
+        socket_path = socket_dir / "gatekeeper.sock"
+        daemon = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                name,
+                sys.executable,
+                "-m",
+                "portal.gatekeeper.daemon",
+                "--socket",
+                str(socket_path),
+                "--allow-uid",
+                "0",
+                "--wifi-interface",
+                "gkh0",
+            ],
+            cwd=PROJECT_ROOT,
+        )
+        deadline = time.monotonic() + 20
+        while not socket_path.exists():
+            assert daemon.poll() is None, "gatekeeper exited during start-up"
+            assert time.monotonic() < deadline, "gatekeeper did not create its socket"
+            time.sleep(0.05)
+        yield Hotspot(name, client, socket_path)
+    finally:
+        if daemon is not None:
+            daemon.terminate()
+            daemon.wait(timeout=10)
+        for namespace in created:
+            subprocess.run(["ip", "netns", "delete", namespace], check=False)
+
+
+@pytest.mark.netns
+def test_nft_accepts_a_counter_on_the_set(hotspot: Hotspot) -> None:
+    listing = run_in(hotspot.name, "nft", "list", "set", "inet", "portal", "allowed")
+    assert "counter" in listing
+
+
+@pytest.mark.netns
+def test_grant_puts_the_mac_in_the_kernel_set_with_its_timeout(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 3600)
+    element = hotspot.kernel_set()[MAC]
+    assert element["timeout"] == 3600
+    assert 3590 <= element["expires"] <= 3600
+    hotspot.firewall.grant(MAC, 60)  # a new grant replaces the remaining time
+    assert hotspot.kernel_set()[MAC]["timeout"] == 60
+
+
+@pytest.mark.netns
+def test_list_shows_time_left_and_counts_the_clients_packets(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 3600)
+    [entry] = hotspot.firewall.list()
+    assert entry.mac == MAC and 3590 <= entry.seconds_left <= 3600 and entry.packets == 0
+    hotspot.client_sends_udp(5)
+    [entry] = hotspot.firewall.list()
+    assert entry.packets >= 5  # the 5 datagrams, plus any IPv6 neighbour discovery it sent
+
+
+@pytest.mark.netns
+def test_revoke_removes_the_mac_and_the_clients_connections(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 3600)
+    hotspot.firewall.grant(OTHER_MAC, 3600)
+    hotspot.client_sends_udp(1)
+    assert CLIENT_ADDRESS in hotspot.connections_from_client()
+    hotspot.firewall.revoke(MAC)
+    assert set(hotspot.kernel_set()) == {OTHER_MAC}
+    assert CLIENT_ADDRESS not in hotspot.connections_from_client()
+    hotspot.firewall.revoke(MAC)  # revoking twice is not an error
+
+
+@pytest.mark.netns
+def test_sync_makes_the_set_hold_exactly_the_grants(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 3600)
+    hotspot.firewall.sync({OTHER_MAC: 100, "02:aa:bb:cc:dd:ee": 200})
+    elements = hotspot.kernel_set()
+    assert {mac: e["timeout"] for mac, e in elements.items()} == {
+        OTHER_MAC: 100,
+        "02:aa:bb:cc:dd:ee": 200,
+    }
+    many = {f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}": 600 + i for i in range(10_000)}
+    hotspot.firewall.sync(many)
+    entries = hotspot.firewall.list()
+    assert len(entries) == 10_000 and {entry.mac for entry in entries} == set(many)
+    hotspot.firewall.sync({})
+    assert hotspot.kernel_set() == {}
+
+
+@pytest.mark.netns
+def test_missing_table_becomes_a_gatekeeper_error(hotspot: Hotspot) -> None:
+    run_in(hotspot.name, "nft", "delete", "table", "inet", "portal")
+    with pytest.raises(GatekeeperError, match="nft exited with status 1"):
+        hotspot.firewall.grant(MAC, 60)
+    with pytest.raises(GatekeeperError, match="nft exited with status 1"):
+        hotspot.firewall.list()
