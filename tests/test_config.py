@@ -59,6 +59,22 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
         ('[site]\nvenue_info_url = "javascript:alert(1)"', "site.venue_info_url", "http"),
         ('[uplink]\ncheck_targets = ["1.1.1.1"]', "uplink.check_targets", "host:port"),
         ("site = 3", "site", "table"),
+        ("[network]\ndhcp_lease_minutes = 30", "network.dhcp_lease_minutes", "from 60 to 120"),
+        ("[network]\ndhcp_lease_minutes = 121", "network.dhcp_lease_minutes", "from 60 to 120"),
+        ("[network]\nadmin_port = 80", "network.admin_port", "network.portal_port"),
+        ("[network]\nadmin_port = 53", "network.admin_port", "DNS"),
+        ("[network]\nprefix_length = 8", "network.prefix_length", "from 16 to 29"),
+        ('[network]\ndns_upstreams = ["dns.quad9.net"]', "network.dns_upstreams", "IPv4 or IPv6"),
+        ("[network]\ndns_upstreams = []", "network.dns_upstreams", "non-empty"),
+        ('[network]\ndhcp_range_start = "10.42.1.10"', "network.dhcp_range_start", "10.42.0.0/24"),
+        ('[network]\ndhcp_range_end = "10.42.0.255"', "network.dhcp_range_end", "host address"),
+        ('[network]\ndhcp_range_end = "10.42.0.1"', "network.dhcp_range_end", "come before"),
+        (
+            '[network]\ndhcp_range_start = "10.42.0.1"\ndhcp_range_end = "10.42.0.9"',
+            "network.dhcp_range_start",
+            "leave out network.portal_address",
+        ),
+        ('[network]\nportal_address = "10.42.0.0"', "network.portal_address", "not its network"),
     ],
 )
 def test_config_error_names_the_key(toml: str, key: str, words: str) -> None:

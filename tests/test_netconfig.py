@@ -17,7 +17,7 @@ import pytest
 
 from portal.captive.probes import PROBE_HOSTS
 from portal.cli import main
-from portal.config import ConfigError, Settings, parse_settings
+from portal.config import Settings, parse_settings
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.dnsmasq import GENERAL_PURPOSE_HOSTS
 
@@ -272,34 +272,6 @@ def test_no_portal_name_line_without_a_hostname() -> None:
 
 
 # --- the new configuration keys -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("toml", "key", "words"),
-    [
-        ("[network]\ndhcp_lease_minutes = 30", "network.dhcp_lease_minutes", "from 60 to 120"),
-        ("[network]\ndhcp_lease_minutes = 121", "network.dhcp_lease_minutes", "from 60 to 120"),
-        ("[network]\nadmin_port = 80", "network.admin_port", "network.portal_port"),
-        ("[network]\nadmin_port = 53", "network.admin_port", "DNS"),
-        ("[network]\nprefix_length = 8", "network.prefix_length", "from 16 to 29"),
-        ('[network]\ndns_upstreams = ["dns.quad9.net"]', "network.dns_upstreams", "IPv4 or IPv6"),
-        ("[network]\ndns_upstreams = []", "network.dns_upstreams", "non-empty"),
-        ('[network]\ndhcp_range_start = "10.42.1.10"', "network.dhcp_range_start", "10.42.0.0/24"),
-        ('[network]\ndhcp_range_end = "10.42.0.255"', "network.dhcp_range_end", "host address"),
-        ('[network]\ndhcp_range_end = "10.42.0.1"', "network.dhcp_range_end", "come before"),
-        (
-            '[network]\ndhcp_range_start = "10.42.0.1"\ndhcp_range_end = "10.42.0.9"',
-            "network.dhcp_range_start",
-            "leave out network.portal_address",
-        ),
-        ('[network]\nportal_address = "10.42.0.0"', "network.portal_address", "not its network"),
-    ],
-)
-def test_bad_network_key_names_itself(toml: str, key: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_settings(toml)
-    assert caught.value.key == key
-    assert words in str(caught.value)
 
 
 def test_dhcp_range_follows_the_portal_address_by_default() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.test_serving import PORTAL, Visitor, free_port, start
+from tests.live import Visitor, demo_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -40,11 +40,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[Visitor]:
-    port = free_port()
-    yield from start(
-        [*PORTAL, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-        f"http://127.0.0.1:{port}/",
-    )
+    yield from demo_server(tmp_path / "data")
 
 
 @pytest.fixture

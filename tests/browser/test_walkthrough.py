@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import ARTIFACTS
-from tests.test_serving import Visitor, probe
+from tests.live import Visitor, probe
 
 
 def walk(page: Page, base: str, language: str, shots: str | None = None) -> None:
