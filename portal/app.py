@@ -18,7 +18,10 @@ from portal.config import Settings
 from portal.context import Services, services
 from portal.db import database_path, migrate, open_database
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+from portal.onboarding.path import LearningPaths
+from portal.onboarding.speaker import speaker
 from portal.onboarding.views import onboarding
+from portal.pages import pages
 from portal.sitekeys import SiteKeys
 from portal.uplink import UplinkStatus, state_path
 
@@ -63,11 +66,13 @@ def create_app(
 
     book = make_book(settings, firewall or make_firewall(settings), clock)
     book.restore()
+    lessons = LessonLibrary.load(lessons_dir, settings.site.languages)
     app.extensions["passerelle"] = Services(
         settings=settings,
         book=book,
         identify=identify or make_identify(settings),
-        lessons=LessonLibrary.load(lessons_dir, settings.site.languages),
+        lessons=lessons,
+        paths=LearningPaths(keys.site_key, lessons, clock),
         uplink=UplinkStatus(state_path(settings)),
     )
 
@@ -76,6 +81,8 @@ def create_app(
     errors.init_app(app)
     app.register_blueprint(captive)
     app.register_blueprint(onboarding)
+    app.register_blueprint(speaker)
+    app.register_blueprint(pages)
 
     @app.context_processor
     def uplink_context() -> dict[str, object]:

@@ -101,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def housekeep(args: argparse.Namespace) -> int:
     from portal.app import make_book, make_firewall
-    from portal.housekeeping import SWEEP_SECONDS, keep_house
+    from portal.housekeeping import SWEEP_SECONDS, keep_house, upkeep
     from portal.uplink import UplinkMonitor
 
     settings = _settings(args)
@@ -109,7 +109,7 @@ def housekeep(args: argparse.Namespace) -> int:
     book.restore()
     monitor = UplinkMonitor(settings, time.time)
     if args.once:
-        book.sweep()
+        upkeep(book, time.time)
         monitor.observe(monitor.check())
         return 0
     stop = threading.Event()

@@ -10,6 +10,7 @@ from portal.access.book import GrantBook
 from portal.clients import Identify
 from portal.config import Settings
 from portal.onboarding.lessons import LessonLibrary
+from portal.onboarding.path import LearningPaths
 from portal.uplink import UplinkStatus
 
 
@@ -19,6 +20,7 @@ class Services:
     book: GrantBook
     identify: Identify
     lessons: LessonLibrary
+    paths: LearningPaths
     uplink: UplinkStatus
 
 

@@ -44,7 +44,13 @@ def _create_grants() -> None:
     database.create_tables([Grant])
 
 
-MIGRATIONS: list[Callable[[], None]] = [_create_grants]
+def _create_learning_paths() -> None:
+    from portal.models import LearningPath
+
+    database.create_tables([LearningPath])
+
+
+MIGRATIONS: list[Callable[[], None]] = [_create_grants, _create_learning_paths]
 """Migration N (1-based) brings the schema from version N-1 to N; append, never edit."""
 
 

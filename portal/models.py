@@ -1,8 +1,10 @@
-"""What the portal stores. Only unexpired grants are kept: no history of who was online."""
+"""What the portal stores: unexpired grants and pseudonymous learning paths, nothing more."""
 
 from __future__ import annotations
 
-from peewee import CharField, IntegerField, Model
+from datetime import date
+
+from peewee import CharField, DateField, IntegerField, Model, TextField
 
 from portal.db import database
 
@@ -49,3 +51,41 @@ class Grant(BaseModel):
 
     def seconds_left(self, now: int) -> int:
         return max(0, int(self.expires_at) - now)
+
+
+class LearningPath(BaseModel):
+    """Which lessons a device has finished, filed under HMAC(site key, MAC), never the MAC.
+
+    Kept 90 days after the device was last seen; the date is a day, not a time.
+    """
+
+    device = CharField(max_length=64, primary_key=True)
+    lessons = TextField(default="")
+    """Finished lesson slugs, in the order they were finished, separated by spaces."""
+    last_seen = DateField(index=True)
+
+    class Meta:
+        table_name = "learning_path"
+
+    @classmethod
+    def finished(cls, device: str) -> list[str]:
+        row = cls.get_or_none(cls.device == device)
+        return str(row.lessons).split() if row else []
+
+    @classmethod
+    def record(cls, device: str, lesson: str, today: date) -> None:
+        """Add a finished lesson (once) and refresh the device's date."""
+        with database.atomic():
+            done = cls.finished(device)
+            if lesson not in done:
+                done.append(lesson)
+            cls.insert(device=device, lessons=" ".join(done), last_seen=today).on_conflict(
+                conflict_target=[cls.device],
+                update={cls.lessons: " ".join(done), cls.last_seen: today},
+            ).execute()
+
+    @classmethod
+    def forget_before(cls, day: date) -> int:
+        """Delete paths not seen since before `day`; returns how many."""
+        with database.atomic():
+            return int(cls.delete().where(cls.last_seen < day).execute())

@@ -53,6 +53,7 @@ class LessonStep:
 class Lesson:
     slug: str
     title: Texts
+    summary: Texts
     steps: tuple[LessonStep, ...]
     folder: Path
 
@@ -61,8 +62,10 @@ class Lesson:
 
 
 class LessonLibrary:
-    def __init__(self, lessons: dict[str, Lesson]) -> None:
-        self._lessons = lessons
+    def __init__(self, path: list[Lesson]) -> None:
+        self.path = tuple(path)
+        """Every lesson, in the order they are offered (the mandatory one first)."""
+        self._lessons = {lesson.slug: lesson for lesson in path}
 
     @classmethod
     def load(cls, folder: Path, languages: tuple[str, ...]) -> LessonLibrary:
@@ -70,9 +73,16 @@ class LessonLibrary:
         for lesson_file in sorted(folder.glob("*/lesson.toml")):
             lesson = load_lesson(lesson_file.parent, languages)
             lessons[lesson.slug] = lesson
-        if ONBOARDING not in lessons:
-            raise LessonError(f"{folder}: the mandatory lesson '{ONBOARDING}' is missing")
-        return cls(lessons)
+        order = _path_order(folder)
+        if not order or order[0] != ONBOARDING:
+            raise LessonError(f"{folder}/{PATH_FILE}: the order must start with '{ONBOARDING}'")
+        for slug in order:
+            if slug not in lessons:
+                raise LessonError(f"{folder}/{PATH_FILE}: no lesson folder '{slug}'")
+        for slug in lessons:
+            if slug not in order:
+                raise LessonError(f"{folder}/{PATH_FILE}: lesson '{slug}' is missing from the order")
+        return cls([lessons[slug] for slug in order])
 
     def get(self, slug: str) -> Lesson | None:
         return self._lessons.get(slug)
@@ -80,6 +90,22 @@ class LessonLibrary:
     @property
     def onboarding(self) -> Lesson:
         return self._lessons[ONBOARDING]
+
+
+PATH_FILE = "path.toml"
+
+
+def _path_order(folder: Path) -> list[str]:
+    try:
+        raw = tomllib.loads((folder / PATH_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LessonError(f"{folder}/{PATH_FILE}: cannot read it: {error}") from error
+    order = raw.get("order")
+    if not isinstance(order, list) or not all(isinstance(slug, str) for slug in order):
+        raise LessonError(f"{folder}/{PATH_FILE}: 'order' must be a list of lesson names")
+    if len(set(order)) != len(order):
+        raise LessonError(f"{folder}/{PATH_FILE}: a lesson is listed twice")
+    return order
 
 
 def _texts(raw: Any, where: str, languages: tuple[str, ...]) -> Texts:
@@ -150,6 +176,7 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     return Lesson(
         slug=slug,
         title=_texts(raw.get("title"), f"lesson {slug}, title", languages),
+        summary=_texts(raw.get("summary"), f"lesson {slug}, summary", languages),
         steps=tuple(steps),
         folder=folder,
     )

@@ -6,8 +6,6 @@ JavaScript and in the iOS captive mini-browser.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -19,7 +17,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_datetime
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
@@ -54,9 +51,18 @@ def _identified_mac() -> str:
 
 @onboarding.get("/")
 def start() -> str:
+    """Language choice; a returning device may go straight online and is offered a lesson."""
+    found = services()
     mac = client_mac()
-    online = mac is not None and services().book.seconds_left(mac) is not None
-    return render_template("start.html", online=online, lesson=services().lessons.onboarding)
+    online = mac is not None and found.book.seconds_left(mac) is not None
+    returning = mac is not None and found.paths.returning(mac)
+    return render_template(
+        "start.html",
+        online=online,
+        returning=returning,
+        next_lesson=found.paths.next_lesson(mac) if returning else None,
+        lesson=found.lessons.onboarding,
+    )
 
 
 def _next_url(lesson: Lesson, step: LessonStep) -> str:
@@ -106,30 +112,37 @@ def finish(slug: str) -> str:
     finished = set(session.get(FINISHED_KEY, []))
     if slug not in finished:
         session[FINISHED_KEY] = sorted(finished | {slug})
+        mac = client_mac()
+        if mac is not None:
+            services().paths.record(mac, lesson)
     return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
 
 
 @onboarding.post("/access")
 def grant_access() -> BaseResponse:
-    """Grant access once the onboarding lesson was gone through in this visit."""
+    """Grant access to a device that went through the onboarding lesson, now or before."""
     mac = _identified_mac()
-    if services().lessons.onboarding.slug not in session.get(FINISHED_KEY, []):
-        return redirect(url_for(".step", slug=services().lessons.onboarding.slug, number=1), 303)
-    services().book.give(mac)
+    found = services()
+    if ONBOARDING not in session.get(FINISHED_KEY, []) and not found.paths.returning(mac):
+        return redirect(url_for(".step", slug=ONBOARDING, number=1), 303)
+    found.book.give(mac)
     return redirect(url_for(".online"), 303)
 
 
 @onboarding.get("/online")
 def online() -> str | BaseResponse:
+    found = services()
     mac = client_mac()
-    left = services().book.seconds_left(mac) if mac else None
-    if left is None:
+    left = found.book.seconds_left(mac) if mac else None
+    if mac is None or left is None:
         return redirect(url_for(".start"), 303)
     return render_template(
         "online.html",
         hours=left // 3600,
         minutes=(left % 3600) // 60,
-        portal_url=services().settings.public_url,
+        portal_url=found.settings.public_url,
+        learned=found.paths.finished(mac),
+        next_lesson=found.paths.next_lesson(mac),
     )
 
 
@@ -144,19 +157,3 @@ def pictogram(slug: str, name: str) -> Response:
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
 
-
-@onboarding.get("/status")
-def status() -> str:
-    """Is the Internet up, and since when; does this device have access."""
-    found = services()
-    mac = client_mac()
-    left = found.book.seconds_left(mac) if mac else None
-    uplink = found.uplink.current()
-    return render_template(
-        "status.html",
-        internet_up=uplink.up,
-        since=format_datetime(datetime.fromtimestamp(uplink.since, UTC), "short")
-        if uplink.since
-        else None,
-        minutes_left=None if left is None else left // 60,
-    )

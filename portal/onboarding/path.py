@@ -1,0 +1,53 @@
+"""A device's personal learning path, without an account.
+
+Progress is filed under HMAC(site key, MAC): the table never holds a MAC, and
+a new site key makes old rows unlinkable (they expire after 90 days anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, date, datetime, timedelta
+
+from portal.access.firewall import Clock
+from portal.models import LearningPath
+from portal.onboarding.lessons import ONBOARDING, Lesson, LessonLibrary
+
+RETENTION = timedelta(days=90)
+
+
+class LearningPaths:
+    def __init__(self, site_key: bytes, lessons: LessonLibrary, clock: Clock) -> None:
+        self._site_key = site_key
+        self._lessons = lessons
+        self._clock = clock
+
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self._clock(), UTC).date()
+
+    def device(self, mac: str) -> str:
+        return hmac.new(self._site_key, mac.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def finished(self, mac: str) -> list[Lesson]:
+        """Lessons this device has finished, in the path's order."""
+        done = set(LearningPath.finished(self.device(mac)))
+        return [lesson for lesson in self._lessons.path if lesson.slug in done]
+
+    def returning(self, mac: str) -> bool:
+        """Has this device done the mandatory lesson before (within 90 days)?"""
+        return ONBOARDING in LearningPath.finished(self.device(mac))
+
+    def record(self, mac: str, lesson: Lesson) -> None:
+        LearningPath.record(self.device(mac), lesson.slug, self._today())
+
+    def next_lesson(self, mac: str | None) -> Lesson | None:
+        """The first lesson of the path this device has not finished yet."""
+        done = set(LearningPath.finished(self.device(mac))) if mac else set()
+        return next((lesson for lesson in self._lessons.path if lesson.slug not in done), None)
+
+
+
+def forget_old_paths(today: date) -> int:
+    """Delete paths of devices not seen for 90 days."""
+    return LearningPath.forget_before(today - RETENTION)
