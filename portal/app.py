@@ -12,6 +12,7 @@ from portal.access.book import GrantBook
 from portal.access.firewall import Clock, Firewall, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.access.view import GrantView
+from portal.captive.gate import ProbeGate
 from portal.captive.views import captive
 from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
@@ -67,13 +68,13 @@ def create_app(
     book = make_book(settings, firewall or make_firewall(settings), clock)
     book.restore()
     lessons = LessonLibrary.load(lessons_dir, settings.site.languages)
-    app.extensions["passerelle"] = Services(
+    app.extensions["passerelle"] = found = Services(
         settings=settings,
         book=book,
         identify=identify or make_identify(settings),
         lessons=lessons,
         paths=LearningPaths(keys.site_key, lessons, clock),
-        uplink=UplinkStatus(state_path(settings)),
+        uplink=UplinkStatus(state_path(settings), clock),
     )
 
     security.init_app(app)
@@ -83,6 +84,7 @@ def create_app(
     app.register_blueprint(onboarding)
     app.register_blueprint(speaker)
     app.register_blueprint(pages)
+    app.wsgi_app = ProbeGate(app.wsgi_app, found)  # type: ignore[method-assign]
 
     @app.context_processor
     def uplink_context() -> dict[str, object]:

@@ -9,6 +9,7 @@ so it is a best-effort fallback).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -79,6 +80,7 @@ def neighbour_identity(interface: str, table: Path = NEIGHBOUR_TABLE) -> Identif
     return identify
 
 
+@functools.lru_cache(maxsize=1024)
 def address_identity(address: str) -> str | None:
     """Demo identity: a stable, locally administered MAC derived from the address.
 

@@ -8,6 +8,7 @@ that names the key and says what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import tomllib
@@ -194,7 +195,7 @@ class Settings:
         """First and last address dnsmasq hands out (defaults filled in)."""
         return _dhcp_range(self.network)
 
-    @property
+    @functools.cached_property
     def portal_hosts(self) -> frozenset[str]:
         """Host names (without port) under which a request is for the portal itself."""
         hosts = {self.network.portal_address}

@@ -23,7 +23,10 @@ def upkeep(book: GrantBook, clock: Clock) -> None:
 
 
 def keep_house(
-    book: GrantBook, stop: threading.Event, interval: float = SWEEP_SECONDS, clock: Clock = time.time
+    book: GrantBook,
+    stop: threading.Event,
+    interval: float = SWEEP_SECONDS,
+    clock: Clock = time.time,
 ) -> None:
     """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried."""
     while not stop.wait(interval):

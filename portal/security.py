@@ -20,6 +20,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+"""On every response, the probe gate's included."""
+
 csrf = CSRFProtect()
 
 
@@ -35,12 +44,11 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not request.path.startswith("/static/"):
+        for name, value in SECURITY_HEADERS:
+            # A view may set its own policy (the SVG pictograms do).
+            if name not in headers:
+                headers[name] = value
+        if "Cache-Control" not in headers and not request.path.startswith("/static/"):
             # Captive pages change as access changes: never serve them from a cache.
-            headers.setdefault("Cache-Control", "no-store")
+            headers["Cache-Control"] = "no-store"
         return response

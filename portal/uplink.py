@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,25 +45,40 @@ def state_path(settings: Settings) -> Path:
 
 
 class UplinkStatus:
-    """The web workers' view of the monitor's verdict; one stat() per question."""
+    """The web workers' view of the monitor's verdict, looked at no more than once a second.
 
-    def __init__(self, path: Path) -> None:
+    The monitor itself checks every few seconds, so a second's delay changes
+    nothing, and the probe hot path is spared a stat() per request.
+    """
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self, path: Path, clock: Clock = time.time) -> None:
         self._path = path
+        self._clock = clock
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
+        self._checked_at = -self.RECHECK_SECONDS
         self._state = UNKNOWN
 
     def current(self) -> UplinkState:
+        now = self._clock()
+        with self._lock:
+            if now - self._checked_at >= self.RECHECK_SECONDS:
+                self._checked_at = now
+                self._reload()
+            return self._state
+
+    def _reload(self) -> None:
         try:
             info = os.stat(self._path)
         except FileNotFoundError:
-            return UNKNOWN
+            self._state, self._stamp = UNKNOWN, None
+            return
         stamp = (info.st_mtime_ns, info.st_size)
-        with self._lock:
-            if stamp != self._stamp:
-                self._state = read_state(self._path)
-                self._stamp = stamp
-            return self._state
+        if stamp != self._stamp:
+            self._state = read_state(self._path)
+            self._stamp = stamp
 
     def is_up(self) -> bool:
         return self.current().up

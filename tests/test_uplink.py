@@ -143,31 +143,36 @@ def test_check_needs_tcp_and_dns(
     assert not UplinkMonitor(no_tcp, clock, timeout=0.3, dns_port=dns_server).check()
 
 
-def set_uplink(client: FlaskClient, up: bool) -> None:
+def set_uplink(client: FlaskClient, clock: FakeClock, up: bool) -> None:
+    """What the monitor writes; the web workers notice within a second."""
     settings = client.application.config["PORTAL_SETTINGS"]
     write_state(state_path(settings), UplinkState(up=up, since=1_800_000_000))
+    clock.advance(UplinkStatus.RECHECK_SECONDS)
 
 
-def test_internet_down_makes_every_probe_captive_and_keeps_grants(client: FlaskClient) -> None:
+def test_internet_down_makes_every_probe_captive_and_keeps_grants(
+    client: FlaskClient, clock: FakeClock
+) -> None:
     complete_onboarding(client, "en")
     assert client.get("/generate_204", headers=PROBE).status_code == 204
-    set_uplink(client, up=False)
+    set_uplink(client, clock, up=False)
     assert client.get("/generate_204", headers=PROBE).status_code == 302
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
     page = client.get("/online").get_data(as_text=True)
     assert "The Internet is down right now." in page
     assert "The lessons still work." in page
-    set_uplink(client, up=True)
+    set_uplink(client, clock, up=True)
     assert client.get("/generate_204", headers=PROBE).status_code == 204
     assert "The Internet is down" not in client.get("/online").get_data(as_text=True)
 
 
-def test_status_page_in_the_visitors_language(client: FlaskClient) -> None:
-    set_uplink(client, up=False)
+def test_status_page_in_the_visitors_language(client: FlaskClient, clock: FakeClock) -> None:
+    set_uplink(client, clock, up=False)
     html = client.get("/status?lang=nl").get_data(as_text=True)
     assert "Het internet werkt nu niet." in html
     complete_onboarding(client, "de")
-    set_uplink(client, up=True)
+    set_uplink(client, clock, up=True)
     html = client.get("/status?lang=de").get_data(as_text=True)
     assert "Das Internet funktioniert." in html
-    assert "Ihr Zugang: 240 Minuten" in html
+    left = client.application.extensions["passerelle"].book.seconds_left("aa:bb:cc:00:00:23")
+    assert f"Ihr Zugang: {left // 60} Minuten noch." in html

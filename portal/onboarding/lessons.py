@@ -81,7 +81,9 @@ class LessonLibrary:
                 raise LessonError(f"{folder}/{PATH_FILE}: no lesson folder '{slug}'")
         for slug in lessons:
             if slug not in order:
-                raise LessonError(f"{folder}/{PATH_FILE}: lesson '{slug}' is missing from the order")
+                raise LessonError(
+                    f"{folder}/{PATH_FILE}: lesson '{slug}' is missing from the order"
+                )
         return cls([lessons[slug] for slug in order])
 
     def get(self, slug: str) -> Lesson | None:
