@@ -47,7 +47,6 @@ class LearningPaths:
         return next((lesson for lesson in self._lessons.path if lesson.slug not in done), None)
 
 
-
 def forget_old_paths(today: date) -> int:
     """Delete paths of devices not seen for 90 days."""
     return LearningPath.forget_before(today - RETENTION)

@@ -156,4 +156,3 @@ def pictogram(slug: str, name: str) -> Response:
     # An SVG opened on its own must not run script, whatever a lesson folder holds.
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
-
