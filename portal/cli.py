@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -13,9 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from portal.config import ConfigError, Settings, load_settings
+from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+NARRATE_HELP = (
+    "Speak every lesson step in every site language with espeak-ng into small MP3 files; "
+    "only missing clips are made, clips no lesson needs are deleted."
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -63,6 +69,47 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
     )
 
 
+def _silent(_line: str) -> None:
+    """Progress that nobody needs to read."""
+
+
+def _demo_narration(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Give the demo its speaker buttons without a slow start.
+
+    The onboarding lesson is narrated before the server starts (about a second);
+    the other lessons in a background `portal lessons narrate`, returned so the
+    demo can stop it. A kept --data-dir reuses the clips made before.
+    """
+    from portal.onboarding.lessons import BUNDLED_LESSONS, ONBOARDING, LessonLibrary
+    from portal.onboarding.narration import NARRATION_FOLDER, NarrationError, Tools
+    from portal.onboarding.narration import narrate as build
+
+    try:
+        tools = Tools.find()
+    except NarrationError as error:
+        print(f"Narration: off, no speaker buttons ({error}).", flush=True)
+        return None
+    folder = settings.data_dir / NARRATION_FOLDER
+    library = LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
+    started = time.monotonic()
+    build(
+        library, settings.site.languages, folder, only=[ONBOARDING], tools=tools, progress=_silent
+    )
+    print(
+        f"Narration: onboarding lesson ready ({time.monotonic() - started:.1f} s); "
+        "the other lessons are narrated in the background.\n",
+        flush=True,
+    )
+    others = [f"--lesson={lesson.slug}" for lesson in library.path if lesson.slug != ONBOARDING]
+    # The demo's languages are the defaults: keep a volunteer's $PORTAL_CONFIG out of it.
+    env = {name: value for name, value in os.environ.items() if name != CONFIG_ENV}
+    return subprocess.Popen(  # noqa: S603 — this interpreter, fixed arguments, no shell
+        [sys.executable, "-m", "portal.cli", "lessons", "narrate", "--out", str(folder), *others],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def demo(args: argparse.Namespace) -> int:
     from portal.serving import PortalServer, demo_options
 
@@ -82,9 +129,13 @@ def demo(args: argparse.Namespace) -> int:
         f"  curl -i {url}api/captive\n",
         flush=True,
     )
+    narrating = _demo_narration(settings)
     try:
         PortalServer(settings, options).run()
     finally:
+        if narrating is not None and narrating.poll() is None:
+            narrating.terminate()
+            narrating.wait(timeout=10)
         if throwaway:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 0
@@ -115,6 +166,50 @@ def housekeep(args: argparse.Namespace) -> int:
     stop = threading.Event()
     threading.Thread(target=monitor.run, args=(stop,), name="uplink", daemon=True).start()
     keep_house(book, stop, SWEEP_SECONDS)
+    return 0
+
+
+def check_lessons_command(args: argparse.Namespace) -> int:
+    """Print every lesson problem (naming lesson, step and language); exit 1 if any."""
+    from portal.onboarding.lesson_check import check_lessons
+    from portal.onboarding.lessons import BUNDLED_LESSONS
+
+    settings = _settings(args)
+    folder = Path(args.lessons_dir) if args.lessons_dir else BUNDLED_LESSONS
+    problems = check_lessons(folder, settings.site.languages)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in {folder}" if problems else f"lessons OK in {folder}")
+    return 1 if problems else 0
+
+
+def narrate(args: argparse.Namespace) -> int:
+    """Build the narration cache; a missing speech tool is a setup error (exit 2)."""
+    from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
+    from portal.onboarding.narration import NARRATION_FOLDER, NarrationError
+    from portal.onboarding.narration import narrate as build
+
+    settings = _settings(args)
+    folder = Path(args.out) if args.out else settings.data_dir / NARRATION_FOLDER
+    try:
+        library = LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
+    except LessonError as error:
+        print(f"lessons: {error}", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    try:
+        reports = build(
+            library,
+            settings.site.languages,
+            folder,
+            only=args.lesson or (),
+            progress=lambda line: print(line, flush=True),
+        )
+    except NarrationError as error:
+        print(f"narration: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    made = sum(report.made for report in reports)
+    print(f"narration ready in {folder}: {made} made ({time.monotonic() - started:.1f} s)")
     return 0
 
 
@@ -158,6 +253,28 @@ def build_parser() -> argparse.ArgumentParser:
         command("render-config", render_config, "write the nftables and dnsmasq files")
     )
     sub.add_argument("--out", required=True, help="folder to write the files into")
+
+    lessons = commands.add_parser("lessons", help="work on the lesson folders")
+    lesson_commands = lessons.add_subparsers(dest="lessons_command", required=True)
+    sub = lesson_commands.add_parser(
+        "narrate", help="make the audio of every step", description=NARRATE_HELP
+    )
+    sub.set_defaults(handler=narrate)
+    with_config(sub)
+    sub.add_argument("--out", help="cache folder (default: <data_dir>/narration)")
+    sub.add_argument(
+        "--lesson", action="append", metavar="SLUG", help="only this lesson (repeatable)"
+    )
+
+    sub = lesson_commands.add_parser(
+        "check",
+        help="check every lesson: translations, pictograms, Easy-to-Read",
+        description="Check every lesson: translations, pictograms, alt texts, "
+        "at most 15 words a sentence and 2 sentences a step.",
+    )
+    sub.set_defaults(handler=check_lessons_command)
+    with_config(sub)
+    sub.add_argument("--lessons-dir", help="lesson folders (default: the bundled lessons)")
 
     sub = with_config(
         command("housekeep", housekeep, "expire and idle out grants, watch the uplink")

@@ -74,7 +74,9 @@ def test_missing_translation_of_a_bundled_lesson_is_refused(tmp_path: Path) -> N
         toml.replace('de = "Dieses WLAN ist kostenlos. Es ist für alle."\n', ""),
         encoding="utf-8",
     )
-    with pytest.raises(LessonError, match="lesson onboarding, step 1, text: missing text for de"):
+    with pytest.raises(
+        LessonError, match="lesson onboarding, step 1, text, de: missing translation"
+    ):
         LessonLibrary.load(tmp_path, ("fr", "nl", "de", "en", "ar"))
 
 

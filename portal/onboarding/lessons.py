@@ -22,7 +22,15 @@ _PICTOGRAM = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.svg$")
 
 
 class LessonError(ValueError):
-    """A lesson file is wrong; the message names the lesson and the place."""
+    """A lesson file is wrong; each problem names the lesson, the place and the language."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(problems))
+
+
+class _Problems(list[str]):
+    """Problems found so far in one lesson: loading goes on to report them all at once."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,7 @@ class LessonLibrary:
                 raise LessonError(f"{folder}/{PATH_FILE}: no lesson folder '{slug}'")
         for slug in lessons:
             if slug not in order:
-                raise LessonError(
-                    f"{folder}/{PATH_FILE}: lesson '{slug}' is missing from the order"
-                )
+                raise LessonError(f"{folder}/{PATH_FILE}: lesson '{slug}' is not in the order")
         return cls([lessons[slug] for slug in order])
 
     def get(self, slug: str) -> Lesson | None:
@@ -110,47 +116,54 @@ def _path_order(folder: Path) -> list[str]:
     return order
 
 
-def _texts(raw: Any, where: str, languages: tuple[str, ...]) -> Texts:
+def _texts(raw: Any, where: str, languages: tuple[str, ...], problems: _Problems) -> Texts:
     if not isinstance(raw, dict):
-        raise LessonError(f"{where}: expected a table of texts by language")
-    missing = [code for code in languages if not str(raw.get(code, "")).strip()]
-    if missing:
-        raise LessonError(f"{where}: missing text for {', '.join(missing)}")
+        problems.append(f"{where}: missing (a table of texts by language)")
+        return {}
+    for code in languages:
+        if not str(raw.get(code, "")).strip():
+            problems.append(f"{where}, {code}: missing translation")
     return {str(code): str(value).strip() for code, value in raw.items()}
 
 
-def _pictogram(raw: Any, where: str, folder: Path) -> str:
+def _pictogram(raw: Any, where: str, folder: Path, problems: _Problems) -> str:
     if not isinstance(raw, str) or not _PICTOGRAM.match(raw):
-        raise LessonError(f"{where}: pictogram must be a file name like 'wifi.svg'")
+        problems.append(f"{where}: pictogram must be a file name like 'wifi.svg'")
+        return ""
     if not (folder / raw).is_file():
-        raise LessonError(f"{where}: pictogram {raw} not found in {folder}")
+        problems.append(f"{where}: pictogram {raw} not found in {folder}")
     return raw
 
 
-def _check(raw: Any, where: str, folder: Path, languages: tuple[str, ...]) -> Check:
+def _check(
+    raw: Any, where: str, folder: Path, languages: tuple[str, ...], problems: _Problems
+) -> Check | None:
     if not isinstance(raw, dict):
-        raise LessonError(f"{where}: expected a table")
+        problems.append(f"{where}: expected a table")
+        return None
     raw_answers = raw.get("answers")
     if not isinstance(raw_answers, list) or not 2 <= len(raw_answers) <= 4:
-        raise LessonError(f"{where}.answers: give 2 to 4 answers")
+        problems.append(f"{where}, answers: give 2 to 4 answers")
+        return None
     answers = tuple(
         Answer(
-            pictogram=_pictogram(item.get("pictogram"), f"{where}.answers[{i}]", folder),
-            label=_texts(item.get("label"), f"{where}.answers[{i}].label", languages),
+            pictogram=_pictogram(item.get("pictogram"), f"{where}, answer {i}", folder, problems),
+            label=_texts(item.get("label"), f"{where}, answer {i}, label", languages, problems),
             correct=item.get("correct") is True,
         )
         for i, item in enumerate(raw_answers, start=1)
     )
     if sum(answer.correct for answer in answers) != 1:
-        raise LessonError(f"{where}.answers: exactly one answer must have correct = true")
+        problems.append(f"{where}, answers: exactly one answer must have correct = true")
     return Check(
-        question=_texts(raw.get("question"), f"{where}.question", languages),
+        question=_texts(raw.get("question"), f"{where}, question", languages, problems),
         answers=answers,
-        hint=_texts(raw.get("hint"), f"{where}.hint", languages),
+        hint=_texts(raw.get("hint"), f"{where}, hint", languages, problems),
     )
 
 
 def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
+    """Read one lesson folder; every problem found is reported in one LessonError."""
     slug = folder.name
     if not _SLUG.match(slug):
         raise LessonError(f"{folder}: a lesson folder name uses a-z, 0-9 and '-'")
@@ -161,24 +174,28 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     raw_steps = raw.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LessonError(f"lesson {slug}: needs at least one [[steps]]")
+    problems = _Problems()
     steps = []
     for number, item in enumerate(raw_steps, start=1):
         where = f"lesson {slug}, step {number}"
         steps.append(
             LessonStep(
                 number=number,
-                pictogram=_pictogram(item.get("pictogram"), where, folder),
-                alt=_texts(item.get("alt"), f"{where}, alt", languages),
-                text=_texts(item.get("text"), f"{where}, text", languages),
-                check=_check(item["check"], f"{where}, check", folder, languages)
+                pictogram=_pictogram(item.get("pictogram"), where, folder, problems),
+                alt=_texts(item.get("alt"), f"{where}, alt text", languages, problems),
+                text=_texts(item.get("text"), f"{where}, text", languages, problems),
+                check=_check(item["check"], f"{where}, check", folder, languages, problems)
                 if "check" in item
                 else None,
             )
         )
-    return Lesson(
+    lesson = Lesson(
         slug=slug,
-        title=_texts(raw.get("title"), f"lesson {slug}, title", languages),
-        summary=_texts(raw.get("summary"), f"lesson {slug}, summary", languages),
+        title=_texts(raw.get("title"), f"lesson {slug}, title", languages, problems),
+        summary=_texts(raw.get("summary"), f"lesson {slug}, summary", languages, problems),
         steps=tuple(steps),
         folder=folder,
     )
+    if problems:
+        raise LessonError(*problems)
+    return lesson

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -46,6 +47,9 @@ SPEECH = ("-s", "150")
 
 ENCODER = ("-m", "m", "--resample", "16", "-b", "24", "--noreplaygain")
 """Mono, 16 kHz, 24 kbit/s constant bit rate: clear speech at about 3 KB a second."""
+
+CLIP_BUDGET = 30 * 1024
+"""Bytes one clip may take; a longer one is reported, as its sentence is too long anyway."""
 
 RECIPE_VERSION = 1
 """Bump to rebuild every clip when the way clips are made changes outside the settings."""
@@ -149,8 +153,15 @@ class LessonNarration:
         return f"{self.slug}: {self.made} made, {self.kept} kept ({self.seconds:.1f} s)"
 
 
-def _wanted(lessons: Iterable[Lesson], languages: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """Clip name → (voice, text) for every step of `lessons` in `languages`."""
+@dataclass(frozen=True)
+class _Clip:
+    voice: str
+    text: str
+    where: str
+
+
+def _wanted(lessons: Iterable[Lesson], languages: Iterable[str]) -> dict[str, _Clip]:
+    """Clip name → what to say, for every step of `lessons` in `languages`."""
     wanted = {}
     for lesson in lessons:
         for step in lesson.steps:
@@ -158,7 +169,8 @@ def _wanted(lessons: Iterable[Lesson], languages: Iterable[str]) -> dict[str, tu
                 name = clip_name(step, language)
                 text = spoken_text(step, language)
                 if name is not None and text is not None:
-                    wanted[name] = (VOICES[language], text)
+                    where = f"lesson {lesson.slug}, step {step.number}, {language}"
+                    wanted[name] = _Clip(VOICES[language], text, where)
     return wanted
 
 
@@ -169,7 +181,7 @@ def narrate(
     *,
     only: Iterable[str] = (),
     tools: Tools | None = None,
-    workers: int = 4,
+    workers: int = os.cpu_count() or 2,
     progress: Callable[[str], None] = print,
 ) -> list[LessonNarration]:
     """Make the missing clips of every lesson (or of `only`) and delete clips no lesson needs.
@@ -190,12 +202,19 @@ def narrate(
             started = time.monotonic()
             clips = _wanted([lesson], languages)
             missing = [name for name in clips if not (folder / name).is_file()]
-            for _ in pool.map(lambda name: synthesise(tools, *clips[name], folder / name), missing):
-                pass
+            jobs = [
+                pool.submit(synthesise, tools, clips[name].voice, clips[name].text, folder / name)
+                for name in missing
+            ]
+            for job in jobs:
+                job.result()
             report = LessonNarration(
                 lesson.slug, len(missing), len(clips) - len(missing), time.monotonic() - started
             )
             progress(report.line())
+            for name in missing:
+                if (folder / name).stat().st_size > CLIP_BUDGET:
+                    progress(f"warning: {clips[name].where} is over {CLIP_BUDGET // 1024} KB")
             reports.append(report)
     needed = _wanted(library.path, languages)
     stale = [

@@ -58,6 +58,12 @@ def clip(slug: str, number: int, lang: str) -> Response:
     if path is None:
         abort(404)
     # conditional=True answers Range requests with 206: iOS Safari's <audio> needs them.
-    response = send_file(path, mimetype=MIMETYPE, conditional=True, max_age=CLIP_MAX_AGE)
+    response = send_file(
+        path,
+        mimetype=MIMETYPE,
+        conditional=True,
+        max_age=CLIP_MAX_AGE,
+        download_name=f"{slug}-{number}-{lang}.mp3",
+    )
     response.headers["Cache-Control"] = f"public, max-age={CLIP_MAX_AGE}"
     return response

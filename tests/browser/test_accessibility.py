@@ -1,0 +1,134 @@
+"""Every page of the flow, in every language, on a 320 px phone: accessible, light, readable.
+
+axe-core finds no serious or critical violation; each page stays under 30 KB
+transferred (audio excluded) with an empty cache; screenshots are kept in
+test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, Response
+
+from tests.browser.conftest import ARTIFACTS
+from tests.live import Visitor
+
+LANGUAGES = ["fr", "nl", "de", "en", "ar"]
+PAGE_BUDGET_BYTES = 30 * 1024
+SERIOUS = {"serious", "critical"}
+
+
+@dataclass
+class Weighing:
+    """Bytes transferred by the current navigation (headers and bodies), audio excluded."""
+
+    responses: list[Response] = field(default_factory=list)
+
+    def record(self, response: Response) -> None:
+        self.responses.append(response)
+
+    def total(self) -> int:
+        size = 0
+        for response in self.responses:
+            if response.headers.get("content-type", "").startswith("audio/"):
+                continue
+            sizes = response.request.sizes()
+            size += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        return size
+
+
+@pytest.fixture
+def audited(browser: Browser) -> Iterator[tuple[Page, Weighing]]:
+    # bypass_csp lets axe-core be injected; the portal's own pages carry no inline script.
+    context = browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    weighing = Weighing()
+    page.on("response", weighing.record)
+    yield page, weighing
+    context.close()
+
+
+def inspect_page(page: Page, weighing: Weighing, name: str, problems: list[str]) -> None:
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    weight = weighing.total()
+    if weight > PAGE_BUDGET_BYTES:
+        problems.append(f"{name}: {weight} bytes transferred (budget {PAGE_BUDGET_BYTES})")
+    for violation in Axe().run(page).response["violations"]:
+        if violation["impact"] in SERIOUS:
+            targets = [node["target"] for node in violation["nodes"]]
+            problems.append(f"{name}: axe {violation['id']} ({violation['impact']}) {targets}")
+    weighing.responses.clear()
+
+
+def go(page: Page, weighing: Weighing, action: str) -> None:
+    weighing.responses.clear()
+    page.click(action)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_is_accessible_and_light(
+    portal: Visitor, audited: tuple[Page, Weighing], language: str
+) -> None:
+    page, weighing = audited
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    page.goto(portal.base)
+    inspect_page(page, weighing, f"{language}-00-start", problems)
+    go(page, weighing, f'[data-action="language"][hreflang="{language}"]')
+    number = 1
+    while page.locator('[data-action="answer"]').count() == 0:
+        inspect_page(page, weighing, f"{language}-{number:02d}-step", problems)
+        go(page, weighing, '[data-action="next"]')
+        number += 1
+    inspect_page(page, weighing, f"{language}-{number:02d}-question", problems)
+    weighing.responses.clear()
+    page.locator('[data-action="answer"]').nth(1).click()
+    inspect_page(page, weighing, f"{language}-{number:02d}-wrong-answer", problems)
+    go(page, weighing, '[data-action="answer"] >> nth=0')
+    inspect_page(page, weighing, f"{language}-{number + 1:02d}-finish", problems)
+    go(page, weighing, '[data-action="next"]')
+    assert page.url == portal.base + "online"
+    assert page.locator("html").get_attribute("lang") == language
+    inspect_page(page, weighing, f"{language}-{number + 2:02d}-online", problems)
+    for extra in ["lessons", "privacy", "status", "no-such-page"]:
+        weighing.responses.clear()
+        page.goto(portal.base + extra)
+        inspect_page(page, weighing, f"{language}-{extra}", problems)
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_text_and_targets_are_big_enough(portal: Visitor, phone: Page) -> None:
+    phone.goto(portal.base + "lesson/onboarding/5?lang=fr")
+    body_size = phone.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body_size >= 18
+    for selector in ['[data-action="answer"]', ".button", ".header-link"]:
+        for box in [element.bounding_box() for element in phone.locator(selector).all()]:
+            assert box is not None
+            assert box["height"] >= 48, selector
+
+
+@pytest.mark.browser
+def test_usable_at_200_percent_zoom(portal: Visitor, browser: Browser) -> None:
+    """A 320 px phone at 200% zoom is a 160 CSS px viewport: nothing may need sideways scrolling."""
+    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.set_viewport_size({"width": 160, "height": 320})
+        for path in ["", "lesson/onboarding/1?lang=de", "lesson/onboarding/5", "privacy"]:
+            page.goto(portal.base + path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, path
+    finally:
+        context.close()

@@ -1,0 +1,149 @@
+"""The personal learning path: no account, no MAC stored, forgotten after 90 days."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.access.firewall import MemoryFirewall
+from portal.app import create_app
+from portal.config import Settings
+from portal.db import DATABASE_FILE
+from portal.housekeeping import upkeep
+from portal.models import LearningPath
+from tests.conftest import PHONE_MAC, FakeClock, complete_onboarding, csrf_token, fake_identify
+
+DAY = 24 * 3600
+
+
+def finish_lesson(client: FlaskClient, slug: str) -> None:
+    lesson = client.application.extensions["passerelle"].lessons.get(slug)
+    for step in lesson.steps:
+        page = client.get(f"/lesson/{slug}/{step.number}")
+        if step.check:
+            right = next(i for i, a in enumerate(step.check.answers, 1) if a.correct)
+            client.post(
+                f"/lesson/{slug}/{step.number}",
+                data={"answer": str(right), "csrf_token": csrf_token(page.get_data(as_text=True))},
+            )
+    assert client.get(f"/lesson/{slug}/done").status_code == 200
+
+
+def new_visit(app: Flask) -> FlaskClient:
+    """The same phone on another day: the iOS mini-browser kept no cookie."""
+    from tests.conftest import phone_client
+
+    return phone_client(app)
+
+
+def expire_grant(app: Flask, clock: FakeClock) -> None:
+    clock.advance(app.extensions["passerelle"].book.session_seconds + 1)
+
+
+def test_first_visit_must_do_the_onboarding_lesson(client: FlaskClient) -> None:
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert "Welcome back" not in html
+    assert 'data-action="continue"' not in html
+
+
+def test_returning_device_goes_online_with_one_tap(
+    app: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    complete_onboarding(client, "en")
+    expire_grant(app, clock)
+    again = new_visit(app)
+    html = again.get("/?lang=en").get_data(as_text=True)
+    assert "Welcome back!" in html
+    assert 'data-action="continue"' in html
+    response = again.post("/access", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert again.get("/api/captive").get_json(force=True)["captive"] is False
+
+
+def test_returning_device_is_offered_the_next_lesson_which_it_may_skip(
+    app: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    complete_onboarding(client, "en")
+    html = client.get("/online").get_data(as_text=True)
+    assert "A new short lesson for you" in html
+    assert "Touchscreen" in html or "touchscreen" in html  # the second lesson of path.toml
+    finish_lesson(client, "touchscreen")
+    html = client.get("/online").get_data(as_text=True)
+    assert "What you learned" in html
+    assert "/lesson/scams/1" in html  # the next one, never forced
+    expire_grant(app, clock)
+    again = new_visit(app)
+    start = again.get("/?lang=en").get_data(as_text=True)
+    assert 'href="/lesson/scams/1" data-action="lesson"' in start
+
+
+def test_lessons_page_marks_what_this_device_finished(client: FlaskClient) -> None:
+    complete_onboarding(client, "en")
+    html = client.get("/lessons").get_data(as_text=True)
+    assert html.count("lesson-card done") == 1
+    for slug in ["onboarding", "touchscreen", "scams", "digital-keys", "human-help"]:
+        assert f"/lesson/{slug}/1" in html
+
+
+def test_the_table_never_holds_a_mac(app: Flask, client: FlaskClient, settings: Settings) -> None:
+    complete_onboarding(client, "en")
+    finish_lesson(client, "touchscreen")
+    with sqlite3.connect(Path(settings.data_dir) / DATABASE_FILE) as connection:
+        rows = connection.execute("SELECT * FROM learning_path").fetchall()
+    assert len(rows) == 1
+    flat = " ".join(str(value).lower() for value in rows[0])
+    for form in (PHONE_MAC, PHONE_MAC.replace(":", ""), PHONE_MAC.replace(":", "-")):
+        assert form not in flat
+    assert len(rows[0][0]) == 64  # an HMAC-SHA256 in hex
+
+
+def test_path_is_forgotten_after_90_days(app: Flask, client: FlaskClient, clock: FakeClock) -> None:
+    complete_onboarding(client, "en")
+    book = app.extensions["passerelle"].book
+    clock.advance(89 * DAY)
+    upkeep(book, clock)
+    assert LearningPath.select().count() == 1
+    clock.advance(2 * DAY)
+    upkeep(book, clock)
+    assert LearningPath.select().count() == 0
+    html = new_visit(app).get("/?lang=en").get_data(as_text=True)
+    assert "Welcome back" not in html
+
+
+def test_a_visit_refreshes_the_90_days(app: Flask, client: FlaskClient, clock: FakeClock) -> None:
+    complete_onboarding(client, "en")
+    clock.advance(80 * DAY)
+    finish_lesson(new_visit(app), "touchscreen")
+    clock.advance(80 * DAY)
+    upkeep(app.extensions["passerelle"].book, clock)
+    assert LearningPath.select().count() == 1
+
+
+def test_new_site_key_makes_old_paths_unlinkable(
+    app: Flask, client: FlaskClient, settings: Settings, clock: FakeClock
+) -> None:
+    complete_onboarding(client, "en")
+    expire_grant(app, clock)
+    (Path(settings.data_dir) / "keys" / "site.key").unlink()
+    rotated = create_app(
+        settings, firewall=MemoryFirewall(clock), identify=fake_identify, clock=clock
+    )
+    html = new_visit(rotated).get("/?lang=en").get_data(as_text=True)
+    assert "Welcome back" not in html
+    assert LearningPath.select().count() == 1  # the old row stays until its 90 days are over
+
+
+def test_privacy_page_says_what_is_kept_in_every_language(client: FlaskClient) -> None:
+    expected = {
+        "fr": "pendant 90 jours",
+        "nl": "90 dagen lang",
+        "de": "90 Tage lang",
+        "en": "for 90 days",
+        "ar": "90 يومًا",
+    }
+    for language, words in expected.items():
+        html = client.get(f"/privacy?lang={language}").get_data(as_text=True)
+        assert words in html, language

@@ -1,0 +1,257 @@
+"""Audio narration: `portal lessons narrate`, the clip cache, the audio route and the speaker."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.cli import main
+from portal.config import Settings
+from portal.onboarding.lessons import BUNDLED_LESSONS, ONBOARDING, LessonLibrary
+from portal.onboarding.narration import (
+    CLIP_BUDGET,
+    NARRATION_FOLDER,
+    NarrationCache,
+    clip_name,
+    narrate,
+)
+
+LANGUAGES = ("fr", "en")
+"""Two languages and one lesson keep the narration runs of `make test` short."""
+
+STATIC = Path(__file__).resolve().parent.parent / "portal" / "static"
+
+
+def need_speech_tools() -> None:
+    for name in ("espeak-ng", "lame"):
+        if shutil.which(name) is None:
+            pytest.skip(f"{name} is not installed (Debian package {name})")
+
+
+def quiet(_line: str) -> None:
+    """Swallows narrate's progress lines."""
+
+
+@pytest.fixture(scope="module")
+def built_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The onboarding lesson narrated in two languages, made once for this module."""
+    need_speech_tools()
+    folder = tmp_path_factory.mktemp("narration")
+    library = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES)
+    narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=quiet)
+    return folder
+
+
+@pytest.fixture
+def narrated_app(app: Flask, settings: Settings, built_cache: Path) -> Flask:
+    """The test app with the prebuilt clips copied into its data directory."""
+    shutil.copytree(built_cache, settings.data_dir / NARRATION_FOLDER)
+    return app
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+
+
+# MPEG-2 Layer III (16, 22.05, 24 kHz): bit rates in kbit/s by index, sample rates by index.
+MPEG2_BITRATES = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+MPEG2_SAMPLE_RATES = (22050, 24000, 16000)
+MPEG2_SAMPLES_PER_FRAME = 576
+
+
+def mp3_frames(data: bytes) -> list[tuple[int, int, int]]:
+    """Walk an MPEG-2 Layer III stream frame by frame: (bit rate, sample rate, channel mode).
+
+    Fails unless every byte belongs to a frame (an ID3v2 tag at the start is skipped).
+    """
+    offset = 0
+    if data[:3] == b"ID3":
+        size = data[6:10]
+        offset = 10 + (size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3])
+    frames = []
+    while offset < len(data):
+        header = int.from_bytes(data[offset : offset + 4], "big")
+        assert header >> 21 == 0x7FF, f"no frame sync at byte {offset}"
+        assert (header >> 19) & 0b11 == 0b10, "not MPEG-2"
+        assert (header >> 17) & 0b11 == 0b01, "not Layer III"
+        bitrate = MPEG2_BITRATES[(header >> 12) & 0xF] * 1000
+        sample_rate = MPEG2_SAMPLE_RATES[(header >> 10) & 0b11]
+        padding = (header >> 9) & 1
+        frames.append((bitrate, sample_rate, (header >> 6) & 0b11))
+        offset += 72 * bitrate // sample_rate + padding
+    assert offset == len(data), "the last frame is cut short"
+    return frames
+
+
+def step_url(number: int, language: str) -> str:
+    return f"/lesson/{ONBOARDING}/{number}?lang={language}"
+
+
+def audio_src(client: FlaskClient, number: int, language: str) -> str:
+    html = client.get(step_url(number, language)).get_data(as_text=True)
+    match = re.search(r'<audio [^>]*src="([^"]+)"', html)
+    assert match, "the step shows no speaker"
+    return match.group(1).replace("&amp;", "&")
+
+
+def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    need_speech_tools()
+    config = tmp_path / "portal.toml"
+    config.write_text(
+        f'[site]\nlanguages = ["fr", "en"]\n[storage]\ndata_dir = "{tmp_path / "data"}"\n',
+        encoding="utf-8",
+    )
+    assert main(["lessons", "narrate", "--config", str(config), "--lesson", ONBOARDING]) == 0
+    out = capsys.readouterr().out
+    assert f"{ONBOARDING}: 10 made, 0 kept" in out
+
+    folder = tmp_path / "data" / NARRATION_FOLDER
+    lesson = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).onboarding
+    cache = NarrationCache(folder)
+    for step in lesson.steps:
+        for language in LANGUAGES:
+            clip = cache.clip(step, language)
+            assert clip is not None, f"step {step.number} has no {language} clip"
+            data = clip.read_bytes()
+            assert len(data) <= CLIP_BUDGET
+            frames = mp3_frames(data)
+            assert {frame[0] for frame in frames} == {24000}
+            assert {frame[1] for frame in frames} == {16000}
+            assert {frame[2] for frame in frames} == {0b11}, "not mono"
+            seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
+            assert 1 < seconds < 12
+    assert len(list(folder.iterdir())) == len(lesson.steps) * len(LANGUAGES)
+
+
+def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "narration"
+    shutil.copytree(built_cache, folder)
+    before = mtimes(folder)
+    lines: list[str] = []
+    library = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES)
+    narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=lines.append)
+    assert mtimes(folder) == before
+    assert len(lines) == 1 and lines[0].startswith(f"{ONBOARDING}: 0 made, 10 kept")
+
+
+def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path: Path) -> None:
+    lessons = tmp_path / "lessons"
+    shutil.copytree(BUNDLED_LESSONS, lessons)
+    folder = tmp_path / "narration"
+    shutil.copytree(built_cache, folder)
+    old_library = LessonLibrary.load(lessons, LANGUAGES)
+    old_name = clip_name(old_library.onboarding.steps[0], "fr")
+    toml = lessons / ONBOARDING / "lesson.toml"
+    original = 'fr = "Ce Wi-Fi est gratuit. Il est pour tout le monde."'
+    content = toml.read_text(encoding="utf-8")
+    assert original in content
+    toml.write_text(
+        content.replace(original, 'fr = "Ce Wi-Fi est gratuit. Il est pour vous."'),
+        encoding="utf-8",
+    )
+    before = mtimes(folder)
+
+    library = LessonLibrary.load(lessons, LANGUAGES)
+    narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=quiet)
+
+    new_name = clip_name(library.onboarding.steps[0], "fr")
+    after = mtimes(folder)
+    assert old_name is not None and new_name is not None and new_name != old_name
+    assert old_name not in after, "the stale clip is still there"
+    assert new_name in after
+    assert set(after) == set(before) - {old_name} | {new_name}
+    assert {name: after[name] for name in after if name != new_name} == {
+        name: before[name] for name in before if name != old_name
+    }
+
+
+def test_missing_espeak_ng_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    config = tmp_path / "portal.toml"
+    config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    assert main(["lessons", "narrate", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert "espeak-ng is not installed" in error
+    assert "Debian package 'espeak-ng'" in error
+
+
+def test_audio_route_serves_mp3_and_honours_range_requests(
+    narrated_app: Flask, client: FlaskClient
+) -> None:
+    src = audio_src(client, 1, "fr")
+    assert src.startswith(f"/narration/{ONBOARDING}/1/fr.mp3")
+    whole = client.get(src)
+    assert whole.status_code == 200
+    assert whole.mimetype == "audio/mpeg"
+    assert whole.headers["Cache-Control"] == "public, max-age=86400"
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    mp3_frames(whole.data)
+
+    part = client.get(src, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 0-99/{len(whole.data)}"
+    assert part.data == whole.data[:100]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/narration/{ONBOARDING}/1/de.mp3",  # a site language whose clips were not built
+        f"/narration/{ONBOARDING}/1/xx.mp3",  # not a site language
+        f"/narration/{ONBOARDING}/99/fr.mp3",  # no such step
+        "/narration/no-such-lesson/1/fr.mp3",
+        f"/narration/{ONBOARDING}/1/..%2F..%2Fkeys%2Fflask.mp3",
+        f"/narration/{ONBOARDING}/1/fr.ogg",
+    ],
+)
+def test_unknown_audio_is_404(narrated_app: Flask, client: FlaskClient, url: str) -> None:
+    assert client.get(url).status_code == 404
+
+
+def test_step_shows_a_speaker_only_when_its_clip_exists(
+    narrated_app: Flask, client: FlaskClient
+) -> None:
+    with_clip = client.get(step_url(1, "en")).get_data(as_text=True)
+    assert '<audio controls preload="none"' in with_clip
+    assert 'class="button secondary speaker-button" aria-pressed="false" hidden' in with_clip
+    assert "Listen" in with_clip
+    assert '<script src="/static/speaker.js" defer></script>' in with_clip
+
+    without_clip = client.get(step_url(1, "de")).get_data(as_text=True)
+    assert "<audio" not in without_clip
+    assert "speaker" not in without_clip
+
+
+def test_no_speaker_at_all_without_a_narration_cache(client: FlaskClient) -> None:
+    page = client.get(step_url(1, "fr")).get_data(as_text=True)
+    assert "<audio" not in page and "speaker.js" not in page
+
+
+def test_nothing_autoplays_and_no_script_is_inline(
+    narrated_app: Flask, client: FlaskClient
+) -> None:
+    lesson = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).onboarding
+    for step in lesson.steps:
+        for language in LANGUAGES:
+            page = client.get(step_url(step.number, language)).get_data(as_text=True)
+            assert "autoplay" not in page.lower()
+            assert re.findall(r"<script(?![^>]*\bsrc=)", page) == []
+    script = (STATIC / "speaker.js").read_text(encoding="utf-8")
+    assert "autoplay" not in script and ".play()" in script
+    assert len(script.encode()) < 2048, "the speaker script must stay tiny"
+
+
+def test_speaker_label_is_translated(narrated_app: Flask, client: FlaskClient) -> None:
+    page = client.get(step_url(1, "fr")).get_data(as_text=True)
+    assert 'aria-label="Écouter"' in page
