@@ -6,8 +6,11 @@ starts from Accept-Language and the language picker is always one tap away.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale
+from markupsafe import Markup, escape
 
 Texts = dict[str, str]
 """One sentence in several languages: language code → text."""
@@ -55,6 +58,21 @@ def pick(texts: Texts) -> str:
     return texts.get(current_language()) or texts[default]
 
 
+_NUMBER = re.compile(r"\+?\d(?:[\d ./-]*\d)?")
+
+
+def ltr_numbers(text: str) -> Markup:
+    """Phone numbers and other digit runs kept left-to-right inside right-to-left text."""
+    parts = []
+    last = 0
+    for match in _NUMBER.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        parts.append(Markup('<bdi dir="ltr">%s</bdi>') % match.group(0))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def text_direction(language: str) -> str:
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
@@ -62,6 +80,7 @@ def text_direction(language: str) -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
+    app.add_template_filter(ltr_numbers)
 
     @app.context_processor
     def language_context() -> dict[str, object]:

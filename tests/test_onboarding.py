@@ -209,3 +209,23 @@ def test_firewall_failure_is_a_503_page(client: FlaskClient) -> None:
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 503
     assert "try again in one minute" in response.get_data(as_text=True)
+
+
+def test_phone_numbers_stay_left_to_right_in_arabic(client: FlaskClient) -> None:
+    html = client.get("/lesson/onboarding/4?lang=ar").get_data(as_text=True)
+    assert '<bdi dir="ltr">1718</bdi>' in html
+
+
+def test_lesson_text_is_escaped_around_numbers() -> None:
+    from portal.i18n import ltr_numbers
+
+    assert str(ltr_numbers("<b>112</b>")) == '&lt;b&gt;<bdi dir="ltr">112</bdi>&lt;/b&gt;'
+
+
+def test_arrows_in_pictograms_are_mirrored_on_right_to_left_pages(client: FlaskClient) -> None:
+    lesson = client.application.extensions["passerelle"].lessons.get("touchscreen")
+    number = next(s.number for s in lesson.steps if s.pictogram == "back.svg")
+    html = client.get(f"/lesson/touchscreen/{number}?lang=ar").get_data(as_text=True)
+    assert 'class="directional"' in html
+    css = client.get("/static/portal.css").get_data(as_text=True)
+    assert '[dir="rtl"] img.directional { transform: scaleX(-1); }' in css

@@ -64,6 +64,8 @@ class Lesson:
     summary: Texts
     steps: tuple[LessonStep, ...]
     folder: Path
+    directional: frozenset[str] = frozenset()
+    """Pictograms that point a way (a back arrow): mirrored on right-to-left pages."""
 
     def step(self, number: int) -> LessonStep | None:
         return self.steps[number - 1] if 1 <= number <= len(self.steps) else None
@@ -162,6 +164,14 @@ def _check(
     )
 
 
+def _directional(raw: Any, slug: str, folder: Path, problems: _Problems) -> frozenset[str]:
+    if not isinstance(raw, list):
+        problems.append(f"lesson {slug}, directional: must be a list of pictogram file names")
+        return frozenset()
+    where = f"lesson {slug}, directional"
+    return frozenset(_pictogram(name, where, folder, problems) for name in raw)
+
+
 def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     """Read one lesson folder; every problem found is reported in one LessonError."""
     slug = folder.name
@@ -195,6 +205,7 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
         summary=_texts(raw.get("summary"), f"lesson {slug}, summary", languages, problems),
         steps=tuple(steps),
         folder=folder,
+        directional=_directional(raw.get("directional", []), slug, folder, problems),
     )
     if problems:
         raise LessonError(*problems)

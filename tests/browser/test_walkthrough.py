@@ -41,8 +41,10 @@ def test_onboarding_in_chromium_opens_the_internet(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
 def test_onboarding_works_without_javascript(
-    portal: Visitor, phone_without_javascript: Page
+    portal: Visitor, phone_without_javascript: Page, language: str
 ) -> None:
-    walk(phone_without_javascript, portal.base, "nl")
+    walk(phone_without_javascript, portal.base, language)
+    assert phone_without_javascript.locator("html").get_attribute("lang") == language
     assert probe(portal)[0] == 204
