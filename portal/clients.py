@@ -44,20 +44,32 @@ def mac_from_neighbour_table(address: str, table: Path = NEIGHBOUR_TABLE) -> str
     return None
 
 
+_arp_unavailable = False
+"""Set once the fallback failed for lack of permission: no point asking again every request."""
+
+
 def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> str | None:
     """Ask the network who has `address` (scapy); None without permission or answer."""
-    from scapy.layers.l2 import ARP, Ether
-    from scapy.sendrecv import srp1
-
+    global _arp_unavailable
+    if _arp_unavailable:
+        return None
     try:
+        # Imported here: scapy is slow to import and only this rare path needs it.
+        from scapy.layers.l2 import ARP, Ether
+        from scapy.sendrecv import srp1
+
         answer = srp1(
             Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=address),
             iface=interface,
             timeout=timeout,
             verbose=False,
         )
-    except (PermissionError, OSError) as error:
-        log.debug("ARP fallback unavailable: %s", error)
+    except PermissionError:
+        _arp_unavailable = True
+        log.info("ARP fallback disabled: the portal may not send raw packets")
+        return None
+    except Exception as error:  # scapy raises many kinds (no interface, no cache folder...)
+        log.warning("ARP fallback failed: %s", type(error).__name__)
         return None
     if answer is None:
         return None

@@ -1,0 +1,37 @@
+"""The session's hotspot: built once, shared by every end-to-end test, torn down at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+
+import pluggy
+import pytest
+
+from tests.integration.hotspot import Hotspot, netns_unusable
+
+_running: list[Hotspot] = []
+
+
+@pytest.fixture(scope="session")
+def hotspot() -> Iterator[Hotspot]:
+    """The Pi, the Internet and two phones (see hotspot.py); skips only without root or netns."""
+    reason = netns_unusable()
+    if reason is not None:
+        pytest.skip(reason)
+    with Hotspot() as built:
+        _running.append(built)
+        try:
+            yield built
+        finally:
+            _running.remove(built)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    """A failed end-to-end test shows the last lines each hotspot process logged."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _running:
+        report.sections.append(("hotspot processes", _running[0].log_tails()))

@@ -1,0 +1,588 @@
+"""A whole hotspot on one Linux kernel: the Pi, the Internet and two phones, in network namespaces.
+
+    hotspot ("the Pi")   wlan0: a bridge, 10.42.0.1/24, one isolated port per phone
+                         (hostapd's ap_isolate); eth0: 198.51.100.2/24 and 2001:db8:1::2/64.
+                         The rendered portal.nft and dnsmasq.conf, the gatekeeper (root),
+                         `portal serve` and `portal housekeep` as uid 65534 without any
+                         capability, and a stand-in admin page on 10.42.0.1:8081.
+    upstream ("the Internet")  wan0: 198.51.100.1/24 and 2001:db8:1::1/64: HTTP
+                         ("upstream-ok"), a TCP echo server, recorders on TCP 853 and
+                         UDP 443, DNS (dnsmasq); 192.168.77.10, the commune's LAN host.
+    phone1, phone2       eth0 into the bridge; an address by real DHCP from the Pi.
+
+Namespace names carry a random suffix, so runs never collide; nothing outside
+these namespaces (and loopback) is touched. `Hotspot.start()` builds it all,
+`stop()` tears it down, also after a half-finished start. Benchmarks reuse it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tests.integration.processes import (
+    BIN,
+    Process,
+    TopologyError,
+    clean_env,
+    run,
+    wait_for,
+    words,
+)
+
+HERE = Path(__file__).resolve().parent
+NOBODY = 65534
+NETNS_DIR = Path("/etc/netns")
+"""`ip netns exec NS` bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf."""
+
+PORTAL_ADDRESS = "10.42.0.1"
+PORTAL_HOSTNAME = "passerelle.lan"
+PORTAL_URL = f"http://{PORTAL_HOSTNAME}/"
+WIFI_NETWORK = "10.42.0.0/24"
+ADMIN_PORT = 8081
+UPSTREAM_ADDRESS = "198.51.100.1"
+UPLINK_ADDRESS = "198.51.100.2"
+UPSTREAM_ADDRESS6 = "2001:db8:1::1"
+UPLINK_ADDRESS6 = "2001:db8:1::2"
+GUEST_NETWORK6 = "2001:db8:42::/64"
+"""Where a phone's global IPv6 address would come from, were the Pi to route one."""
+COMMUNE_LAN_ADDRESS = "192.168.77.10"
+ECHO_PORT = 7
+PHONE_LISTENER_PORT = 8080
+UPSTREAM_BODY = "upstream-ok"
+COMMUNE_BODY = "commune-lan"
+ADMIN_BODY = "admin-stand-in"
+CHECK_INTERVAL_SECONDS = 5
+CHECK_TIMEOUT_SECONDS = 3
+"""The uplink monitor's TCP connect timeout (portal.uplink.UplinkMonitor's default)."""
+SESSION_MINUTES = 20
+UPSTREAM_NAMES = (
+    "example.test",
+    # Probe hosts the Pi forwards (GENERAL_PURPOSE_HOSTS in portal/netconfig/dnsmasq.py):
+    # the stand-in Internet serves them, as Google, Microsoft and Apple do.
+    "www.google.com",
+    "www.gstatic.com",
+    "clients3.google.com",
+    "play.googleapis.com",
+    "edge.microsoft.com",
+    "www.apple.com",
+)
+AS_NOBODY = words(
+    f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups"
+    " --inh-caps=-all --bounding-set=-all --no-new-privs"
+)
+
+
+def portal_toml(data_dir: Path, socket_path: Path) -> str:
+    """The hotspot's portal.toml: production settings with quick uplink checks."""
+    return f"""\
+[site]
+name = "Passerelle E2E"
+
+[access]
+session_minutes = {SESSION_MINUTES}
+
+[network]
+wifi_interface = "wlan0"
+uplink_interface = "eth0"
+portal_address = "{PORTAL_ADDRESS}"
+prefix_length = 24
+portal_port = 80
+admin_port = {ADMIN_PORT}
+portal_hostname = "{PORTAL_HOSTNAME}"
+client_identity = "mac"
+dns_upstreams = ["{UPSTREAM_ADDRESS}"]
+
+[storage]
+data_dir = "{data_dir}"
+
+[uplink]
+check_targets = ["{UPSTREAM_ADDRESS}:80"]
+check_interval_seconds = {CHECK_INTERVAL_SECONDS}
+dns_check_name = "example.test"
+down_after_failures = 1
+up_after_successes = 1
+
+[firewall]
+backend = "nft"
+gatekeeper_socket = "{socket_path}"
+"""
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    """Header names in lower case."""
+    body: str
+
+
+def parse_curl_include(output: str) -> HttpAnswer:
+    """`curl -i` output of one response, read as text (CRLF became LF)."""
+    head, _, body = output.partition("\n\n")
+    status_line, *lines = head.split("\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return HttpAnswer(int(status_line.split()[1]), headers, body)
+
+
+@dataclass
+class Phone:
+    """A client namespace and what DHCP gave it."""
+
+    namespace: str
+    mac: str
+    lease: dict[str, Any] = field(default_factory=dict)
+    """tests/integration/dhcp_client.py's answer: address, offer and ack options."""
+
+    @property
+    def address(self) -> str:
+        return str(self.lease["address"])
+
+
+class EchoSession:
+    """A phone holding one TCP connection to the upstream echo server (phone.py hold)."""
+
+    def __init__(self, popen: subprocess.Popen[str]) -> None:
+        self._popen = popen
+        greeting = self._outcome()
+        if greeting != "connected":
+            self.close()
+            raise TopologyError(f"echo connection failed: {greeting}")
+
+    def _outcome(self) -> str:
+        assert self._popen.stdout is not None
+        line = self._popen.stdout.readline()
+        return str(json.loads(line)["outcome"]) if line else "fail: phone.py ended"
+
+    def echo(self, message: str = "ping") -> str:
+        """ "ok" when the message came back through the open connection, else "fail ..."."""
+        assert self._popen.stdin is not None
+        self._popen.stdin.write(message + "\n")
+        self._popen.stdin.flush()
+        return self._outcome()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._popen.stdin is not None:
+                self._popen.stdin.close()
+        try:
+            self._popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait()
+
+    def __enter__(self) -> EchoSession:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Hotspot:
+    """Builds, runs and tears down the namespaces and every process in them."""
+
+    def __init__(self, suffix: str | None = None) -> None:
+        self.suffix = suffix or secrets.token_hex(3)
+        prefix = f"pz{self.suffix}"
+        self.hotspot_ns = f"{prefix}-pi"
+        self.upstream_ns = f"{prefix}-net"
+        self.phones = [
+            Phone(f"{prefix}-phone1", "02:50:41:53:00:01"),
+            Phone(f"{prefix}-phone2", "02:50:41:53:00:02"),
+        ]
+        self.workdir = Path(tempfile.mkdtemp(prefix="passerelle-e2e-"))
+        self.workdir.chmod(0o755)  # uid 65534 must reach its config, socket and data
+        self.logs = self.workdir / "logs"
+        self.data_dir = self.workdir / "data"
+        self.config_dir = self.workdir / "rendered"
+        self.socket_path = self.workdir / "gatekeeper" / "gatekeeper.sock"
+        self.config_file = self.workdir / "portal.toml"
+        self.upstream_record = self.workdir / "upstream-record.log"
+        self.env = clean_env(self.workdir / "home-root")
+        self.nobody_env = clean_env(self.workdir / "home-nobody")
+        self.namespaces: list[str] = []
+        self.processes: dict[str, Process] = {}
+        self._made_netns_dir = False
+
+    # --- running things in the namespaces ---
+
+    def run_in(
+        self, namespace: str, argv: Sequence[str], *, stdin: str | None = None, timeout: float = 30
+    ) -> str:
+        """Run a command in `namespace` as root; its stdout (TopologyError if it fails)."""
+        argv = ["ip", "netns", "exec", namespace, *argv]
+        return run(argv, stdin=stdin, timeout=timeout, env=self.env)
+
+    def run_in_hotspot(self, argv: Sequence[str], **kwargs: Any) -> str:
+        return self.run_in(self.hotspot_ns, argv, **kwargs)
+
+    def run_in_upstream(self, argv: Sequence[str], **kwargs: Any) -> str:
+        return self.run_in(self.upstream_ns, argv, **kwargs)
+
+    def run_in_client(self, argv: Sequence[str], phone: int = 0, **kwargs: Any) -> str:
+        return self.run_in(self.phones[phone].namespace, argv, **kwargs)
+
+    def ip(self, namespace: str, command: str) -> None:
+        """`ip -n NAMESPACE ...`, the command written as words."""
+        run(["ip", "-n", namespace, *command.split()], env=self.env)
+
+    def sysctl(self, namespace: str, key: str, value: str) -> None:
+        """Set a per-namespace kernel setting (/proc/sys/net is the writer's namespace's)."""
+        path = "/proc/sys/" + key.replace(".", "/")
+        self.run_in(namespace, ["tee", path], stdin=value + "\n")
+
+    def phone_tool(self, namespace: str, *args: str, timeout: float = 30) -> dict[str, Any]:
+        """Run tests/integration/phone.py in `namespace`; its JSON answer."""
+        argv = [sys.executable, str(HERE / "phone.py"), *args]
+        result: dict[str, Any] = json.loads(self.run_in(namespace, argv, timeout=timeout))
+        return result
+
+    def fetch(self, namespace: str, url: str, timeout: float = 5) -> HttpAnswer | None:
+        """GET `url` with curl from `namespace` (names resolved there); None when it fails."""
+        curl = words(f"curl -s -i -4 --noproxy * --max-time {timeout}", url)
+        done = subprocess.run(
+            ["ip", "netns", "exec", namespace, *curl],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 10,
+            check=False,
+            env=self.env,
+        )
+        return parse_curl_include(done.stdout) if done.returncode == 0 else None
+
+    def spawn(
+        self, name: str, namespace: str, argv: Sequence[str], *, as_nobody: bool = False
+    ) -> Process:
+        """Start a long-running process in `namespace` (as uid 65534 without capabilities)."""
+        self.logs.mkdir(exist_ok=True)
+        prefix = ["ip", "netns", "exec", namespace, *(AS_NOBODY if as_nobody else [])]
+        env = self.nobody_env if as_nobody else self.env
+        process = Process.start(name, [*prefix, *argv], self.logs / f"{name}.log", env)
+        self.processes[name] = process
+        return process
+
+    def wait_alive(self, name: str, check: Callable[[], bool], what: str) -> None:
+        """wait_for(check), failing at once with its log if process `name` dies meanwhile."""
+        process = self.processes[name]
+
+        def alive_and_ready() -> bool:
+            if not process.alive():
+                raise TopologyError(f"{name} exited early:\n{process.tail()}")
+            return check()
+
+        wait_for(alive_and_ready, what)
+
+    def listening(self, namespace: str, address: str, port: int, udp: bool = False) -> bool:
+        output = self.run_in(namespace, ["ss", "-Hnl", "-u" if udp else "-t"])
+        return any(f"{address}:{port}" in line.split() for line in output.splitlines())
+
+    def listeners(self, log: Path) -> list[str]:
+        """The start of a tests/integration/listeners.py command line."""
+        return [sys.executable, str(HERE / "listeners.py"), "--log", str(log)]
+
+    def ready_line(self, name: str) -> Callable[[], bool]:
+        """listeners.py prints "ready" once every socket is bound."""
+        return lambda: "ready" in self.processes[name].tail()
+
+    # --- building ---
+
+    def start(self) -> Hotspot:
+        try:
+            for folder in (self.env["HOME"], self.nobody_env["HOME"]):
+                Path(folder).mkdir(mode=0o700)
+            os.chown(self.nobody_env["HOME"], NOBODY, NOBODY)
+            self._build_network()
+            self._start_upstream()
+            self._start_hotspot()
+            self._join_all()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _add_namespace(self, name: str) -> None:
+        run(["ip", "netns", "add", name], env=self.env)
+        self.namespaces.append(name)
+        self.ip(name, "link set lo up")
+        # Addresses usable at once: no IPv6 duplicate-address detection to wait for.
+        for scope in ("all", "default"):
+            self.sysctl(name, f"net.ipv6.conf.{scope}.accept_dad", "0")
+
+    def _build_network(self) -> None:
+        pi, net = self.hotspot_ns, self.upstream_ns
+        for name in (pi, net, *(phone.namespace for phone in self.phones)):
+            self._add_namespace(name)
+        # The Internet, with the commune's LAN host behind it (on loopback rather
+        # than a dummy interface: some kernels lack the module).
+        self.ip(pi, f"link add eth0 type veth peer name wan0 netns {net}")
+        self.ip(net, f"addr add {UPSTREAM_ADDRESS}/24 dev wan0")
+        self.ip(net, f"addr add {UPSTREAM_ADDRESS6}/64 dev wan0 nodad")
+        self.ip(net, "link set wan0 up")
+        self.ip(net, f"addr add {COMMUNE_LAN_ADDRESS}/32 dev lo")
+        # Routes back to the guests, so that only the Pi's rules, never a missing
+        # route, keep them out of places.
+        self.ip(net, f"route add {WIFI_NETWORK} via {UPLINK_ADDRESS}")
+        self.ip(net, f"route add {GUEST_NETWORK6} via {UPLINK_ADDRESS6}")
+        # The Pi: its uplink, and the Wi-Fi as a bridge whose ports cannot talk to each other.
+        self.ip(pi, f"addr add {UPLINK_ADDRESS}/24 dev eth0")
+        self.ip(pi, f"addr add {UPLINK_ADDRESS6}/64 dev eth0 nodad")
+        self.ip(pi, "link set eth0 up")
+        self.ip(pi, f"route add default via {UPSTREAM_ADDRESS}")
+        self.ip(pi, "link add wlan0 type bridge")
+        self.ip(pi, f"addr add {PORTAL_ADDRESS}/24 dev wlan0")
+        self.ip(pi, "link set wlan0 up")
+        for number, phone in enumerate(self.phones, start=1):
+            port = f"port{number}"
+            self.ip(pi, f"link add {port} type veth peer name eth0 netns {phone.namespace}")
+            self.ip(pi, f"link set {port} master wlan0")
+            run(words(f"bridge -n {pi} link set dev {port} isolated on"), env=self.env)
+            self.ip(pi, f"link set {port} up")
+            self.ip(phone.namespace, f"link set eth0 address {phone.mac} up")
+        self.sysctl(pi, "net.ipv4.ip_forward", "1")
+        self.sysctl(pi, "net.ipv6.conf.all.forwarding", "1")
+        self.sysctl(pi, "net.ipv4.ip_unprivileged_port_start", "0")  # the portal binds port 80
+
+    def _start_upstream(self) -> None:
+        net = self.upstream_ns
+        self.upstream_record.touch()
+        listeners = self.listeners(self.upstream_record) + words(
+            f"--http {UPSTREAM_ADDRESS}:80={UPSTREAM_BODY}"
+            f" --http [{UPSTREAM_ADDRESS6}]:80={UPSTREAM_BODY}"
+            f" --http {COMMUNE_LAN_ADDRESS}:80={COMMUNE_BODY}"
+            f" --echo {UPSTREAM_ADDRESS}:{ECHO_PORT}"
+            f" --record-tcp {UPSTREAM_ADDRESS}:853 --record-udp {UPSTREAM_ADDRESS}:443"
+        )
+        self.spawn("upstream-listeners", net, listeners)
+        dns = words(
+            "dnsmasq --keep-in-foreground --conf-file=/dev/null --log-facility=-"
+            f" --no-resolv --no-hosts --listen-address={UPSTREAM_ADDRESS} --bind-interfaces",
+            f"--pid-file={self.workdir / 'upstream-dnsmasq.pid'}",
+            *(f"--address=/{name}/{UPSTREAM_ADDRESS}" for name in UPSTREAM_NAMES),
+        )
+        self.spawn("upstream-dns", net, dns)
+        self.wait_alive(
+            "upstream-listeners", self.ready_line("upstream-listeners"), "the upstream listeners"
+        )
+        self.wait_alive(
+            "upstream-dns",
+            lambda: self.listening(net, UPSTREAM_ADDRESS, 53, udp=True),
+            "the upstream DNS server",
+        )
+
+    def _start_hotspot(self) -> None:
+        pi = self.hotspot_ns
+        self.data_dir.mkdir(mode=0o700)
+        os.chown(self.data_dir, NOBODY, NOBODY)
+        self.socket_path.parent.mkdir(mode=0o755)
+        self.config_file.write_text(portal_toml(self.data_dir, self.socket_path), encoding="utf-8")
+        self.config_file.chmod(0o644)
+        render = [str(BIN / "portal"), "render-config", "--out", str(self.config_dir)]
+        run([*render, "--config", str(self.config_file)], env=self.env)
+        self.run_in(pi, ["nft", "-f", str(self.config_dir / "portal.nft")])
+        dnsmasq = words(
+            "dnsmasq --keep-in-foreground --log-facility=-",
+            f"--conf-file={self.config_dir / 'dnsmasq.conf'}",
+            f"--pid-file={self.workdir / 'dnsmasq.pid'}",
+            # The one change to the rendered file: stop-dns-rebind counts the
+            # documentation ranges (198.51.100.0/24) as private, and the stand-in
+            # Internet lives in one.
+            f"--rebind-domain-ok=/{'/'.join(UPSTREAM_NAMES)}/",
+        )
+        self.spawn("dnsmasq", pi, dnsmasq)
+        gatekeeper = [str(BIN / "portal-gatekeeper"), "--socket", str(self.socket_path)]
+        gatekeeper += words(f"--allow-uid {NOBODY} --wifi-interface wlan0")
+        self.spawn("gatekeeper", pi, gatekeeper)
+        admin = words(f"--http {PORTAL_ADDRESS}:{ADMIN_PORT}={ADMIN_BODY}")
+        self.spawn("admin-stand-in", pi, self.listeners(Path(os.devnull)) + admin)
+        self.wait_alive("gatekeeper", self.socket_path.is_socket, "the gatekeeper socket")
+        self.wait_alive(
+            "dnsmasq", lambda: self.listening(pi, PORTAL_ADDRESS, 53, udp=True), "the Pi's DNS"
+        )
+        self.start_portal()
+        housekeep = [str(BIN / "portal"), "housekeep", "--config", str(self.config_file)]
+        self.spawn("housekeep", pi, housekeep, as_nobody=True)
+        self.wait_alive("housekeep", lambda: self.uplink_state() is not None, "the uplink verdict")
+        self.wait_alive("admin-stand-in", self.ready_line("admin-stand-in"), "the admin stand-in")
+
+    def start_portal(self) -> Process:
+        """`portal serve` (production gunicorn, two workers) as uid 65534, once it answers."""
+        serve = [str(BIN / "portal"), "serve", "--config", str(self.config_file)]
+        process = self.spawn("portal", self.hotspot_ns, serve, as_nobody=True)
+        self.wait_alive("portal", self._portal_answers, "the portal answering")
+        return process
+
+    def _portal_answers(self) -> bool:
+        answer = self.fetch(self.hotspot_ns, f"http://{PORTAL_ADDRESS}/api/captive", timeout=2)
+        return answer is not None and answer.status == 200
+
+    def _join_all(self) -> None:
+        """Every phone asks for an address at once (dnsmasq pings an address before offering it)."""
+        dhcp_client = [sys.executable, str(HERE / "dhcp_client.py"), "eth0"]
+        asking = [
+            subprocess.Popen(
+                ["ip", "netns", "exec", phone.namespace, *dhcp_client],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=self.env,
+            )
+            for phone in self.phones
+        ]
+        for number, (phone, dhcp) in enumerate(zip(self.phones, asking, strict=True), start=1):
+            output, errors = dhcp.communicate(timeout=60)
+            if dhcp.returncode != 0:
+                raise TopologyError(f"DHCP in {phone.namespace} failed: {errors.strip()}")
+            phone.lease = json.loads(output)
+            self._configure(phone, number)
+
+    def _configure(self, phone: Phone, number: int) -> None:
+        """Apply what DHCP gave: the address, the default route and the resolver."""
+        ack = phone.lease["ack"]
+        prefix = ipaddress.IPv4Network(f"0.0.0.0/{ack['subnet_mask']}").prefixlen
+        self.ip(phone.namespace, f"addr add {phone.address}/{prefix} dev eth0")
+        self.ip(phone.namespace, f"route add default via {ack['router']}")
+        if not NETNS_DIR.exists():
+            NETNS_DIR.mkdir(mode=0o755)
+            self._made_netns_dir = True
+        folder = NETNS_DIR / phone.namespace
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "resolv.conf").write_text(f"nameserver {ack['name_server']}\n")
+        listener = self.listeners(Path(os.devnull)) + words(
+            f"--http {phone.address}:{PHONE_LISTENER_PORT}=phone{number}"
+        )
+        self.spawn(f"listener-phone{number}", phone.namespace, listener)
+
+    # --- what tests look at ---
+
+    def uplink_state(self) -> dict[str, Any] | None:
+        """The uplink monitor's verdict file, or None before its first check."""
+        try:
+            state: dict[str, Any] = json.loads((self.data_dir / "uplink.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return state
+
+    def kernel_set(self) -> dict[str, dict[str, Any]]:
+        """@allowed as nft reports it: MAC → {"val", "timeout", "expires", "counter"}."""
+        text = self.run_in_hotspot(words("nft -j list set inet portal allowed"))
+        elements: dict[str, dict[str, Any]] = {}
+        for item in json.loads(text)["nftables"]:
+            for element in item.get("set", {}).get("elem", []):
+                if isinstance(element, str):
+                    elements[element] = {}
+                else:
+                    elements[element["elem"]["val"]] = element["elem"]
+        return elements
+
+    def wifi_link_local(self) -> tuple[str, str]:
+        """The Pi's IPv6 link-local address on the Wi-Fi bridge, and the bridge's MAC."""
+        [link] = json.loads(self.run_in_hotspot(words("ip -j link show dev wlan0")))
+        [info] = json.loads(self.run_in_hotspot(words("ip -j -6 addr show dev wlan0")))
+        addresses = [a["local"] for a in info["addr_info"] if a.get("scope") == "link"]
+        if not addresses:
+            raise TopologyError("the Wi-Fi bridge has no IPv6 link-local address")
+        return addresses[0], str(link["address"])
+
+    def gatekeeper(self, request: dict[str, Any] | bytes) -> dict[str, Any]:
+        """One request to the gatekeeper socket as root (a dict is sent as a JSON line)."""
+        line = request if isinstance(request, bytes) else json.dumps(request).encode() + b"\n"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(10)
+            connection.connect(str(self.socket_path))
+            connection.sendall(line)
+            received = b""
+            while b"\n" not in received and (chunk := connection.recv(65536)):
+                received += chunk
+        reply: dict[str, Any] = json.loads(received.partition(b"\n")[0])
+        return reply
+
+    def hold_connection(self, phone: int = 0) -> EchoSession:
+        """A phone opens one TCP connection to the upstream echo server and keeps it open."""
+        hold = [sys.executable, str(HERE / "phone.py"), "hold", UPSTREAM_ADDRESS, str(ECHO_PORT)]
+        popen = subprocess.Popen(
+            ["ip", "netns", "exec", self.phones[phone].namespace, *hold],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+        return EchoSession(popen)
+
+    def reload_ruleset(self) -> None:
+        """Load portal.nft again, as a reboot does: @allowed starts empty."""
+        self.run_in_hotspot(["nft", "-f", str(self.config_dir / "portal.nft")])
+
+    def log_tails(self) -> str:
+        return "\n".join(
+            f"--- {name} ({'running' if process.alive() else 'exited'}) ---\n{process.tail()}"
+            for name, process in self.processes.items()
+        )
+
+    # --- tearing down ---
+
+    def stop(self) -> None:
+        """Stop every process (whole groups), delete the namespaces and files; never raises."""
+        for process in reversed(list(self.processes.values())):
+            with contextlib.suppress(Exception):
+                process.stop()
+        for namespace in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
+        self.namespaces.clear()
+        for phone in self.phones:
+            shutil.rmtree(NETNS_DIR / phone.namespace, ignore_errors=True)
+        if self._made_netns_dir:
+            with contextlib.suppress(OSError):  # only if empty: others may have added files
+                NETNS_DIR.rmdir()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Hotspot:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def netns_unusable() -> str | None:
+    """Why these tests cannot run here (not root, no network namespaces), or None."""
+    if os.geteuid() != 0:
+        return "needs root: network namespaces, nftables, dnsmasq, a second uid"
+    probe = f"pz{secrets.token_hex(3)}-probe"
+    try:
+        done = subprocess.run(
+            ["ip", "netns", "add", probe], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"`ip netns` is unusable: {error}"
+    if done.returncode != 0:
+        return f"`ip netns add` failed: {done.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
+    return None
+
+
+__all__ = ["Hotspot", "HttpAnswer", "Phone", "TopologyError", "netns_unusable", "wait_for"]
