@@ -18,6 +18,7 @@ from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
 from portal.context import Services, services
 from portal.db import database_path, migrate, open_database
+from portal.guides.views import guides
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
 from portal.onboarding.path import LearningPaths
 from portal.onboarding.speaker import speaker
@@ -84,6 +85,7 @@ def create_app(
     app.register_blueprint(onboarding)
     app.register_blueprint(speaker)
     app.register_blueprint(pages)
+    app.register_blueprint(guides)
     app.wsgi_app = ProbeGate(app.wsgi_app, found)  # type: ignore[method-assign]
 
     @app.context_processor

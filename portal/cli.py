@@ -1,4 +1,4 @@
-"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep."""
+"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep, pack."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from portal.guides.errors import PackRejected
+from portal.guides.pack_cli import add_pack_commands
 
 EXIT_CONFIG = 2
 NARRATE_HELP = (
@@ -111,11 +113,12 @@ def _demo_narration(settings: Settings) -> subprocess.Popen[bytes] | None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from portal.guides.pack_cli import install_demo_pack
     from portal.serving import PortalServer, demo_options
 
     throwaway = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="passerelle-demo-"))
-    settings = demo_settings(args.host, args.port, data_dir)
+    settings = install_demo_pack(demo_settings(args.host, args.port, data_dir))
     options = demo_options(settings)
     options["bind"] = f"{args.host}:{args.port}"
     url = settings.public_url
@@ -280,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
         command("housekeep", housekeep, "expire and idle out grants, watch the uplink")
     )
     sub.add_argument("--once", action="store_true", help="sweep once and exit")
+
+    add_pack_commands(commands, with_config)
     return parser
 
 
@@ -290,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PackRejected as error:
+        print(f"pack refused: {error}", file=sys.stderr)
         return EXIT_CONFIG
     return code
 

@@ -29,6 +29,8 @@ from portal.config_values import (
     ipv4_address_or_empty,
     languages,
     one_of,
+    public_keys,
+    slug,
     text,
 )
 
@@ -164,6 +166,30 @@ class FirewallSettings:
 
 
 @dataclass(frozen=True)
+class GuideSettings:
+    pack_id: str = key(
+        "passerelle-wallonie",
+        "Id of the guide pack this hotspot installs; a folder may hold packs of other ids.",
+        slug,
+    )
+    trusted_keys: tuple[str, ...] = key(
+        [],
+        "Public keys whose signed guide packs may be installed (from `portal pack keygen`).",
+        public_keys,
+    )
+    max_pack_mb: int = key(
+        200,
+        "Largest guide pack accepted, in megabytes (file, download or one page).",
+        between(1, 4096),
+    )
+    download_timeout_seconds: int = key(
+        30,
+        "Seconds a pack download may stall before it stops (the next try resumes it).",
+        between(5, 600),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
@@ -171,6 +197,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     firewall: FirewallSettings = field(default_factory=FirewallSettings)
+    guides: GuideSettings = field(default_factory=GuideSettings)
 
     def __post_init__(self) -> None:
         if self.site.default_language not in self.site.languages:

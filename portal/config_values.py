@@ -97,6 +97,21 @@ def host_ports(value: tuple[str, ...]) -> str | None:
     return None
 
 
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9+/]{43}=$")
+
+
+def slug(value: str) -> str | None:
+    return None if _SLUG.match(value) else "lower-case letters, digits and dashes, such as 'a-b-2'"
+
+
+def public_keys(value: tuple[str, ...]) -> str | None:
+    allowed = 'a list of public keys as printed by `portal pack keygen`, such as ["ed25519:..."]'
+    if len(set(value)) != len(value) or not all(_PUBLIC_KEY.match(item) for item in value):
+        return allowed
+    return None
+
+
 def text(max_length: int, *, optional: bool = False) -> Check:
     def check(value: str) -> str | None:
         if optional and value == "":

@@ -160,7 +160,7 @@ def test_internet_down_makes_every_probe_captive_and_keeps_grants(
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
     page = client.get("/online").get_data(as_text=True)
     assert "The Internet is down right now." in page
-    assert "The lessons still work." in page
+    assert "The lessons and guides still work." in page
     set_uplink(client, clock, up=True)
     assert client.get("/generate_204", headers=PROBE).status_code == 204
     assert "The Internet is down" not in client.get("/online").get_data(as_text=True)

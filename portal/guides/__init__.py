@@ -1,0 +1,1 @@
+"""The offline library: guide packs (verify, install, rollback), rendering, search, pages."""

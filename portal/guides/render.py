@@ -1,0 +1,302 @@
+"""Guide pages rendered once, at install: Markdown → sanitised HTML, metadata and search index.
+
+`prepare(folder, settings)` is called by the installer between verification and
+the switch; nothing is rendered per request. A pack is untrusted input: the
+HTML goes through an nh3 (ammonia) allowlist, so a pack cannot bring script,
+styles, frames or remote resources; images come only from the pack's images/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+
+from portal.config import Settings
+from portal.guides.page import IMAGE_NAME, LANGUAGE, GuidePage, PageError, read_page
+from portal.guides.search import INDEX_NAME, IndexEntry, build_index
+
+RENDERED = "rendered"
+LIBRARY_FILE = "library.json"
+FORMAT = 1
+MEDIA_PREFIX = "/guides/media/"
+"""The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
+
+LOCAL_HELP_SOURCE = "{{ local_help }}"
+LOCAL_HELP_MARKER = "<p>{{ local_help }}</p>"
+"""What the source line becomes; replaced at request time by the site's help text."""
+
+ALLOWED_TAGS = frozenset(
+    {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em"}
+    | {"a", "img", "code", "pre", "blockquote", "table", "thead", "tbody", "tr", "th", "td"}
+)
+DROPPED_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
+)
+URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+
+
+class RenderError(PageError):
+    """A pack the portal cannot render; the installer turns it into a refusal."""
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What pack.toml says that reading needs."""
+
+    id: str
+    version: str
+    languages: tuple[str, ...]
+    default_language: str
+    title: dict[str, str]
+
+
+def pack_images(folder: Path) -> frozenset[str]:
+    """Names of the regular image files under images/ (links and odd names ignored)."""
+    images = folder / "images"
+    if not images.is_dir() or images.is_symlink():
+        return frozenset()
+    return frozenset(
+        path.name
+        for path in images.iterdir()
+        if IMAGE_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink()
+    )
+
+
+def media_url(src: str, images: frozenset[str]) -> str | None:
+    """The portal URL of a pack image named by `src`, or None when it is not one."""
+    name = src.strip()
+    if name.startswith(MEDIA_PREFIX):
+        name = name[len(MEDIA_PREFIX) :]
+    else:
+        for prefix in ("./", "../../", "../", "images/"):
+            name = name.removeprefix(prefix)
+    return MEDIA_PREFIX + name if name in images else None
+
+
+class PageRenderer:
+    """Markdown (CommonMark + tables) → HTML that passed the allowlist, for one pack."""
+
+    def __init__(self, images: frozenset[str]) -> None:
+        self.images = images
+        self.markdown = MarkdownIt("commonmark", {"html": True}).enable("table")
+        self.markdown.add_render_rule("image", _render_image)
+        self.markdown.add_render_rule("link_open", _render_link_open)
+        self.cleaner = nh3.Cleaner(
+            tags=set(ALLOWED_TAGS),
+            clean_content_tags=set(DROPPED_WITH_CONTENT),
+            attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}},
+            attribute_filter=self._attribute,
+            url_schemes=set(URL_SCHEMES),
+            link_rel="noopener noreferrer",
+            allowed_classes={"a": {"url-shown"}},
+            strip_comments=True,
+        )
+
+    def render(self, body: str) -> str:
+        tokens = self.markdown.parse(body)
+        for token in tokens:
+            # The page title is the only h1; a body "#" heading becomes a section.
+            if token.type in ("heading_open", "heading_close") and token.tag == "h1":
+                token.tag = "h2"
+        raw = self.markdown.renderer.render(tokens, self.markdown.options, {"images": self.images})
+        clean = self.cleaner.clean(raw)
+        # An <img> whose src was not a pack image lost its src: drop the whole element.
+        return _IMG_WITHOUT_SRC.sub("", clean)
+
+    def _attribute(self, element: str, attribute: str, value: str) -> str | None:
+        if element == "img" and attribute == "src":
+            return media_url(value, self.images)
+        return value
+
+
+def _render_image(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """A Markdown image: a pack image by its portal URL, anything else by its words only."""
+    token = tokens[idx]
+    alt = escape(token.content)
+    url = media_url(str(token.attrGet("src") or ""), env["images"])
+    if url is None:
+        return alt
+    return f'<img src="{escape(url)}" alt="{alt}">'
+
+
+def _render_link_open(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """Mark links whose words are their address: print adds no "(url)" after those."""
+    token = tokens[idx]
+    href = str(token.attrGet("href") or "")
+    text = tokens[idx + 1].content if idx + 2 < len(tokens) else ""
+    bare = re.sub(r"^[a-z]+://", "", href).rstrip("/")
+    if text and text.rstrip("/") in (href.rstrip("/"), bare):
+        token.attrSet("class", "url-shown")
+    rendered: str = renderer.renderToken(tokens, idx, options, env)
+    return rendered
+
+
+class _TextOf(HTMLParser):
+    """The words of sanitised HTML, for the search index."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    parser = _TextOf()
+    parser.feed(html.replace(LOCAL_HELP_MARKER, ""))
+    parser.close()
+    return " ".join(" ".join(parser.parts).split())
+
+
+def read_pack_info(folder: Path) -> PackInfo:
+    path = folder / "pack.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RenderError(f"pack.toml: cannot be read ({error})") from error
+    languages = raw.get("languages")
+    default = raw.get("default_language")
+    title = raw.get("title", {})
+    if not isinstance(languages, list) or not all(
+        isinstance(code, str) and LANGUAGE.fullmatch(code) for code in languages
+    ):
+        raise RenderError("pack.toml: languages must be a list of language codes")
+    if default not in languages:
+        raise RenderError("pack.toml: default_language must be one of languages")
+    if not isinstance(title, dict) or not all(isinstance(v, str) for v in title.values()):
+        raise RenderError("pack.toml: [title] must hold one string per language")
+    return PackInfo(
+        id=str(raw.get("id", "")),
+        version=str(raw.get("version", "")),
+        languages=tuple(languages),
+        default_language=str(default),
+        title={str(k): v for k, v in title.items()},
+    )
+
+
+def prepare(folder: Path, settings: Settings) -> None:
+    """Render every page of the pack in `folder` and build its search index, inside `folder`.
+
+    Writes `rendered/<id>/<lang>.html`, `rendered/library.json` and `search.sqlite3`.
+    Raises RenderError (naming the page) on anything it cannot render. The
+    result does not depend on `settings`: site-specific text is added per request.
+    """
+    pack = read_pack_info(folder)
+    images = pack_images(folder)
+    renderer = PageRenderer(images)
+    output = folder / RENDERED
+    _clear(output)
+    _clear(folder / INDEX_NAME)
+    guides: list[dict[str, Any]] = []
+    entries: list[IndexEntry] = []
+    for guide_folder in _guide_folders(folder):
+        pages = []
+        for language in pack.languages:
+            source = guide_folder / f"{language}.md"
+            if source.exists() or source.is_symlink():
+                pages.append(_read(source, f"guides/{guide_folder.name}/{source.name}"))
+        guides.append(_describe(guide_folder.name, pages, pack, images))
+        for page in pages:
+            html = _render_page(renderer, page)
+            target = output / page.id / f"{page.language}.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+            entries.append(
+                IndexEntry(
+                    page.id,
+                    page.language,
+                    page.title,
+                    page.summary,
+                    " ".join(page.tags),
+                    plain_text(html),
+                )
+            )
+    library = {"format": FORMAT, "pack": pack.__dict__, "guides": guides}
+    output.mkdir(exist_ok=True)
+    (output / LIBRARY_FILE).write_text(
+        json.dumps(library, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    build_index(folder / INDEX_NAME, pack.languages, entries)
+
+
+def _read(path: Path, where: str) -> GuidePage:
+    try:
+        return read_page(path, where)
+    except PageError as error:
+        raise RenderError(str(error)) from error
+
+
+def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
+    where = f"guides/{page.id}/{page.language}.md"
+    try:
+        return renderer.render(page.body)
+    except Exception as error:  # a renderer bug must refuse the pack, not break the portal
+        raise RenderError(f"{where}: cannot be rendered ({error})") from error
+
+
+def _guide_folders(folder: Path) -> list[Path]:
+    guides = folder / "guides"
+    if not guides.is_dir() or guides.is_symlink():
+        raise RenderError("guides/: missing")
+    found = sorted(path for path in guides.iterdir() if path.is_dir() and not path.is_symlink())
+    if not found:
+        raise RenderError("guides/: holds no guide")
+    return found
+
+
+def _describe(
+    guide_id: str, pages: list[GuidePage], pack: PackInfo, images: frozenset[str]
+) -> dict[str, Any]:
+    """A guide's entry in library.json; its pages must agree on topic and pictogram."""
+    if not any(page.language == pack.default_language for page in pages):
+        raise RenderError(f"guides/{guide_id}: has no {pack.default_language}.md")
+    first = next(page for page in pages if page.language == pack.default_language)
+    for page in pages:
+        if (page.topic, page.pictogram) != (first.topic, first.pictogram):
+            raise RenderError(
+                f"guides/{guide_id}/{page.language}.md: topic and pictogram must be "
+                f"those of {first.language}.md"
+            )
+    if first.pictogram not in images:
+        raise RenderError(f"guides/{guide_id}: pictogram images/{first.pictogram} is missing")
+    return {
+        "id": guide_id,
+        "topic": first.topic,
+        "pictogram": first.pictogram,
+        "pages": {
+            page.language: {
+                "title": page.title,
+                "summary": page.summary,
+                "updated": page.updated.isoformat(),
+                "sources": [{"name": s.name, "url": s.url} for s in page.sources],
+            }
+            for page in pages
+        },
+    }
+
+
+def _clear(path: Path) -> None:
+    """Remove what a pack may have shipped where the portal writes its own output."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)

@@ -1,0 +1,109 @@
+"""Search over a pack's guides: SQLite FTS5 in the version folder, one table per language.
+
+Accents are removed on both sides ("impots" finds "impôts") and every word is a
+prefix ("pens" finds "pension"). What a visitor types is never put in the
+query as syntax: it is cut into words, each quoted. Search text is never
+logged nor stored (privacy: DESIGN.md, "Statistics for communes").
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import NamedTuple
+
+INDEX_NAME = "search.sqlite3"
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 8
+MAX_RESULTS = 20
+TOKENIZER = "unicode61 remove_diacritics 2"
+WEIGHTS = (0.0, 10.0, 5.0, 5.0, 1.0)
+"""bm25 weight of guide_id, title, summary, tags, body: a word in the title counts most."""
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+# What unicode61 keeps as word characters: letters and digits (not "_").
+_WORD = re.compile(r"[^\W_]+")
+
+
+class IndexEntry(NamedTuple):
+    """One page as the index sees it."""
+
+    guide_id: str
+    language: str
+    title: str
+    summary: str
+    tags: str
+    body: str
+
+
+class SearchHit(NamedTuple):
+    guide_id: str
+    title: str
+    summary: str
+
+
+def table_name(language: str) -> str:
+    """The FTS table of one language; the code is checked before it enters SQL."""
+    if not _LANGUAGE.fullmatch(language):
+        raise ValueError(f"not a language code: {language!r}")
+    return f"pages_{language}"
+
+
+def build_index(path: Path, languages: Sequence[str], entries: Iterable[IndexEntry]) -> None:
+    """Write a fresh index at `path` (the version folder's search.sqlite3)."""
+    with closing(sqlite3.connect(path)) as connection, connection:
+        for language in languages:
+            table = table_name(language)
+            connection.execute(
+                f"CREATE VIRTUAL TABLE {table} USING fts5("
+                "guide_id UNINDEXED, title, summary, tags, body, "
+                f"tokenize = '{TOKENIZER}', prefix = '2 3')"
+            )
+        for entry in entries:
+            connection.execute(
+                f"INSERT INTO {table_name(entry.language)} "  # noqa: S608 — checked code
+                "(guide_id, title, summary, tags, body) VALUES (?, ?, ?, ?, ?)",
+                (entry.guide_id, entry.title, entry.summary, entry.tags, entry.body),
+            )
+        for language in languages:
+            table = table_name(language)
+            connection.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # noqa: S608
+
+
+def words(text: str) -> list[str]:
+    """The words of a visitor's query: letters and digits only, at most MAX_WORDS."""
+    found = [word for word in _WORD.findall(text[:MAX_QUERY_CHARS]) if len(word) > 1]
+    return list(dict.fromkeys(found))[:MAX_WORDS]
+
+
+def fts_query(terms: Sequence[str], operator: str = "AND") -> str:
+    """Each word as a quoted prefix: `"pens"* AND "mandat"*` (no FTS syntax gets through)."""
+    # Words hold no quote (see _WORD), so quoting cannot be broken out of.
+    return f" {operator} ".join(f'"{term}"*' for term in terms)
+
+
+def search(folder: Path, language: str, text: str, limit: int = MAX_RESULTS) -> list[SearchHit]:
+    """Best pages first (bm25); all words must match, else any of them does."""
+    terms = words(text)
+    if not terms:
+        return []
+    table = table_name(language)
+    uri = (folder / INDEX_NAME).as_uri() + "?mode=ro&immutable=1"
+    sql = (
+        f"SELECT guide_id, title, summary FROM {table} "  # noqa: S608 — checked code
+        f"WHERE {table} MATCH ? ORDER BY bm25({table}, {', '.join(map(str, WEIGHTS))}) "
+        "LIMIT ?"
+    )
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        try:
+            rows = connection.execute(sql, (fts_query(terms), limit)).fetchall()
+            if not rows and len(terms) > 1:
+                rows = connection.execute(sql, (fts_query(terms, "OR"), limit)).fetchall()
+        except sqlite3.OperationalError:
+            # No table for this language (an older pack): nothing found. The
+            # query text stays out of every log.
+            return []
+    return [SearchHit(*row) for row in rows]

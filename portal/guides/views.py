@@ -1,0 +1,194 @@
+"""The guide library's pages: by topic, one guide, search, pack images.
+
+On the portal itself, so readable before access, after it and with the
+Internet down. Plain pages and a GET form: no JavaScript. Search text is
+neither logged nor stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from portal.config import SiteSettings
+from portal.context import services
+from portal.guides.library import Guide, GuideLibrary, load_library
+from portal.guides.page import IMAGE_NAME
+from portal.guides.render import LOCAL_HELP_MARKER
+from portal.guides.search import MAX_QUERY_CHARS, search
+from portal.guides.store import current_pack_dir
+from portal.i18n import NATIVE_NAMES, current_language, ltr_numbers, text_direction
+
+guides = Blueprint("guides", __name__)
+
+TOPIC_NAMES = {
+    "identity": _l("Identity and eID card"),
+    "money-taxes": _l("Money, taxes and pension"),
+    "health": _l("Health"),
+    "work": _l("Work"),
+    "family-home": _l("Family and home"),
+    "transport": _l("Bus and train"),
+    "safety": _l("Emergencies and safety"),
+    "commune": _l("Your commune"),
+}
+OTHER_TOPIC = _l("Other guides")
+MEDIA_TYPES = {
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+MEDIA_MAX_AGE = 86400
+# A pack image opened on its own, an SVG above all, must never run script.
+MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def installed_library() -> GuideLibrary | None:
+    """The pack in use, or None when none is installed (or it cannot be read)."""
+    folder = current_pack_dir(services().settings)
+    if folder is None:
+        return None
+    try:
+        # Resolved: the `current` link moves at each install; a version folder does not.
+        return load_library(Path(folder).resolve())
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def library_or_missing() -> GuideLibrary:
+    library = installed_library()
+    if library is None:
+        abort(_missing_page())
+    return library
+
+
+def _missing_page() -> Response:
+    return Response(render_template("guides/missing.html"), status=200)
+
+
+def local_help_text(site: SiteSettings) -> str:
+    """Where a person can help, from the site config, in the visitor's language."""
+    if site.help_place:
+        text = gettext("Ask at: %(place)s", place=site.help_place)
+    elif site.commune:
+        text = gettext(
+            "Ask at the town hall of %(commune)s. Or call 1718 (in French) or 1719 (in German).",
+            commune=site.commune,
+        )
+    else:
+        text = gettext("Ask at your town hall. Or call 1718 (in French) or 1719 (in German).")
+    return str(text)
+
+
+def with_local_help(body: str, site: SiteSettings) -> Markup:
+    """The rendered page with its help line filled in, escaped, in the visitor's language."""
+    language = current_language()
+    text = local_help_text(site)  # one line: the config refuses control characters
+    help_html = Markup('<p class="local-help" lang="%s" dir="%s">%s</p>') % (
+        language,
+        text_direction(language),
+        ltr_numbers(text),
+    )
+    # `body` passed the allowlist at install (portal.guides.render); only the marker changes.
+    return Markup(body.replace(LOCAL_HELP_MARKER, str(help_html)))  # noqa: S704
+
+
+def language_name(code: str) -> str:
+    """A language's name in the visitor's language ("French", "français", "الفرنسية")."""
+    locale = get_locale()
+    name = locale.languages.get(code) if locale is not None else None
+    return str(name or NATIVE_NAMES.get(code, code))
+
+
+def _reading(library: GuideLibrary) -> tuple[str, str | None]:
+    """The language guides are read in, and its name when it is not the visitor's."""
+    language = library.reading_language(current_language())
+    return language, language_name(language) if language != current_language() else None
+
+
+@guides.get("/guides")
+def index() -> str | Response:
+    """Every guide, grouped by topic, with its pictogram."""
+    library = library_or_missing()
+    language, fallback = _reading(library)
+    topics = [
+        (
+            TOPIC_NAMES.get(topic, OTHER_TOPIC),
+            [(g, g.page_for(language, library.default_language)) for g in found],
+        )
+        for topic, found in library.by_topic()
+    ]
+    return render_template(
+        "guides/index.html",
+        title=library.title.get(language) or library.title.get(library.default_language, ""),
+        topics=topics,
+        reading=language,
+        fallback=fallback,
+    )
+
+
+@guides.get("/guides/search")
+def search_page() -> str | Response:
+    """Results for ?q=, best first; any text is safe to type."""
+    library = library_or_missing()
+    language, fallback = _reading(library)
+    query = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    hits = search(library.folder, language, query) if query.strip() else []
+    known = [hit for hit in hits if hit.guide_id in library.guides]
+    return render_template(
+        "guides/search.html",
+        query=query,
+        hits=known,
+        pictograms={hit.guide_id: library.guides[hit.guide_id].pictogram for hit in known},
+        reading=language,
+        fallback=fallback,
+    )
+
+
+@guides.get("/guides/<guide_id>")
+def guide(guide_id: str) -> str | Response:
+    """One guide in the visitor's language, or in the pack's fallback with a notice."""
+    library = library_or_missing()
+    found: Guide | None = library.guides.get(guide_id)
+    if found is None:
+        abort(404)
+    wanted = current_language()
+    page = found.page_for(wanted, library.default_language)
+    fallback = language_name(page.language) if page.language != wanted else None
+    settings = services().settings
+    return render_template(
+        "guides/guide.html",
+        guide=found,
+        page=page,
+        page_dir=text_direction(page.language),
+        body=with_local_help(library.body(found.id, page.language), settings.site),
+        fallback=fallback,
+        other_languages=[
+            (code, NATIVE_NAMES.get(code, code))
+            for code in found.pages
+            if code != page.language and code in settings.site.languages
+        ],
+    )
+
+
+@guides.get("/guides/media/<name>")
+def media(name: str) -> Response:
+    """An image of the installed pack (never anything else), cacheable."""
+    library = installed_library()
+    if library is None:
+        abort(404)
+    images = library.folder / "images"
+    path = images / name
+    if not IMAGE_NAME.fullmatch(name) or path.is_symlink() or not path.is_file():
+        abort(404)
+    response: Response = send_from_directory(
+        images, name, mimetype=MEDIA_TYPES[path.suffix], max_age=MEDIA_MAX_AGE
+    )
+    response.headers["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE}"
+    response.headers["Content-Security-Policy"] = MEDIA_POLICY
+    return response

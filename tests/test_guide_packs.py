@@ -1,0 +1,728 @@
+"""Guide packs: build, sign, verify, install, roll back — and every bad pack refused, harmlessly."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tarfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from portal.cli import main
+from portal.config import Settings, parse_settings
+from portal.guides import store
+from portal.guides.errors import PackRejected
+from portal.guides.pack_build import PackSourceError, build_pack
+from portal.guides.pack_format import MANIFEST, SIGNATURE, Limits, read_pack
+from portal.guides.pack_keys import generate_keys, key_id, load_private_key, public_key_text
+from portal.guides.pack_sources import install, partial_path
+from portal.uplink import UplinkState, state_path, write_state
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+GUIDES = ("g01-eid", "g11-emergencies")
+PICTOGRAMS = ("eid.svg", "emergency.svg")
+GIB2 = 2 * 1024**3
+
+
+# --- fixtures and helpers ---------------------------------------------------------------
+
+
+def make_source(folder: Path, version: str = "2026.11.1", **pack_changes: str) -> Path:
+    """A small pack source: two guides of content/ in every language, their pictograms."""
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "guides").mkdir(parents=True)
+    (folder / "images").mkdir()
+    for guide in GUIDES:
+        shutil.copytree(CONTENT / "guides" / guide, folder / "guides" / guide)
+    for picture in PICTOGRAMS:
+        shutil.copy(CONTENT / "images" / picture, folder / "images" / picture)
+    text = (CONTENT / "pack.toml").read_text(encoding="utf-8")
+    for name, value in {"version": version, **pack_changes}.items():
+        text = re.sub(rf'(?m)^{name} = ".*"$', f'{name} = "{value}"', text)
+    (folder / "pack.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Ed25519PrivateKey:
+    private, _public = generate_keys(tmp_path_factory.mktemp("keys"))
+    return load_private_key(private)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Settings:
+    return (
+        Settings()
+        .replace("storage", data_dir=str(tmp_path / "data"))
+        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
+    )
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, settings: Settings) -> Path:
+    path = tmp_path / "portal.toml"
+    keys = ", ".join(f'"{key}"' for key in settings.guides.trusted_keys)
+    path.write_text(
+        f'[storage]\ndata_dir = "{settings.data_dir}"\n[guides]\ntrusted_keys = [{keys}]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+class Packs:
+    """Builds real signed packs of the small source, by version, in a temporary folder."""
+
+    def __init__(self, folder: Path, key: Ed25519PrivateKey) -> None:
+        self.folder = folder
+        self.key = key
+
+    def build(self, version: str, name: str | None = None) -> Path:
+        source = make_source(self.folder / f"src-{version}", version)
+        out = self.folder / (name or f"wallonie-{version}.pack")
+        build_pack(source, out, self.key)
+        return out
+
+    def files(self, version: str = "2026.12.1") -> dict[str, bytes]:
+        """The files of a valid pack, by pack path, to forge bad packs from."""
+        source = make_source(self.folder / f"forge-{version}", version)
+        return {
+            str(path.relative_to(source)): path.read_bytes()
+            for path in sorted(source.rglob("*"))
+            if path.is_file()
+        }
+
+
+@pytest.fixture
+def packs(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Packs:
+    return Packs(tmp_path / "packs", signing_key)
+
+
+def regular(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def forge(
+    out: Path,
+    signer: Ed25519PrivateKey,
+    files: dict[str, bytes],
+    *,
+    members: list[tuple[tarfile.TarInfo, bytes]] | None = None,
+    declared: dict[str, int] | None = None,
+    fields: dict[str, Any] | None = None,
+    signature: bytes | str | None = "sign",
+    claimed: Ed25519PrivateKey | None = None,
+) -> Path:
+    """Write a pack by hand: a manifest of `files` (sizes overridden by `declared`), signed
+    by `signer` (claiming `claimed`'s key id), and the tar members given (default: `files`)."""
+    entries = [
+        {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for path, data in files.items()
+    ]
+    for path, size in (declared or {}).items():
+        entries = [entry for entry in entries if entry["path"] != path]
+        entries.append({"path": path, "size": size, "sha256": "0" * 64})
+    document = {
+        "format": 1,
+        "pack_id": "passerelle-wallonie",
+        "version": "2026.12.1",
+        "languages": ["fr", "nl", "de", "en"],
+        "default_language": "fr",
+        "min_portal_version": "0.1.0",
+        "created": "2026-12-01T00:00:00+00:00",
+        "key_id": key_id((claimed or signer).public_key()),
+        "title": {"fr": "Guides"},
+        "files": entries,
+        **(fields or {}),
+    }
+    raw = json.dumps(document).encode()
+    with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as archive:
+        archive.addfile(*_member(MANIFEST, raw))
+        if signature == "sign":
+            archive.addfile(*_member(SIGNATURE, signer.sign(raw)))
+        elif isinstance(signature, bytes):
+            archive.addfile(*_member(SIGNATURE, signature))
+        for info, data in members if members is not None else map(_pair, files.items()):
+            archive.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return out
+
+
+def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
+    info, _ = regular(name, data)
+    return info, io.BytesIO(data)
+
+
+def _pair(item: tuple[str, bytes]) -> tuple[tarfile.TarInfo, bytes]:
+    return regular(*item)
+
+
+def snapshot(settings: Settings) -> tuple[str, dict[str, str]]:
+    """Where `current` points, and the SHA-256 of every file of the pack it serves."""
+    link = os.readlink(store.guides_dir(settings) / store.CURRENT)
+    folder = store.current_pack_dir(settings)
+    assert folder is not None
+    digests = {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+    return link, digests
+
+
+@pytest.fixture(scope="module")
+def installed_once(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey
+) -> Path:
+    """A data dir where version 2026.11.1 was installed (once: prepare takes a while)."""
+    folder = tmp_path_factory.mktemp("installed")
+    settings = (
+        Settings()
+        .replace("storage", data_dir=str(folder / "data"))
+        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
+    )
+    store.install_file(Packs(folder, signing_key).build("2026.11.1"), settings)
+    return store.guides_dir(settings)
+
+
+@pytest.fixture
+def installed(settings: Settings, installed_once: Path) -> tuple[str, dict[str, str]]:
+    """Version 2026.11.1 installed and served (a copy; the links are relative); its snapshot."""
+    shutil.copytree(installed_once, store.guides_dir(settings), symlinks=True)
+    return snapshot(settings)
+
+
+def staging_is_empty(settings: Settings) -> bool:
+    staging = store.guides_dir(settings) / store.STAGING
+    return not staging.exists() or not any(staging.iterdir())
+
+
+# --- keys, build, verify ----------------------------------------------------------------
+
+
+def test_keygen_prints_a_key_config_accepts_and_keeps_the_private_key_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pack", "keygen", "--out", str(tmp_path / "keys")]) == 0
+    printed = capsys.readouterr().out
+    line = re.search(r'trusted_keys = \["(ed25519:[^"]+)"\]', printed)
+    assert line is not None
+    assert parse_settings(f'[guides]\ntrusted_keys = ["{line[1]}"]').guides.trusted_keys
+    private = tmp_path / "keys" / "pack-signing.key"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert main(["pack", "keygen", "--out", str(tmp_path / "keys")]) == 2  # never overwritten
+
+
+def test_build_then_verify_round_trip(
+    tmp_path: Path, config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = tmp_path / "k"
+    _private, public = generate_keys(keys)
+    out = tmp_path / "content.pack"
+    built = main(["pack", "build", str(CONTENT), str(out), "--key", str(keys / "pack-signing.key")])
+    assert built == 0
+    assert "passerelle-wallonie 2026.11.1" in capsys.readouterr().out
+    with tarfile.open(out) as archive:
+        names = archive.getnames()
+    assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
+    assert "guides/g04-myminfin/fr.md" in names and "images/taxes.svg" in names
+    manifest = read_pack(out, [public], Limits(max_bytes=10**8))
+    assert manifest.languages == ("fr", "nl", "de", "en")
+    assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 48
+    # Not trusted by the config file; trusted when named on the command line.
+    assert main(["pack", "verify", str(out), "--config", str(config_file)]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    assert main(["pack", "verify", str(out), "--config", str(config_file), "--trust", public]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda s: (s / "guides/g01-eid/nl.md").unlink(), r"g01-eid/nl\.md: missing"),
+        (
+            lambda s: _edit(s / "guides/g01-eid/fr.md", 'summary = "', 'summery = "'),
+            r"g01-eid/fr\.md: key 'summary': missing",
+        ),
+        (
+            lambda s: _edit(
+                s / "guides/g11-emergencies/en.md", "updated = 2026", "updated = [2026"
+            ),
+            r"g11-emergencies/en\.md: front matter: .*line",
+        ),
+        (
+            lambda s: (s / "images/eid.svg").unlink(),
+            r"g01-eid/(de|en|fr|nl)\.md: key 'pictogram': 'eid\.svg' is not a file in images/",
+        ),
+        (
+            lambda s: _edit(s / "pack.toml", 'default_language = "fr"', 'default_language = "it"'),
+            r"pack\.toml: key 'default_language'",
+        ),
+        (
+            lambda s: _edit(s / "pack.toml", 'min_portal_version = "0.1.0"', ""),
+            r"pack\.toml: key 'min_portal_version': missing",
+        ),
+        (
+            lambda s: _edit(s / "guides/g01-eid/de.md", 'topic = "identity"', 'topic = "x"'),
+            r"g01-eid/de\.md: key 'topic': must be one of",
+        ),
+    ],
+    ids=[
+        "missing-language",
+        "missing-key",
+        "bad-toml",
+        "missing-pictogram",
+        "bad-default",
+        "no-min-version",
+        "bad-topic",
+    ],
+)
+def test_build_refuses_a_bad_source_naming_file_and_key(
+    tmp_path: Path, signing_key: Ed25519PrivateKey, change: Any, words: str
+) -> None:
+    source = make_source(tmp_path / "src")
+    change(source)
+    with pytest.raises(PackSourceError, match=words):
+        build_pack(source, tmp_path / "out.pack", signing_key)
+    assert not (tmp_path / "out.pack").exists()
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- bad packs: refused with the reason, the served pack untouched ------------------------
+
+
+def _flip_byte_in_page(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    spot = data.index("Votre carte d'identité a une puce".encode())
+    data[spot] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+BAD_PACKS = {
+    "flipped-byte": r"'guides/g01-eid/fr\.md': SHA-256 does not match",
+    "wrong-signature": r"wrong signature",
+    "no-signature": r"no signature",
+    "unknown-key": r"signed by an unknown key",
+    "dot-dot-member": r"member '\.\./evil\.md' leaves the pack folder",
+    "dot-dot-in-manifest": r"file 'guides/\.\./\.\./evil\.md' leaves the pack folder",
+    "absolute-member": r"member '/tmp/evil\.md' is an absolute path",
+    "symlink-member": r"member 'images/eid\.svg' is a symbolic link",
+    "hardlink-member": r"member 'images/eid\.svg' is a hard link",
+    "fifo-member": r"member 'images/eid\.svg' is a device or a FIFO",
+    "unlisted-member": r"member 'images/extra\.svg' is not listed in the manifest",
+    "missing-member": r"lists 'images/eid\.svg' but the pack does not hold it",
+    "2gb-declared": r"'images/huge\.webp' is declared at 2,048 MB, over the limit of 200 MB",
+    "2gb-member-header": r"member 'images/eid\.svg' is 2,147,483,648 bytes but the manifest",
+    "too-new": r"needs portal 99\.0 or newer",
+    "other-pack-id": r"this pack is 'another-pack'",
+    "not-a-pack": r"not a guide pack|damaged",
+}
+
+
+def bad_pack(kind: str, packs: Packs, key: Ed25519PrivateKey, out: Path) -> Path:
+    files = packs.files()
+    other = Ed25519PrivateKey.generate()
+    page = files["images/eid.svg"]
+    without_eid = {path: data for path, data in files.items() if path != "images/eid.svg"}
+    members = [regular(path, data) for path, data in without_eid.items()]
+
+    def link(kind_code: bytes) -> tarfile.TarInfo:
+        info = tarfile.TarInfo("images/eid.svg")
+        info.type, info.linkname = kind_code, "/etc/passwd"
+        return info
+
+    if kind == "flipped-byte":
+        built = packs.build("2026.12.1", "flipped.pack")
+        _flip_byte_in_page(built)
+        return built
+    if kind == "wrong-signature":
+        return forge(out, other, files, claimed=key)
+    if kind == "no-signature":
+        return forge(out, key, files, signature=None)
+    if kind == "unknown-key":
+        return forge(out, other, files)
+    if kind == "dot-dot-member":
+        return forge(
+            out, key, files, members=[*map(_pair, files.items()), regular("../evil.md", b"x")]
+        )
+    if kind == "dot-dot-in-manifest":
+        return forge(out, key, {**files, "guides/../../evil.md": b"x"})
+    if kind == "absolute-member":
+        return forge(out, key, files, members=[regular("/tmp/evil.md", b"x"), *members])
+    if kind in ("symlink-member", "hardlink-member", "fifo-member"):
+        code = {"symlink-member": tarfile.SYMTYPE, "hardlink-member": tarfile.LNKTYPE}
+        return forge(
+            out, key, files, members=[*members, (link(code.get(kind, tarfile.FIFOTYPE)), b"")]
+        )
+    if kind == "unlisted-member":
+        return forge(
+            out, key, files, members=[*map(_pair, files.items()), regular("images/extra.svg", page)]
+        )
+    if kind == "missing-member":
+        return forge(out, key, files, members=members)
+    if kind == "2gb-declared":
+        return forge(out, key, files, declared={"images/huge.webp": GIB2})
+    if kind == "2gb-member-header":
+        # The header claims 2 GB and no data follows: refused on the header, nothing read.
+        huge = tarfile.TarInfo("images/eid.svg")
+        huge.size = GIB2
+        forge(out, key, files, members=members)
+        data = out.read_bytes().rstrip(b"\0")
+        padded = data + b"\0" * (-len(data) % 512)
+        out.write_bytes(padded + huge.tobuf(tarfile.GNU_FORMAT))
+        return out
+    if kind == "too-new":
+        return forge(out, key, files, fields={"min_portal_version": "99.0"})
+    if kind == "other-pack-id":
+        return forge(out, key, files, fields={"pack_id": "another-pack"})
+    if kind == "not-a-pack":
+        out.write_bytes(b"PK\x03\x04 this is a zip, not a pack" * 100)
+        return out
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", list(BAD_PACKS))
+def test_bad_pack_is_refused_with_its_reason_and_the_served_pack_is_unchanged(
+    kind: str,
+    tmp_path: Path,
+    settings: Settings,
+    packs: Packs,
+    signing_key: Ed25519PrivateKey,
+    installed: tuple[str, dict[str, str]],
+) -> None:
+    path = bad_pack(kind, packs, signing_key, tmp_path / f"{kind}.pack")
+    started = time.monotonic()
+    with pytest.raises(PackRejected, match=BAD_PACKS[kind]):
+        store.install_file(path, settings)
+    assert time.monotonic() - started < 2, "refused without reading a 2 GB member"
+    assert snapshot(settings) == installed
+    assert staging_is_empty(settings)
+    assert not list(tmp_path.rglob("evil.md"))
+
+
+def test_cli_refusal_names_the_reason_with_exit_code_2(
+    tmp_path: Path,
+    config_file: Path,
+    packs: Packs,
+    signing_key: Ed25519PrivateKey,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = bad_pack("unknown-key", packs, signing_key, tmp_path / "unknown.pack")
+    assert main(["pack", "install", str(path), "--config", str(config_file)]) == 2
+    assert "pack refused: signed by an unknown key" in capsys.readouterr().err
+
+
+def test_not_enough_free_space_is_refused_before_anything_is_read(
+    settings: Settings,
+    packs: Packs,
+    installed: tuple[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = packs.build("2026.12.1")
+    usage = shutil.disk_usage(path.parent)
+    monkeypatch.setattr(
+        store.shutil, "disk_usage", lambda _p: usage._replace(free=path.stat().st_size * 2)
+    )
+    with pytest.raises(PackRejected, match="not enough free space"):
+        store.install_file(path, settings)
+    assert snapshot(settings) == installed
+
+
+# --- sources: file, folder, URL -----------------------------------------------------------
+
+
+def test_install_from_a_file_serves_it_and_same_version_again_is_a_no_op(
+    settings: Settings, packs: Packs
+) -> None:
+    assert store.current_pack_dir(settings) is None
+    result = install(str(packs.build("2026.11.1")), settings)
+    assert result.changed
+    folder = store.current_pack_dir(settings)
+    assert folder == store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.11.1"
+    assert (folder / "guides/g01-eid/fr.md").read_bytes() == (
+        CONTENT / "guides/g01-eid/fr.md"
+    ).read_bytes()
+    assert json.loads((folder / MANIFEST).read_text())["version"] == "2026.11.1"
+    assert os.readlink(store.guides_dir(settings) / "current") == (
+        "versions/passerelle-wallonie-2026.11.1"
+    )
+    again = install(str(packs.build("2026.11.1", "again.pack")), settings)
+    assert not again.changed
+
+
+def test_install_from_a_folder_takes_the_highest_valid_version_of_the_configured_pack(
+    tmp_path: Path, settings: Settings, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    for version in ("2026.9.1", "2026.11.2", "2026.10.4"):
+        shutil.move(packs.build(version), stick / f"wallonie-{version}.pack")
+    forge(
+        stick / "zz-newest-but-unknown-key.pack",
+        Ed25519PrivateKey.generate(),
+        packs.files(),
+        fields={"version": "2027.1.1"},
+    )
+    forge(
+        stick / "other.pack",
+        signing_key,
+        packs.files(),
+        fields={"pack_id": "another", "version": "2030.1.1"},
+    )
+    (stick / "notes.txt").write_text("not a pack")
+    result = install(str(stick), settings)
+    assert result.manifest.version == "2026.11.2"
+    assert store.current_pack_dir(settings) == result.folder
+
+
+class PackServer(http.server.BaseHTTPRequestHandler):
+    """Serves one pack; with `fail_once`, the first answer stops halfway through."""
+
+    body = b""
+    fail_once = False
+    ranges: ClassVar[list[str | None]] = []
+
+    def do_GET(self) -> None:
+        asked = self.headers.get("Range")
+        type(self).ranges.append(asked)
+        start = int(re.match(r"bytes=(\d+)-", asked)[1]) if asked else 0  # type: ignore[index]
+        self.send_response(206 if asked else 200)
+        if asked:
+            end = len(self.body) - 1
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(self.body)}")
+        self.send_header("Content-Length", str(len(self.body) - start))
+        self.end_headers()
+        if type(self).fail_once:
+            type(self).fail_once = False
+            self.wfile.write(self.body[start : len(self.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(self.body[start:])
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def pack_server() -> Iterator[tuple[str, type[PackServer]]]:
+    handler = type("Handler", (PackServer,), {"ranges": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/wallonie.pack", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_install_from_a_url_resumes_an_interrupted_download(
+    settings: Settings, packs: Packs, pack_server: tuple[str, type[PackServer]]
+) -> None:
+    url, handler = pack_server
+    handler.body = packs.build("2026.11.1").read_bytes()
+    handler.fail_once = True
+    with pytest.raises(PackRejected, match=r"download interrupted .* run the install again"):
+        install(url, settings)
+    part = partial_path(settings, url)
+    assert part.stat().st_size == len(handler.body) // 2
+    assert store.current_pack_dir(settings) is None
+    result = install(url, settings)
+    assert result.manifest.version == "2026.11.1"
+    assert handler.ranges == [None, f"bytes={len(handler.body) // 2}-"]
+    assert not part.exists()
+    assert store.current_pack_dir(settings) is not None
+
+
+def test_url_is_not_tried_while_the_uplink_is_down(
+    settings: Settings, pack_server: tuple[str, type[PackServer]]
+) -> None:
+    url, handler = pack_server
+    state_path(settings).parent.mkdir(parents=True)
+    write_state(state_path(settings), UplinkState(up=False, since=1))
+    with pytest.raises(PackRejected, match="the Internet is down"):
+        install(url, settings)
+    assert handler.ranges == []
+
+
+def test_only_http_urls_are_used(settings: Settings) -> None:
+    with pytest.raises(PackRejected, match="only http:// and https://"):
+        install("file:///etc/passwd", settings)
+
+
+# --- interrupted installs, rollback, list -------------------------------------------------
+
+
+def test_failing_prepare_refuses_the_pack_and_leaves_the_old_one_serving(
+    settings: Settings,
+    packs: Packs,
+    installed: tuple[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(folder: Path, _settings: Settings) -> None:
+        (folder / "rendered").mkdir()
+        raise RuntimeError("cannot render page g01-eid/fr")
+
+    monkeypatch.setattr("portal.guides.render.prepare", broken)
+    with pytest.raises(PackRejected, match=r"could not be prepared.*g01-eid/fr"):
+        store.install_file(packs.build("2026.12.1"), settings)
+    assert snapshot(settings) == installed
+    assert staging_is_empty(settings)
+    assert [pack.manifest.version for pack in store.installed_packs(settings)] == ["2026.11.1"]
+
+
+KILLED_INSTALL = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import portal.guides.render as render
+    from portal.config import load_settings
+    from portal.guides.store import install_file
+
+    def stuck(folder, settings):
+        Path(sys.argv[3]).write_text(str(folder))
+        time.sleep(60)
+
+    render.prepare = stuck
+    install_file(Path(sys.argv[1]), load_settings(sys.argv[2]))
+    """
+)
+
+
+def test_install_killed_midway_leaves_the_old_pack_serving_and_is_cleaned_next_time(
+    tmp_path: Path,
+    settings: Settings,
+    config_file: Path,
+    packs: Packs,
+    installed: tuple[str, dict[str, str]],
+) -> None:
+    marker = tmp_path / "staged"
+    new = packs.build("2026.12.1")
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_INSTALL, str(new), str(config_file), str(marker)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not marker.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        staged = Path(marker.read_text())
+        assert (staged / "guides/g01-eid/fr.md").exists()  # verified files staged
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert snapshot(settings) == installed
+    assert staged.exists()
+    store.install_file(new, settings)
+    assert not staged.exists()
+    assert staging_is_empty(settings)
+    assert store.current_pack_dir(settings) == (
+        store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.12.1"
+    )
+
+
+def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
+    settings: Settings, packs: Packs
+) -> None:
+    with pytest.raises(PackRejected, match="no previous pack"):
+        store.rollback(settings)
+
+    def versions() -> list[str]:
+        return [pack.manifest.version for pack in store.installed_packs(settings)]
+
+    for version in ("2026.11.1", "2026.11.2"):
+        store.install_file(packs.build(version), settings)
+    assert versions() == ["2026.11.2", "2026.11.1"]
+    store.rollback(settings)
+    assert versions() == ["2026.11.1", "2026.11.2"]
+    current = store.current_pack_dir(settings)
+    assert current is not None and current.name == "passerelle-wallonie-2026.11.1"
+    store.rollback(settings)
+    assert versions() == ["2026.11.2", "2026.11.1"]
+    store.install_file(packs.build("2026.11.3"), settings)
+    assert versions() == ["2026.11.3", "2026.11.2"]
+    kept = sorted(path.name for path in (store.guides_dir(settings) / "versions").iterdir())
+    assert kept == ["passerelle-wallonie-2026.11.2", "passerelle-wallonie-2026.11.3"]
+
+
+def test_list_and_rollback_commands(
+    config_file: Path, settings: Settings, packs: Packs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pack", "list", "--config", str(config_file)]) == 0
+    assert "no guide pack installed" in capsys.readouterr().out
+    for version in ("2026.11.1", "2026.11.2"):
+        assert (
+            main(["pack", "install", str(packs.build(version)), "--config", str(config_file)]) == 0
+        )
+    assert "installed passerelle-wallonie 2026.11.2" in capsys.readouterr().out
+    assert main(["pack", "list", "--config", str(config_file)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.match(r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en; 8 pages", lines[0])
+    assert re.match(r"previous +passerelle-wallonie 2026\.11\.1 ", lines[1])
+    assert main(["pack", "rollback", "--config", str(config_file)]) == 0
+    assert "now serving passerelle-wallonie 2026.11.1" in capsys.readouterr().out
+
+
+def test_demo_pack_is_built_from_content_signed_trusted_and_installed(tmp_path: Path) -> None:
+    from portal.cli import demo_settings
+    from portal.guides.pack_cli import install_demo_pack
+
+    settings = install_demo_pack(demo_settings("127.0.0.1", 8080, tmp_path))
+    assert len(settings.guides.trusted_keys) == 1
+    packs = store.installed_packs(settings)
+    assert [pack.manifest.pack_id for pack in packs] == ["passerelle-wallonie"]
+    assert packs[0].manifest.key_id == key_id(
+        load_private_key(tmp_path / "demo-pack-key" / "pack-signing.key").public_key()
+    )
+    # A kept data dir: the same key, the same pack, nothing to do.
+    assert install_demo_pack(demo_settings("127.0.0.1", 8080, tmp_path)) == settings
+
+
+def test_too_many_files_are_refused_from_the_manifest(
+    tmp_path: Path, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    path = packs.build("2026.11.1")
+    trusted = [public_key_text(signing_key.public_key())]
+    with pytest.raises(PackRejected, match="too many files: 11, at most 5"):
+        read_pack(path, trusted, Limits(max_bytes=10**8, max_files=5))
+    with pytest.raises(
+        PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 5,000 bytes"
+    ):
+        read_pack(path, trusted, Limits(max_bytes=5000))
+
+
+def test_progress_is_one_line_per_stage_off_a_terminal() -> None:
+    from portal.guides.progress import TerminalProgress
+
+    out = io.StringIO()
+    progress = TerminalProgress(out)
+    progress.stage("verify", 2_000_000)
+    progress.advance(2_000_000)
+    progress.stage("prepare")
+    progress.finish()
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["verify", "prepare"]
+    assert "2.0 MB done" in lines[0]

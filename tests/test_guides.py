@@ -1,0 +1,456 @@
+"""The guide library: rendering and sanitising, the local-help line, search, and the pages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.access.firewall import MemoryFirewall
+from portal.app import create_app
+from portal.config import Settings
+from portal.db import database
+from portal.guides.render import PageRenderer, RenderError, prepare
+from portal.guides.search import fts_query, search, words
+from tests.conftest import fake_identify, phone_client
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+IMAGES = frozenset({"taxes.svg", "pension.svg"})
+
+
+def install_pack(
+    settings: Settings, source: Path = CONTENT, name: str = "x", prepared: bool = False
+) -> Path:
+    """The installed layout (see portal.guides.store): versions/<name>/ and `current` → it."""
+    folder = settings.data_dir / "guides" / "versions" / name
+    shutil.copytree(source, folder)
+    if not prepared:
+        prepare(folder, settings)
+    current = settings.data_dir / "guides" / "current"
+    if current.is_symlink():
+        current.unlink()
+    os.symlink(f"versions/{name}", current)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def prepared_content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """content/ prepared once for the module; tests install copies of it."""
+    folder = tmp_path_factory.mktemp("prepared") / "content"
+    shutil.copytree(CONTENT, folder)
+    prepare(folder, Settings())
+    return folder
+
+
+@pytest.fixture
+def pack(settings: Settings, prepared_content: Path) -> Path:
+    return install_pack(settings, prepared_content, prepared=True)
+
+
+@pytest.fixture
+def reader(app: Flask, pack: Path) -> FlaskClient:
+    """A phone with no access yet, on a portal with the content/ pack installed."""
+    return phone_client(app)
+
+
+def page_text(client: FlaskClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, url
+    return response.get_data(as_text=True)
+
+
+def main_part(html: str) -> str:
+    return html.split('<main id="main">', 1)[1].split("</main>", 1)[0]
+
+
+# Rendering and sanitising
+
+
+def test_a_real_page_renders_to_plain_html(pack: Path) -> None:
+    html = (pack / "rendered" / "g04-myminfin" / "fr.html").read_text(encoding="utf-8")
+    assert "<h2>Ce qu'il vous faut</h2>" in html
+    assert "<h3>Voir vos documents dans MyMinfin</h3>" in html
+    assert "<li>Connectez-vous avec itsme ou avec votre carte eID.</li>" in html
+    assert (
+        '<a href="https://www.myminfin.be" class="url-shown" rel="noopener noreferrer">'
+        "www.myminfin.be</a>" in html
+    )
+    assert html.count("<p>{{ local_help }}</p>") == 1
+    assert (pack / "rendered" / "library.json").is_file()
+    assert (pack / "search.sqlite3").is_file()
+
+
+HOSTILE = {
+    "script": "<script>alert('s1')</script>",
+    "event handler": "<img src=x onerror=alert(2)>",
+    "event handler, quoted": '<img src="taxes.svg" onerror="alert(2)" onload="alert(2)">',
+    "javascript link": "[win](javascript:alert(3))",
+    "javascript link, odd case": '<a href="JaVaScRiPt:alert(1)">a</a>',
+    "javascript link, entity": '<a href="&#106;avascript:alert(1)">b</a>',
+    "data link": "[x](data:text/html;base64,PHNjcmlwdD4=)",
+    "data image": "![x](data:image/png;base64,iVBORw0KGgo=)",
+    "inline svg": "<svg onload=alert(1)><script>alert('s4')</script></svg>",
+    "iframe": '<iframe src="https://evil.example/"></iframe>',
+    "object": '<object data="https://evil.example/x.swf"></object><embed src="x.swf">',
+    "style tag": "<style>body { display: none }</style>",
+    "style attribute": '<p style="position:fixed">styled</p>',
+    "remote image": "![tracker](https://evil.example/pixel.png)",
+    "remote raw image": '<img src="https://evil.example/pixel.png" alt="t">',
+    "form": '<form action="https://evil.example/"><input name="pin"></form>',
+    "onclick on a link": '<a href="https://ok.example/" onclick="alert(1)">ok</a>',
+}
+
+
+class Elements(HTMLParser):
+    """Every element and attribute of some HTML, as a browser's parser sees them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str]]] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, {name: value or "" for name, value in attrs}))
+
+
+ALLOWED = {"p", "a", "img", "h2", "h3", "ul", "ol", "li", "strong", "em", "code", "pre", "br"}
+ALLOWED |= {"bdi"}  # the local-help line's phone numbers
+
+
+def assert_inert(html: str) -> None:
+    """Only allowlisted elements, no handler, style or script URL, nothing remote loaded."""
+    for tag, attributes in Elements(html).found:
+        assert tag in ALLOWED, html
+        assert set(attributes) <= {"href", "src", "alt", "title", "rel", "class", "lang", "dir"}
+        for name in ("href", "src"):
+            url = attributes.get(name, "").strip().lower()
+            assert not url.startswith(("javascript:", "data:", "vbscript:")), html
+        assert "evil.example" not in attributes.get("src", ""), html
+    lowered = html.lower()
+    for banned in ["<script", "<svg", "<iframe", "<object", "<embed", "<style", "<form"]:
+        assert banned not in lowered, html
+
+
+@pytest.mark.parametrize("attack", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_markdown_is_neutralised(attack: str) -> None:
+    html = PageRenderer(IMAGES).render(f"Before.\n\n{attack}\n\nAfter.\n")
+    assert_inert(html)
+    assert "alert('s" not in html  # script content is dropped, not shown
+    assert "<p>Before.</p>" in html
+    assert "<p>After.</p>" in html
+
+
+def test_links_keep_safe_schemes_and_get_rel() -> None:
+    html = PageRenderer(IMAGES).render(
+        "[a](https://www.belgium.be) [b](mailto:suspect@safeonweb.be) [c](tel:112) [d](../x)"
+    )
+    assert html.count('rel="noopener noreferrer"') == 4
+    for href in ["https://www.belgium.be", "mailto:suspect@safeonweb.be", "tel:112", "../x"]:
+        assert f'href="{href}"' in html
+
+
+def test_images_only_from_the_pack() -> None:
+    html = PageRenderer(IMAGES).render(
+        "![Tax](taxes.svg) ![Pension](../../images/pension.svg) ![Other](other.svg)"
+    )
+    assert '<img src="/guides/media/taxes.svg" alt="Tax">' in html
+    assert '<img src="/guides/media/pension.svg" alt="Pension">' in html
+    assert "other.svg" not in html
+    assert "Other" in html
+
+
+def test_a_page_that_cannot_be_read_refuses_the_pack(tmp_path: Path, settings: Settings) -> None:
+    folder = tmp_path / "pack"
+    shutil.copytree(CONTENT, folder)
+    (folder / "guides" / "g04-myminfin" / "nl.md").write_text("no front matter\n")
+    with pytest.raises(RenderError, match=r"guides/g04-myminfin/nl\.md: does not start with"):
+        prepare(folder, settings)
+
+
+def test_a_missing_pictogram_refuses_the_pack(tmp_path: Path, settings: Settings) -> None:
+    folder = tmp_path / "pack"
+    shutil.copytree(CONTENT, folder)
+    (folder / "images" / "taxes.svg").unlink()
+    with pytest.raises(RenderError, match=r"g04-myminfin: pictogram images/taxes\.svg"):
+        prepare(folder, settings)
+
+
+def test_what_a_pack_ships_under_rendered_is_replaced(tmp_path: Path, settings: Settings) -> None:
+    folder = tmp_path / "pack"
+    shutil.copytree(CONTENT, folder)
+    planted = folder / "rendered" / "g04-myminfin" / "fr.html"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("<script>alert(1)</script>")
+    prepare(folder, settings)
+    assert "<script" not in planted.read_text(encoding="utf-8")
+
+
+# The local-help line
+
+
+def guide_with_site(
+    settings: Settings, url: str = "/guides/g04-myminfin?lang=en", **site: str
+) -> str:
+    """The guide page on a portal whose [site] section has the given keys."""
+    changed = settings.replace("site", **site)
+    install_pack(changed)
+    app = create_app(changed, firewall=MemoryFirewall(), identify=fake_identify)
+    try:
+        return main_part(page_text(phone_client(app), url))
+    finally:
+        database.close()
+
+
+def test_local_help_is_the_escaped_help_place(settings: Settings) -> None:
+    html = guide_with_site(settings, help_place='<b>EPN "La Source"</b> & library, tue 14-17')
+    assert "{{ local_help }}" not in html
+    assert "<b>EPN" not in html
+    assert "Ask at: &lt;b&gt;EPN &#34;La Source&#34;&lt;/b&gt; &amp; library" in html
+    assert '<p class="local-help" lang="en" dir="ltr">' in html
+
+
+def test_local_help_without_a_place_points_to_the_commune_and_1718(settings: Settings) -> None:
+    html = guide_with_site(settings, help_place="", commune="Durbuy")
+    assert "Ask at the town hall of Durbuy." in html
+    assert '<bdi dir="ltr">1718</bdi>' in html
+    assert '<bdi dir="ltr">1719</bdi>' in html
+
+
+def test_local_help_follows_the_visitors_language(settings: Settings) -> None:
+    html = guide_with_site(settings, url="/guides/g04-myminfin?lang=nl", help_place="EPN")
+    assert "Vraag het hier: EPN" in html
+
+
+# Search
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "first"),
+    [
+        ("fr", "impots", "g04-myminfin"),
+        ("fr", "impôts", "g04-myminfin"),
+        ("fr", "IMPOTS", "g04-myminfin"),
+        ("fr", "pension", "g06-mypension"),
+        ("fr", "pens", "g06-mypension"),
+        ("fr", "mandat pension", "g06-mypension"),
+        ("nl", "pensioen", "g06-mypension"),
+        ("nl", "belastingen", "g04-myminfin"),
+        ("de", "steuern", "g04-myminfin"),
+        ("en", "pension", "g06-mypension"),
+    ],
+)
+def test_search_finds_without_accents_and_by_prefix(
+    pack: Path, language: str, query: str, first: str
+) -> None:
+    hits = search(pack, language, query)
+    assert hits, query
+    assert hits[0].guide_id == first
+
+
+def test_search_is_per_language(pack: Path) -> None:
+    french = search(pack, "fr", "pension")[0]
+    dutch = search(pack, "nl", "pensioen")[0]
+    assert french.title.startswith("MyPension")
+    assert "pension" in french.summary.lower()
+    assert "pensioen" in dutch.summary.lower()
+    assert french.summary != dutch.summary
+    assert search(pack, "fr", "pensioen") == []
+
+
+def test_no_word_matches_nothing_and_any_word_is_a_fallback(pack: Path) -> None:
+    assert search(pack, "fr", "xylophone") == []
+    assert search(pack, "fr", "") == []
+    hits = search(pack, "fr", "xylophone impots")
+    assert hits[0].guide_id == "g04-myminfin"
+
+
+def test_query_text_never_becomes_fts_syntax() -> None:
+    assert words('"pens" AND NEAR(a* -b) col:x ^y') == ["pens", "AND", "NEAR", "col"]
+    assert fts_query(["pens", "AND"]) == '"pens"* AND "AND"*'
+    assert words("d'impôts") == ["impôts"]
+
+
+HOSTILE_QUERIES = [
+    '"',
+    '""',
+    "'",
+    "AND",
+    "OR OR",
+    "NOT",
+    "NEAR(impots pension, 2)",
+    "*",
+    "-",
+    "impots*",
+    "-impots",
+    "^impots",
+    "title:impots",
+    "{title summary}: x",
+    "'); DROP TABLE pages_fr; --",
+    "\\",
+    "%",
+    "a" * 5000,
+    "🙂 ٱلضرائب",
+    "impots\x00pension",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_hostile_queries_are_answered_normally(reader: FlaskClient, query: str) -> None:
+    response = reader.get("/guides/search", query_string={"q": query, "lang": "fr"})
+    assert response.status_code == 200
+    assert "<h1>" in response.get_data(as_text=True) or not query.strip()
+
+
+def test_search_page_shows_title_and_summary(reader: FlaskClient) -> None:
+    html = main_part(page_text(reader, "/guides/search?q=impots&lang=fr"))
+    assert 'href="/guides/g04-myminfin"' in html
+    assert "MyMinfin et Tax-on-web : vos impôts en ligne" in html
+    assert "Voir vos documents d&#39;impôts dans MyMinfin" in html
+    assert 'value="impots"' in html
+    assert "<script" not in html
+
+
+def test_search_text_is_never_logged(reader: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for query in ["secretword", '"secretword', "secretword NEAR("]:
+        reader.get("/guides/search", query_string={"q": query})
+    assert "secretword" not in caplog.text
+
+
+# Pages
+
+
+def test_guides_by_topic_with_pictograms(reader: FlaskClient) -> None:
+    html = main_part(page_text(reader, "/guides?lang=fr"))
+    topics = re.findall(r"<h2>([^<]+)</h2>", html)
+    assert topics[0] == "Identité et carte eID"
+    assert len(topics) == len(set(topics)) >= 6
+    assert len(re.findall(r'href="/guides/g\d\d-', html)) == 12
+    assert '<img src="/guides/media/taxes.svg"' in html
+    assert 'action="/guides/search" method="get"' in html
+
+
+def test_a_guide_in_french_and_in_dutch(reader: FlaskClient) -> None:
+    french = main_part(page_text(reader, "/guides/g04-myminfin?lang=fr"))
+    assert "<h1>MyMinfin et Tax-on-web : vos impôts en ligne</h1>" in french
+    assert '<article class="guide" lang="fr" dir="ltr">' in french
+    assert 'href="https://www.myminfin.be"' in french
+    dutch = main_part(page_text(reader, "/guides/g04-myminfin?lang=nl"))
+    assert '<article class="guide" lang="nl" dir="ltr">' in dutch
+    assert "Tax-on-web" in dutch
+    assert 'class="hint"' not in french
+    assert 'class="hint"' not in dutch
+
+
+def test_arabic_falls_back_to_french_with_a_notice(reader: FlaskClient) -> None:
+    html = page_text(reader, "/guides/g04-myminfin?lang=ar")
+    assert '<html lang="ar" dir="rtl">' in html
+    assert '<article class="guide" lang="fr" dir="ltr">' in html
+    assert '<p class="hint" role="status">' in html
+    index = page_text(reader, "/guides?lang=ar")
+    assert '<p class="hint" role="status">' in index
+    assert "MyMinfin et Tax-on-web" in index
+
+
+def test_unknown_guide_is_a_404_page(reader: FlaskClient) -> None:
+    html = page_text(reader, "/guides/g99-nothing?lang=en", 404)
+    assert "We cannot find this page." in html
+
+
+def test_no_pack_installed_is_a_friendly_page(client: FlaskClient) -> None:
+    for url in ["/guides?lang=en", "/guides/search?q=impots&lang=en"]:
+        html = page_text(client, url)
+        assert "The guides are not here yet." in html
+    assert client.get("/guides/media/taxes.svg").status_code == 404
+
+
+def test_media_serves_pack_images_with_a_strict_policy(reader: FlaskClient) -> None:
+    response = reader.get("/guides/media/taxes.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.data == (CONTENT / "images" / "taxes.svg").read_bytes()
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "sandbox" in policy
+    assert "script-src" not in policy
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/guides/media/../pack.toml",
+        "/guides/media/..%2Fpack.toml",
+        "/guides/media/%2e%2e%2fpack.toml",
+        "/guides/media/..",
+        "/guides/media/pack.toml",
+        "/guides/media/unknown.svg",
+        "/guides/media/.hidden.svg",
+        "/guides/media/TAXES.SVG",
+    ],
+)
+def test_media_refuses_other_files(reader: FlaskClient, url: str) -> None:
+    assert reader.get(url).status_code == 404
+
+
+def test_media_refuses_a_link_in_the_pack(app: Flask, settings: Settings, pack: Path) -> None:
+    (pack / "images" / "secret.svg").symlink_to("/etc/hostname")
+    assert phone_client(app).get("/guides/media/secret.svg").status_code == 404
+
+
+def test_guides_are_readable_before_access(reader: FlaskClient) -> None:
+    """The reader has no grant: the library is on the portal, not behind it."""
+    assert reader.application.extensions["passerelle"].book.seconds_left("x") is None
+    for url in ["/guides", "/guides/g11-emergencies", "/guides/search?q=112"]:
+        assert reader.get(url).status_code == 200
+
+
+def test_header_links_to_the_guides(client: FlaskClient) -> None:
+    html = page_text(client, "/lessons?lang=en")
+    assert '<a class="header-link" href="/guides">' in html
+    assert client.get("/static/icons/guides.svg").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/guides?lang=fr", "/guides/g01-eid?lang=fr"])
+def test_page_weight_is_under_30_kb(reader: FlaskClient, url: str) -> None:
+    html = page_text(reader, url)
+    total = len(html.encode())
+    for asset in set(re.findall(r'(?:src|href)="(/(?:static|guides/media)/[^"]+)"', html)):
+        total += len(reader.get(asset).data)
+    assert total < 30_000
+
+
+def test_print_stylesheet_shows_only_the_guide_and_its_link_addresses() -> None:
+    css = (Path(__file__).resolve().parent.parent / "portal/static/portal.css").read_text()
+    printed = css.split("@media print", 1)[1]
+    for hidden in ["header.site", "footer.site", ".button", ".guide-search"]:
+        assert hidden in printed.split("display: none")[0]
+    assert 'content: " (" attr(href) ")"' in printed
+
+
+@pytest.fixture
+def hostile_pack(settings: Settings, tmp_path: Path) -> Iterator[Path]:
+    source = tmp_path / "hostile"
+    shutil.copytree(CONTENT, source)
+    page = source / "guides" / "g04-myminfin" / "fr.md"
+    page.write_text(
+        page.read_text(encoding="utf-8") + "\n" + "\n\n".join(HOSTILE.values()) + "\n",
+        encoding="utf-8",
+    )
+    yield install_pack(settings, source, "hostile")
+
+
+def test_a_hostile_pack_serves_no_script(app: Flask, hostile_pack: Path) -> None:
+    response = phone_client(app).get("/guides/g04-myminfin?lang=fr")
+    body = main_part(response.get_data(as_text=True)).split('<div class="guide-body">')[1]
+    assert_inert(body.split("</div>")[0])
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
