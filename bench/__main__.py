@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import probes
+from bench import grants, packs, probes, search
 from bench.harness import describe_machine
 
 Benchmark = Callable[[Sequence[str]], int]
@@ -13,6 +13,9 @@ Benchmark = Callable[[Sequence[str]], int]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "probes": probes.main,
+    "packs": packs.main,
+    "search": search.main,
+    "grants": grants.main,
 }
 """Adding a benchmark is one line here."""
 

@@ -1,0 +1,118 @@
+"""The phone's side of the grant benchmarks, run inside a client namespace.
+
+    python grant_phone.py latency START_URL HOST PORT
+        walks the onboarding lesson once; then, for each "go" line on stdin, times
+        the POST that completes onboarding until the first TCP connection to
+        HOST:PORT gets through, and prints the milliseconds. "portal" lines time a
+        plain GET of the portal's /api/captive instead (the baseline).
+    python grant_phone.py connects HOST PORT COUNT
+        opens and closes COUNT TCP connections; prints connections per second.
+    python grant_phone.py sink HOST PORT
+        (upstream side) accepts and closes connections as fast as they come, with a
+        deep backlog so no SYN is ever dropped (a dropped SYN costs a 1 s retry).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+ANSWER = re.compile(r'name="answer" value="(\d+)"')
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def opener() -> urllib.request.OpenerDirector:
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+
+
+def request(browser: urllib.request.OpenerDirector, url: str, form: dict[str, str] | None) -> str:
+    body = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with browser.open(urllib.request.Request(url, data=body), timeout=10) as answer:  # noqa: S310
+            return str(answer.read().decode())
+    except urllib.error.HTTPError as answer:
+        if answer.code in (302, 303):
+            return ""
+        raise
+
+
+def through(host: str, port: int) -> None:
+    """Retry until a TCP connection gets through (before access each try is reset at once)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            try:
+                sock.connect((host, port))
+                return
+            except OSError:
+                continue
+    raise SystemExit("no connection within 10 s")
+
+
+def latency(start: str, host: str, port: int) -> None:
+    browser = opener()
+    number = 1
+    while True:  # the lesson once, to the page with the "Go on the Internet" button
+        page = request(browser, f"{start}lesson/onboarding/{number}?lang=fr", None)
+        if answers := ANSWER.findall(page):
+            token = TOKEN.search(page)
+            assert token
+            form = {"answer": answers[0], "csrf_token": token.group(1)}
+            request(browser, f"{start}lesson/onboarding/{number}", form)
+            break
+        number += 1
+    done = request(browser, f"{start}lesson/onboarding/done", None)
+    token = TOKEN.search(done)
+    assert token
+    print("ready", flush=True)
+    for line in sys.stdin:
+        started = time.perf_counter()
+        if line.strip() == "portal":
+            request(browser, f"{start}api/captive", None)
+        else:
+            request(browser, f"{start}access", {"csrf_token": token.group(1)})
+            through(host, port)
+        print(f"{(time.perf_counter() - started) * 1000:.3f}", flush=True)
+
+
+def connects(host: str, port: int, count: int) -> None:
+    # Close with a reset (linger 0): no TIME_WAIT, so many rounds never run out of ports.
+    linger = struct.pack("ii", 1, 0)
+    started = time.perf_counter()
+    for _ in range(count):
+        with socket.create_connection((host, port), timeout=5) as connection:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+    print(f"{count / (time.perf_counter() - started):.1f}", flush=True)
+
+
+def sink(host: str, port: int) -> None:
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((host, port))
+        server.listen(4096)
+        print("ready", flush=True)
+        while True:
+            connection, _ = server.accept()
+            connection.close()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "latency":
+        latency(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "sink":
+        sink(sys.argv[2], int(sys.argv[3]))
+    else:
+        connects(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
