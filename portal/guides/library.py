@@ -9,20 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from portal.guides.page import GUIDE_ID, Source
+from portal.guides.page import GUIDE_ID, TOPICS, Source
 from portal.guides.render import FORMAT, LIBRARY_FILE, RENDERED
-
-TOPICS = (
-    "identity",
-    "money-taxes",
-    "health",
-    "work",
-    "family-home",
-    "transport",
-    "safety",
-    "commune",
-)
-"""The order topics are shown in; a topic a newer pack adds goes last."""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,8 @@ from portal import __version__
 from portal.guides.errors import PackRejected
 from portal.guides.pack_format import FileEntry, Manifest, parse_version, unsafe_path, write_pack
 from portal.guides.pack_keys import key_id
+from portal.guides.page import TOPICS, PageError, split_front_matter
 
-TOPICS = (
-    "identity",
-    "money-taxes",
-    "health",
-    "work",
-    "family-home",
-    "transport",
-    "safety",
-    "commune",
-)
 IMAGE_SUFFIXES = (".svg", ".webp", ".png")
 PACK_KEYS = ("id", "version", "languages", "default_language", "min_portal_version", "title")
 PAGE_KEYS = (
@@ -50,7 +41,6 @@ SHARED_KEYS = ("topic", "pictogram")
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-FENCE = "+++"
 
 
 class PackSourceError(PackRejected):
@@ -59,18 +49,6 @@ class PackSourceError(PackRejected):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in the pack source:\n" + "\n".join(problems))
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """A page's TOML front matter (between two `+++` lines) and its Markdown body."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != FENCE:
-        raise ValueError("does not start with a '+++' line")
-    for number, line in enumerate(lines[1:], start=1):
-        if line.strip() == FENCE:
-            front = "".join(lines[1:number])
-            return tomllib.loads(front), "".join(lines[number + 1 :])
-    raise ValueError("has no closing '+++' line")
 
 
 @dataclass(frozen=True)
@@ -148,10 +126,9 @@ def _check_page(
     path: Path, guide: str, language: str, pictograms: set[str], problems: _Problems
 ) -> dict[str, Any]:
     try:
-        front, body = split_front_matter(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        # tomllib.TOMLDecodeError is a ValueError: its message names line and column.
-        problems.add(path, f"front matter: {error}")
+        front, body = split_front_matter(path.read_text(encoding="utf-8"), "front matter")
+    except (OSError, UnicodeDecodeError, PageError) as error:
+        problems.add(path, str(error))
         return {}
     for name in PAGE_KEYS:
         if name not in front:

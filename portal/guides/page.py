@@ -14,6 +14,17 @@ from pathlib import Path
 from typing import Any
 
 FENCE = "+++"
+TOPICS = (
+    "identity",
+    "money-taxes",
+    "health",
+    "work",
+    "family-home",
+    "transport",
+    "safety",
+    "commune",
+)
+"""The topics a guide may belong to, in the order /guides shows them."""
 GUIDE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 LANGUAGE = re.compile(r"[a-z]{2,3}")
 IMAGE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}\.(?:svg|webp|png|jpe?g)")
