@@ -1,15 +1,15 @@
 """The phone's side of the grant benchmarks, run inside a client namespace.
 
-    python grant_phone.py latency START_URL HOST PORT
-        walks the onboarding lesson once; then, for each "go" line on stdin, times
-        the POST that completes onboarding until the first TCP connection to
-        HOST:PORT gets through, and prints the milliseconds. "portal" lines time a
-        plain GET of the portal's /api/captive instead (the baseline).
-    python grant_phone.py connects HOST PORT COUNT
-        opens and closes COUNT TCP connections; prints connections per second.
-    python grant_phone.py sink HOST PORT
-        (upstream side) accepts and closes connections as fast as they come, with a
-        deep backlog so no SYN is ever dropped (a dropped SYN costs a 1 s retry).
+python grant_phone.py latency START_URL HOST PORT
+    walks the onboarding lesson once; then, for each "go" line on stdin, times
+    the POST that completes onboarding until the first TCP connection to
+    HOST:PORT gets through, and prints the milliseconds. "portal" lines time a
+    plain GET of the portal's /api/captive instead (the baseline).
+python grant_phone.py connects HOST PORT COUNT
+    opens and closes COUNT TCP connections; prints connections per second.
+python grant_phone.py sink HOST PORT
+    (upstream side) accepts and closes connections as fast as they come, with a
+    deep backlog so no SYN is ever dropped (a dropped SYN costs a 1 s retry).
 """
 
 from __future__ import annotations

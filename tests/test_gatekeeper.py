@@ -1,9 +1,11 @@
 """The gatekeeper: its socket protocol, its caller check, and its effect on a real nftables set.
 
 Protocol and caller tests run an in-process server whose commands are recorded,
-not executed. The kernel tests run the real daemon under `ip netns exec` in a
-fresh pair of network namespaces (a "hotspot" holding the set and a "client"
-sending packets), so nothing outside the project's own namespaces is touched.
+not executed (the nft program backend over a recording runner). The kernel tests
+run the real daemon, which uses libnftables, under `ip netns exec` in a fresh
+pair of network namespaces (a "hotspot" holding the set and a "client" sending
+packets), and each nft backend on its own in the hotspot namespace, so nothing
+outside the project's own namespaces is touched.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from portal.app import make_firewall
 from portal.config import Settings
 from portal.gatekeeper.allowed_set import AllowedSet, parse_set_json
-from portal.gatekeeper.commands import Completed
-from portal.gatekeeper.daemon import bind_listener
+from portal.gatekeeper.commands import CommandError, Completed
+from portal.gatekeeper.daemon import bind_listener, nft_backend
+from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
     MAX_LINE_BYTES,
     MAX_SYNC_GRANTS,
@@ -126,8 +129,8 @@ def serve(socket_dir: Path) -> Iterator[Serve]:
         listener.listen()
         runner = RecordingRunner()
         allowed = AllowedSet(
+            NftProgram(runner, "nft"),
             runner,
-            nft="nft",
             conntrack="conntrack",
             neighbour_table=neighbour_table or socket_dir / "no-arp",
         )
@@ -437,6 +440,48 @@ def test_bound_socket_is_private_to_the_portal_user(socket_dir: Path) -> None:
     assert path.stat().st_gid == os.getgid()
 
 
+# --- how scripts reach nft: libnftables in-process, the nft program as the fallback ---
+
+
+def loaded_library() -> NftLibrary:
+    try:
+        return NftLibrary.load()
+    except CommandError as error:
+        pytest.skip(str(error))
+
+
+@pytest.mark.skipif(shutil.which("nft", path="/usr/sbin:/usr/bin") is None, reason="needs nft")
+def test_daemon_falls_back_to_the_nft_program_without_libnftables(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="portal.gatekeeper")
+    backend = nft_backend(RecordingRunner(), library="libnftables-absent.so.1")
+    assert isinstance(backend, NftProgram)
+    assert backend.program.startswith("/")
+    assert "libnftables-absent.so.1 cannot be loaded" in caplog.text
+    assert f"running {backend.program} for each change" in caplog.text
+
+
+def test_library_reports_a_script_nft_cannot_parse() -> None:
+    library = loaded_library()
+    try:
+        # Refused by nft's parser, before anything reaches the kernel (so no root needed).
+        with pytest.raises(NftFailed) as failed:
+            library.run(f"add element inet portal allowed {{ {MAC} for ever }}\n")
+        assert failed.value.summary == "nft failed"
+        assert failed.value.output.startswith("Error: syntax error")
+        # The context is still usable, with its error buffer emptied by the read.
+        with pytest.raises(NftFailed) as again:
+            library.run("flush nonsense\n")
+        assert "for ever" not in again.value.output
+        with pytest.raises(CommandError, match="NUL"):
+            library.run("flush ruleset\0")
+    finally:
+        library.close()
+    with pytest.raises(CommandError, match="closed"):
+        library.list_json("ruleset")
+
+
 # --- the portal's client backend ---
 
 
@@ -559,10 +604,11 @@ def run_in(namespace: str, *argv: str, stdin: str | None = None) -> str:
 class Hotspot:
     """A namespace holding the `inet portal` table, a client namespace, and a real daemon."""
 
-    def __init__(self, name: str, client: str, socket_path: Path) -> None:
+    def __init__(self, name: str, client: str, socket_path: Path, daemon_log: Path) -> None:
         self.name = name
         self.client = client
         self.socket_path = socket_path
+        self.daemon_log = daemon_log
         self.firewall = GatekeeperFirewall(socket_path)
 
     def kernel_set(self) -> dict[str, dict[str, Any]]:
@@ -623,30 +669,33 @@ def hotspot(socket_dir: Path) -> Iterator[Hotspot]:
         run_in(client, "ip", "link", "set", "gkc0", "up")
         run_in(name, "nft", "-f", "-", stdin=TEST_RULESET)
         socket_path = socket_dir / "gatekeeper.sock"
-        daemon = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                name,
-                sys.executable,
-                "-m",
-                "portal.gatekeeper.daemon",
-                "--socket",
-                str(socket_path),
-                "--allow-uid",
-                "0",
-                "--wifi-interface",
-                "gkh0",
-            ],
-            cwd=PROJECT_ROOT,
-        )
+        daemon_log = socket_dir / "gatekeeper.log"
+        with daemon_log.open("wb") as log_file:  # the daemon keeps its own descriptor
+            daemon = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    name,
+                    sys.executable,
+                    "-m",
+                    "portal.gatekeeper.daemon",
+                    "--socket",
+                    str(socket_path),
+                    "--allow-uid",
+                    "0",
+                    "--wifi-interface",
+                    "gkh0",
+                ],
+                cwd=PROJECT_ROOT,
+                stderr=log_file,
+            )
         deadline = time.monotonic() + 20
         while not socket_path.exists():
             assert daemon.poll() is None, "gatekeeper exited during start-up"
             assert time.monotonic() < deadline, "gatekeeper did not create its socket"
             time.sleep(0.05)
-        yield Hotspot(name, client, socket_path)
+        yield Hotspot(name, client, socket_path, daemon_log)
     finally:
         if daemon is not None:
             daemon.terminate()
@@ -713,7 +762,69 @@ def test_sync_makes_the_set_hold_exactly_the_grants(hotspot: Hotspot) -> None:
 @pytest.mark.netns
 def test_missing_table_becomes_a_gatekeeper_error(hotspot: Hotspot) -> None:
     run_in(hotspot.name, "nft", "delete", "table", "inet", "portal")
-    with pytest.raises(GatekeeperError, match="nft exited with status 1"):
+    with pytest.raises(GatekeeperError, match="nft failed: Error: No such file or directory"):
         hotspot.firewall.grant(MAC, 60)
-    with pytest.raises(GatekeeperError, match="nft exited with status 1"):
+    with pytest.raises(GatekeeperError, match="nft failed: Error: No such file or directory"):
         hotspot.firewall.list()
+
+
+@pytest.mark.netns
+def test_daemon_applies_changes_in_process_through_libnftables(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 60)
+    assert MAC in hotspot.kernel_set()
+    log = hotspot.daemon_log.read_text()
+    assert "applying nft batches in-process through libnftables.so.1" in log
+    assert "for each change" not in log
+
+
+# Drives one nft backend from inside a namespace, as the daemon under `ip netns exec` does.
+BACKEND_STEP = """
+import json, sys
+from pathlib import Path
+from portal.gatekeeper.allowed_set import AllowedSet, SetError
+from portal.gatekeeper.commands import SubprocessRunner
+from portal.gatekeeper.nft import NftLibrary, NftProgram
+
+kind, step, mac = sys.argv[1:]
+run = SubprocessRunner()
+nft = NftLibrary.load() if kind == "library" else NftProgram(run, "nft")
+allowed = AllowedSet(nft, run, conntrack=None, neighbour_table=Path("/nonexistent"))
+if step == "grant":
+    allowed.grant(mac, 3600)
+elif step == "revoke":
+    allowed.revoke(mac)
+elif step == "break":
+    nft.run("delete table inet portal\\n")
+    try:
+        allowed.grant(mac, 60)
+    except SetError as error:
+        print(json.dumps(str(error)))
+    raise SystemExit
+print(json.dumps([[e.mac, e.seconds_left] for e in allowed.entries()]))
+"""
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("kind", ["library", "program"])
+def test_each_nft_backend_changes_the_namespaces_set(hotspot: Hotspot, kind: str) -> None:
+    def step(name: str) -> Any:
+        output = run_in(hotspot.name, sys.executable, "-c", BACKEND_STEP, kind, name, MAC)
+        return json.loads(output)
+
+    [[mac, seconds_left]] = step("grant")
+    assert mac == MAC and 3590 <= seconds_left <= 3600
+    assert hotspot.kernel_set()[MAC]["timeout"] == 3600  # as nft itself sees the namespace
+    host = subprocess.run(
+        ["nft", "list", "set", "inet", "portal", "allowed"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert MAC not in host.stdout  # the namespace's set changed, not the host's
+    assert step("revoke") == []
+    assert hotspot.kernel_set() == {}
+    error = step("break")
+    summary = "nft failed" if kind == "library" else "nft exited with status 1"
+    assert error.startswith(f"{summary}: ")
+    assert "No such file or directory" in error
+    assert MAC not in error

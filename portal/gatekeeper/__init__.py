@@ -2,7 +2,9 @@
 
 A small daemon on a Unix socket that accepts four verbs (grant, revoke, list,
 sync) from the portal's uid, validates them, and changes the nftables set
-`inet portal allowed` with `nft` (no shell). Modules: `protocol` (the wire
-format and its validation), `allowed_set` (nft and conntrack commands),
-`server` (socket, caller check, connections), `daemon` (the console script).
+`inet portal allowed` through libnftables, or the `nft` program (no shell)
+where the library cannot be loaded. Modules: `protocol` (the wire format and
+its validation), `allowed_set` (the set's scripts, conntrack), `nft` (how a
+script reaches the kernel), `commands` (running programs), `server` (socket,
+caller check, connections), `daemon` (the console script).
 """

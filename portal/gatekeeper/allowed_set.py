@@ -1,6 +1,6 @@
 """The nftables set `inet portal allowed` and the conntrack entries of revoked devices.
 
-Every change is one `nft -f -` batch, which the kernel applies as a single
+Every change is one nft batch (see `nft`), which the kernel applies as a single
 transaction: a grant never leaves a moment without access, a sync never shows
 a half-filled set. Values reaching a script were validated by `protocol`
 (MACs are `xx:xx:xx:xx:xx:xx` hex, lengths are integers), so nothing in a
@@ -20,6 +20,7 @@ from typing import Any
 
 from portal.access.firewall import FirewallEntry, normalise_mac
 from portal.gatekeeper.commands import CommandError, CommandRunner
+from portal.gatekeeper.nft import NftBackend, NftFailed
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,22 @@ def _masked(text: str) -> str:
 
 
 class AllowedSet:
-    """Grants, revokes, lists and syncs the elements of @allowed through `nft`."""
+    """Grants, revokes, lists and syncs the elements of @allowed through nft.
+
+    `nft` applies the scripts; `run` runs conntrack (a program either way).
+    """
 
     def __init__(
         self,
+        nft: NftBackend,
         run: CommandRunner,
         *,
-        nft: str = "nft",
         conntrack: str | None = "conntrack",
         neighbour_table: Path = NEIGHBOUR_TABLE,
         wifi_interface: str | None = None,
     ) -> None:
-        self._run = run
         self._nft = nft
+        self._run = run
         self._conntrack = conntrack
         self._neighbour_table = neighbour_table
         self._wifi_interface = wifi_interface
@@ -91,25 +95,21 @@ class AllowedSet:
 
     def entries(self) -> list[FirewallEntry]:
         """Every element with its remaining time and packet counter (`nft -j list set`)."""
-        done = self._nft_run(["-j", "list", "set", FAMILY, TABLE, SET])
         try:
-            return sorted(parse_set_json(done), key=lambda entry: entry.mac)
+            listing = self._nft.list_json("set", FAMILY, TABLE, SET)
+        except (CommandError, NftFailed) as error:
+            raise _set_error(error) from None
+        try:
+            return sorted(parse_set_json(listing), key=lambda entry: entry.mac)
         except (ValueError, KeyError, TypeError) as error:
             raise SetError(f"unexpected nft JSON: {type(error).__name__}") from None
 
     def _apply(self, script: str) -> None:
         with self._lock:
-            self._nft_run(["-f", "-"], script)
-
-    def _nft_run(self, args: list[str], stdin: str | None = None) -> str:
-        try:
-            done = self._run([self._nft, *args], stdin)
-        except CommandError as error:
-            raise SetError(str(error)) from None
-        if done.returncode != 0:
-            first = next((line for line in done.stderr.splitlines() if line.strip()), "")
-            raise SetError(f"nft exited with status {done.returncode}: {_masked(first)}")
-        return done.stdout
+            try:
+                self._nft.run(script)
+            except (CommandError, NftFailed) as error:
+                raise _set_error(error) from None
 
     def client_addresses(self, mac: str) -> list[str]:
         """The IPv4 addresses the neighbour table holds for `mac` (on the Wi-Fi side)."""
@@ -144,6 +144,13 @@ class AllowedSet:
                 continue
             if done.returncode not in (0, CONNTRACK_NOTHING_DELETED):
                 log.warning("revoke: conntrack exited with status %d", done.returncode)
+
+
+def _set_error(error: CommandError | NftFailed) -> SetError:
+    if isinstance(error, CommandError):
+        return SetError(str(error))
+    first = next((line for line in error.output.splitlines() if line.strip()), "")
+    return SetError(f"{error.summary}: {_masked(first)}")
 
 
 def parse_set_json(text: str) -> Iterable[FirewallEntry]:

@@ -1,4 +1,4 @@
-"""Running the privileged commands (nft, conntrack): argv lists, never a shell.
+"""Running the privileged programs (conntrack, and nft without libnftables): argv, no shell.
 
 Behind a small interface so unit tests record the argv (and stdin) they would
 run without root, while the network-namespace tests run the real binaries.
