@@ -118,10 +118,6 @@ class Manifest:
     def folder_name(self) -> str:
         return f"{self.pack_id}-{self.version}"
 
-    @property
-    def total_size(self) -> int:
-        return sum(entry.size for entry in self.files)
-
     def to_bytes(self) -> bytes:
         """The canonical JSON the builder signs."""
         document = {

@@ -34,7 +34,6 @@ FORMAT = 1
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
 
-LOCAL_HELP_SOURCE = "{{ local_help }}"
 LOCAL_HELP_MARKER = "<p>{{ local_help }}</p>"
 """What the source line becomes; replaced at request time by the site's help text."""
 
