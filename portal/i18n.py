@@ -81,6 +81,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
     app.add_template_filter(ltr_numbers)
+    app.add_template_global(text_direction)
 
     @app.context_processor
     def language_context() -> dict[str, object]:

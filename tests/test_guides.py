@@ -454,3 +454,8 @@ def test_a_hostile_pack_serves_no_script(app: Flask, hostile_pack: Path) -> None
     body = main_part(response.get_data(as_text=True)).split('<div class="guide-body">')[1]
     assert_inert(body.split("</div>")[0])
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_french_cards_on_an_arabic_page_read_left_to_right(reader: FlaskClient) -> None:
+    html = reader.get("/guides?lang=ar").get_data(as_text=True)
+    assert 'lang="fr" dir="ltr"' in html
