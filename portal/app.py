@@ -19,6 +19,7 @@ from portal.config import Settings
 from portal.context import Services, services
 from portal.db import database_path, migrate, open_database
 from portal.guides.views import guides
+from portal.local_help import local_help_text
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
 from portal.onboarding.path import LearningPaths
 from portal.onboarding.speaker import speaker
@@ -87,6 +88,8 @@ def create_app(
     app.register_blueprint(pages)
     app.register_blueprint(guides)
     app.wsgi_app = ProbeGate(app.wsgi_app, found)  # type: ignore[method-assign]
+
+    app.add_template_global(lambda: local_help_text(settings.site), "local_help")
 
     @app.context_processor
     def uplink_context() -> dict[str, object]:

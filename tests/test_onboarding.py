@@ -7,6 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from portal.config import Settings
 from tests.conftest import complete_onboarding, csrf_token
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
@@ -229,3 +230,18 @@ def test_arrows_in_pictograms_are_mirrored_on_right_to_left_pages(client: FlaskC
     assert 'class="directional"' in html
     css = client.get("/static/portal.css").get_data(as_text=True)
     assert '[dir="rtl"] img.directional { transform: scaleX(-1); }' in css
+
+
+def test_human_help_lesson_names_the_place_from_portal_toml(settings: Settings) -> None:
+    from portal.access.firewall import MemoryFirewall
+    from portal.app import create_app
+    from tests.conftest import fake_identify, phone_client
+
+    local = settings.replace("site", help_place="EPN de Wanze, rue du Pont 1, mardi 14-17 h")
+    client = phone_client(create_app(local, firewall=MemoryFirewall(), identify=fake_identify))
+    lesson = client.application.extensions["passerelle"].lessons.get("human-help")
+    number = next(step.number for step in lesson.steps if step.local_help)
+    html = client.get(f"/lesson/human-help/{number}?lang=en").get_data(as_text=True)
+    assert 'class="local-help">Ask at: EPN de Wanze, rue du Pont' in html
+    html = client.get(f"/lesson/human-help/{number}?lang=ar").get_data(as_text=True)
+    assert '<bdi dir="ltr">14-17</bdi>' in html

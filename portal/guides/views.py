@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -22,6 +22,7 @@ from portal.guides.render import LOCAL_HELP_MARKER
 from portal.guides.search import MAX_QUERY_CHARS, search
 from portal.guides.store import current_pack_dir
 from portal.i18n import NATIVE_NAMES, current_language, ltr_numbers, text_direction
+from portal.local_help import local_help_text
 
 guides = Blueprint("guides", __name__)
 
@@ -69,20 +70,6 @@ def library_or_missing() -> GuideLibrary:
 
 def _missing_page() -> Response:
     return Response(render_template("guides/missing.html"), status=200)
-
-
-def local_help_text(site: SiteSettings) -> str:
-    """Where a person can help, from the site config, in the visitor's language."""
-    if site.help_place:
-        text = gettext("Ask at: %(place)s", place=site.help_place)
-    elif site.commune:
-        text = gettext(
-            "Ask at the town hall of %(commune)s. Or call 1718 (in French) or 1719 (in German).",
-            commune=site.commune,
-        )
-    else:
-        text = gettext("Ask at your town hall. Or call 1718 (in French) or 1719 (in German).")
-    return str(text)
 
 
 def with_local_help(body: str, site: SiteSettings) -> Markup:

@@ -55,6 +55,8 @@ class LessonStep:
     alt: Texts
     text: Texts
     check: Check | None
+    local_help: bool = False
+    """Show, under the sentence, where to find a person who helps (from portal.toml)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
                 check=_check(item["check"], f"{where}, check", folder, languages, problems)
                 if "check" in item
                 else None,
+                local_help=item.get("local_help") is True,
             )
         )
     lesson = Lesson(
