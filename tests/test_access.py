@@ -84,8 +84,29 @@ def test_sweep_removes_firewall_entries_without_a_record(
     app: Flask, firewall: MemoryFirewall
 ) -> None:
     firewall.grant(OTHER_MAC, 3600)
-    assert book_of(app).sweep() == [OTHER_MAC]
+    book = book_of(app)
+    assert book.sweep() == []  # could be a grant whose row is about to commit
+    assert book.sweep() == [OTHER_MAC]
     assert macs(firewall) == []
+
+
+def test_sweep_keeps_a_grant_made_while_it_ran(app: Flask, firewall: MemoryFirewall) -> None:
+    book = book_of(app)
+    firewall.grant(PHONE_MAC, 3600)  # in the set, its row not yet committed
+    book.sweep()
+    book.give(PHONE_MAC)  # the row commits
+    book.sweep()
+    assert macs(firewall) == [PHONE_MAC]
+
+
+def test_a_recycled_worker_leaves_the_set_alone(
+    app: Flask, settings: Settings, clock: FakeClock, firewall: MemoryFirewall
+) -> None:
+    """A worker starting while others run must not replace the set with a stale snapshot."""
+    book_of(app).give(PHONE_MAC)
+    firewall.grant(OTHER_MAC, 600)  # granted by another worker, its row committing
+    create_app(settings, firewall=firewall, identify=fake_identify, clock=clock)
+    assert macs(firewall) == [PHONE_MAC, OTHER_MAC]
 
 
 def test_restart_restores_unexpired_grants_with_remaining_time(

@@ -40,6 +40,8 @@ class GrantBook:
         self.idle_seconds = idle_seconds
         self._clock = clock
         self._activity: dict[str, _Activity] = {}
+        self._strays: set[str] = set()
+        """Set entries without a grant at the last sweep."""
 
     def _now(self) -> int:
         return int(self._clock())
@@ -64,9 +66,16 @@ class GrantBook:
         return None if expires is None else max(0, expires - self._now())
 
     def restore(self) -> int:
-        """After a start-up: forget expired grants, put unexpired ones back in the firewall."""
+        """After a reboot or a ruleset reload: put unexpired grants back into the empty set.
+
+        Every worker calls this when it starts. A worker that gunicorn recycles finds
+        the set full and leaves it alone: replacing the set with this worker's
+        snapshot could drop a grant another worker made in the meantime.
+        """
         now = self._now()
         Grant.purge_expired(now)
+        if self.firewall.list():
+            return 0
         grants = {g.mac: g.seconds_left(now) for g in Grant.unexpired(now)}
         self.firewall.sync({mac: left for mac, left in grants.items() if left > 0})
         return len(grants)
@@ -79,11 +88,19 @@ class GrantBook:
         now = self._now()
         Grant.purge_expired(now)
         recorded = {g.mac for g in Grant.unexpired(now)}
-        withdrawn = []
+        withdrawn, strays = [], set()
         for entry in self.firewall.list():
-            if entry.mac not in recorded or self._idle(entry, now):
-                self.withdraw(entry.mac)
-                withdrawn.append(entry.mac)
+            if entry.mac not in recorded:
+                # A grant reaches the set just before its row commits, so one made
+                # during this sweep looks unrecorded: a stray must be seen twice.
+                if entry.mac not in self._strays:
+                    strays.add(entry.mac)
+                    continue
+            elif not self._idle(entry, now):
+                continue
+            self.withdraw(entry.mac)
+            withdrawn.append(entry.mac)
+        self._strays = strays
         for mac in set(self._activity) - recorded:
             del self._activity[mac]
         if withdrawn:
