@@ -27,6 +27,7 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.db import database
+from portal.guides.page import TOPICS
 from portal.guides.render import prepare
 from portal.guides.search import INDEX_NAME, search
 
@@ -117,7 +118,6 @@ HEADINGS = (
     "Où trouver de l'aide",
     "Comment éviter les arnaques",
 )
-TOPICS = ("identity", "money-taxes", "health", "work", "family-home", "transport", "safety")
 PICTOGRAM = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 240">'
     '<circle cx="120" cy="120" r="90" fill="#2f6fde" stroke="#1a1a1a" stroke-width="12"/></svg>'

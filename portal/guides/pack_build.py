@@ -78,6 +78,18 @@ class _Problems:
         self.lines.append(f"{path.relative_to(self.folder.parent)}: {problem}")
 
 
+def _check_keys(
+    path: Path, table: dict[str, Any], keys: tuple[str, ...], problems: _Problems
+) -> None:
+    """Every key present, none unknown."""
+    for name in keys:
+        if name not in table:
+            problems.add(path, f"key {name!r}: missing")
+    for name in table:
+        if name not in keys:
+            problems.add(path, f"key {name!r}: unknown; allowed: {', '.join(keys)}")
+
+
 def _check_pack_toml(folder: Path, problems: _Problems) -> dict[str, Any]:
     path = folder / "pack.toml"
     try:
@@ -85,12 +97,7 @@ def _check_pack_toml(folder: Path, problems: _Problems) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         problems.add(path, f"cannot be read as TOML ({error})")
         return {}
-    for name in pack:
-        if name not in PACK_KEYS:
-            problems.add(path, f"key {name!r}: unknown; allowed: {', '.join(PACK_KEYS)}")
-    for name in PACK_KEYS:
-        if name not in pack:
-            problems.add(path, f"key {name!r}: missing")
+    _check_keys(path, pack, PACK_KEYS, problems)
     if "id" in pack and not (isinstance(pack["id"], str) and _SLUG.match(pack["id"])):
         problems.add(path, "key 'id': must be lower-case letters, digits and dashes")
     for name in ("version", "min_portal_version"):
@@ -130,12 +137,7 @@ def _check_page(
     except (OSError, UnicodeDecodeError, PageError) as error:
         problems.add(path, str(error))
         return {}
-    for name in PAGE_KEYS:
-        if name not in front:
-            problems.add(path, f"key {name!r}: missing")
-    for name in front:
-        if name not in PAGE_KEYS:
-            problems.add(path, f"key {name!r}: unknown; allowed: {', '.join(PAGE_KEYS)}")
+    _check_keys(path, front, PAGE_KEYS, problems)
     expected = {"id": guide, "language": language}
     for name, value in expected.items():
         if name in front and front[name] != value:
