@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal.config import Settings
-from tests.conftest import complete_onboarding, csrf_token
+from tests.conftest import FakeClock, complete_onboarding, csrf_token
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
 
@@ -245,3 +245,14 @@ def test_human_help_lesson_names_the_place_from_portal_toml(settings: Settings) 
     assert 'class="local-help">Ask at: EPN de Wanze, rue du Pont' in html
     html = client.get(f"/lesson/human-help/{number}?lang=ar").get_data(as_text=True)
     assert '<bdi dir="ltr">14-17</bdi>' in html
+
+
+def test_online_page_offers_more_time(client: FlaskClient, clock: FakeClock) -> None:
+    complete_onboarding(client, "nl")
+    book = client.application.extensions["passerelle"].book
+    clock.advance(3600)
+    html = client.get("/online").get_data(as_text=True)
+    assert 'data-action="extend"' in html and "Meer tijd" in html
+    response = client.post("/access", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert book.seconds_left("aa:bb:cc:00:00:23") == book.session_seconds
