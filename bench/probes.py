@@ -38,11 +38,11 @@ from bench.harness import (
     describe_machine,
     fetch,
 )
+from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app, make_book
 from portal.clients import address_identity
 from portal.config import Settings
-from portal.db import database
 
 TARGET_RATIO = 0.60
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -58,8 +58,9 @@ def grant_demo_client(settings: Settings) -> str:
     mac = address_identity(LOOPBACK)
     if mac is None:
         raise BenchmarkError("the demo identity gives no MAC for the loopback address")
+    db.prepare(settings.data_dir)
     make_book(settings, MemoryFirewall()).give(mac)
-    database.close()
+    db.close()
     return mac
 
 
@@ -202,7 +203,7 @@ def profile(requests: int) -> None:
         for _ in range(requests):
             granted()
         profiler.disable()
-        database.close()
+        db.close()
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text).strip_dirs()
     stats.sort_stats("tottime").print_stats(25)

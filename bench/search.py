@@ -23,10 +23,10 @@ from contextlib import closing
 from pathlib import Path
 
 from bench.harness import describe_machine
+from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
-from portal.db import database
 from portal.guides.page import TOPICS
 from portal.guides.render import prepare
 from portal.guides.search import INDEX_NAME, search
@@ -236,7 +236,7 @@ def page_samples(folder: Path, data_dir: Path, queries: Sequence[str], rounds: i
             if response.status_code != 200:
                 raise RuntimeError(f"/guides/search answered {response.status_code}")
     finally:
-        database.close()
+        db.close()
     return samples
 
 

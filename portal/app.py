@@ -1,4 +1,8 @@
-"""create_app(settings): wires configuration, database, languages, blueprints, errors, headers."""
+"""create_app(settings): wires configuration, database, languages, blueprints, errors, headers.
+
+Settings reach every part one way: set-up code gets them (or the service built
+from them) as an argument; request code reads `services()`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import errors, i18n, security
+from portal import db, errors, i18n, security
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock, Firewall, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperFirewall
@@ -17,10 +21,10 @@ from portal.captive.views import captive
 from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
 from portal.context import Services, services
-from portal.db import database_path, migrate, open_database
 from portal.guides.views import guides
 from portal.local_help import local_help_text
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+from portal.onboarding.narration import NARRATION_FOLDER, NarrationCache
 from portal.onboarding.path import LearningPaths
 from portal.onboarding.speaker import speaker
 from portal.onboarding.views import onboarding
@@ -42,12 +46,10 @@ def make_identify(settings: Settings) -> Identify:
 
 
 def make_book(settings: Settings, firewall: Firewall, clock: Clock = time.time) -> GrantBook:
-    """Open the database (migrating it) and build the grant lifecycle on `firewall`."""
-    open_database(settings.data_dir)
-    migrate()
+    """The grant lifecycle on `firewall`; the database must be prepared (`db.prepare`)."""
     return GrantBook(
         firewall,
-        GrantView(database_path(settings.data_dir), clock),
+        GrantView(db.database_path(settings.data_dir), clock),
         session_seconds=settings.access.session_minutes * 60,
         idle_seconds=settings.access.idle_minutes * 60,
         clock=clock,
@@ -65,7 +67,9 @@ def create_app(
     """Build one portal app; tests pass fakes for what cannot run here."""
     app = Flask(__name__)
     keys = SiteKeys.load_or_create(settings.data_dir)
-    app.config.update(SECRET_KEY=keys.flask_secret, PORTAL_SETTINGS=settings)
+    app.config.update(SECRET_KEY=keys.flask_secret)
+    db.init_app(app, settings.data_dir)
+    i18n.init_app(app, settings.site)
 
     book = make_book(settings, firewall or make_firewall(settings), clock)
     book.restore()
@@ -77,10 +81,10 @@ def create_app(
         lessons=lessons,
         paths=LearningPaths(keys.site_key, lessons, clock),
         uplink=UplinkStatus(state_path(settings), clock),
+        narration=NarrationCache(settings.data_dir / NARRATION_FOLDER),
     )
 
     security.init_app(app)
-    i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(captive)
     app.register_blueprint(onboarding)
@@ -89,10 +93,13 @@ def create_app(
     app.register_blueprint(guides)
     app.wsgi_app = ProbeGate(app.wsgi_app, found)  # type: ignore[method-assign]
 
-    app.add_template_global(lambda: local_help_text(settings.site), "local_help")
-
     @app.context_processor
-    def uplink_context() -> dict[str, object]:
-        return {"internet_down": not services().uplink.is_up()}
+    def site_context() -> dict[str, object]:
+        found = services()
+        return {
+            "site_name": found.settings.site.name,
+            "internet_down": not found.uplink.is_up(),
+            "local_help": local_help_text(found.settings.site),
+        }
 
     return app

@@ -37,11 +37,10 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def init_db(args: argparse.Namespace) -> int:
-    from portal.db import migrate, open_database
+    from portal.db import prepare
 
     settings = _settings(args)
-    open_database(settings.data_dir)
-    print(f"database ready in {settings.data_dir} (schema version {migrate()})")
+    print(f"database ready in {settings.data_dir} (schema version {prepare(settings.data_dir)})")
     return 0
 
 
@@ -134,7 +133,7 @@ def demo(args: argparse.Namespace) -> int:
     )
     narrating = _demo_narration(settings)
     try:
-        PortalServer(settings, options).run()
+        PortalServer(settings, options, housekeeping=True).run()
     finally:
         if narrating is not None and narrating.poll() is None:
             narrating.terminate()
@@ -145,20 +144,22 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.serving import PRODUCTION_CONFIG, PortalServer, production_options
+    from portal.serving import PortalServer, production_options
 
     settings = _settings(args)
-    config_file = Path(args.gunicorn_config) if args.gunicorn_config else PRODUCTION_CONFIG
-    PortalServer(settings, production_options(settings, config_file)).run()
+    overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
+    PortalServer(settings, production_options(settings, overrides)).run()
     return 0
 
 
 def housekeep(args: argparse.Namespace) -> int:
     from portal.app import make_book, make_firewall
+    from portal.db import prepare
     from portal.housekeeping import SWEEP_SECONDS, keep_house, upkeep
     from portal.uplink import UplinkMonitor
 
     settings = _settings(args)
+    prepare(settings.data_dir)
     book = make_book(settings, make_firewall(settings))
     book.restore()
     monitor = UplinkMonitor(settings, time.time)
@@ -245,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data-dir", help="keep data here (default: a throw-away folder)")
 
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
-    sub.add_argument("--gunicorn-config", help="default: deploy/gunicorn.conf.py")
+    sub.add_argument(
+        "--gunicorn-config", help="a gunicorn config file whose settings replace the built-in ones"
+    )
 
     sub = command("check-config", check_config, "validate a portal.toml and name any wrong key")
     sub.add_argument("file")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from portal.access.book import GrantBook
 from portal.clients import Identify
 from portal.config import Settings
 from portal.onboarding.lessons import LessonLibrary
+from portal.onboarding.narration import NarrationCache
 from portal.onboarding.path import LearningPaths
 from portal.uplink import UplinkStatus
 
@@ -22,11 +23,18 @@ class Services:
     lessons: LessonLibrary
     paths: LearningPaths
     uplink: UplinkStatus
+    narration: NarrationCache
+
+
+def services_of(app: Flask) -> Services:
+    """The services `create_app` wired into `app`."""
+    found: Services = app.extensions["passerelle"]
+    return found
 
 
 def services() -> Services:
-    found: Services = current_app.extensions["passerelle"]
-    return found
+    """The current app's services: how request code reaches settings and everything else."""
+    return services_of(current_app)
 
 
 def client_mac() -> str | None:

@@ -1,18 +1,18 @@
-"""The SQLite database: deferred initialisation, pragmas and schema migrations.
+"""The database's lifecycle: where it lives, its pragmas, opening, migrating, closing.
 
-The database is created by `portal init-db` (and on start-up); tables are never
-created at import time. Migrations are numbered and recorded in SQLite's
-`user_version`, so running them again does nothing.
+The database is created by `portal init-db` and on start-up (`prepare`); tables
+are never created at import time. In the web app, `init_app` prepares it and
+closes each request's connection when the request ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from peewee import SqliteDatabase
+from flask import Flask
 
-database = SqliteDatabase(None)
+from portal.migrations import migrate
+from portal.models import database
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -33,37 +33,23 @@ def database_path(data_dir: Path) -> Path:
 def open_database(data_dir: Path) -> None:
     """Point the deferred database at the data directory (connections open lazily)."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not database.is_closed():
-        database.close()
+    close()
     database.init(str(database_path(data_dir)), pragmas=PRAGMAS)
 
 
-def _create_grants() -> None:
-    from portal.models import Grant
-
-    database.create_tables([Grant])
-
-
-def _create_learning_paths() -> None:
-    from portal.models import LearningPath
-
-    database.create_tables([LearningPath])
+def prepare(data_dir: Path) -> int:
+    """Open the database in `data_dir` and migrate it; returns the schema version."""
+    open_database(data_dir)
+    return migrate()
 
 
-MIGRATIONS: list[Callable[[], None]] = [_create_grants, _create_learning_paths]
-"""Migration N (1-based) brings the schema from version N-1 to N; append, never edit."""
+def close() -> None:
+    """Close this thread's connection, if it has one."""
+    if not database.is_closed():
+        database.close()
 
 
-def schema_version() -> int:
-    return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
-
-
-def migrate() -> int:
-    """Apply every migration not yet applied; returns the schema version reached."""
-    with database.atomic("IMMEDIATE"):
-        current = schema_version()
-        for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
-            step()
-            # PRAGMA takes no bound parameters; `number` is an int we computed.
-            database.execute_sql(f"PRAGMA user_version = {int(number)}")
-    return schema_version()
+def init_app(app: Flask, data_dir: Path) -> None:
+    """Prepare the database for `app`; each request's connection closes when it ends."""
+    prepare(data_dir)
+    app.teardown_appcontext(lambda _error: close())

@@ -7,13 +7,16 @@ starts from Accept-Language and the language picker is always one tap away.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
-Texts = dict[str, str]
-"""One sentence in several languages: language code → text."""
+from portal.config import ConfigError, SiteSettings
+from portal.context import services
+from portal.onboarding.lessons import Texts
+from portal.resources import TRANSLATIONS, bundled
 
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "he", "ur"})
 
@@ -26,13 +29,12 @@ NATIVE_NAMES = {
 }
 
 
-def offered_languages() -> tuple[str, ...]:
-    languages: tuple[str, ...] = current_app.config["PORTAL_SETTINGS"].site.languages
-    return languages
+def _site() -> SiteSettings:
+    return services().settings.site
 
 
 def select_locale() -> str:
-    offered = offered_languages()
+    offered = _site().languages
     asked = request.args.get("lang", "")
     if asked in offered:
         if session.get("lang") != asked:
@@ -44,18 +46,16 @@ def select_locale() -> str:
     best = request.accept_languages.best_match(offered)
     if best:
         return best
-    default: str = current_app.config["PORTAL_SETTINGS"].site.default_language
-    return default
+    return _site().default_language
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.config["PORTAL_SETTINGS"].site.default_language)
+    return str(get_locale() or _site().default_language)
 
 
 def pick(texts: Texts) -> str:
     """A lesson's text in the visitor's language, else in the site's default language."""
-    default: str = current_app.config["PORTAL_SETTINGS"].site.default_language
-    return texts.get(current_language()) or texts[default]
+    return texts.get(current_language()) or texts[_site().default_language]
 
 
 _NUMBER = re.compile(r"\+?\d(?:[\d ./-]*\d)?")
@@ -77,8 +77,25 @@ def text_direction(language: str) -> str:
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
-def init_app(app: Flask) -> None:
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+def check_catalogs(site: SiteSettings) -> Path:
+    """The compiled catalogs' folder; ConfigError naming a configured language without one.
+
+    Flask-Babel would quietly show the English source text under `lang="fr"`;
+    a hotspot must rather refuse to start.
+    """
+    folder = bundled(*TRANSLATIONS)
+    for language in site.languages:
+        if not (folder / language / "LC_MESSAGES" / "messages.mo").is_file():
+            raise ConfigError(
+                "site.languages",
+                f"{language!r} has no compiled translation catalog in {folder} "
+                "(reinstall the package; in a checkout run `make i18n`)",
+            )
+    return folder
+
+
+def init_app(app: Flask, site: SiteSettings) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(site))
     Babel(app, locale_selector=select_locale)
     app.add_template_filter(ltr_numbers)
     app.add_template_global(text_direction)
@@ -89,6 +106,6 @@ def init_app(app: Flask) -> None:
         return {
             "lang": language,
             "dir": text_direction(language),
-            "languages": [(code, NATIVE_NAMES[code]) for code in offered_languages()],
+            "languages": [(code, NATIVE_NAMES[code]) for code in _site().languages],
             "pick": pick,
         }

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from peewee import CharField, DateField, IntegerField, Model, TextField
+from peewee import CharField, DateField, IntegerField, Model, SqliteDatabase, TextField
 
-from portal.db import database
+database = SqliteDatabase(None)
+"""The process's one database, deferred: `portal.db.open_database` points it at the data
+directory. Module state on purpose (peewee's deferred pattern): one data directory per
+process; a test that builds several apps re-points it, one at a time."""
 
 
 class BaseModel(Model):
@@ -42,6 +45,13 @@ class Grant(BaseModel):
     @classmethod
     def unexpired(cls, now: int) -> list[Grant]:
         return list(cls.select().where(cls.expires_at > now).order_by(cls.expires_at))
+
+    @classmethod
+    def expiry_query(cls, now: int) -> tuple[str, list[object]]:
+        """SQL and parameters for (mac, expires_at) of unexpired grants, for other connections."""
+        query = cls.select(cls.mac, cls.expires_at).where(cls.expires_at > now)
+        sql, params = query.sql()
+        return str(sql), list(params)
 
     @classmethod
     def purge_expired(cls, now: int) -> int:

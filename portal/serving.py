@@ -11,18 +11,42 @@ from gunicorn.app.base import BaseApplication
 
 from portal.app import create_app
 from portal.config import Settings
+from portal.context import services_of
 from portal.housekeeping import start_in_thread
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+PRODUCTION_OPTIONS: dict[str, Any] = {
+    # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
+    "workers": 2,
+    "worker_class": "gthread",
+    "threads": 4,
+    "timeout": 30,
+    "graceful_timeout": 10,
+    "keepalive": 2,
+    # Recycle workers now and then so a slow leak never grows on a device left for months.
+    "max_requests": 5000,
+    "max_requests_jitter": 500,
+    # No access log: it would record every visitor's IP address and user agent.
+    "accesslog": None,
+    "errorlog": "-",
+    "loglevel": "warning",
+    # No runtime control socket: nothing but systemd should steer the server.
+    "control_socket_disable": True,
+    # Never trust forwarding headers: the portal is reached directly.
+    "forwarded_allow_ips": "",
+    "proxy_allow_ips": "",
+}
+"""Gunicorn settings of `portal serve` on a Raspberry Pi (the address comes from portal.toml)."""
 
 
 class PortalServer(BaseApplication):  # type: ignore[misc]
     """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork."""
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, options: dict[str, Any], *, housekeeping: bool = False
+    ) -> None:
         self.settings = settings
         self.options = options
+        self.housekeeping = housekeeping
         super().__init__()
 
     def load_config(self) -> None:
@@ -31,20 +55,20 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if self.housekeeping:
+            start_in_thread(services_of(app).book)
+        return app
 
 
 def bind_address(settings: Settings) -> str:
     return f"{settings.network.portal_address}:{settings.network.portal_port}"
 
 
-def _start_housekeeping(worker: Any) -> None:
-    start_in_thread(worker.wsgi.extensions["passerelle"].book)
-
-
 def demo_options(settings: Settings) -> dict[str, Any]:
     # One worker process: the memory firewall lives in it, so the housekeeping
-    # thread that lets idle devices go must share its memory.
+    # thread that lets idle devices go must share its memory (PortalServer's
+    # `housekeeping=True` starts it inside the worker).
     return {
         "bind": bind_address(settings),
         "workers": 1,
@@ -54,16 +78,17 @@ def demo_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "control_socket_disable": True,
         "loglevel": "info",
-        "post_worker_init": _start_housekeeping,
     }
 
 
-def production_options(settings: Settings, config_file: Path = PRODUCTION_CONFIG) -> dict[str, Any]:
-    """Options from deploy/gunicorn.conf.py; the address always comes from portal.toml."""
-    options = {
-        name: value
-        for name, value in runpy.run_path(str(config_file)).items()
-        if not name.startswith("_")
-    }
+def production_options(settings: Settings, overrides: Path | None = None) -> dict[str, Any]:
+    """PRODUCTION_OPTIONS, changed by a gunicorn config file if given; portal.toml's address."""
+    options = dict(PRODUCTION_OPTIONS)
+    if overrides is not None:
+        options |= {
+            name: value
+            for name, value in runpy.run_path(str(overrides)).items()
+            if not name.startswith("_")
+        }
     options["bind"] = bind_address(settings)
     return options

@@ -12,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.test import TestResponse
 
+from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
-from portal.db import database
+from portal.context import Services, services_of
 
 PHONE_IP = "10.42.0.23"
 PHONE_MAC = "aa:bb:cc:00:00:23"
@@ -75,7 +76,7 @@ def app(settings: Settings, firewall: MemoryFirewall, clock: FakeClock) -> Itera
     application = create_app(settings, firewall=firewall, identify=fake_identify, clock=clock)
     application.config["TESTING"] = True
     yield application
-    database.close()
+    db.close()
 
 
 class PhoneClient(FlaskClient):
@@ -100,6 +101,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def services(app: Flask) -> Services:
+    """What the app wired together: settings, grant book, lessons, paths, uplink, narration."""
+    return services_of(app)
+
+
+@pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
@@ -118,7 +125,7 @@ def complete_onboarding(client: FlaskClient, language: str = "fr") -> None:
     from portal.onboarding.lessons import ONBOARDING
 
     app = client.application
-    lesson = app.extensions["passerelle"].lessons.get(ONBOARDING)
+    lesson = services_of(app).lessons.get(ONBOARDING)
     client.get(f"/?lang={language}")
     for step in lesson.steps:
         page = client.get(f"/lesson/{ONBOARDING}/{step.number}")

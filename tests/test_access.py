@@ -9,12 +9,13 @@ from portal.access.book import GrantBook
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
+from portal.context import services_of
 from portal.models import Grant
 from tests.conftest import OTHER_MAC, PHONE_MAC, FakeClock, fake_identify
 
 
 def book_of(app: Flask) -> GrantBook:
-    book: GrantBook = app.extensions["passerelle"].book
+    book: GrantBook = services_of(app).book
     return book
 
 

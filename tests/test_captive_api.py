@@ -7,6 +7,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
+from portal.context import Services
 from tests.conftest import START_URL, complete_onboarding
 
 
@@ -27,10 +28,10 @@ def test_api_says_captive_before_access(client: FlaskClient) -> None:
     }
 
 
-def test_api_gives_remaining_seconds_after_access(client: FlaskClient) -> None:
+def test_api_gives_remaining_seconds_after_access(client: FlaskClient, services: Services) -> None:
     complete_onboarding(client)
     body = captive_json(client)
-    session = client.application.extensions["passerelle"].book.session_seconds
+    session = services.book.session_seconds
     assert body["captive"] is False
     assert body["seconds-remaining"] == session
     assert body["can-extend-session"] is True

@@ -9,19 +9,22 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 
+from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
-from portal.db import MIGRATIONS, database, migrate, open_database, schema_version
+from portal.context import Services
+from portal.migrations import migrate, schema_version
+from portal.models import database
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
 from tests.conftest import fake_identify, make_settings
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "portal" / "translations"
 
 
-def test_factory_builds_an_app_with_every_blueprint(app: Flask) -> None:
+def test_factory_builds_an_app_with_every_blueprint(app: Flask, services: Services) -> None:
     assert {"captive", "onboarding"} <= set(app.blueprints)
-    assert app.config["PORTAL_SETTINGS"].firewall.backend == "memory"
+    assert services.settings.firewall.backend == "memory"
 
 
 def test_secrets_are_generated_private_and_kept(settings: Settings) -> None:
@@ -42,10 +45,10 @@ def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    open_database(tmp_path)
-    assert migrate() == len(MIGRATIONS)
-    assert migrate() == len(MIGRATIONS)
-    assert schema_version() == len(MIGRATIONS)
+    assert db.prepare(tmp_path) == 2
+    assert migrate() == 2
+    assert schema_version() == 2
+    assert set(database.get_tables()) == {"grant", "learning_path"}
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
         for name in ("journal_mode", "synchronous", "foreign_keys")
@@ -59,7 +62,7 @@ def test_init_db_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
     assert main(["init-db", "--config", str(config)]) == 0
-    assert f"schema version {len(MIGRATIONS)}" in capsys.readouterr().out
+    assert "schema version 2" in capsys.readouterr().out
     assert (tmp_path / "data" / "portal.sqlite3").exists()
 
 

@@ -14,10 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
-from portal.db import database
+from portal.context import Services
 from portal.guides.render import PageRenderer, RenderError, prepare
 from portal.guides.search import fts_query, search, words
 from tests.conftest import fake_identify, phone_client
@@ -207,7 +208,7 @@ def guide_with_site(
     try:
         return main_part(page_text(phone_client(app), url))
     finally:
-        database.close()
+        db.close()
 
 
 def test_local_help_is_the_escaped_help_place(settings: Settings) -> None:
@@ -407,9 +408,9 @@ def test_media_refuses_a_link_in_the_pack(app: Flask, settings: Settings, pack: 
     assert phone_client(app).get("/guides/media/secret.svg").status_code == 404
 
 
-def test_guides_are_readable_before_access(reader: FlaskClient) -> None:
+def test_guides_are_readable_before_access(reader: FlaskClient, services: Services) -> None:
     """The reader has no grant: the library is on the portal, not behind it."""
-    assert reader.application.extensions["passerelle"].book.seconds_left("x") is None
+    assert services.book.seconds_left("x") is None
     for url in ["/guides", "/guides/g11-emergencies", "/guides/search?q=112"]:
         assert reader.get(url).status_code == 200
 

@@ -10,7 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.db import DATABASE_FILE, database
+from portal.context import Services, services_of
+from portal.db import DATABASE_FILE
+from portal.models import database
 from tests.conftest import complete_onboarding, phone_client
 
 PROBES = [
@@ -37,7 +39,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def database_files(app: Flask) -> dict[str, tuple[int, int]]:
-    folder = Path(app.config["PORTAL_SETTINGS"].data_dir)
+    folder = Path(services_of(app).settings.data_dir)
     return {
         path.name: (path.stat().st_size, path.stat().st_mtime_ns)
         for path in folder.glob(DATABASE_FILE + "*")
@@ -66,14 +68,16 @@ def test_probes_cause_zero_database_writes(
     assert database_files(app) == before
 
 
-def test_grant_view_sees_a_grant_made_by_another_worker(app: Flask, client: FlaskClient) -> None:
+def test_grant_view_sees_a_grant_made_by_another_worker(
+    app: Flask, client: FlaskClient, services: Services
+) -> None:
     """Another process's write reaches this worker's in-memory view without a restart."""
     import sqlite3
 
     probe = {"Host": "connectivitycheck.gstatic.com"}
     assert client.get("/generate_204", headers=probe).status_code == 302
-    settings = app.config["PORTAL_SETTINGS"]
-    clock = app.extensions["passerelle"].book._clock
+    settings = services.settings
+    clock = services.book._clock
     other_worker = sqlite3.connect(Path(settings.data_dir) / DATABASE_FILE)
     with other_worker:
         other_worker.execute(
@@ -84,8 +88,8 @@ def test_grant_view_sees_a_grant_made_by_another_worker(app: Flask, client: Flas
     assert client.get("/generate_204", headers=probe).status_code == 204
 
 
-def test_view_connection_is_read_only(app: Flask) -> None:
-    view = app.extensions["passerelle"].book.view
+def test_view_connection_is_read_only(app: Flask, services: Services) -> None:
+    view = services.book.view
     connection = view._connect()
     with pytest.raises(Exception, match="readonly"):
         connection.execute('DELETE FROM "grant"')

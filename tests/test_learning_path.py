@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
+from portal.context import Services, services_of
 from portal.db import DATABASE_FILE
 from portal.housekeeping import upkeep
 from portal.models import LearningPath
@@ -20,7 +21,7 @@ DAY = 24 * 3600
 
 
 def finish_lesson(client: FlaskClient, slug: str) -> None:
-    lesson = client.application.extensions["passerelle"].lessons.get(slug)
+    lesson = services_of(client.application).lessons.get(slug)
     for step in lesson.steps:
         page = client.get(f"/lesson/{slug}/{step.number}")
         if step.check:
@@ -40,7 +41,7 @@ def new_visit(app: Flask) -> FlaskClient:
 
 
 def expire_grant(app: Flask, clock: FakeClock) -> None:
-    clock.advance(app.extensions["passerelle"].book.session_seconds + 1)
+    clock.advance(services_of(app).book.session_seconds + 1)
 
 
 def test_first_visit_must_do_the_onboarding_lesson(client: FlaskClient) -> None:
@@ -100,9 +101,11 @@ def test_the_table_never_holds_a_mac(app: Flask, client: FlaskClient, settings: 
     assert len(rows[0][0]) == 64  # an HMAC-SHA256 in hex
 
 
-def test_path_is_forgotten_after_90_days(app: Flask, client: FlaskClient, clock: FakeClock) -> None:
+def test_path_is_forgotten_after_90_days(
+    app: Flask, client: FlaskClient, clock: FakeClock, services: Services
+) -> None:
     complete_onboarding(client, "en")
-    book = app.extensions["passerelle"].book
+    book = services.book
     clock.advance(89 * DAY)
     upkeep(book, clock)
     assert LearningPath.select().count() == 1
@@ -113,12 +116,14 @@ def test_path_is_forgotten_after_90_days(app: Flask, client: FlaskClient, clock:
     assert "Welcome back" not in html
 
 
-def test_a_visit_refreshes_the_90_days(app: Flask, client: FlaskClient, clock: FakeClock) -> None:
+def test_a_visit_refreshes_the_90_days(
+    app: Flask, client: FlaskClient, clock: FakeClock, services: Services
+) -> None:
     complete_onboarding(client, "en")
     clock.advance(80 * DAY)
     finish_lesson(new_visit(app), "touchscreen")
     clock.advance(80 * DAY)
-    upkeep(app.extensions["passerelle"].book, clock)
+    upkeep(services.book, clock)
     assert LearningPath.select().count() == 1
 
 

@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal.config import Settings
+from portal.context import Services, services_of
 from tests.conftest import FakeClock, complete_onboarding, csrf_token
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
@@ -180,7 +181,9 @@ def test_malformed_answer_is_400_page(client: FlaskClient) -> None:
         assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_unexpected_failure_is_a_500_page_without_traceback(client: FlaskClient) -> None:
+def test_unexpected_failure_is_a_500_page_without_traceback(
+    client: FlaskClient, services: Services
+) -> None:
     app = client.application
     app.config["TESTING"] = False
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -188,7 +191,7 @@ def test_unexpected_failure_is_a_500_page_without_traceback(client: FlaskClient)
     def explode(mac: str) -> None:
         raise RuntimeError("secret internals")
 
-    app.extensions["passerelle"].book.seconds_left = explode
+    services.book.seconds_left = explode
     response = client.get("/", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     body = response.get_data(as_text=True)
@@ -196,14 +199,14 @@ def test_unexpected_failure_is_a_500_page_without_traceback(client: FlaskClient)
     assert "secret internals" not in body and "Traceback" not in body
 
 
-def test_firewall_failure_is_a_503_page(client: FlaskClient) -> None:
+def test_firewall_failure_is_a_503_page(client: FlaskClient, services: Services) -> None:
     from portal.access.firewall import FirewallError, MemoryFirewall
 
     class Down(MemoryFirewall):
         def grant(self, mac: str, seconds: int) -> None:
             raise FirewallError("gatekeeper socket missing")
 
-    client.application.extensions["passerelle"].book.firewall = Down()
+    services.book.firewall = Down()
     with pytest.raises(AssertionError):
         complete_onboarding(client, "en")
     html = client.get("/lesson/onboarding/done").get_data(as_text=True)
@@ -223,8 +226,10 @@ def test_lesson_text_is_escaped_around_numbers() -> None:
     assert str(ltr_numbers("<b>112</b>")) == '&lt;b&gt;<bdi dir="ltr">112</bdi>&lt;/b&gt;'
 
 
-def test_arrows_in_pictograms_are_mirrored_on_right_to_left_pages(client: FlaskClient) -> None:
-    lesson = client.application.extensions["passerelle"].lessons.get("touchscreen")
+def test_arrows_in_pictograms_are_mirrored_on_right_to_left_pages(
+    client: FlaskClient, services: Services
+) -> None:
+    lesson = services.lessons.get("touchscreen")
     number = next(s.number for s in lesson.steps if s.pictogram == "back.svg")
     html = client.get(f"/lesson/touchscreen/{number}?lang=ar").get_data(as_text=True)
     assert 'class="directional"' in html
@@ -239,7 +244,7 @@ def test_human_help_lesson_names_the_place_from_portal_toml(settings: Settings) 
 
     local = settings.replace("site", help_place="EPN de Wanze, rue du Pont 1, mardi 14-17 h")
     client = phone_client(create_app(local, firewall=MemoryFirewall(), identify=fake_identify))
-    lesson = client.application.extensions["passerelle"].lessons.get("human-help")
+    lesson = services_of(client.application).lessons.get("human-help")
     number = next(step.number for step in lesson.steps if step.local_help)
     html = client.get(f"/lesson/human-help/{number}?lang=en").get_data(as_text=True)
     assert 'class="local-help">Ask at: EPN de Wanze, rue du Pont' in html
@@ -247,9 +252,11 @@ def test_human_help_lesson_names_the_place_from_portal_toml(settings: Settings) 
     assert '<bdi dir="ltr">14-17</bdi>' in html
 
 
-def test_online_page_offers_more_time(client: FlaskClient, clock: FakeClock) -> None:
+def test_online_page_offers_more_time(
+    client: FlaskClient, clock: FakeClock, services: Services
+) -> None:
     complete_onboarding(client, "nl")
-    book = client.application.extensions["passerelle"].book
+    book = services.book
     clock.advance(3600)
     html = client.get("/online").get_data(as_text=True)
     assert 'data-action="extend"' in html and "Meer tijd" in html

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from portal.access.firewall import MemoryFirewall
 from portal.captive.probes import ANY_PATH, PROBE_HOSTS, PROBES, Probe, find_probe, normalise_host
+from portal.context import Services
 from tests.conftest import PHONE_MAC, START_URL, FakeClock, complete_onboarding
 
 APPLE_EXTRA_PATHS = ("/", "/hotspot-detect.html", "/library/test/success.html")
@@ -106,10 +107,13 @@ def test_unknown_device_is_captive_even_with_a_forged_forwarded_header(
 
 
 def test_probe_goes_captive_again_when_the_grant_expires(
-    client: FlaskClient, clock: FakeClock, firewall: MemoryFirewall
+    client: FlaskClient,
+    clock: FakeClock,
+    firewall: MemoryFirewall,
+    services: Services,
 ) -> None:
     complete_onboarding(client)
-    session = client.application.extensions["passerelle"].book.session_seconds
+    session = services.book.session_seconds
     clock.advance(session - 1)
     probe = {"Host": "connectivitycheck.gstatic.com"}
     assert client.get("/generate_204", headers=probe).status_code == 204

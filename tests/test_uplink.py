@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from portal.config import Settings
+from portal.context import Services, services_of
 from portal.uplink import (
     UplinkMonitor,
     UplinkState,
@@ -145,7 +146,7 @@ def test_check_needs_tcp_and_dns(
 
 def set_uplink(client: FlaskClient, clock: FakeClock, up: bool) -> None:
     """What the monitor writes; the web workers notice within a second."""
-    settings = client.application.config["PORTAL_SETTINGS"]
+    settings = services_of(client.application).settings
     write_state(state_path(settings), UplinkState(up=up, since=1_800_000_000))
     clock.advance(UplinkStatus.RECHECK_SECONDS)
 
@@ -166,7 +167,9 @@ def test_internet_down_makes_every_probe_captive_and_keeps_grants(
     assert "The Internet is down" not in client.get("/online").get_data(as_text=True)
 
 
-def test_status_page_in_the_visitors_language(client: FlaskClient, clock: FakeClock) -> None:
+def test_status_page_in_the_visitors_language(
+    client: FlaskClient, clock: FakeClock, services: Services
+) -> None:
     set_uplink(client, clock, up=False)
     html = client.get("/status?lang=nl").get_data(as_text=True)
     assert "Het internet werkt nu niet." in html
@@ -174,5 +177,5 @@ def test_status_page_in_the_visitors_language(client: FlaskClient, clock: FakeCl
     set_uplink(client, clock, up=True)
     html = client.get("/status?lang=de").get_data(as_text=True)
     assert "Das Internet funktioniert." in html
-    left = client.application.extensions["passerelle"].book.seconds_left("aa:bb:cc:00:00:23")
+    left = services.book.seconds_left("aa:bb:cc:00:00:23")
     assert f"Ihr Zugang: {left // 60} Minuten noch." in html

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from portal.access.firewall import Clock, Firewall, FirewallEntry
 from portal.access.view import GrantView
-from portal.db import database
-from portal.models import Grant
+from portal.models import Grant, database
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from portal.access.firewall import Clock
+from portal.models import Grant
 
 
 class GrantView:
@@ -37,9 +38,7 @@ class GrantView:
         connection = self._connect()
         (version,) = connection.execute("PRAGMA data_version").fetchone()
         if version != self._version:
-            rows = connection.execute(
-                'SELECT mac, expires_at FROM "grant" WHERE expires_at > ?', (int(self._clock()),)
-            ).fetchall()
+            rows = connection.execute(*Grant.expiry_query(int(self._clock()))).fetchall()
             self._expiry = dict(rows)
             self._version = version
 

@@ -22,9 +22,10 @@ from portal.guides.pack_keys import (
     load_private_key,
 )
 from portal.guides.progress import TerminalProgress
+from portal.resources import GUIDE_SOURCES, bundled
 
-CONTENT = Path(__file__).resolve().parent.parent.parent / "content"
-"""The source of the first pack, beside the package in a checkout."""
+BUNDLED_SOURCE = bundled(*GUIDE_SOURCES)
+"""The source of the first pack (the checkout's content/), shipped inside the package."""
 
 DEMO_KEYS = "demo-pack-key"
 
@@ -137,7 +138,12 @@ def add_pack_commands(
     sub = command("keygen", keygen, "make an Ed25519 key pair for signing packs")
     sub.add_argument("--out", required=True, help="folder for the private and public key")
     sub = command("build", build, "check a pack source folder and write the signed pack")
-    sub.add_argument("src", help="source folder (with pack.toml)")
+    sub.add_argument(
+        "src",
+        nargs="?",
+        default=str(BUNDLED_SOURCE),
+        help="source folder with pack.toml (default: the bundled guides, content/ in a checkout)",
+    )
     sub.add_argument("out", help="pack file to write, e.g. passerelle-wallonie.pack")
     sub.add_argument("--key", required=True, help="private key from `portal pack keygen`")
     sub = with_config(command("verify", verify, "check a pack's signature and every file"))
@@ -153,8 +159,8 @@ def add_pack_commands(
     with_config(command("rollback", rollback, "switch back to the previous pack"))
 
 
-def install_demo_pack(settings: Settings, content: Path = CONTENT) -> Settings:
-    """Build content/ with a throw-away key kept in the data dir, trust it, install the pack.
+def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Settings:
+    """Build the bundled guide source with a throw-away key kept in the data dir; install it.
 
     Returns the settings with that key trusted. A kept --data-dir reuses its key.
     """

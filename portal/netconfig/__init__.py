@@ -1,6 +1,6 @@
 """Network configuration rendered from portal.toml: the nftables ruleset and dnsmasq.
 
-The templates live in deploy/nftables and deploy/dnsmasq; these modules fill
+The templates are package data in netconfig/templates; these modules fill
 them from validated Settings only, so the rendered files are deterministic.
 """
 

@@ -8,7 +8,7 @@ from portal.captive.probes import PROBE_HOSTS
 from portal.config import Settings
 from portal.netconfig.templates import fill
 
-TEMPLATE = "dnsmasq/dnsmasq.conf.in"
+TEMPLATE = "dnsmasq.conf.in"
 LEASE_FILE_NAME = "dnsmasq.leases"
 
 GENERAL_PURPOSE_HOSTS: frozenset[str] = frozenset(

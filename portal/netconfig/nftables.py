@@ -5,7 +5,7 @@ from __future__ import annotations
 from portal.config import Settings
 from portal.netconfig.templates import fill
 
-TEMPLATE = "nftables/portal.nft.in"
+TEMPLATE = "portal.nft.in"
 
 OUT_OF_BOUNDS: tuple[str, ...] = (
     "0.0.0.0/8",  # "this network"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.i18n import Texts
-from portal.onboarding.lessons import Lesson, LessonError, LessonLibrary, load_lesson
+from portal.onboarding.lessons import Lesson, LessonError, LessonLibrary, Texts, load_lesson
 
 MAX_WORDS = 15
 MAX_SENTENCES = 2

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portal.i18n import Texts
+from portal.resources import LESSONS, bundled
 
-BUNDLED_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+Texts = dict[str, str]
+"""One sentence in several languages: language code → text."""
+
+BUNDLED_LESSONS = bundled(*LESSONS)
 ONBOARDING = "onboarding"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 _PICTOGRAM = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.svg$")

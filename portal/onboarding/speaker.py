@@ -7,13 +7,12 @@ With no clip in the cache the page simply shows no speaker.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, send_file, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Response, abort, send_file, url_for
 
 from portal.context import services
 from portal.i18n import current_language
 from portal.onboarding.lessons import Lesson, LessonStep
-from portal.onboarding.narration import MIMETYPE, NARRATION_FOLDER, NarrationCache
+from portal.onboarding.narration import MIMETYPE
 
 speaker = Blueprint("speaker", __name__)
 
@@ -21,21 +20,10 @@ CLIP_MAX_AGE = 86400
 """Clips change only with the lesson texts; the URL carries the clip's version anyway."""
 
 
-@speaker.record_once
-def _open_cache(state: BlueprintSetupState) -> None:
-    settings = state.app.config["PORTAL_SETTINGS"]
-    state.app.extensions["narration"] = NarrationCache(settings.data_dir / NARRATION_FOLDER)
-
-
-def _cache() -> NarrationCache:
-    cache: NarrationCache = current_app.extensions["narration"]
-    return cache
-
-
 def narration_url(lesson: Lesson, step: LessonStep) -> str | None:
     """Where the step's clip in the page's language is, or None when there is none."""
     language = current_language()
-    clip = _cache().clip(step, language)
+    clip = services().narration.clip(step, language)
     if clip is None:
         return None
     return url_for(
@@ -54,7 +42,7 @@ def clip(slug: str, number: int, lang: str) -> Response:
     step = lesson.step(number) if lesson is not None else None
     if step is None or lang not in services().settings.site.languages:
         abort(404)
-    path = _cache().clip(step, lang)
+    path = services().narration.clip(step, lang)
     if path is None:
         abort(404)
     # conditional=True answers Range requests with 206: iOS Safari's <audio> needs them.

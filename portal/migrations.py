@@ -1,0 +1,37 @@
+"""Schema migrations, numbered and recorded in SQLite's `user_version`.
+
+Migration N (1-based) brings the schema from version N-1 to N; running them again
+does nothing. Append new steps, never edit old ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from portal.models import Grant, LearningPath, database
+
+
+def _create_grants() -> None:
+    database.create_tables([Grant])
+
+
+def _create_learning_paths() -> None:
+    database.create_tables([LearningPath])
+
+
+MIGRATIONS: list[Callable[[], None]] = [_create_grants, _create_learning_paths]
+
+
+def schema_version() -> int:
+    return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def migrate() -> int:
+    """Apply every migration not yet applied; returns the schema version reached."""
+    with database.atomic("IMMEDIATE"):
+        current = schema_version()
+        for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+            step()
+            # PRAGMA takes no bound parameters; `number` is an int we computed.
+            database.execute_sql(f"PRAGMA user_version = {int(number)}")
+    return schema_version()
