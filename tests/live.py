@@ -66,9 +66,11 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("server did not start within 30 s")
 
 
-def start(argv: list[str], base: str, env: dict[str, str] | None = None) -> Iterator[Visitor]:
+def start(
+    argv: list[str], base: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[Visitor]:
     process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         wait_until_up(base, process)

@@ -12,7 +12,7 @@ from flask import Flask
 from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
-from portal.config import Settings
+from portal.config import ConfigError, Settings
 from portal.context import Services
 from portal.migrations import migrate, schema_version
 from portal.models import database
@@ -118,3 +118,20 @@ def test_catalog_template_is_up_to_date(tmp_path: Path) -> None:
     with (TRANSLATIONS / "messages.pot").open("rb") as handle:
         committed = {m.id for m in read_po(handle) if m.id}
     assert extracted == committed
+
+
+def test_a_language_without_its_compiled_catalog_stops_start_up(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogs = tmp_path / "translations"
+    for language in ("fr", "de", "en", "ar"):
+        compiled = catalogs / language / "LC_MESSAGES" / "messages.mo"
+        compiled.parent.mkdir(parents=True)
+        compiled.write_bytes((TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").read_bytes())
+    monkeypatch.setattr("portal.i18n.bundled", lambda *parts: catalogs)
+    with pytest.raises(ConfigError) as refused:
+        create_app(settings, firewall=MemoryFirewall(), identify=fake_identify)
+    assert refused.value.key == "site.languages"
+    assert str(refused.value).startswith(
+        f"site.languages: 'nl' has no compiled translation catalog in {catalogs} "
+    )
