@@ -18,9 +18,11 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.install import build_wheel, install_wheel
 from tests.integration.hotspot import UPSTREAM_ADDRESS, Hotspot, netns_unusable
 
 PHONE_SCRIPT = Path(__file__).resolve().parent / "grant_phone.py"
@@ -125,11 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=3000)
     args = parser.parse_args(argv)
-    reason = netns_unusable()
+    reason = netns_unusable("nft", "dnsmasq", "conntrack", "curl")
     if reason is not None:
         print(f"grants: skipped ({reason})")
         return 0
-    with Hotspot() as hotspot:
+    with tempfile.TemporaryDirectory(prefix="passerelle-wheel-") as work:
+        Path(work).chmod(0o755)
+        bin_dir = install_wheel(build_wheel(Path(work)), Path(work) / "venv")
+        return run_benchmarks(bin_dir, args)
+
+
+def run_benchmarks(bin_dir: Path, args: argparse.Namespace) -> int:
+    with Hotspot(bin_dir) as hotspot:
         # The housekeeper would withdraw the thousands of unrecorded test devices.
         hotspot.processes["housekeep"].stop()
         start_sink(hotspot)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.context import Services, services_of
+from tests.install import build_wheel, install_wheel
 
 PHONE_IP = "10.42.0.23"
 PHONE_MAC = "aa:bb:cc:00:00:23"
@@ -54,6 +58,25 @@ def make_settings(data_dir: Path) -> Settings:
         .replace("firewall", backend="memory")
         .replace("storage", data_dir=str(data_dir))
     )
+
+
+@dataclass(frozen=True)
+class InstalledPortal:
+    wheel: Path
+    bin: Path
+    """The venv's scripts: `portal`, `portal-gatekeeper`, `python`."""
+
+
+@pytest.fixture(scope="session")
+def installed_portal() -> Iterator[InstalledPortal]:
+    """The wheel of this checkout in a fresh venv that every user can reach (tests/install.py)."""
+    work = Path(tempfile.mkdtemp(prefix="passerelle-wheel-"))
+    work.chmod(0o755)
+    try:
+        wheel = build_wheel(work)
+        yield InstalledPortal(wheel, install_wheel(wheel, work / "venv"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture

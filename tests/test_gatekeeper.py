@@ -44,6 +44,7 @@ from portal.gatekeeper.protocol import (
     parse_request,
 )
 from portal.gatekeeper.server import GatekeeperServer, Peer, caller_allowed
+from tests.system import libnftables_missing, missing, require
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(
@@ -444,13 +445,13 @@ def test_bound_socket_is_private_to_the_portal_user(socket_dir: Path) -> None:
 
 
 def loaded_library() -> NftLibrary:
-    try:
-        return NftLibrary.load()
-    except CommandError as error:
-        pytest.skip(str(error))
+    reason = libnftables_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    return NftLibrary.load()
 
 
-@pytest.mark.skipif(shutil.which("nft", path="/usr/sbin:/usr/bin") is None, reason="needs nft")
+@pytest.mark.skipif(missing("nft") is not None, reason=str(missing("nft")))
 def test_daemon_falls_back_to_the_nft_program_without_libnftables(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -531,6 +532,7 @@ def test_client_speaks_every_verb(serve: Serve) -> None:
 
 
 def test_daemon_takes_its_socket_from_systemd(socket_dir: Path) -> None:
+    require("nft")  # the daemon needs libnftables or the nft program to start
     path = socket_dir / "activated.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
@@ -636,6 +638,7 @@ class Hotspot:
 def hotspot(socket_dir: Path) -> Iterator[Hotspot]:
     if not ROOT:
         pytest.skip("needs root: network namespaces and nft")
+    require("ip", "nft", "conntrack")
     tag = uuid.uuid4().hex[:8]
     name, client = f"gk-test-{tag}", f"gk-test-{tag}-c"
     created: list[str] = []

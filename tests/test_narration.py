@@ -20,6 +20,7 @@ from portal.onboarding.narration import (
     clip_name,
     narrate,
 )
+from tests.system import require
 
 LANGUAGES = ("fr", "en")
 """Two languages and one lesson keep the narration runs of `make test` short."""
@@ -28,9 +29,7 @@ STATIC = Path(__file__).resolve().parent.parent / "portal" / "static"
 
 
 def need_speech_tools() -> None:
-    for name in ("espeak-ng", "lame"):
-        if shutil.which(name) is None:
-            pytest.skip(f"{name} is not installed (Debian package {name})")
+    require("espeak-ng", "lame")
 
 
 def quiet(_line: str) -> None:

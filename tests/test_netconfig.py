@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.dnsmasq import GENERAL_PURPOSE_HOSTS
+from tests.system import find, require
 
 DEFAULT = Settings()
 VARIANTS = {
@@ -44,9 +44,9 @@ VARIANTS = {
 
 def tool(name: str) -> str:
     """The path of a system tool, or a skip saying what is missing."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed")
+    require(name)
+    path = find(name)
+    assert path is not None
     return path
 
 

@@ -1,44 +1,36 @@
-"""The portal as a volunteer's Pi gets it: a wheel installed into a fresh venv, used elsewhere.
+"""The portal as a volunteer's Pi gets it: the wheel in a fresh venv, used outside the checkout.
 
-Built from a copy of the checkout without compiled catalogs, so the wheel's own
-build step must compile them; run from a folder outside the checkout, so nothing
-can be found beside the package.
+Every command runs from a folder of its own, so nothing can be found beside the
+package; the wheel is built by the `installed_portal` fixture (tests/install.py).
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, Visitor, free_port, start
-
-LEFT_OUT = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.mo", "test-artifacts"
-)
+from tests.conftest import InstalledPortal
+from tests.live import Visitor, free_port, start
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `bin` folder of a fresh venv holding only the wheel and its dependencies."""
-    work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    shutil.copytree(ROOT, source, symlinks=True, ignore=LEFT_OUT)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(work), str(source)], check=True)
-    (wheel,) = work.glob("passerelle_portal-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert "portal/translations/fr/LC_MESSAGES/messages.mo" in names
+@pytest.fixture
+def installed(installed_portal: InstalledPortal) -> Path:
+    return installed_portal.bin
+
+
+def test_wheel_carries_compiled_catalogs_and_the_guide_source(
+    installed_portal: InstalledPortal,
+) -> None:
+    names = set(zipfile.ZipFile(installed_portal.wheel).namelist())
+    for language in ("fr", "nl", "de", "en", "ar"):
+        assert f"portal/translations/{language}/LC_MESSAGES/messages.mo" in names
     assert "portal/content/pack.toml" in names
-    venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([venv / "bin" / "pip", *pip[3:], "install", str(wheel)], check=True)
-    return venv / "bin"
+    assert "portal/content/guides/g01-eid/fr.md" in names
+    assert "portal/netconfig/templates/portal.nft.in" in names
 
 
 def portal(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

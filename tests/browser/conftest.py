@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.live import Visitor, demo_server
+from tests.system import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -22,8 +23,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)"
+    reason = missing("chromium")
+    if reason is not None:
         print(f"browser tests skipped: {reason}")
         for item in items:
             if "tests/browser" in str(item.fspath):

@@ -7,18 +7,19 @@ from collections.abc import Generator, Iterator
 import pluggy
 import pytest
 
+from tests.conftest import InstalledPortal
 from tests.integration.hotspot import Hotspot, netns_unusable
 
 _running: list[Hotspot] = []
 
 
 @pytest.fixture(scope="session")
-def hotspot() -> Iterator[Hotspot]:
+def hotspot(installed_portal: InstalledPortal) -> Iterator[Hotspot]:
     """The Pi, the Internet and two phones (see hotspot.py); skips only without root or netns."""
-    reason = netns_unusable()
+    reason = netns_unusable("nft", "dnsmasq", "conntrack", "curl")
     if reason is not None:
         pytest.skip(reason)
-    with Hotspot() as built:
+    with Hotspot(installed_portal.bin) as built:
         _running.append(built)
         try:
             yield built

@@ -34,7 +34,6 @@ from types import TracebackType
 from typing import Any
 
 from tests.integration.processes import (
-    BIN,
     Process,
     TopologyError,
     clean_env,
@@ -42,6 +41,7 @@ from tests.integration.processes import (
     wait_for,
     words,
 )
+from tests.system import missing
 
 HERE = Path(__file__).resolve().parent
 NOBODY = 65534
@@ -202,7 +202,9 @@ class EchoSession:
 class Hotspot:
     """Builds, runs and tears down the namespaces and every process in them."""
 
-    def __init__(self, suffix: str | None = None) -> None:
+    def __init__(self, bin_dir: Path, suffix: str | None = None) -> None:
+        self.bin = bin_dir
+        """The installed portal's scripts, which uid 65534 can run wherever the checkout is."""
         self.suffix = suffix or secrets.token_hex(3)
         prefix = f"pz{self.suffix}"
         self.hotspot_ns = f"{prefix}-pi"
@@ -219,8 +221,8 @@ class Hotspot:
         self.socket_path = self.workdir / "gatekeeper" / "gatekeeper.sock"
         self.config_file = self.workdir / "portal.toml"
         self.upstream_record = self.workdir / "upstream-record.log"
-        self.env = clean_env(self.workdir / "home-root")
-        self.nobody_env = clean_env(self.workdir / "home-nobody")
+        self.env = clean_env(self.workdir / "home-root", bin_dir)
+        self.nobody_env = clean_env(self.workdir / "home-nobody", bin_dir)
         self.namespaces: list[str] = []
         self.processes: dict[str, Process] = {}
         self._made_netns_dir = False
@@ -397,7 +399,7 @@ class Hotspot:
         self.socket_path.parent.mkdir(mode=0o755)
         self.config_file.write_text(portal_toml(self.data_dir, self.socket_path), encoding="utf-8")
         self.config_file.chmod(0o644)
-        render = [str(BIN / "portal"), "render-config", "--out", str(self.config_dir)]
+        render = [str(self.bin / "portal"), "render-config", "--out", str(self.config_dir)]
         run([*render, "--config", str(self.config_file)], env=self.env)
         self.run_in(pi, ["nft", "-f", str(self.config_dir / "portal.nft")])
         dnsmasq = words(
@@ -410,7 +412,7 @@ class Hotspot:
             f"--rebind-domain-ok=/{'/'.join(UPSTREAM_NAMES)}/",
         )
         self.spawn("dnsmasq", pi, dnsmasq)
-        gatekeeper = [str(BIN / "portal-gatekeeper"), "--socket", str(self.socket_path)]
+        gatekeeper = [str(self.bin / "portal-gatekeeper"), "--socket", str(self.socket_path)]
         gatekeeper += words(f"--allow-uid {NOBODY} --wifi-interface wlan0")
         self.spawn("gatekeeper", pi, gatekeeper)
         admin = words(f"--http {PORTAL_ADDRESS}:{ADMIN_PORT}={ADMIN_BODY}")
@@ -420,14 +422,14 @@ class Hotspot:
             "dnsmasq", lambda: self.listening(pi, PORTAL_ADDRESS, 53, udp=True), "the Pi's DNS"
         )
         self.start_portal()
-        housekeep = [str(BIN / "portal"), "housekeep", "--config", str(self.config_file)]
+        housekeep = [str(self.bin / "portal"), "housekeep", "--config", str(self.config_file)]
         self.spawn("housekeep", pi, housekeep, as_nobody=True)
         self.wait_alive("housekeep", lambda: self.uplink_state() is not None, "the uplink verdict")
         self.wait_alive("admin-stand-in", self.ready_line("admin-stand-in"), "the admin stand-in")
 
     def start_portal(self) -> Process:
         """`portal serve` (production gunicorn, two workers) as uid 65534, once it answers."""
-        serve = [str(BIN / "portal"), "serve", "--config", str(self.config_file)]
+        serve = [str(self.bin / "portal"), "serve", "--config", str(self.config_file)]
         process = self.spawn("portal", self.hotspot_ns, serve, as_nobody=True)
         self.wait_alive("portal", self._portal_answers, "the portal answering")
         return process
@@ -568,10 +570,13 @@ class Hotspot:
         self.stop()
 
 
-def netns_unusable() -> str | None:
-    """Why these tests cannot run here (not root, no network namespaces), or None."""
+def netns_unusable(*tools: str) -> str | None:
+    """Why these tests cannot run here (not root, a tool missing, no namespaces), or None."""
     if os.geteuid() != 0:
         return "needs root: network namespaces, nftables, dnsmasq, a second uid"
+    absent = missing("ip", *tools)
+    if absent is not None:
+        return absent
     probe = f"pz{secrets.token_hex(3)}-probe"
     try:
         done = subprocess.run(

@@ -6,14 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-"""The virtualenv's scripts: `portal`, `portal-gatekeeper`, and its python."""
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_SECONDS = 30.0
 
@@ -22,13 +19,13 @@ class TopologyError(RuntimeError):
     """The topology could not be built, or a process did not come up."""
 
 
-def clean_env(home: Path) -> dict[str, str]:
+def clean_env(home: Path, bin_dir: Path) -> dict[str, str]:
     """No proxy settings or other variables of the caller reach the namespaces.
 
     Each user gets its own HOME in the run's folder: scapy keeps a cache there,
     and uid 65534 must not stumble on a root-only folder (stat() would fail).
     """
-    return {"PATH": f"{BIN}:{SYSTEM_PATH}", "LC_ALL": "C.UTF-8", "HOME": str(home)}
+    return {"PATH": f"{bin_dir}:{SYSTEM_PATH}", "LC_ALL": "C.UTF-8", "HOME": str(home)}
 
 
 def words(command: str, *more: str) -> list[str]:
