@@ -14,12 +14,13 @@ _running: list[Hotspot] = []
 
 
 @pytest.fixture(scope="session")
-def hotspot(installed_portal: InstalledPortal) -> Iterator[Hotspot]:
+def hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
     """The Pi, the Internet and two phones (see hotspot.py); skips only without root or netns."""
     reason = netns_unusable("nft", "dnsmasq", "conntrack", "curl")
     if reason is not None:
         pytest.skip(reason)
-    with Hotspot(installed_portal.bin) as built:
+    installed: InstalledPortal = request.getfixturevalue("installed_portal")
+    with Hotspot(installed.bin) as built:
         _running.append(built)
         try:
             yield built
