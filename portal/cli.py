@@ -15,11 +15,39 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from portal.access.firewall import FirewallError
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from portal.guides.errors import PackRejected
 from portal.guides.pack_cli import add_pack_commands
+from portal.onboarding.lessons import LessonError
+from portal.onboarding.narration import NarrationError
+from portal.resources import MissingPackageData
+from portal.sitekeys import SiteKeyError
 
-EXIT_CONFIG = 2
+EXIT_PROBLEMS = 1
+EXIT_REFUSED = 2
+EXIT_UNAVAILABLE = 3
+EXIT_SYSTEM = 4
+EXIT_CODES = f"""exit codes:
+  0  done
+  {EXIT_PROBLEMS}  a check found problems (they are listed)
+  {EXIT_REFUSED}  refused: portal.toml, a guide pack, a lesson folder or an argument is wrong
+  {EXIT_UNAVAILABLE}  something the command needs is missing or down: the gatekeeper, a program
+     such as espeak-ng, a file of the installed package
+  {EXIT_SYSTEM}  the system refused: a file or folder cannot be read or written
+"""
+
+FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
+    (ConfigError, "configuration error", EXIT_REFUSED),
+    (PackRejected, "pack refused", EXIT_REFUSED),
+    (LessonError, "lessons", EXIT_REFUSED),
+    (SiteKeyError, "keys", EXIT_REFUSED),
+    (FirewallError, "firewall", EXIT_UNAVAILABLE),
+    (NarrationError, "narration", EXIT_UNAVAILABLE),
+    (MissingPackageData, "installation", EXIT_UNAVAILABLE),
+    (OSError, "system", EXIT_SYSTEM),
+)
+"""Every expected failure of a command: how its one sentence starts, and the exit code."""
 NARRATE_HELP = (
     "Speak every lesson step in every site language with espeak-ng into small MP3 files; "
     "only missing clips are made, clips no lesson needs are deleted."
@@ -112,12 +140,22 @@ def _demo_narration(settings: Settings) -> subprocess.Popen[bytes] | None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from portal.guides.pack_cli import install_demo_pack
-    from portal.serving import PortalServer, demo_options
-
     throwaway = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="passerelle-demo-"))
-    settings = install_demo_pack(demo_settings(args.host, args.port, data_dir))
+    try:
+        return _run_demo(args, data_dir, throwaway)
+    finally:
+        if throwaway:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
+    from portal.guides.pack_cli import install_demo_pack
+    from portal.serving import PortalServer, demo_options, preflight
+
+    settings = demo_settings(args.host, args.port, data_dir)
+    preflight(settings)
+    settings = install_demo_pack(settings)
     options = demo_options(settings)
     options["bind"] = f"{args.host}:{args.port}"
     url = settings.public_url
@@ -138,15 +176,14 @@ def demo(args: argparse.Namespace) -> int:
         if narrating is not None and narrating.poll() is None:
             narrating.terminate()
             narrating.wait(timeout=10)
-        if throwaway:
-            shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.serving import PortalServer, production_options
+    from portal.serving import PortalServer, preflight, production_options
 
     settings = _settings(args)
+    preflight(settings)
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
     PortalServer(settings, production_options(settings, overrides)).run()
     return 0
@@ -188,30 +225,22 @@ def check_lessons_command(args: argparse.Namespace) -> int:
 
 
 def narrate(args: argparse.Namespace) -> int:
-    """Build the narration cache; a missing speech tool is a setup error (exit 2)."""
-    from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
-    from portal.onboarding.narration import NARRATION_FOLDER, NarrationError
+    """Build the narration cache; a missing speech tool is NarrationError (exit 3)."""
+    from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+    from portal.onboarding.narration import NARRATION_FOLDER
     from portal.onboarding.narration import narrate as build
 
     settings = _settings(args)
     folder = Path(args.out) if args.out else settings.data_dir / NARRATION_FOLDER
-    try:
-        library = LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
-    except LessonError as error:
-        print(f"lessons: {error}", file=sys.stderr)
-        return 1
+    library = LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
     started = time.monotonic()
-    try:
-        reports = build(
-            library,
-            settings.site.languages,
-            folder,
-            only=args.lesson or (),
-            progress=lambda line: print(line, flush=True),
-        )
-    except NarrationError as error:
-        print(f"narration: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+    reports = build(
+        library,
+        settings.site.languages,
+        folder,
+        only=args.lesson or (),
+        progress=lambda line: print(line, flush=True),
+    )
     made = sum(report.made for report in reports)
     print(f"narration ready in {folder}: {made} made ({time.monotonic() - started:.1f} s)")
     return 0
@@ -226,7 +255,12 @@ def render_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="portal", description="Passerelle captive portal")
+    parser = argparse.ArgumentParser(
+        prog="portal",
+        description="Passerelle captive portal",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(
@@ -291,17 +325,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe(error: Exception) -> str:
+    """The error as one line a volunteer can act on."""
+    if isinstance(error, LessonError) and len(error.problems) > 1:
+        more = len(error.problems) - 1
+        return f"{error.problems[0]} (and {more} more: `portal lessons check` lists them)"
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an expected failure prints one sentence and returns its exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except PackRejected as error:
-        print(f"pack refused: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        for kind, prefix, exit_code in FAILURES:
+            if isinstance(error, kind):
+                print(f"{prefix}: {describe(error)}", file=sys.stderr)
+                return exit_code
+        raise
     return code
 
 

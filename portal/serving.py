@@ -9,10 +9,14 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from portal import db
 from portal.app import create_app
 from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
+from portal.i18n import check_catalogs
+from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+from portal.sitekeys import SiteKeys
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
     # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
@@ -36,6 +40,19 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "proxy_allow_ips": "",
 }
 """Gunicorn settings of `portal serve` on a Raspberry Pi (the address comes from portal.toml)."""
+
+
+def preflight(settings: Settings) -> None:
+    """What would stop every worker from booting, checked once before gunicorn starts.
+
+    Each failure is a domain error (ConfigError, LessonError, SiteKeyError, OSError),
+    which `portal.cli.main` prints as one sentence instead of a worker's traceback.
+    """
+    SiteKeys.load_or_create(settings.data_dir)
+    check_catalogs(settings.site)
+    LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
+    db.prepare(settings.data_dir)
+    db.close()  # the workers open their own connections after the fork
 
 
 class PortalServer(BaseApplication):  # type: ignore[misc]

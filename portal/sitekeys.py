@@ -11,6 +11,10 @@ from pathlib import Path
 KEY_BYTES = 32
 
 
+class SiteKeyError(ValueError):
+    """A stored secret is unreadable or damaged."""
+
+
 @dataclass(frozen=True)
 class SiteKeys:
     """The device's own secrets, read from `<data_dir>/keys/` (mode 0600)."""
@@ -48,9 +52,12 @@ def _load_or_create(path: Path) -> bytes:
                 os.link(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
-    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        key = b""
     if len(key) != KEY_BYTES:
-        raise ValueError(
+        raise SiteKeyError(
             f"{path} does not hold a {KEY_BYTES}-byte key; delete it to make a new one"
         )
     return key

@@ -179,7 +179,7 @@ def test_missing_espeak_ng_is_a_clear_error(
     monkeypatch.setenv("PATH", str(empty))
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
-    assert main(["lessons", "narrate", "--config", str(config)]) == 2
+    assert main(["lessons", "narrate", "--config", str(config)]) == 3
     error = capsys.readouterr().err
     assert "espeak-ng is not installed" in error
     assert "Debian package 'espeak-ng'" in error
