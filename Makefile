@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := python3-venv nftables libnftables1 dnsmasq-base iproute2 conn
 
 .PHONY: demo test lint i18n i18n-extract bench clean system-deps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
