@@ -18,7 +18,7 @@ from pathlib import Path
 from portal.access.firewall import FirewallError
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from portal.guides.errors import PackRejected
-from portal.guides.pack_cli import add_pack_commands
+from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingPackageData
@@ -155,7 +155,7 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 
     settings = demo_settings(args.host, args.port, data_dir)
     preflight(settings)
-    settings = install_demo_pack(settings)
+    settings = install_demo_pack(settings, Path(args.guides))
     options = demo_options(settings)
     options["bind"] = f"{args.host}:{args.port}"
     url = settings.public_url
@@ -278,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", default="127.0.0.1")
     sub.add_argument("--port", type=int, default=8080)
     sub.add_argument("--data-dir", help="keep data here (default: a throw-away folder)")
+    sub.add_argument(
+        "--guides",
+        default=str(BUNDLED_SOURCE),
+        help="guide pack source folder to build and serve (default: the bundled guides)",
+    )
 
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
     sub.add_argument(

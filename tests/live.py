@@ -84,11 +84,11 @@ def start(
             process.wait()
 
 
-def demo_server(data_dir: Path) -> Iterator[Visitor]:
+def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
     """`portal demo` on a free loopback port, stopped when the generator closes."""
     port = free_port()
     yield from start(
-        [*PORTAL, "demo", "--port", str(port), "--data-dir", str(data_dir)],
+        [*PORTAL, "demo", "--port", str(port), "--data-dir", str(data_dir), *options],
         f"http://127.0.0.1:{port}/",
     )
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, Visitor, demo_server, free_port, probe, start, walk_onboarding
+from tests.live import PORTAL, ROOT, Visitor, demo_server, free_port, probe, start, walk_onboarding
 
 
 @pytest.fixture
@@ -56,6 +57,24 @@ def test_demo_error_page_is_a_page(demo: Visitor) -> None:
     assert status == 404
     assert headers["Content-Type"].startswith("text/html")
     assert b"Traceback" not in body
+
+
+def test_demo_serves_the_guide_source_it_is_given(tmp_path: Path) -> None:
+    source = tmp_path / "guides-source"
+    shutil.copytree(ROOT / "content", source)
+    page = source / "guides" / "g01-eid" / "fr.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(
+        text.replace(
+            'title = "La carte d\'identité électronique (eID), le code PIN et le code PUK"',
+            'title = "La carte eID de notre village"',
+        ),
+        encoding="utf-8",
+    )
+    for visitor in demo_server(tmp_path / "data", "--guides", str(source)):
+        status, _, body = visitor.request("guides?lang=fr")
+        assert status == 200
+        assert "La carte eID de notre village" in body.decode()
 
 
 def test_production_workers_share_grants(production: Visitor) -> None:
