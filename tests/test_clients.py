@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.access.firewall import normalise_mac
 from portal.clients import address_identity, mac_from_neighbour_table, neighbour_identity
+from portal.gatekeeper.protocol import normalise_mac
 
 TABLE = """IP address       HW type     Flags       HW address            Mask     Device
 10.42.0.23       0x1         0x2         AA:BB:CC:00:00:23     *        wlan0

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from portal.access.firewall import MAX_GRANT_SECONDS, FirewallEntry, FirewallError
+from portal.access.firewall import FirewallError
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from portal.app import make_firewall
 from portal.config import Settings
@@ -37,9 +37,11 @@ from portal.gatekeeper.commands import CommandError, Completed
 from portal.gatekeeper.daemon import bind_listener, nft_backend
 from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
+    MAX_GRANT_SECONDS,
     MAX_LINE_BYTES,
     MAX_SYNC_GRANTS,
     BadRequest,
+    FirewallEntry,
     SyncRequest,
     parse_request,
 )

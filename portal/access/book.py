@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from portal.access.firewall import Clock, Firewall, FirewallEntry
+from portal.access.firewall import Clock, Firewall
 from portal.access.view import GrantView
 from portal.db import database
+from portal.gatekeeper.protocol import FirewallEntry
 from portal.models import Grant
 
 log = logging.getLogger(__name__)
