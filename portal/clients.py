@@ -28,8 +28,7 @@ Identify = Callable[[str], str | None]
 
 def mac_from_neighbour_table(address: str, table: Path = NEIGHBOUR_TABLE) -> str | None:
     """The MAC of the complete entry the kernel's neighbour table holds for `address`."""
-    found = (n.mac for n in neighbours(table) if n.address == address and n.complete)
-    return next(found, None)
+    return next((n.mac for n in neighbours(table, address=address) if n.complete), None)
 
 
 def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> str | None:

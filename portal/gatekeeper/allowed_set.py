@@ -111,9 +111,8 @@ class AllowedSet:
         """The IPv4 addresses the neighbour table holds for `mac` (on the Wi-Fi side)."""
         return [
             neighbour.address
-            for neighbour in neighbours(self._neighbour_table)
-            if neighbour.mac == mac
-            and (self._wifi_interface is None or neighbour.interface == self._wifi_interface)
+            for neighbour in neighbours(self._neighbour_table, mac=mac)
+            if self._wifi_interface is None or neighbour.interface == self._wifi_interface
         ]
 
     def _drop_connections(self, mac: str) -> None:

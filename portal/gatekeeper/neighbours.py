@@ -29,9 +29,14 @@ class Neighbour:
     complete: bool
 
 
-def neighbours(table: Path = NEIGHBOUR_TABLE) -> Iterator[Neighbour]:
+def neighbours(
+    table: Path = NEIGHBOUR_TABLE, *, address: str | None = None, mac: str | None = None
+) -> Iterator[Neighbour]:
     """The table's rows with an IPv4 address and a unicast MAC, read as they are asked for.
 
+    `address` (dotted IPv4) or `mac` (normalised) keeps only that device's rows,
+    compared with the kernel's own text before a row is parsed: the portal asks on
+    every probe, and the table holds a row for every device on the Wi-Fi.
     Nothing when the table cannot be read; a row that does not parse is passed over.
     """
     try:
@@ -43,10 +48,17 @@ def neighbours(table: Path = NEIGHBOUR_TABLE) -> Iterator[Neighbour]:
         parts = row.split()
         if len(parts) < 6:
             continue
+        if (address is not None and parts[0] != address) or (
+            mac is not None and parts[3].lower() != mac
+        ):
+            continue
         try:
-            address = str(ipaddress.IPv4Address(parts[0]))
-            flags = int(parts[2], 16)
-            mac = normalise_mac(parts[3])
+            found = Neighbour(
+                str(ipaddress.IPv4Address(parts[0])),
+                normalise_mac(parts[3]),
+                parts[5],
+                complete=bool(int(parts[2], 16) & ATF_COM),
+            )
         except ValueError:
             continue
-        yield Neighbour(address, mac, parts[5], bool(flags & ATF_COM))
+        yield found
