@@ -1,5 +1,9 @@
 """The gatekeeper: its socket protocol, its caller check, and its effect on a real nftables set.
 
+The protocol is the gatekeeper's own: the portal's client and memory firewall
+speak and check it through portal.gatekeeper.protocol, and nothing in the
+package loads a web-side module (checked in a fresh interpreter).
+
 Protocol and caller tests run an in-process server whose commands are recorded,
 not executed (the nft program backend over a recording runner). The kernel tests
 run the real daemon, which uses libnftables, under `ip netns exec` in a fresh

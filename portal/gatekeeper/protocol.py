@@ -39,6 +39,7 @@ MAX_SYNC_GRANTS = 16_384
 MAX_REPLY_BYTES = 8 << 20
 """A list of 16,384 entries is about 1 MiB; anything far larger is not our gatekeeper."""
 LINE_TOO_LONG = f"request longer than {MAX_LINE_BYTES} bytes"
+"""The refusal of an oversized line, from the parser or from the server reading it."""
 
 MAC_TEXT = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}", re.IGNORECASE)
 """What a MAC address looks like in text: six hex pairs joined by colons."""
