@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from tests.install import build_wheel, install_wheel
 from tests.integration.hotspot import UPSTREAM_ADDRESS, Hotspot, netns_unusable
 
@@ -57,8 +58,9 @@ def measure_latency(hotspot: Hotspot, grants: int) -> bool:
             return float(script.stdout.readline())
 
         granted, portal = [], []
+        gatekeeper = GatekeeperFirewall(hotspot.socket_path)
         for _ in range(grants):
-            hotspot.gatekeeper({"verb": "revoke", "mac": phone.mac})
+            gatekeeper.revoke(phone.mac)
             granted.append(timed("go"))
             portal.append(timed("portal"))
     finally:
@@ -81,9 +83,10 @@ def fill_set(hotspot: Hotspot, devices: int) -> None:
     while len(grants) < devices:
         tail = secrets.token_bytes(5)
         grants["02:" + ":".join(f"{byte:02x}" for byte in tail)] = 3600
-    reply = hotspot.gatekeeper({"verb": "sync", "grants": grants})
-    if not reply.get("ok"):
-        raise SystemExit(f"sync refused: {reply}")
+    try:
+        GatekeeperFirewall(hotspot.socket_path).sync(grants)
+    except GatekeeperError as error:
+        raise SystemExit(f"sync refused: {error}") from None
     if len(hotspot.kernel_set()) != devices:
         raise SystemExit("the set does not hold what was synced")
 

@@ -2,9 +2,10 @@
 
 The identity comes from the kernel, never from a header: `X-Forwarded-For` is
 forgeable and the portal is reached directly. A device that just opened a TCP
-connection to us is in the neighbour table; when it is not, an ARP who-has is
-sent with scapy (this needs CAP_NET_RAW, which the web process normally lacks,
-so it is a best-effort fallback).
+connection to us is in the neighbour table (read by portal.gatekeeper.neighbours,
+which the gatekeeper reads too); when it is not, an ARP who-has is sent with
+scapy (this needs CAP_NET_RAW, which the web process normally lacks, so it is a
+best-effort fallback). What a MAC address is, the gatekeeper's protocol says.
 """
 
 from __future__ import annotations
@@ -16,43 +17,25 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from portal.access.firewall import normalise_mac
+from portal.gatekeeper.neighbours import NEIGHBOUR_TABLE, neighbours
+from portal.gatekeeper.protocol import normalise_mac
 
 log = logging.getLogger(__name__)
 
 Identify = Callable[[str], str | None]
 """Source address → MAC address, or None when the device cannot be recognised."""
 
-NEIGHBOUR_TABLE = Path("/proc/net/arp")
-ARP_COMPLETE = 0x2
-
 
 def mac_from_neighbour_table(address: str, table: Path = NEIGHBOUR_TABLE) -> str | None:
-    """Look `address` up in the kernel's IPv4 neighbour table (/proc/net/arp)."""
-    try:
-        lines = table.read_text(encoding="ascii").splitlines()[1:]
-    except OSError:
-        return None
-    for line in lines:
-        parts = line.split()
-        # IP address, HW type, Flags, HW address, Mask, Device
-        if len(parts) >= 6 and parts[0] == address and int(parts[2], 16) & ARP_COMPLETE:
-            try:
-                return normalise_mac(parts[3])
-            except ValueError:
-                return None
-    return None
-
-
-_arp_unavailable = False
-"""Set once the fallback failed for lack of permission: no point asking again every request."""
+    """The MAC of the complete entry the kernel's neighbour table holds for `address`."""
+    return next((n.mac for n in neighbours(table, address=address) if n.complete), None)
 
 
 def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> str | None:
-    """Ask the network who has `address` (scapy); None without permission or answer."""
-    global _arp_unavailable
-    if _arp_unavailable:
-        return None
+    """Ask the network who has `address` (scapy); None without an answer.
+
+    Raises PermissionError when this process may not send raw packets.
+    """
     try:
         # Imported here: scapy is slow to import and only this rare path needs it.
         from scapy.layers.l2 import ARP, Ether
@@ -65,9 +48,7 @@ def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> 
             verbose=False,
         )
     except PermissionError:
-        _arp_unavailable = True
-        log.info("ARP fallback disabled: the portal may not send raw packets")
-        return None
+        raise
     except Exception as error:  # scapy raises many kinds (no interface, no cache folder...)
         log.warning("ARP fallback failed: %s", type(error).__name__)
         return None
@@ -80,14 +61,29 @@ def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> 
 
 
 def neighbour_identity(interface: str, table: Path = NEIGHBOUR_TABLE) -> Identify:
-    """Production identity: neighbour table first, ARP who-has as a fallback."""
+    """Production identity: neighbour table first, ARP who-has as a fallback.
+
+    The fallback is given up the first time it is refused for lack of permission:
+    no point asking again every request. That is this identity's state, so each
+    app (each gunicorn worker) finds it out once; no module holds it.
+    """
+    arp_permitted = True
 
     def identify(address: str) -> str | None:
+        nonlocal arp_permitted
         try:
             ipaddress.IPv4Address(address)
         except ValueError:
             return None  # the Wi-Fi side offers no IPv6; nothing else can be a guest
-        return mac_from_neighbour_table(address, table) or mac_from_arp_request(address, interface)
+        mac = mac_from_neighbour_table(address, table)
+        if mac is not None or not arp_permitted:
+            return mac
+        try:
+            return mac_from_arp_request(address, interface)
+        except PermissionError:
+            arp_permitted = False
+            log.info("ARP fallback disabled: the portal may not send raw packets")
+            return None
 
     return identify
 

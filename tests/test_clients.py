@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.access.firewall import normalise_mac
 from portal.clients import address_identity, mac_from_neighbour_table, neighbour_identity
+from portal.gatekeeper.neighbours import Neighbour, neighbours
+from portal.gatekeeper.protocol import normalise_mac
 
 TABLE = """IP address       HW type     Flags       HW address            Mask     Device
 10.42.0.23       0x1         0x2         AA:BB:CC:00:00:23     *        wlan0
@@ -42,6 +43,69 @@ def test_non_ipv4_sources_are_not_guests(table: Path) -> None:
     assert identify("10.42.0.23") == "aa:bb:cc:00:00:23"
     assert identify("fe80::1") is None
     assert identify("not an address") is None
+
+
+def test_neighbour_rows_are_read_with_normalised_macs_and_unreadable_ones_passed_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "arp"
+    path.write_text(
+        TABLE
+        + "10.42.0.26       0x1         0xzz        02:00:00:00:00:26     *        wlan0\n"
+        + "10.42.0.300      0x1         0x2         02:00:00:00:00:27     *        wlan0\n"
+        + "10.42.0.28       0x1         0x2\n"
+        + "10.42.0.29       0x1         0x6         02:00:00:00:00:29     *        eth0\n",
+        encoding="ascii",
+    )
+    assert list(neighbours(path)) == [
+        Neighbour("10.42.0.23", "aa:bb:cc:00:00:23", "wlan0", complete=True),
+        Neighbour("10.42.0.24", "00:00:00:00:00:00", "wlan0", complete=False),
+        Neighbour("10.42.0.29", "02:00:00:00:00:29", "eth0", complete=True),
+    ]
+    assert list(neighbours(path, mac="02:00:00:00:00:29")) == [
+        Neighbour("10.42.0.29", "02:00:00:00:00:29", "eth0", complete=True)
+    ]
+    assert list(neighbours(path, address="10.42.0.24", mac="aa:bb:cc:00:00:23")) == []
+    assert mac_from_neighbour_table("10.42.0.26", path) is None
+    assert mac_from_neighbour_table("10.42.0.29", path) == "02:00:00:00:00:29"
+
+
+def test_arp_fallback_asks_for_a_device_the_table_lacks(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def answer(address: str, interface: str) -> str | None:
+        asked.append((address, interface))
+        return "02:00:00:00:00:30" if address == "10.42.0.30" else None
+
+    monkeypatch.setattr("portal.clients.mac_from_arp_request", answer)
+    identify = neighbour_identity("wlan0", table)
+    assert identify("10.42.0.23") == "aa:bb:cc:00:00:23"
+    assert identify("10.42.0.30") == "02:00:00:00:00:30"
+    assert identify("10.42.0.31") is None
+    assert identify("10.42.0.31") is None
+    assert asked == [("10.42.0.30", "wlan0"), ("10.42.0.31", "wlan0"), ("10.42.0.31", "wlan0")]
+
+
+def test_arp_fallback_is_given_up_by_that_identity_once_refused_permission(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def refuse(address: str, interface: str) -> str | None:
+        asked.append(address)
+        raise PermissionError("Operation not permitted")
+
+    monkeypatch.setattr("portal.clients.mac_from_arp_request", refuse)
+    identify = neighbour_identity("wlan0", table)
+    assert identify("10.42.0.30") is None
+    assert identify("10.42.0.31") is None
+    assert identify("10.42.0.23") == "aa:bb:cc:00:00:23"  # the table still answers
+    assert asked == ["10.42.0.30"]
+    # No module-level flag: another identity (another app, another worker) asks afresh.
+    assert neighbour_identity("wlan0", table)("10.42.0.32") is None
+    assert asked == ["10.42.0.30", "10.42.0.32"]
 
 
 def test_demo_identity_is_stable_and_locally_administered() -> None:

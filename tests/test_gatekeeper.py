@@ -1,5 +1,9 @@
 """The gatekeeper: its socket protocol, its caller check, and its effect on a real nftables set.
 
+The protocol is the gatekeeper's own: the portal's client and memory firewall
+speak and check it through portal.gatekeeper.protocol, and nothing in the
+package loads a web-side module (checked in a fresh interpreter).
+
 Protocol and caller tests run an in-process server whose commands are recorded,
 not executed (the nft program backend over a recording runner). The kernel tests
 run the real daemon, which uses libnftables, under `ip netns exec` in a fresh
@@ -28,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from portal.access.firewall import MAX_GRANT_SECONDS, FirewallEntry, FirewallError
+from portal.access.firewall import Firewall, FirewallError, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from portal.app import make_firewall
 from portal.config import Settings
@@ -37,10 +41,22 @@ from portal.gatekeeper.commands import CommandError, Completed
 from portal.gatekeeper.daemon import bind_listener, nft_backend
 from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
+    MAX_GRANT_SECONDS,
     MAX_LINE_BYTES,
+    MAX_REPLY_BYTES,
     MAX_SYNC_GRANTS,
     BadRequest,
+    FirewallEntry,
+    GrantRequest,
+    ListRequest,
+    Request,
+    RevokeRequest,
     SyncRequest,
+    encode_request,
+    error_reply,
+    list_reply,
+    ok_reply,
+    parse_reply,
     parse_request,
 )
 from portal.gatekeeper.server import GatekeeperServer, Peer, caller_allowed
@@ -529,6 +545,198 @@ def test_client_speaks_every_verb(serve: Serve) -> None:
     with pytest.raises(ValueError):
         firewall.grant("not-a-mac", 60)  # refused before it reaches the socket
     assert len(runner.calls) == 4
+
+
+def scripted_gatekeeper(socket_dir: Path, reply: bytes) -> tuple[GatekeeperFirewall, list[bytes]]:
+    """A stand-in gatekeeper that records one request line and answers it with `reply`."""
+    path = socket_dir / f"scripted-{uuid.uuid4().hex[:6]}.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen()
+    received: list[bytes] = []
+
+    def answer() -> None:
+        with listener, listener.accept()[0] as connection:
+            data = b""
+            while b"\n" not in data and (chunk := connection.recv(65536)):
+                data += chunk
+            received.append(data)
+            with contextlib.suppress(OSError):  # a client refusing a huge reply hangs up
+                connection.sendall(reply)
+
+    threading.Thread(target=answer, daemon=True).start()
+    return GatekeeperFirewall(path, timeout=5), received
+
+
+CLIENT_CALLS: dict[str, tuple[Callable[[GatekeeperFirewall], object], bytes, Request]] = {
+    "grant": (
+        lambda firewall: firewall.grant(MAC.upper(), 3600),
+        b'{"verb":"grant","mac":"02:11:22:33:44:55","seconds":3600}\n',
+        GrantRequest(MAC, 3600),
+    ),
+    "revoke": (
+        lambda firewall: firewall.revoke(MAC),
+        b'{"verb":"revoke","mac":"02:11:22:33:44:55"}\n',
+        RevokeRequest(MAC),
+    ),
+    "list": (lambda firewall: firewall.list(), b'{"verb":"list"}\n', ListRequest()),
+    "sync": (
+        lambda firewall: firewall.sync({MAC: 30, OTHER_MAC: 40}),
+        b'{"verb":"sync","grants":{"02:11:22:33:44:55":30,"02:11:22:33:44:66":40}}\n',
+        SyncRequest({MAC: 30, OTHER_MAC: 40}),
+    ),
+}
+
+
+@pytest.mark.parametrize("verb", CLIENT_CALLS)
+def test_client_sends_each_verb_as_the_line_the_server_parses(socket_dir: Path, verb: str) -> None:
+    call, line, parsed = CLIENT_CALLS[verb]
+    firewall, received = scripted_gatekeeper(socket_dir, b'{"ok":true,"entries":[]}\n')
+    call(firewall)
+    assert received == [line]
+    assert parse_request(line.removesuffix(b"\n")) == parsed
+    assert encode_request(parsed) == line
+
+
+def test_list_reply_line_reads_back_as_its_entries() -> None:
+    line = list_reply([FirewallEntry(MAC, 3599, 7)])
+    assert line == (
+        b'{"ok":true,"entries":[{"mac":"02:11:22:33:44:55","seconds_left":3599,"packets":7}]}\n'
+    )
+    assert parse_reply(line.removesuffix(b"\n")).entries() == [FirewallEntry(MAC, 3599, 7)]
+    assert parse_reply(ok_reply().removesuffix(b"\n")).error is None
+    assert parse_reply(error_reply("caller not allowed")).error == "caller not allowed"
+
+
+UNUSABLE_REPLIES = {
+    "not JSON": (b"ok\n", "gatekeeper sent a malformed reply to list"),
+    "not an object": (b"[true]\n", "gatekeeper sent a malformed reply to list"),
+    "no ok": (b'{"entries":[]}\n', "gatekeeper sent a malformed reply to list"),
+    "ok not a boolean": (b'{"ok":1,"entries":[]}\n', "gatekeeper sent a malformed reply to list"),
+    "refusal without a reason": (b'{"ok":false}\n', "gatekeeper refused list: ?"),
+    "no entries": (b'{"ok":true}\n', "gatekeeper sent a malformed list"),
+    "count as a string": (
+        b'{"ok":true,"entries":[{"mac":"02:11:22:33:44:55","seconds_left":"5","packets":0}]}\n',
+        "gatekeeper sent a malformed list",
+    ),
+    "MAC as a number": (
+        b'{"ok":true,"entries":[{"mac":5,"seconds_left":5,"packets":0}]}\n',
+        "gatekeeper sent a malformed list",
+    ),
+    "multicast MAC": (
+        b'{"ok":true,"entries":[{"mac":"01:00:5e:00:00:01","seconds_left":5,"packets":0}]}\n',
+        "gatekeeper sent a malformed list",
+    ),
+    "cut short": (b'{"ok":tr', "gatekeeper closed the connection without a reply"),
+    "nothing": (b"", "gatekeeper closed the connection without a reply"),
+    "too large": (b" " * (MAX_REPLY_BYTES + 65536), "gatekeeper reply too large"),
+}
+
+
+@pytest.mark.parametrize(("reply", "message"), UNUSABLE_REPLIES.values(), ids=UNUSABLE_REPLIES)
+def test_client_turns_an_unusable_reply_into_a_gatekeeper_error(
+    socket_dir: Path, reply: bytes, message: str
+) -> None:
+    firewall, _ = scripted_gatekeeper(socket_dir, reply)
+    with pytest.raises(GatekeeperError) as raised:
+        firewall.list()
+    assert str(raised.value) == message
+
+
+BAD_ARGUMENTS: dict[str, tuple[Callable[[Firewall], None], str]] = {
+    "multicast MAC": (
+        lambda firewall: firewall.grant("01:00:5e:00:00:01", 60),
+        "mac is not a unicast MAC address",
+    ),
+    "short MAC": (
+        lambda firewall: firewall.revoke("02:11:22:33:44"),
+        "mac is not a unicast MAC address",
+    ),
+    "zero seconds": (
+        lambda firewall: firewall.grant(MAC, 0),
+        "seconds: grant length must be 1..604800 seconds, got 0",
+    ),
+    "over a week": (
+        lambda firewall: firewall.grant(MAC, 604801),
+        "seconds: grant length must be 1..604800 seconds, got 604801",
+    ),
+    "seconds as bool": (lambda firewall: firewall.grant(MAC, True), "seconds must be an integer"),
+    "one MAC twice": (
+        lambda firewall: firewall.sync({"02:ab:00:00:00:01": 60, "02:AB:00:00:00:01": 60}),
+        "grants names the same MAC twice",
+    ),
+}
+
+
+@pytest.mark.parametrize(("call", "reason"), BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS)
+@pytest.mark.parametrize("backend", ["memory", "gatekeeper client"])
+def test_both_backends_refuse_what_the_gatekeeper_refuses_before_any_change(
+    socket_dir: Path, backend: str, call: Callable[[Firewall], None], reason: str
+) -> None:
+    # The client's socket does not exist: reaching it would be a GatekeeperError instead.
+    firewall: Firewall = (
+        MemoryFirewall() if backend == "memory" else GatekeeperFirewall(socket_dir / "absent.sock")
+    )
+    with pytest.raises(BadRequest) as refused:
+        call(firewall)
+    assert refused.value.reason == reason
+    if isinstance(firewall, MemoryFirewall):
+        assert firewall.list() == []
+
+
+# --- one owner for the vocabulary: the gatekeeper imports nothing from the web side ---
+
+GATEKEEPER_MODULES = [
+    "portal.gatekeeper.allowed_set",
+    "portal.gatekeeper.commands",
+    "portal.gatekeeper.daemon",
+    "portal.gatekeeper.neighbours",
+    "portal.gatekeeper.nft",
+    "portal.gatekeeper.protocol",
+    "portal.gatekeeper.server",
+]
+
+
+def modules_loaded_by(*names: str) -> set[str]:
+    """Every module a fresh interpreter holds after importing `names`."""
+    code = (
+        "import importlib, json, sys\n"
+        "for name in sys.argv[1:]: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *names],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(json.loads(done.stdout))
+
+
+def test_the_gatekeeper_loads_no_web_side_module() -> None:
+    package = PROJECT_ROOT / "portal" / "gatekeeper"
+    assert sorted(f"portal.gatekeeper.{p.stem}" for p in package.glob("[!_]*.py")) == (
+        GATEKEEPER_MODULES
+    )
+    loaded = modules_loaded_by(*GATEKEEPER_MODULES)
+    assert sorted(name for name in loaded if name.split(".")[0] == "portal") == [
+        "portal",
+        "portal.gatekeeper",
+        *GATEKEEPER_MODULES,
+    ]
+    assert {"flask", "werkzeug", "jinja2", "peewee", "scapy"} & loaded == set()
+
+
+def test_the_web_side_takes_its_vocabulary_from_the_gatekeeper() -> None:
+    loaded = modules_loaded_by("portal.access.gatekeeper_client", "portal.clients")
+    assert {
+        "portal.access.firewall",
+        "portal.gatekeeper.neighbours",
+        "portal.gatekeeper.protocol",
+    } <= loaded
+    assert "portal.gatekeeper.server" not in loaded
 
 
 def test_daemon_takes_its_socket_from_systemd(socket_dir: Path) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from portal.access.firewall import Clock, Firewall, FirewallEntry
+from portal.access.firewall import Clock, Firewall
 from portal.access.view import GrantView
+from portal.gatekeeper.protocol import FirewallEntry
 from portal.models import Grant, database
 
 log = logging.getLogger(__name__)

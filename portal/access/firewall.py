@@ -3,19 +3,19 @@
 On the Pi the firewall is the nftables set `allowed`, changed by the privileged
 gatekeeper; the web process only ever holds a client of it. Access expires in
 the kernel (set element timeout), so every grant carries its remaining time.
+What a MAC, a grant length and a listed entry are is the gatekeeper's to say
+(portal.gatekeeper.protocol): the memory twin checks its arguments with the
+same requests the gatekeeper parses, so it refuses what the gatekeeper refuses.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
-MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-MAX_GRANT_SECONDS = 7 * 24 * 3600
+from portal.gatekeeper.protocol import FirewallEntry, GrantRequest, RevokeRequest, SyncRequest
 
 Clock = Callable[[], float]
 """Seconds since the epoch; tests pass a clock they can move forward."""
@@ -23,30 +23,6 @@ Clock = Callable[[], float]
 
 class FirewallError(RuntimeError):
     """The firewall could not apply a change (gatekeeper down, nft refused, ...)."""
-
-
-@dataclass(frozen=True)
-class FirewallEntry:
-    mac: str
-    seconds_left: int
-    packets: int
-    """Packets counted for this device so far (the set's per-element counter)."""
-
-
-def normalise_mac(value: str) -> str:
-    """Lower-case colon form; raises ValueError for anything that is not a unicast MAC."""
-    mac = value.strip().lower().replace("-", ":")
-    if not MAC_PATTERN.match(mac):
-        raise ValueError(f"not a MAC address: {value!r}")
-    if int(mac[:2], 16) & 1:
-        raise ValueError(f"not a unicast MAC address: {value!r}")
-    return mac
-
-
-def check_seconds(seconds: int) -> int:
-    if not 1 <= seconds <= MAX_GRANT_SECONDS:
-        raise ValueError(f"grant length must be 1..{MAX_GRANT_SECONDS} seconds, got {seconds}")
-    return seconds
 
 
 class Firewall(Protocol):
@@ -73,16 +49,16 @@ class MemoryFirewall:
         self._packets: dict[str, int] = {}
 
     def grant(self, mac: str, seconds: int) -> None:
-        mac, seconds = normalise_mac(mac), check_seconds(seconds)
+        request = GrantRequest.checked(mac, seconds)
         with self._lock:
-            self._deadlines[mac] = self._monotonic() + seconds
-            self._packets.setdefault(mac, 0)
+            self._deadlines[request.mac] = self._monotonic() + request.seconds
+            self._packets.setdefault(request.mac, 0)
 
     def revoke(self, mac: str) -> None:
-        mac = normalise_mac(mac)
+        request = RevokeRequest.checked(mac)
         with self._lock:
-            self._deadlines.pop(mac, None)
-            self._packets.pop(mac, None)
+            self._deadlines.pop(request.mac, None)
+            self._packets.pop(request.mac, None)
 
     def list(self) -> list[FirewallEntry]:
         now = self._monotonic()
@@ -96,7 +72,7 @@ class MemoryFirewall:
             ]
 
     def sync(self, grants: Mapping[str, int]) -> None:
-        checked = {normalise_mac(mac): check_seconds(s) for mac, s in grants.items()}
+        checked = SyncRequest.checked(grants).grants
         now = self._monotonic()
         with self._lock:
             self._deadlines = {mac: now + seconds for mac, seconds in checked.items()}

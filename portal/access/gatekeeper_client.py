@@ -2,26 +2,40 @@
 
 The web process holds no capability; it asks the gatekeeper (portal/gatekeeper)
 to change the nftables set, one connection per call, so gunicorn workers and
-threads never share a socket. Any failure to get an "ok" becomes a
+threads never share a socket. Requests are built, and replies read, by the
+gatekeeper's own protocol module: a value it would refuse is refused here, as a
+ValueError, before anything is sent. Any failure to get an "ok" becomes a
 GatekeeperError, which the portal turns into a "try again" page.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from portal.access.firewall import FirewallEntry, FirewallError, check_seconds, normalise_mac
+from portal.access.firewall import FirewallError
+from portal.gatekeeper.protocol import (
+    MAX_REPLY_BYTES,
+    BadReply,
+    FirewallEntry,
+    GrantRequest,
+    LineCutShort,
+    LineReader,
+    LineTooLong,
+    ListRequest,
+    Reply,
+    Request,
+    RevokeRequest,
+    SyncRequest,
+    encode_request,
+    parse_reply,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 """A grant takes milliseconds; a sync of 10,000 devices well under a second."""
-MAX_REPLY_BYTES = 8 << 20
-"""A list of 16,384 entries is about 1 MiB; anything far larger is not our gatekeeper."""
 
 
 class GatekeeperError(FirewallError):
@@ -36,34 +50,29 @@ class GatekeeperFirewall:
         self.timeout = timeout
 
     def grant(self, mac: str, seconds: int) -> None:
-        self._call({"verb": "grant", "mac": normalise_mac(mac), "seconds": check_seconds(seconds)})
+        self._call(GrantRequest.checked(mac, seconds))
 
     def revoke(self, mac: str) -> None:
-        self._call({"verb": "revoke", "mac": normalise_mac(mac)})
+        self._call(RevokeRequest.checked(mac))
 
     def sync(self, grants: Mapping[str, int]) -> None:
-        checked = {normalise_mac(mac): check_seconds(s) for mac, s in grants.items()}
-        self._call({"verb": "sync", "grants": checked})
+        self._call(SyncRequest.checked(grants))
 
     def list(self) -> list[FirewallEntry]:
-        reply = self._call({"verb": "list"})
+        reply = self._call(ListRequest())
         try:
-            return [_entry(item) for item in reply["entries"]]
-        except (KeyError, TypeError, ValueError):
+            return reply.entries()
+        except BadReply:
             raise GatekeeperError("gatekeeper sent a malformed list") from None
 
-    def _call(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        verb = request["verb"]
-        raw = self._exchange(json.dumps(request, separators=(",", ":")).encode() + b"\n")
+    def _call(self, request: Request) -> Reply:
         try:
-            reply = json.loads(raw)
-        except ValueError:
-            raise GatekeeperError(f"gatekeeper sent a malformed reply to {verb}") from None
-        if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
-            raise GatekeeperError(f"gatekeeper sent a malformed reply to {verb}")
-        if not reply["ok"]:
+            reply = parse_reply(self._exchange(encode_request(request)))
+        except BadReply:
+            raise GatekeeperError(f"gatekeeper sent a malformed reply to {request.verb}") from None
+        if reply.error is not None:
             # The gatekeeper's reasons never quote a MAC, so they are safe to log.
-            raise GatekeeperError(f"gatekeeper refused {verb}: {reply.get('error', '?')}")
+            raise GatekeeperError(f"gatekeeper refused {request.verb}: {reply.error}")
         return reply
 
     def _exchange(self, line: bytes) -> bytes:
@@ -75,32 +84,21 @@ class GatekeeperFirewall:
                 # Refused before reading (e.g. a wrong uid): its reason may still be waiting.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     connection.sendall(line)
-                received = b""
-                while b"\n" not in received:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError
-                    connection.settimeout(remaining)
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        raise GatekeeperError("gatekeeper closed the connection without a reply")
-                    received += chunk
-                    if len(received) > MAX_REPLY_BYTES:
-                        raise GatekeeperError("gatekeeper reply too large")
+                reader = LineReader(connection, MAX_REPLY_BYTES, deadline - time.monotonic())
+                reply = reader.next_line()
+            except LineTooLong:
+                raise GatekeeperError("gatekeeper reply too large") from None
             except TimeoutError:
                 raise GatekeeperError(
                     f"gatekeeper did not answer within {self.timeout:g} s"
                 ) from None
+            except LineCutShort:
+                reply = None
             except OSError as error:
                 reason = error.strerror or type(error).__name__
                 raise GatekeeperError(
                     f"gatekeeper unreachable at {self.socket_path}: {reason}"
                 ) from None
-        return received.partition(b"\n")[0]
-
-
-def _entry(item: Any) -> FirewallEntry:
-    mac, seconds_left, packets = item["mac"], item["seconds_left"], item["packets"]
-    if type(seconds_left) is not int or type(packets) is not int:
-        raise TypeError("seconds_left and packets must be integers")
-    return FirewallEntry(normalise_mac(mac), seconds_left, packets)
+        if reply is None:
+            raise GatekeeperError("gatekeeper closed the connection without a reply")
+        return reply

@@ -9,30 +9,26 @@ script comes from the caller verbatim.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from portal.access.firewall import FirewallEntry, normalise_mac
 from portal.gatekeeper.commands import CommandError, CommandRunner
+from portal.gatekeeper.neighbours import NEIGHBOUR_TABLE, neighbours
 from portal.gatekeeper.nft import NftBackend, NftFailed
+from portal.gatekeeper.protocol import MAC_TEXT, FirewallEntry, normalise_mac
 
 log = logging.getLogger(__name__)
 
 FAMILY, TABLE, SET = "inet", "portal", "allowed"
 SET_REF = f"{FAMILY} {TABLE} {SET}"
-NEIGHBOUR_TABLE = Path("/proc/net/arp")
 SYNC_ELEMENTS_PER_LINE = 512
 """Keeps each line of a big sync batch short; the batch is still one transaction."""
 CONNTRACK_NOTHING_DELETED = 1
 """conntrack -D exits 1 when no entry matched: not an error for a revoke."""
-
-_ANY_MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 
 
 class SetError(RuntimeError):
@@ -40,7 +36,7 @@ class SetError(RuntimeError):
 
 
 def _masked(text: str) -> str:
-    return _ANY_MAC.sub("xx:xx:xx:xx:xx:xx", text)
+    return MAC_TEXT.sub("xx:xx:xx:xx:xx:xx", text)
 
 
 class AllowedSet:
@@ -113,23 +109,11 @@ class AllowedSet:
 
     def client_addresses(self, mac: str) -> list[str]:
         """The IPv4 addresses the neighbour table holds for `mac` (on the Wi-Fi side)."""
-        try:
-            rows = self._neighbour_table.read_text(encoding="ascii").splitlines()[1:]
-        except OSError:
-            return []
-        addresses = []
-        for row in rows:
-            # IP address, HW type, Flags, HW address, Mask, Device
-            parts = row.split()
-            if len(parts) < 6 or parts[3].lower() != mac:
-                continue
-            if self._wifi_interface is not None and parts[5] != self._wifi_interface:
-                continue
-            try:
-                addresses.append(str(ipaddress.IPv4Address(parts[0])))
-            except ValueError:
-                continue
-        return addresses
+        return [
+            neighbour.address
+            for neighbour in neighbours(self._neighbour_table, mac=mac)
+            if self._wifi_interface is None or neighbour.interface == self._wifi_interface
+        ]
 
     def _drop_connections(self, mac: str) -> None:
         """Delete the conntrack entries the device opened, so established flows stop."""

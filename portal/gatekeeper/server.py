@@ -15,20 +15,24 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from portal.gatekeeper.allowed_set import AllowedSet, SetError
 from portal.gatekeeper.protocol import (
+    LINE_TOO_LONG,
     MAX_LINE_BYTES,
     BadRequest,
     GrantRequest,
+    LineCutShort,
+    LineReader,
+    LineTooLong,
     ListRequest,
     Request,
     RevokeRequest,
     SyncRequest,
-    encode,
     error_reply,
+    list_reply,
+    ok_reply,
     parse_request,
 )
 
@@ -57,41 +61,6 @@ def peer_of(connection: socket.socket) -> Peer:
 def caller_allowed(peer: Peer, allowed_uid: int) -> bool:
     """Only the portal's uid, and root (an administrator's `portal doctor`), may call."""
     return peer.uid in (0, allowed_uid)
-
-
-class LineTooLong(ValueError):
-    pass
-
-
-class _LineReader:
-    """Lines from a socket, each bounded in size and in the time it may take to arrive."""
-
-    def __init__(self, connection: socket.socket, limit: int, timeout: float) -> None:
-        self._connection = connection
-        self._limit = limit
-        self._timeout = timeout
-        self._buffer = b""
-
-    def next_line(self) -> bytes | None:
-        """The next line without its newline; None at a clean end of the connection."""
-        deadline = time.monotonic() + self._timeout
-        while b"\n" not in self._buffer:
-            if len(self._buffer) > self._limit:
-                raise LineTooLong
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            self._connection.settimeout(remaining)
-            chunk = self._connection.recv(65536)
-            if not chunk:
-                if self._buffer.strip():
-                    raise ConnectionError("connection closed in the middle of a request")
-                return None
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        if len(line) > self._limit:
-            raise LineTooLong
-        return line
 
 
 class GatekeeperServer:
@@ -171,17 +140,20 @@ class GatekeeperServer:
             self._slots.release()
 
     def _serve_requests(self, connection: socket.socket) -> None:
-        reader = _LineReader(connection, MAX_LINE_BYTES, self.connection_timeout)
+        reader = LineReader(connection, MAX_LINE_BYTES, self.connection_timeout)
         while True:
             try:
                 line = reader.next_line()
             except LineTooLong:
                 # The rest of the line cannot be told apart from the next request: hang up.
                 log.warning("refused a request: longer than %d bytes", MAX_LINE_BYTES)
-                connection.sendall(error_reply(f"request longer than {MAX_LINE_BYTES} bytes"))
+                connection.sendall(error_reply(LINE_TOO_LONG))
                 return
             except TimeoutError:
                 log.info("closed a connection that sent no complete request in time")
+                return
+            except LineCutShort:
+                log.info("connection ended in the middle of a request")
                 return
             if line is None:
                 return
@@ -196,7 +168,7 @@ class GatekeeperServer:
             log.warning("refused a %s request: %s", error.verb, error.reason)
             return error_reply(error.reason)
         try:
-            reply = self.execute(request)
+            return self.execute(request)
         except SetError as error:
             log.error("%s failed: %s", request.verb, error)
             return error_reply(str(error))
@@ -204,9 +176,9 @@ class GatekeeperServer:
             # The message could quote a value; the type is enough to start looking.
             log.error("%s failed unexpectedly: %s", request.verb, type(error).__name__)
             return error_reply("internal error in the gatekeeper")
-        return encode(reply)
 
-    def execute(self, request: Request) -> dict[str, Any]:
+    def execute(self, request: Request) -> bytes:
+        """Apply a validated request; its reply line."""
         if isinstance(request, GrantRequest):
             self._allowed.grant(request.mac, request.seconds)
             log.info("granted access for %d s", request.seconds)
@@ -219,5 +191,5 @@ class GatekeeperServer:
         elif isinstance(request, ListRequest):
             entries = self._allowed.entries()
             log.debug("listed %d entries", len(entries))
-            return {"ok": True, "entries": [asdict(entry) for entry in entries]}
-        return {"ok": True}
+            return list_reply(entries)
+        return ok_reply()
