@@ -17,6 +17,7 @@ import tarfile
 import textwrap
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,8 +29,10 @@ from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.guides import store
 from portal.guides.errors import PackRejected
-from portal.guides.pack_build import PackSourceError, build_pack
-from portal.guides.pack_format import MANIFEST, SIGNATURE, Limits, read_pack
+from portal.guides.pack.build import build_pack
+from portal.guides.pack.manifest import MANIFEST, SIGNATURE, Limits
+from portal.guides.pack.problems import PackInvalid
+from portal.guides.pack.read import read_pack
 from portal.guides.pack_keys import generate_keys, key_id, load_private_key, public_key_text
 from portal.guides.pack_sources import install, partial_path
 from portal.uplink import UplinkState, state_path, write_state
@@ -130,8 +133,10 @@ def forge(
     signature: bytes | str | None = "sign",
     claimed: Ed25519PrivateKey | None = None,
 ) -> Path:
-    """Write a pack by hand: a manifest of `files` (sizes overridden by `declared`), signed
-    by `signer` (claiming `claimed`'s key id), and the tar members given (default: `files`)."""
+    """Write a pack by hand: a manifest of `files` (sizes overridden by `declared`) with the
+    values of their pack.toml (overridden by `fields`), signed by `signer` (claiming
+    `claimed`'s key id), and the tar members given (default: `files`)."""
+    pack = tomllib.loads(files["pack.toml"].decode())
     entries = [
         {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for path, data in files.items()
@@ -141,14 +146,12 @@ def forge(
         entries.append({"path": path, "size": size, "sha256": "0" * 64})
     document = {
         "format": 1,
-        "pack_id": "passerelle-wallonie",
-        "version": "2026.12.1",
-        "languages": ["fr", "nl", "de", "en"],
-        "default_language": "fr",
-        "min_portal_version": "0.1.0",
+        "pack_id": pack["id"],
+        **{name: pack[name] for name in ("version", "languages", "default_language")},
+        "min_portal_version": pack["min_portal_version"],
         "created": "2026-12-01T00:00:00+00:00",
         "key_id": key_id((claimed or signer).public_key()),
-        "title": {"fr": "Guides"},
+        "title": pack["title"],
         "files": entries,
         **(fields or {}),
     }
@@ -264,7 +267,7 @@ def test_build_then_verify_round_trip(
             lambda s: _edit(
                 s / "guides/g11-emergencies/en.md", "updated = 2026", "updated = [2026"
             ),
-            r"g11-emergencies/en\.md: front matter: .*line",
+            r"g11-emergencies/en\.md: front matter is not valid TOML .*line",
         ),
         (
             lambda s: (s / "images/eid.svg").unlink(),
@@ -298,7 +301,7 @@ def test_build_refuses_a_bad_source_naming_file_and_key(
 ) -> None:
     source = make_source(tmp_path / "src")
     change(source)
-    with pytest.raises(PackSourceError, match=words):
+    with pytest.raises(PackInvalid, match=words):
         build_pack(source, tmp_path / "out.pack", signing_key)
     assert not (tmp_path / "out.pack").exists()
 

@@ -18,7 +18,8 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.db import database
-from portal.guides.render import PageRenderer, RenderError, prepare
+from portal.guides.pack.problems import PackInvalid
+from portal.guides.render import PageRenderer, prepare
 from portal.guides.search import fts_query, search, words
 from tests.conftest import fake_identify, phone_client
 
@@ -172,7 +173,11 @@ def test_a_page_that_cannot_be_read_refuses_the_pack(tmp_path: Path, settings: S
     folder = tmp_path / "pack"
     shutil.copytree(CONTENT, folder)
     (folder / "guides" / "g04-myminfin" / "nl.md").write_text("no front matter\n")
-    with pytest.raises(RenderError, match=r"guides/g04-myminfin/nl\.md: does not start with"):
+    with pytest.raises(
+        PackInvalid,
+        match=r"^1 problem\(s\) in the pack:\nguides/g04-myminfin/nl\.md: does not start with a "
+        r"\+\+\+ front matter line$",
+    ):
         prepare(folder, settings)
 
 
@@ -180,8 +185,12 @@ def test_a_missing_pictogram_refuses_the_pack(tmp_path: Path, settings: Settings
     folder = tmp_path / "pack"
     shutil.copytree(CONTENT, folder)
     (folder / "images" / "taxes.svg").unlink()
-    with pytest.raises(RenderError, match=r"g04-myminfin: pictogram images/taxes\.svg"):
+    with pytest.raises(PackInvalid) as refused:
         prepare(folder, settings)
+    assert refused.value.problems == [
+        f"guides/g04-myminfin/{language}.md: key 'pictogram': 'taxes.svg' is not a file in images/"
+        for language in ("fr", "nl", "de", "en")
+    ]
 
 
 def test_what_a_pack_ships_under_rendered_is_replaced(tmp_path: Path, settings: Settings) -> None:

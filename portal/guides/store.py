@@ -26,17 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal import __version__
 from portal.config import Settings
 from portal.guides.errors import PackDeferred, PackRejected
-from portal.guides.pack_format import (
-    MANIFEST,
-    MEGABYTE,
-    Limits,
-    Manifest,
-    parse_version,
-    read_pack,
-)
+from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
+from portal.guides.pack.names import portal_version_problem
+from portal.guides.pack.read import read_pack
 from portal.guides.progress import Progress, SilentProgress
 
 GUIDES = "guides"
@@ -88,7 +82,7 @@ def installed_packs(settings: Settings) -> list[InstalledPack]:
         with contextlib.suppress(OSError, PackRejected):
             raw = (folder / MANIFEST).read_bytes()
             # Verified at install time; only read back here.
-            manifest = Manifest.parse(raw, Limits(max_bytes=1 << 62, max_files=1 << 30))
+            manifest = Manifest.parse(raw, UNLIMITED)
             packs.append(InstalledPack(slot, folder, manifest))
     return packs
 
@@ -166,11 +160,8 @@ def _check_acceptable(manifest: Manifest, settings: Settings) -> None:
         raise PackRejected(
             f"this pack is {manifest.pack_id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
         )
-    if parse_version(manifest.min_portal_version) > parse_version(__version__):
-        raise PackRejected(
-            f"the pack needs portal {manifest.min_portal_version} or newer; "
-            f"this is portal {__version__}"
-        )
+    if problem := portal_version_problem(manifest.min_portal_version):
+        raise PackRejected(problem)
 
 
 def _prepare(folder: Path, settings: Settings) -> None:
@@ -240,7 +231,7 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
 def _same_version(current: Path, manifest: Manifest, started: float) -> InstallResult:
     """Installing the version already served: nothing to do if the files are the same."""
     try:
-        installed = Manifest.parse((current / MANIFEST).read_bytes(), Limits(1 << 62, 1 << 30))
+        installed = Manifest.parse((current / MANIFEST).read_bytes(), UNLIMITED)
     except (OSError, PackRejected):
         installed = None
     if installed is None or installed.files != manifest.files:
