@@ -29,6 +29,7 @@ from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.guides import store
 from portal.guides.errors import PackRejected
+from portal.guides.library import load_library
 from portal.guides.pack.build import build_pack
 from portal.guides.pack.manifest import MANIFEST, SIGNATURE, Limits
 from portal.guides.pack.problems import PackInvalid
@@ -310,6 +311,280 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- one format: what builds, installs ----------------------------------------------------
+
+
+def _rename_pictogram(source: Path, old: str, new: str, guide: str = "g01-eid") -> None:
+    """Rename an image and point every page of `guide` at the new name."""
+    (source / "images" / old).rename(source / "images" / new)
+    for page in (source / "guides" / guide).glob("*.md"):
+        _edit(page, f'pictogram = "{old}"', f'pictogram = "{new}"')
+
+
+def _rename_guide(source: Path, old: str, new: str) -> None:
+    (source / "guides" / old).rename(source / "guides" / new)
+    for page in (source / "guides" / new).glob("*.md"):
+        _edit(page, f'id = "{old}"', f'id = "{new}"')
+
+
+def _set_in_pack_toml(source: Path, line: str, new: str) -> None:
+    _edit(source / "pack.toml", line, new)
+
+
+def _drop_body(page: Path) -> None:
+    """Keep the front matter only."""
+    front = page.read_text(encoding="utf-8").split("+++\n")[1]
+    page.write_text(f"+++\n{front}+++\n", encoding="utf-8")
+
+
+def _in_every_page(source: Path, old: str, new: str, guide: str = "g01-eid") -> None:
+    for page in sorted((source / "guides" / guide).glob("*.md")):
+        _edit(page, old, new)
+
+
+IMAGE_RULE = "is not an image name: lower-case letters, digits, '.', '_' and '-', ending in "
+IMAGE_RULE += ".svg, .webp, .png, .jpg, .jpeg"
+GUIDE_ID_RULE = "must be lower-case letters, digits and dashes, such as 'g13-short-name'"
+LANGS = ("de", "en", "fr", "nl")
+"""The order in which a guide folder's pages are listed (sorted)."""
+PACK_ORDER = ("fr", "nl", "de", "en")
+"""The order in which a guide's pages are checked (pack.toml's languages)."""
+LONG_ID = "g" + "x" * 62
+
+
+class Installs:
+    """The build succeeds and every hotspot installs the pack: these guides, these pictograms."""
+
+    def __init__(self, pictograms: dict[str, str], pack_id: str = "passerelle-wallonie") -> None:
+        self.pictograms = pictograms
+        self.pack_id = pack_id
+
+
+SERVED = {"g01-eid": "eid.svg", "g11-emergencies": "emergency.svg"}
+
+EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
+    "capital-in-pictogram": (
+        lambda s: _rename_pictogram(s, "eid.svg", "Eid.svg"),
+        [
+            f"src/images/Eid.svg: 'Eid.svg' {IMAGE_RULE}",
+            *(
+                f"src/guides/g01-eid/{code}.md: key 'pictogram': 'Eid.svg' {IMAGE_RULE}"
+                for code in PACK_ORDER
+            ),
+        ],
+    ),
+    "capital-in-pictogram-key-only": (
+        lambda s: _in_every_page(s, 'pictogram = "eid.svg"', 'pictogram = "EID.svg"'),
+        [
+            f"src/guides/g01-eid/{code}.md: key 'pictogram': 'EID.svg' {IMAGE_RULE}"
+            for code in PACK_ORDER
+        ],
+    ),
+    "upper-case-suffix": (
+        lambda s: _rename_pictogram(s, "eid.svg", "eid.SVG"),
+        [
+            f"src/images/eid.SVG: 'eid.SVG' {IMAGE_RULE}",
+            *(
+                f"src/guides/g01-eid/{code}.md: key 'pictogram': 'eid.SVG' {IMAGE_RULE}"
+                for code in PACK_ORDER
+            ),
+        ],
+    ),
+    "underscore-in-pictogram": (
+        lambda s: _rename_pictogram(s, "eid.svg", "e_id.svg"),
+        Installs({**SERVED, "g01-eid": "e_id.svg"}),
+    ),
+    "jpeg-picture": (
+        lambda s: _rename_pictogram(s, "eid.svg", "eid.jpeg"),
+        Installs({**SERVED, "g01-eid": "eid.jpeg"}),
+    ),
+    "picture-in-a-sub-folder": (
+        lambda s: shutil.copytree(s / "images", s / "images/more"),
+        ["src/images/more: is a folder where the pack has none"],
+    ),
+    "capital-in-guide-folder": (
+        lambda s: _rename_guide(s, "g01-eid", "G01-eid"),
+        [
+            f"src/guides/G01-eid/{code}.md: is in a guide folder whose name {GUIDE_ID_RULE}"
+            for code in LANGS
+        ],
+    ),
+    "guide-named-like-a-route": (
+        lambda s: _rename_guide(s, "g01-eid", "search"),
+        [
+            f"src/guides/search/{code}.md: is in a guide folder whose name 'search' is taken "
+            "by the library's own pages; choose another"
+            for code in LANGS
+        ],
+    ),
+    "longest-guide-id": (
+        lambda s: _rename_guide(s, "g01-eid", LONG_ID),
+        Installs({LONG_ID: "eid.svg", "g11-emergencies": "emergency.svg"}),
+    ),
+    "guide-id-one-too-long": (
+        lambda s: _rename_guide(s, "g01-eid", LONG_ID + "x"),
+        [
+            f"src/guides/{LONG_ID}x/{code}.md: is in a guide folder whose name {GUIDE_ID_RULE}"
+            for code in LANGS
+        ],
+    ),
+    "upper-case-language": (
+        lambda s: _set_in_pack_toml(s, '"en"]', '"EN"]'),
+        [
+            "src/pack.toml: key 'languages': must be a list of different language codes "
+            "such as ['fr', 'nl']"
+        ],
+    ),
+    "region-in-language": (
+        lambda s: _set_in_pack_toml(s, '"en"]', '"en-GB"]'),
+        [
+            "src/pack.toml: key 'languages': must be a list of different language codes "
+            "such as ['fr', 'nl']"
+        ],
+    ),
+    "page-in-another-language": (
+        lambda s: shutil.copy(s / "guides/g01-eid/fr.md", s / "guides/g01-eid/it.md"),
+        [
+            "src/guides/g01-eid/it.md: a guide folder holds only <lang>.md "
+            "for ['fr', 'nl', 'de', 'en']"
+        ],
+    ),
+    "notes-in-a-guide-folder": (
+        lambda s: (s / "guides/g01-eid/notes.txt").write_text("to do"),
+        [
+            "src/guides/g01-eid/notes.txt: is not a page: a guide folder holds only "
+            "<language>.md files, such as fr.md"
+        ],
+    ),
+    "capital-in-pack-id": (
+        lambda s: _set_in_pack_toml(s, 'id = "passerelle-wallonie"', 'id = "Passerelle"'),
+        [
+            "src/pack.toml: key 'id': must be lower-case letters, digits and dashes, "
+            "such as 'passerelle-wallonie'"
+        ],
+    ),
+    "other-pack-id": (
+        lambda s: _set_in_pack_toml(s, 'id = "passerelle-wallonie"', 'id = "namur-2"'),
+        Installs(SERVED, pack_id="namur-2"),
+    ),
+    "two-part-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11"'),
+        Installs(SERVED),
+    ),
+    "five-part-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11.1.2.3"'),
+        ["src/pack.toml: key 'version': '2026.11.1.2.3' is not dotted numbers such as '2026.11.1'"],
+    ),
+    "newline-after-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11.1\\n"'),
+        ["src/pack.toml: key 'version': '2026.11.1\\n' is not dotted numbers such as '2026.11.1'"],
+    ),
+    "needs-a-newer-portal": (
+        lambda s: _set_in_pack_toml(s, '"0.1.0"', '"99.0"'),
+        [
+            "src/pack.toml: key 'min_portal_version': the pack needs portal 99.0 or newer; "
+            "this is portal 0.1.0"
+        ],
+    ),
+    "updated-with-a-time": (
+        lambda s: _edit(
+            s / "guides/g01-eid/nl.md", "updated = 2026-11-26", "updated = 2026-11-26T10:00:00"
+        ),
+        ["src/guides/g01-eid/nl.md: key 'updated': must be a TOML date such as 2026-11-26"],
+    ),
+    "unknown-topic": (
+        lambda s: _in_every_page(s, 'topic = "identity"', 'topic = "Identity"'),
+        [
+            f"src/guides/g01-eid/{code}.md: key 'topic': must be one of identity, money-taxes, "
+            "health, work, family-home, transport, safety, commune"
+            for code in PACK_ORDER
+        ],
+    ),
+    "no-body": (
+        lambda s: _drop_body(s / "guides/g01-eid/de.md"),
+        ["src/guides/g01-eid/de.md: has no text after the front matter"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_SOURCES))
+def test_a_pack_that_builds_installs(
+    case: str, tmp_path: Path, settings: Settings, signing_key: Ed25519PrivateKey
+) -> None:
+    """Every source is either refused by the build, naming file and key, or installs."""
+    change, outcome = EDGE_SOURCES[case]
+    source = make_source(tmp_path / "src")
+    change(source)
+    out = tmp_path / "edge.pack"
+    if isinstance(outcome, list):
+        with pytest.raises(PackInvalid) as refused:
+            build_pack(source, out, signing_key)
+        assert refused.value.problems == outcome
+        assert not out.exists()
+        return
+    build_pack(source, out, signing_key)
+    result = store.install_file(out, settings.replace("guides", pack_id=outcome.pack_id))
+    library = load_library(result.folder)
+    served = {guide.id: guide.pictogram for guide in library.guides.values()}
+    assert served == outcome.pictograms
+    for guide_id, pictogram in outcome.pictograms.items():
+        assert (result.folder / "images" / pictogram).is_file()
+        assert library.body(guide_id, "fr")
+
+
+def test_build_refuses_a_manifest_the_reader_would_refuse(
+    tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portal.guides.pack.manifest.MANIFEST_LIMIT", 1000)
+    with pytest.raises(PackRejected, match=r"^manifest\.json is 2,\d{3} bytes, over 1,000 "):
+        build_pack(make_source(tmp_path / "src"), tmp_path / "out.pack", signing_key)
+    assert not (tmp_path / "out.pack").exists()
+
+
+def test_verify_install_and_build_refuse_a_bad_page_in_the_same_words(
+    tmp_path: Path,
+    settings: Settings,
+    packs: Packs,
+    signing_key: Ed25519PrivateKey,
+    installed: tuple[str, dict[str, str]],
+) -> None:
+    files = packs.files()
+    page = "guides/g01-eid/de.md"
+    files[page] = files[page].replace(b'topic = "identity"', b'topic = "x"')
+    signed = forge(tmp_path / "hand-made.pack", signing_key, files)
+    problem = (
+        "guides/g01-eid/de.md: key 'topic': must be one of identity, money-taxes, health, "
+        "work, family-home, transport, safety, commune"
+    )
+    trusted = settings.guides.trusted_keys
+    with pytest.raises(PackInvalid) as verified:
+        read_pack(signed, trusted, Limits.from_settings(settings))
+    with pytest.raises(PackInvalid) as installing:
+        store.install_file(signed, settings)
+    source = make_source(tmp_path / "src", "2026.12.1")
+    _edit(source / page, 'topic = "identity"', 'topic = "x"')
+    with pytest.raises(PackInvalid) as built:
+        build_pack(source, tmp_path / "out.pack", signing_key)
+    assert verified.value.problems == installing.value.problems == [problem]
+    assert built.value.problems == [f"src/{problem}"]
+    assert snapshot(settings) == installed
+    assert staging_is_empty(settings)
+
+
+def test_a_signed_manifest_that_disagrees_with_its_pack_toml_is_refused(
+    tmp_path: Path, settings: Settings, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    signed = forge(
+        tmp_path / "odd.pack", signing_key, packs.files(), fields={"version": "2026.12.2"}
+    )
+    with pytest.raises(PackInvalid) as refused:
+        store.install_file(signed, settings)
+    assert refused.value.problems == [
+        "pack.toml: says other values than manifest.json (the pack was badly built)"
+    ]
+    assert store.current_pack_dir(settings) is None
 
 
 # --- bad packs: refused with the reason, the served pack untouched ------------------------

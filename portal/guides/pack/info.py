@@ -55,7 +55,8 @@ def check_info(
     def one_of_languages(code: object) -> str | None:
         return None if code in languages else "must be one of 'languages'"
 
-    wrong("default_language", one_of_languages)
+    if languages or "default_language" not in table:
+        wrong("default_language", one_of_languages)
     title: dict[str, Any] = {} if wrong("title", _title_table) else table["title"]
     for code in languages:
         if not isinstance(title.get(code), str) or not title[code].strip():
