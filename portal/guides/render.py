@@ -23,7 +23,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
 from portal.config import Settings
-from portal.guides.pack.contents import Guide, check_folder
+from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.pack.problems import Problems
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
@@ -203,7 +203,7 @@ def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
         raise RenderError(f"{where}: cannot be rendered ({error})") from error
 
 
-def _describe(guide: Guide) -> dict[str, Any]:
+def _describe(guide: GuidePages) -> dict[str, Any]:
     """A guide's entry in library.json (its pages agree on topic and pictogram: checked)."""
     first = guide.pages[0]
     return {

@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from portal.guides.pack.contents import PackContents, check_folder
-from portal.guides.pack.layout import PACK_TOML
+from portal.guides.pack.layout import PACK_TOML, image_path, page_path
 from portal.guides.pack.manifest import FileEntry, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
 from portal.guides.pack.problems import PackInvalid, Problems
@@ -53,9 +53,9 @@ def check_source(folder: Path) -> PackSource:
     problems.raise_if_any(SOURCE)
     assert contents is not None  # noqa: S101 — no problems means checked contents
     pages = [
-        f"guides/{guide.id}/{page.language}.md" for guide in contents.guides for page in guide.pages
+        page_path(guide.id, page.language) for guide in contents.guides for page in guide.pages
     ]
-    files = (PACK_TOML, *pages, *(f"images/{name}" for name in sorted(contents.images)))
+    files = (PACK_TOML, *pages, *map(image_path, sorted(contents.images)))
     return PackSource(folder=folder, contents=contents, files=files)
 
 

@@ -13,14 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.guides.pack.info import PackInfo, read_info
-from portal.guides.pack.layout import GUIDES, IMAGES, PACK_TOML, page_path, path_problem
+from portal.guides.pack.layout import (
+    GUIDES,
+    IMAGES,
+    PACK_TOML,
+    image_of,
+    page_of,
+    page_path,
+    path_problem,
+)
 from portal.guides.pack.page import GuidePage, check_page
 from portal.guides.pack.problems import Problems
 
 
 @dataclass(frozen=True)
-class Guide:
-    """One guide: its pages, in the order of the pack's languages."""
+class GuidePages:
+    """One guide: its checked pages, in the order of the pack's languages."""
 
     id: str
     pages: tuple[GuidePage, ...]
@@ -31,7 +39,7 @@ class PackContents:
     """A pack whose contents passed every check."""
 
     info: PackInfo
-    guides: tuple[Guide, ...]
+    guides: tuple[GuidePages, ...]
     images: frozenset[str]
     """Names of the files under images/."""
 
@@ -49,40 +57,54 @@ def check_contents(
         problems.add(PACK_TOML, "missing (is this a pack source folder?)")
         return None
     info = read_info(read(PACK_TOML), problems)
-    languages = info.languages if info else ()
-    images = frozenset(path.split("/")[1] for path in paths if path.startswith(f"{IMAGES}/"))
+    images = frozenset(name for path in paths if (name := image_of(path)) is not None)
     folders: dict[str, set[str]] = {}
-    for path in paths:
-        if path.startswith(f"{GUIDES}/"):
-            _, guide_id, name = path.split("/")
-            folders.setdefault(guide_id, set()).add(name.removesuffix(".md"))
+    for guide_id, language in filter(None, map(page_of, paths)):
+        folders.setdefault(guide_id, set()).add(language)
     if not folders:
         problems.add(GUIDES, "no guide folders")
-    guides = []
-    for guide_id, present in sorted(folders.items()):
-        pages = []
-        for language in sorted(present - set(languages)) if info else ():
+    guides = tuple(
+        _check_guide(guide_id, present, info, images, read, problems)
+        for guide_id, present in sorted(folders.items())
+    )
+    if info is None or len(problems.lines) > found:
+        return None
+    return PackContents(info, guides, images)
+
+
+def _check_guide(
+    guide_id: str,
+    present: set[str],
+    info: PackInfo | None,
+    images: frozenset[str],
+    read: Callable[[str], bytes],
+    problems: Problems,
+) -> GuidePages:
+    """One guide folder: a page per language of the pack, agreeing on what they share."""
+    if info is None:  # pack.toml is wrong: still check the pages there are
+        languages: tuple[str, ...] = tuple(sorted(present))
+    else:
+        languages = info.languages
+        for language in sorted(present - set(languages)):
             problems.add(
                 page_path(guide_id, language),
                 f"a guide folder holds only <lang>.md for {list(languages)}",
             )
-        for language in languages:
-            where = page_path(guide_id, language)
-            if language not in present:
-                problems.add(where, "missing (every guide has every language)")
-                continue
-            expected = {"id": guide_id, "language": language}
-            page = check_page(read(where), where, expected, images, problems)
-            if page is not None:
-                pages.append(page)
-        if len({page.shared() for page in pages}) > 1:
-            problems.add(
-                f"{GUIDES}/{guide_id}", "topic, pictogram and source URLs differ between languages"
-            )
-        guides.append(Guide(guide_id, tuple(pages)))
-    if info is None or len(problems.lines) > found:
-        return None
-    return PackContents(info, tuple(guides), images)
+    pages = []
+    for language in languages:
+        where = page_path(guide_id, language)
+        if language not in present:
+            problems.add(where, "missing (every guide has every language)")
+            continue
+        expected = {"id": guide_id, "language": language}
+        page = check_page(read(where), where, expected, images, problems)
+        if page is not None:
+            pages.append(page)
+    if len({page.shared() for page in pages}) > 1:
+        problems.add(
+            f"{GUIDES}/{guide_id}", "topic, pictogram and source URLs differ between languages"
+        )
+    return GuidePages(guide_id, tuple(pages))
 
 
 def folder_paths(folder: Path, problems: Problems) -> list[str]:

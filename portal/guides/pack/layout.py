@@ -25,6 +25,24 @@ def page_path(guide_id: str, language: str) -> str:
     return f"{GUIDES}/{guide_id}/{language}{PAGE_SUFFIX}"
 
 
+def image_path(name: str) -> str:
+    return f"{IMAGES}/{name}"
+
+
+def page_of(path: str) -> tuple[str, str] | None:
+    """(guide id, language) of a valid page path, None for pack.toml and images."""
+    parts = path.split("/")
+    if parts[0] != GUIDES:
+        return None
+    return parts[1], parts[2].removesuffix(PAGE_SUFFIX)
+
+
+def image_of(path: str) -> str | None:
+    """The image name of a valid image path, None for pack.toml and pages."""
+    parts = path.split("/")
+    return parts[1] if parts[0] == IMAGES else None
+
+
 def path_problem(path: str) -> str | None:
     """Why `path` may not be a file of a pack, or None if it may.
 
