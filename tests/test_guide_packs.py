@@ -247,7 +247,7 @@ def test_build_then_verify_round_trip(
     assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
     assert "guides/g04-myminfin/fr.md" in names and "images/taxes.svg" in names
     manifest = read_pack(out, [public], Limits(max_bytes=10**8))
-    assert manifest.languages == ("fr", "nl", "de", "en")
+    assert manifest.info.languages == ("fr", "nl", "de", "en")
     assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 48
     # Not trusted by the config file; trusted when named on the command line.
     assert main(["pack", "verify", str(out), "--config", str(config_file)]) == 2
@@ -770,7 +770,7 @@ def test_install_from_a_folder_takes_the_highest_valid_version_of_the_configured
     )
     (stick / "notes.txt").write_text("not a pack")
     result = install(str(stick), settings)
-    assert result.manifest.version == "2026.11.2"
+    assert result.manifest.info.version == "2026.11.2"
     assert store.current_pack_dir(settings) == result.folder
 
 
@@ -828,7 +828,7 @@ def test_install_from_a_url_resumes_an_interrupted_download(
     assert part.stat().st_size == len(handler.body) // 2
     assert store.current_pack_dir(settings) is None
     result = install(url, settings)
-    assert result.manifest.version == "2026.11.1"
+    assert result.manifest.info.version == "2026.11.1"
     assert handler.ranges == [None, f"bytes={len(handler.body) // 2}-"]
     assert not part.exists()
     assert store.current_pack_dir(settings) is not None
@@ -868,7 +868,7 @@ def test_failing_prepare_refuses_the_pack_and_leaves_the_old_one_serving(
         store.install_file(packs.build("2026.12.1"), settings)
     assert snapshot(settings) == installed
     assert staging_is_empty(settings)
-    assert [pack.manifest.version for pack in store.installed_packs(settings)] == ["2026.11.1"]
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == ["2026.11.1"]
 
 
 KILLED_INSTALL = textwrap.dedent(
@@ -929,7 +929,7 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
         store.rollback(settings)
 
     def versions() -> list[str]:
-        return [pack.manifest.version for pack in store.installed_packs(settings)]
+        return [pack.manifest.info.version for pack in store.installed_packs(settings)]
 
     for version in ("2026.11.1", "2026.11.2"):
         store.install_file(packs.build(version), settings)
@@ -971,7 +971,7 @@ def test_demo_pack_is_built_from_content_signed_trusted_and_installed(tmp_path: 
     settings = install_demo_pack(demo_settings("127.0.0.1", 8080, tmp_path))
     assert len(settings.guides.trusted_keys) == 1
     packs = store.installed_packs(settings)
-    assert [pack.manifest.pack_id for pack in packs] == ["passerelle-wallonie"]
+    assert [pack.manifest.info.id for pack in packs] == ["passerelle-wallonie"]
     assert packs[0].manifest.key_id == key_id(
         load_private_key(tmp_path / "demo-pack-key" / "pack-signing.key").public_key()
     )

@@ -33,7 +33,7 @@ DEMO_KEYS = "demo-pack-key"
 def _describe(manifest: Manifest) -> str:
     pages = sum(1 for entry in manifest.files if entry.path.startswith("guides/"))
     return (
-        f"{manifest.pack_id} {manifest.version} ({', '.join(manifest.languages)}; "
+        f"{manifest.info.id} {manifest.info.version} ({', '.join(manifest.info.languages)}; "
         f"{pages} pages; built {manifest.created})"
     )
 

@@ -43,10 +43,10 @@ def pick_from_folder(folder: Path, settings: Settings) -> tuple[Path, Manifest]:
         except PackRejected as error:
             reasons.append(f"{path.name}: {error}")
             continue
-        if manifest.pack_id != wanted:
-            reasons.append(f"{path.name}: pack {manifest.pack_id!r}, not {wanted!r}")
+        if manifest.info.id != wanted:
+            reasons.append(f"{path.name}: pack {manifest.info.id!r}, not {wanted!r}")
             continue
-        candidates.append((parse_version(manifest.version), path, manifest))
+        candidates.append((parse_version(manifest.info.version), path, manifest))
     if not candidates:
         detail = "; ".join(reasons) or f"no *{PACK_SUFFIX} file"
         raise PackRejected(f"no usable {wanted!r} pack in {folder}: {detail}")

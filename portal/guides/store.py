@@ -156,11 +156,11 @@ def check_free_space(guides: Path, pack_size: int) -> None:
 
 def _check_acceptable(manifest: Manifest, settings: Settings) -> None:
     wanted = settings.guides.pack_id
-    if manifest.pack_id != wanted:
+    if manifest.info.id != wanted:
         raise PackRejected(
-            f"this pack is {manifest.pack_id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
+            f"this pack is {manifest.info.id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
         )
-    if problem := portal_version_problem(manifest.min_portal_version):
+    if problem := portal_version_problem(manifest.info.min_portal_version):
         raise PackRejected(problem)
 
 
@@ -236,7 +236,7 @@ def _same_version(current: Path, manifest: Manifest, started: float) -> InstallR
         installed = None
     if installed is None or installed.files != manifest.files:
         raise PackRejected(
-            f"version {manifest.version} is already installed with other files; "
+            f"version {manifest.info.version} is already installed with other files; "
             "raise the version in pack.toml and build again"
         )
     return InstallResult(manifest, current, False, time.monotonic() - started)

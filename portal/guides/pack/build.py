@@ -77,7 +77,7 @@ def build_pack(
     """Check `folder`, then write the signed pack file `out`; return its manifest."""
     source = check_source(folder)
     stamp = created or datetime.datetime.now(datetime.UTC)
-    manifest = Manifest.of(
+    manifest = Manifest(
         source.contents.info,
         created=stamp.replace(microsecond=0).isoformat(),
         key_id=key_id(key.public_key()),

@@ -7,7 +7,6 @@ hotspot with default limits can read.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -73,62 +72,29 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    pack_id: str
-    version: str
-    languages: tuple[str, ...]
-    default_language: str
-    min_portal_version: str
+    info: PackInfo
+    """The values of the pack's pack.toml, repeated so they are signed."""
     created: str
     key_id: str
-    title: dict[str, str]
     files: tuple[FileEntry, ...]
     raw: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def folder_name(self) -> str:
-        return f"{self.pack_id}-{self.version}"
-
-    @property
-    def info(self) -> PackInfo:
-        """The pack.toml values this manifest repeats."""
-        return PackInfo(
-            id=self.pack_id,
-            version=self.version,
-            languages=self.languages,
-            default_language=self.default_language,
-            min_portal_version=self.min_portal_version,
-            title=self.title,
-        )
-
-    @classmethod
-    def of(
-        cls, info: PackInfo, created: str, key_id: str, files: tuple[FileEntry, ...]
-    ) -> Manifest:
-        """The manifest the builder signs for a checked pack.toml."""
-        return cls(
-            pack_id=info.id,
-            version=info.version,
-            languages=info.languages,
-            default_language=info.default_language,
-            min_portal_version=info.min_portal_version,
-            created=created,
-            key_id=key_id,
-            title=info.title,
-            files=files,
-        )
+        return f"{self.info.id}-{self.info.version}"
 
     def to_bytes(self) -> bytes:
         """The canonical JSON the builder signs."""
         document = {
             "format": FORMAT,
-            "pack_id": self.pack_id,
-            "version": self.version,
-            "languages": list(self.languages),
-            "default_language": self.default_language,
-            "min_portal_version": self.min_portal_version,
+            "pack_id": self.info.id,
+            "version": self.info.version,
+            "languages": list(self.info.languages),
+            "default_language": self.info.default_language,
+            "min_portal_version": self.info.min_portal_version,
             "created": self.created,
             "key_id": self.key_id,
-            "title": self.title,
+            "title": self.info.title,
             "files": [
                 {"path": entry.path, "size": entry.size, "sha256": entry.sha256}
                 for entry in self.files
@@ -159,8 +125,7 @@ class Manifest:
         if info is None or problems.lines:
             raise PackRejected(problems.lines[0])
         files = _parse_files(document.get("files"), limits)
-        manifest = cls.of(info, document["created"], document["key_id"], files)
-        return dataclasses.replace(manifest, raw=raw)
+        return cls(info, document["created"], document["key_id"], files, raw)
 
 
 def _parse_files(files: Any, limits: Limits) -> tuple[FileEntry, ...]:
