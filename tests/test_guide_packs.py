@@ -946,6 +946,23 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
     assert kept == ["passerelle-wallonie-2026.11.2", "passerelle-wallonie-2026.11.3"]
 
 
+def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
+    settings: Settings, packs: Packs
+) -> None:
+    for version in ("2026.11.1", "2026.11.2"):
+        store.install_file(packs.build(version), settings)
+    previous = store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.11.1"
+    (previous / MANIFEST).unlink()
+    with pytest.raises(
+        PackRejected,
+        match=r"^passerelle-wallonie-2026\.11\.1: manifest\.json cannot be read "
+        r"\(No such file or directory\)$",
+    ):
+        store.rollback(settings)
+    current = store.current_pack_dir(settings)
+    assert current is not None and current.name == "passerelle-wallonie-2026.11.2"
+
+
 def test_list_and_rollback_commands(
     config_file: Path, settings: Settings, packs: Packs, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,9 +18,11 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.db import database
+from portal.guides.pack.names import TOPICS
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.render import PageRenderer, prepare
 from portal.guides.search import fts_query, search, words
+from portal.guides.views import TOPIC_NAMES
 from tests.conftest import fake_identify, phone_client
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -167,6 +169,23 @@ def test_images_only_from_the_pack() -> None:
     assert '<img src="/guides/media/pension.svg" alt="Pension">' in html
     assert "other.svg" not in html
     assert "Other" in html
+
+
+def test_every_topic_of_the_pack_format_has_a_heading_in_the_library() -> None:
+    assert (
+        tuple(TOPIC_NAMES)
+        == TOPICS
+        == (
+            "identity",
+            "money-taxes",
+            "health",
+            "work",
+            "family-home",
+            "transport",
+            "safety",
+            "commune",
+        )
+    )
 
 
 def test_a_page_that_cannot_be_read_refuses_the_pack(tmp_path: Path, settings: Settings) -> None:

@@ -79,12 +79,20 @@ def installed_packs(settings: Settings) -> list[InstalledPack]:
         folder = _slot(guides_dir(settings), slot)
         if folder is None:
             continue
-        with contextlib.suppress(OSError, PackRejected):
-            raw = (folder / MANIFEST).read_bytes()
-            # Verified at install time; only read back here.
-            manifest = Manifest.parse(raw, UNLIMITED)
-            packs.append(InstalledPack(slot, folder, manifest))
+        with contextlib.suppress(PackRejected):
+            packs.append(InstalledPack(slot, folder, installed_manifest(folder)))
     return packs
+
+
+def installed_manifest(folder: Path) -> Manifest:
+    """The manifest of an installed version folder; PackRejected when it cannot be read back."""
+    try:
+        # Verified against the real limits at install time; only read back here.
+        return Manifest.parse((folder / MANIFEST).read_bytes(), UNLIMITED)
+    except OSError as error:
+        raise PackRejected(
+            f"{folder.name}: {MANIFEST} cannot be read ({error.strerror})"
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -231,8 +239,8 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
 def _same_version(current: Path, manifest: Manifest, started: float) -> InstallResult:
     """Installing the version already served: nothing to do if the files are the same."""
     try:
-        installed = Manifest.parse((current / MANIFEST).read_bytes(), UNLIMITED)
-    except (OSError, PackRejected):
+        installed: Manifest | None = installed_manifest(current)
+    except PackRejected:
         installed = None
     if installed is None or installed.files != manifest.files:
         raise PackRejected(
@@ -249,7 +257,8 @@ def rollback(settings: Settings) -> tuple[Manifest, Manifest]:
         current, previous = _slot(guides, CURRENT), _slot(guides, PREVIOUS)
         if previous is None or current is None:
             raise PackRejected("there is no previous pack to roll back to")
+        # Read first: a pack whose manifest cannot be read back is not switched to.
+        swapped = installed_manifest(previous), installed_manifest(current)
         _point(guides, CURRENT, previous.name)
         _point(guides, PREVIOUS, current.name)
-    packs = {pack.slot: pack.manifest for pack in installed_packs(settings)}
-    return packs[CURRENT], packs[PREVIOUS]
+    return swapped
