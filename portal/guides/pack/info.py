@@ -37,15 +37,8 @@ def check_info(
     """The pack's values from `table`, or None when `problems` got one or more."""
     found = len(problems.lines)
 
-    def wrong(name: str, problem: Callable[[Any], str | None]) -> bool:
-        """Report `name` missing or not allowed; True when it is."""
-        if name not in table:
-            problems.key(where, name, "missing")
-            return True
-        if (text := problem(table[name])) is not None:
-            problems.key(where, name, text)
-            return True
-        return False
+    def wrong(name: str, rule: Callable[[Any], str | None]) -> bool:
+        return problems.check(where, table, name, rule)
 
     wrong(id_key, pack_id_problem)
     wrong("version", version_problem)
@@ -55,7 +48,7 @@ def check_info(
     def one_of_languages(code: object) -> str | None:
         return None if code in languages else "must be one of 'languages'"
 
-    if languages or "default_language" not in table:
+    if languages or "default_language" not in table:  # else 'languages' is the problem
         wrong("default_language", one_of_languages)
     title: dict[str, Any] = {} if wrong("title", _title_table) else table["title"]
     for code in languages:

@@ -16,17 +16,6 @@ from portal.guides.pack.names import image_name_problem, topic_problem
 from portal.guides.pack.problems import Problems
 
 FENCE = "+++"
-PAGE_KEYS = (
-    "id",
-    "title",
-    "summary",
-    "language",
-    "topic",
-    "tags",
-    "updated",
-    "sources",
-    "pictogram",
-)
 
 
 @dataclass(frozen=True)
@@ -99,6 +88,15 @@ def _sources(value: object) -> str | None:
     return "must be a list of {name, url} with https:// URLs"
 
 
+def _one_of_images(images: frozenset[str]) -> Callable[[object], str | None]:
+    def problem(name: object) -> str | None:
+        if (wrong := image_name_problem(name)) is not None:
+            return wrong
+        return None if name in images else f"{name!r} is not a file in images/"
+
+    return problem
+
+
 def _equal_to(value: str) -> Callable[[object], str | None]:
     def problem(given: object) -> str | None:
         return None if given == value else f"must be {value!r} (from the file's place)"
@@ -127,30 +125,20 @@ def check_page(
         problems.add(where, str(error))
         return None
     found = len(problems.lines)
-    problems.unknown_keys(where, front, PAGE_KEYS)
-
-    def check(name: str, problem: Callable[[Any], str | None]) -> None:
-        if name not in front:
-            problems.key(where, name, "missing")
-        elif (text := problem(front[name])) is not None:
-            problems.key(where, name, text)
-
-    for name, value in expected.items():
-        check(name, _equal_to(value))
-    check("title", _line_of_text)
-    check("summary", _line_of_text)
-    check("topic", topic_problem)
-    check("tags", _tags)
-    check("updated", _date)
-    check("sources", _sources)
-    check("pictogram", image_name_problem)
-    pictogram = front.get("pictogram")
-    if (
-        isinstance(pictogram, str)
-        and image_name_problem(pictogram) is None
-        and pictogram not in images
-    ):
-        problems.key(where, "pictogram", f"{pictogram!r} is not a file in images/")
+    # Every key a page has (all are required), and what each may hold.
+    rules = {
+        **{name: _equal_to(value) for name, value in expected.items()},
+        "title": _line_of_text,
+        "summary": _line_of_text,
+        "topic": topic_problem,
+        "tags": _tags,
+        "updated": _date,
+        "sources": _sources,
+        "pictogram": _one_of_images(images),
+    }
+    problems.unknown_keys(where, front, tuple(rules))
+    for name, rule in rules.items():
+        problems.check(where, front, name, rule)
     if not body.strip():
         problems.add(where, "has no text after the front matter")
     if len(problems.lines) > found:

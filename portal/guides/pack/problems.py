@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from portal.guides.errors import PackRejected
 
 
@@ -26,7 +29,19 @@ class Problems:
     def key(self, where: str, name: str, problem: str) -> None:
         self.add(where, f"key {name!r}: {problem}")
 
-    def unknown_keys(self, where: str, table: dict[str, object], allowed: tuple[str, ...]) -> None:
+    def check(
+        self, where: str, table: dict[str, Any], name: str, rule: Callable[[Any], str | None]
+    ) -> bool:
+        """Report key `name` of `table` if missing or not allowed by `rule`; True when so."""
+        if name not in table:
+            self.key(where, name, "missing")
+            return True
+        if (problem := rule(table[name])) is not None:
+            self.key(where, name, problem)
+            return True
+        return False
+
+    def unknown_keys(self, where: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
         """Keys of `table` that are not in `allowed` (each check reports a missing one)."""
         for name in table:
             if name not in allowed:
