@@ -582,7 +582,7 @@ def test_a_signed_manifest_that_disagrees_with_its_pack_toml_is_refused(
     with pytest.raises(PackInvalid) as refused:
         store.install_file(signed, settings)
     assert refused.value.problems == [
-        "pack.toml: says other values than manifest.json (the pack was badly built)"
+        "pack.toml: key 'version': '2026.12.1', but manifest.json says '2026.12.2'"
     ]
     assert store.current_pack_dir(settings) is None
 

@@ -7,6 +7,7 @@ contents get the checks the builder ran (portal.guides.pack.contents).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 
 from portal.guides.errors import PackRejected
 from portal.guides.pack.contents import check_contents
+from portal.guides.pack.info import PackInfo
 from portal.guides.pack.layout import GUIDES, PACK_TOML, path_problem
 from portal.guides.pack.manifest import (
     MANIFEST,
@@ -191,8 +193,11 @@ def _check_contents(manifest: Manifest, dest: Path | None, texts: dict[str, byte
 
     problems = Problems()
     contents = check_contents((entry.path for entry in manifest.files), read, problems)
-    if contents is not None and contents.info != manifest.info:
-        problems.add(PACK_TOML, f"says other values than {MANIFEST} (the pack was badly built)")
+    if contents is not None:
+        for key in dataclasses.fields(PackInfo):
+            said, signed = getattr(contents.info, key.name), getattr(manifest.info, key.name)
+            if said != signed:
+                problems.key(PACK_TOML, key.name, f"{said!r}, but {MANIFEST} says {signed!r}")
     problems.raise_if_any()
 
 
