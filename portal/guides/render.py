@@ -25,7 +25,6 @@ from markdown_it.token import Token
 from portal.config import Settings
 from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
-from portal.guides.pack.problems import Problems
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
 
 RENDERED = "rendered"
@@ -151,10 +150,7 @@ def prepare(folder: Path, settings: Settings) -> None:
     `search.sqlite3`. The result does not depend on `settings`: site-specific text
     is added per request.
     """
-    problems = Problems()
-    contents = check_folder(folder, problems)
-    problems.raise_if_any()
-    assert contents is not None  # noqa: S101 — no problems means checked contents
+    contents = check_folder(folder)
     renderer = PageRenderer(contents.images)
     output = folder / RENDERED
     _clear(output)

@@ -39,19 +39,17 @@ def check_source(folder: Path) -> PackSource:
     """Check a source folder the way every hotspot checks the pack; PackInvalid if wrong."""
     if not (folder / PACK_TOML).is_file():
         raise PackInvalid([f"{folder}: no {PACK_TOML} (is this a pack source folder?)"], SOURCE)
-    problems = Problems(prefix=f"{folder.name}/")
+    prefix = f"{folder.name}/"
     try:
-        contents = check_folder(folder, problems)
+        contents = check_folder(folder, prefix, SOURCE)
     except OSError as error:
         raise PackInvalid(
             [f"{error.filename}: cannot be read ({error.strerror})"], SOURCE
         ) from error
-    if contents is not None and (
-        problem := portal_version_problem(contents.info.min_portal_version)
-    ):
+    if problem := portal_version_problem(contents.info.min_portal_version):
+        problems = Problems(prefix)
         problems.key(PACK_TOML, "min_portal_version", problem)
-    problems.raise_if_any(SOURCE)
-    assert contents is not None  # noqa: S101 — no problems means checked contents
+        problems.raise_if_any(SOURCE)
     pages = [
         page_path(guide.id, page.language) for guide in contents.guides for page in guide.pages
     ]

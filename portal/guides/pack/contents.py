@@ -144,7 +144,14 @@ def folder_paths(folder: Path, problems: Problems) -> list[str]:
     return paths
 
 
-def check_folder(folder: Path, problems: Problems) -> PackContents | None:
-    """Check the pack laid out in `folder` (a source folder, or a staged or installed pack)."""
+def check_folder(folder: Path, prefix: str = "", what: str = "the pack") -> PackContents:
+    """Check the pack laid out in `folder` (a source folder, or a staged or installed pack).
+
+    PackInvalid lists every problem, each file shown under `prefix`.
+    """
+    problems = Problems(prefix)
     paths = folder_paths(folder, problems)
-    return check_contents(paths, lambda path: (folder / path).read_bytes(), problems)
+    contents = check_contents(paths, lambda path: (folder / path).read_bytes(), problems)
+    problems.raise_if_any(what)
+    assert contents is not None  # noqa: S101 — no problems means checked contents
+    return contents
