@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.harness import describe_machine
 from portal.config import Settings
 from portal.guides import render, store
-from portal.guides.pack_build import build_pack
+from portal.guides.pack.build import build_pack
 from portal.guides.pack_keys import generate_keys, load_private_key
 
 LANGUAGES = ("fr", "nl", "de", "en")

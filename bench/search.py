@@ -27,7 +27,7 @@ from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
-from portal.guides.page import TOPICS
+from portal.guides.pack.names import TOPICS
 from portal.guides.render import prepare
 from portal.guides.search import INDEX_NAME, search
 

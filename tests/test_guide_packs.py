@@ -17,6 +17,7 @@ import tarfile
 import textwrap
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,8 +29,11 @@ from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.guides import store
 from portal.guides.errors import PackRejected
-from portal.guides.pack_build import PackSourceError, build_pack
-from portal.guides.pack_format import MANIFEST, SIGNATURE, Limits, read_pack
+from portal.guides.library import load_library
+from portal.guides.pack.build import build_pack
+from portal.guides.pack.manifest import MANIFEST, SIGNATURE, Limits
+from portal.guides.pack.problems import PackInvalid
+from portal.guides.pack.read import read_pack
 from portal.guides.pack_keys import generate_keys, key_id, load_private_key, public_key_text
 from portal.guides.pack_sources import install, partial_path
 from portal.uplink import UplinkState, state_path, write_state
@@ -130,8 +134,10 @@ def forge(
     signature: bytes | str | None = "sign",
     claimed: Ed25519PrivateKey | None = None,
 ) -> Path:
-    """Write a pack by hand: a manifest of `files` (sizes overridden by `declared`), signed
-    by `signer` (claiming `claimed`'s key id), and the tar members given (default: `files`)."""
+    """Write a pack by hand: a manifest of `files` (sizes overridden by `declared`) with the
+    values of their pack.toml (overridden by `fields`), signed by `signer` (claiming
+    `claimed`'s key id), and the tar members given (default: `files`)."""
+    pack = tomllib.loads(files["pack.toml"].decode())
     entries = [
         {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for path, data in files.items()
@@ -141,14 +147,12 @@ def forge(
         entries.append({"path": path, "size": size, "sha256": "0" * 64})
     document = {
         "format": 1,
-        "pack_id": "passerelle-wallonie",
-        "version": "2026.12.1",
-        "languages": ["fr", "nl", "de", "en"],
-        "default_language": "fr",
-        "min_portal_version": "0.1.0",
+        "pack_id": pack["id"],
+        **{name: pack[name] for name in ("version", "languages", "default_language")},
+        "min_portal_version": pack["min_portal_version"],
         "created": "2026-12-01T00:00:00+00:00",
         "key_id": key_id((claimed or signer).public_key()),
-        "title": {"fr": "Guides"},
+        "title": pack["title"],
         "files": entries,
         **(fields or {}),
     }
@@ -243,7 +247,7 @@ def test_build_then_verify_round_trip(
     assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
     assert "guides/g04-myminfin/fr.md" in names and "images/taxes.svg" in names
     manifest = read_pack(out, [public], Limits(max_bytes=10**8))
-    assert manifest.languages == ("fr", "nl", "de", "en")
+    assert manifest.info.languages == ("fr", "nl", "de", "en")
     assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 48
     # Not trusted by the config file; trusted when named on the command line.
     assert main(["pack", "verify", str(out), "--config", str(config_file)]) == 2
@@ -264,7 +268,7 @@ def test_build_then_verify_round_trip(
             lambda s: _edit(
                 s / "guides/g11-emergencies/en.md", "updated = 2026", "updated = [2026"
             ),
-            r"g11-emergencies/en\.md: front matter: .*line",
+            r"g11-emergencies/en\.md: front matter is not valid TOML .*line",
         ),
         (
             lambda s: (s / "images/eid.svg").unlink(),
@@ -298,7 +302,7 @@ def test_build_refuses_a_bad_source_naming_file_and_key(
 ) -> None:
     source = make_source(tmp_path / "src")
     change(source)
-    with pytest.raises(PackSourceError, match=words):
+    with pytest.raises(PackInvalid, match=words):
         build_pack(source, tmp_path / "out.pack", signing_key)
     assert not (tmp_path / "out.pack").exists()
 
@@ -307,6 +311,280 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- one format: what builds, installs ----------------------------------------------------
+
+
+def _rename_pictogram(source: Path, old: str, new: str, guide: str = "g01-eid") -> None:
+    """Rename an image and point every page of `guide` at the new name."""
+    (source / "images" / old).rename(source / "images" / new)
+    for page in (source / "guides" / guide).glob("*.md"):
+        _edit(page, f'pictogram = "{old}"', f'pictogram = "{new}"')
+
+
+def _rename_guide(source: Path, old: str, new: str) -> None:
+    (source / "guides" / old).rename(source / "guides" / new)
+    for page in (source / "guides" / new).glob("*.md"):
+        _edit(page, f'id = "{old}"', f'id = "{new}"')
+
+
+def _set_in_pack_toml(source: Path, line: str, new: str) -> None:
+    _edit(source / "pack.toml", line, new)
+
+
+def _drop_body(page: Path) -> None:
+    """Keep the front matter only."""
+    front = page.read_text(encoding="utf-8").split("+++\n")[1]
+    page.write_text(f"+++\n{front}+++\n", encoding="utf-8")
+
+
+def _in_every_page(source: Path, old: str, new: str, guide: str = "g01-eid") -> None:
+    for page in sorted((source / "guides" / guide).glob("*.md")):
+        _edit(page, old, new)
+
+
+IMAGE_RULE = "is not an image name: lower-case letters, digits, '.', '_' and '-', ending in "
+IMAGE_RULE += ".svg, .webp, .png, .jpg, .jpeg"
+GUIDE_ID_RULE = "must be lower-case letters, digits and dashes, such as 'g13-short-name'"
+LANGS = ("de", "en", "fr", "nl")
+"""The order in which a guide folder's pages are listed (sorted)."""
+PACK_ORDER = ("fr", "nl", "de", "en")
+"""The order in which a guide's pages are checked (pack.toml's languages)."""
+LONG_ID = "g" + "x" * 62
+
+
+class Installs:
+    """The build succeeds and every hotspot installs the pack: these guides, these pictograms."""
+
+    def __init__(self, pictograms: dict[str, str], pack_id: str = "passerelle-wallonie") -> None:
+        self.pictograms = pictograms
+        self.pack_id = pack_id
+
+
+SERVED = {"g01-eid": "eid.svg", "g11-emergencies": "emergency.svg"}
+
+EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
+    "capital-in-pictogram": (
+        lambda s: _rename_pictogram(s, "eid.svg", "Eid.svg"),
+        [
+            f"src/images/Eid.svg: 'Eid.svg' {IMAGE_RULE}",
+            *(
+                f"src/guides/g01-eid/{code}.md: key 'pictogram': 'Eid.svg' {IMAGE_RULE}"
+                for code in PACK_ORDER
+            ),
+        ],
+    ),
+    "capital-in-pictogram-key-only": (
+        lambda s: _in_every_page(s, 'pictogram = "eid.svg"', 'pictogram = "EID.svg"'),
+        [
+            f"src/guides/g01-eid/{code}.md: key 'pictogram': 'EID.svg' {IMAGE_RULE}"
+            for code in PACK_ORDER
+        ],
+    ),
+    "upper-case-suffix": (
+        lambda s: _rename_pictogram(s, "eid.svg", "eid.SVG"),
+        [
+            f"src/images/eid.SVG: 'eid.SVG' {IMAGE_RULE}",
+            *(
+                f"src/guides/g01-eid/{code}.md: key 'pictogram': 'eid.SVG' {IMAGE_RULE}"
+                for code in PACK_ORDER
+            ),
+        ],
+    ),
+    "underscore-in-pictogram": (
+        lambda s: _rename_pictogram(s, "eid.svg", "e_id.svg"),
+        Installs({**SERVED, "g01-eid": "e_id.svg"}),
+    ),
+    "jpeg-picture": (
+        lambda s: _rename_pictogram(s, "eid.svg", "eid.jpeg"),
+        Installs({**SERVED, "g01-eid": "eid.jpeg"}),
+    ),
+    "picture-in-a-sub-folder": (
+        lambda s: shutil.copytree(s / "images", s / "images/more"),
+        ["src/images/more: is a folder where the pack has none"],
+    ),
+    "capital-in-guide-folder": (
+        lambda s: _rename_guide(s, "g01-eid", "G01-eid"),
+        [
+            f"src/guides/G01-eid/{code}.md: is in a guide folder whose name {GUIDE_ID_RULE}"
+            for code in LANGS
+        ],
+    ),
+    "guide-named-like-a-route": (
+        lambda s: _rename_guide(s, "g01-eid", "search"),
+        [
+            f"src/guides/search/{code}.md: is in a guide folder whose name 'search' is taken "
+            "by the library's own pages; choose another"
+            for code in LANGS
+        ],
+    ),
+    "longest-guide-id": (
+        lambda s: _rename_guide(s, "g01-eid", LONG_ID),
+        Installs({LONG_ID: "eid.svg", "g11-emergencies": "emergency.svg"}),
+    ),
+    "guide-id-one-too-long": (
+        lambda s: _rename_guide(s, "g01-eid", LONG_ID + "x"),
+        [
+            f"src/guides/{LONG_ID}x/{code}.md: is in a guide folder whose name {GUIDE_ID_RULE}"
+            for code in LANGS
+        ],
+    ),
+    "upper-case-language": (
+        lambda s: _set_in_pack_toml(s, '"en"]', '"EN"]'),
+        [
+            "src/pack.toml: key 'languages': must be a list of different language codes "
+            "such as ['fr', 'nl']"
+        ],
+    ),
+    "region-in-language": (
+        lambda s: _set_in_pack_toml(s, '"en"]', '"en-GB"]'),
+        [
+            "src/pack.toml: key 'languages': must be a list of different language codes "
+            "such as ['fr', 'nl']"
+        ],
+    ),
+    "page-in-another-language": (
+        lambda s: shutil.copy(s / "guides/g01-eid/fr.md", s / "guides/g01-eid/it.md"),
+        [
+            "src/guides/g01-eid/it.md: a guide folder holds only <lang>.md "
+            "for ['fr', 'nl', 'de', 'en']"
+        ],
+    ),
+    "notes-in-a-guide-folder": (
+        lambda s: (s / "guides/g01-eid/notes.txt").write_text("to do"),
+        [
+            "src/guides/g01-eid/notes.txt: is not a page: a guide folder holds only "
+            "<language>.md files, such as fr.md"
+        ],
+    ),
+    "capital-in-pack-id": (
+        lambda s: _set_in_pack_toml(s, 'id = "passerelle-wallonie"', 'id = "Passerelle"'),
+        [
+            "src/pack.toml: key 'id': must be lower-case letters, digits and dashes, "
+            "such as 'passerelle-wallonie'"
+        ],
+    ),
+    "other-pack-id": (
+        lambda s: _set_in_pack_toml(s, 'id = "passerelle-wallonie"', 'id = "namur-2"'),
+        Installs(SERVED, pack_id="namur-2"),
+    ),
+    "two-part-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11"'),
+        Installs(SERVED),
+    ),
+    "five-part-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11.1.2.3"'),
+        ["src/pack.toml: key 'version': '2026.11.1.2.3' is not dotted numbers such as '2026.11.1'"],
+    ),
+    "newline-after-version": (
+        lambda s: _set_in_pack_toml(s, '"2026.11.1"', '"2026.11.1\\n"'),
+        ["src/pack.toml: key 'version': '2026.11.1\\n' is not dotted numbers such as '2026.11.1'"],
+    ),
+    "needs-a-newer-portal": (
+        lambda s: _set_in_pack_toml(s, '"0.1.0"', '"99.0"'),
+        [
+            "src/pack.toml: key 'min_portal_version': the pack needs portal 99.0 or newer; "
+            "this is portal 0.1.0"
+        ],
+    ),
+    "updated-with-a-time": (
+        lambda s: _edit(
+            s / "guides/g01-eid/nl.md", "updated = 2026-11-26", "updated = 2026-11-26T10:00:00"
+        ),
+        ["src/guides/g01-eid/nl.md: key 'updated': must be a TOML date such as 2026-11-26"],
+    ),
+    "unknown-topic": (
+        lambda s: _in_every_page(s, 'topic = "identity"', 'topic = "Identity"'),
+        [
+            f"src/guides/g01-eid/{code}.md: key 'topic': must be one of identity, money-taxes, "
+            "health, work, family-home, transport, safety, commune"
+            for code in PACK_ORDER
+        ],
+    ),
+    "no-body": (
+        lambda s: _drop_body(s / "guides/g01-eid/de.md"),
+        ["src/guides/g01-eid/de.md: has no text after the front matter"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_SOURCES))
+def test_a_pack_that_builds_installs(
+    case: str, tmp_path: Path, settings: Settings, signing_key: Ed25519PrivateKey
+) -> None:
+    """Every source is either refused by the build, naming file and key, or installs."""
+    change, outcome = EDGE_SOURCES[case]
+    source = make_source(tmp_path / "src")
+    change(source)
+    out = tmp_path / "edge.pack"
+    if isinstance(outcome, list):
+        with pytest.raises(PackInvalid) as refused:
+            build_pack(source, out, signing_key)
+        assert refused.value.problems == outcome
+        assert not out.exists()
+        return
+    build_pack(source, out, signing_key)
+    result = store.install_file(out, settings.replace("guides", pack_id=outcome.pack_id))
+    library = load_library(result.folder)
+    served = {guide.id: guide.pictogram for guide in library.guides.values()}
+    assert served == outcome.pictograms
+    for guide_id, pictogram in outcome.pictograms.items():
+        assert (result.folder / "images" / pictogram).is_file()
+        assert library.body(guide_id, "fr")
+
+
+def test_build_refuses_a_manifest_the_reader_would_refuse(
+    tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portal.guides.pack.manifest.MANIFEST_LIMIT", 1000)
+    with pytest.raises(PackRejected, match=r"^manifest\.json is 2,\d{3} bytes, over 1,000 "):
+        build_pack(make_source(tmp_path / "src"), tmp_path / "out.pack", signing_key)
+    assert not (tmp_path / "out.pack").exists()
+
+
+def test_verify_install_and_build_refuse_a_bad_page_in_the_same_words(
+    tmp_path: Path,
+    settings: Settings,
+    packs: Packs,
+    signing_key: Ed25519PrivateKey,
+    installed: tuple[str, dict[str, str]],
+) -> None:
+    files = packs.files()
+    page = "guides/g01-eid/de.md"
+    files[page] = files[page].replace(b'topic = "identity"', b'topic = "x"')
+    signed = forge(tmp_path / "hand-made.pack", signing_key, files)
+    problem = (
+        "guides/g01-eid/de.md: key 'topic': must be one of identity, money-taxes, health, "
+        "work, family-home, transport, safety, commune"
+    )
+    trusted = settings.guides.trusted_keys
+    with pytest.raises(PackInvalid) as verified:
+        read_pack(signed, trusted, Limits.from_settings(settings))
+    with pytest.raises(PackInvalid) as installing:
+        store.install_file(signed, settings)
+    source = make_source(tmp_path / "src", "2026.12.1")
+    _edit(source / page, 'topic = "identity"', 'topic = "x"')
+    with pytest.raises(PackInvalid) as built:
+        build_pack(source, tmp_path / "out.pack", signing_key)
+    assert verified.value.problems == installing.value.problems == [problem]
+    assert built.value.problems == [f"src/{problem}"]
+    assert snapshot(settings) == installed
+    assert staging_is_empty(settings)
+
+
+def test_a_signed_manifest_that_disagrees_with_its_pack_toml_is_refused(
+    tmp_path: Path, settings: Settings, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    signed = forge(
+        tmp_path / "odd.pack", signing_key, packs.files(), fields={"version": "2026.12.2"}
+    )
+    with pytest.raises(PackInvalid) as refused:
+        store.install_file(signed, settings)
+    assert refused.value.problems == [
+        "pack.toml: key 'version': '2026.12.1', but manifest.json says '2026.12.2'"
+    ]
+    assert store.current_pack_dir(settings) is None
 
 
 # --- bad packs: refused with the reason, the served pack untouched ------------------------
@@ -492,7 +770,7 @@ def test_install_from_a_folder_takes_the_highest_valid_version_of_the_configured
     )
     (stick / "notes.txt").write_text("not a pack")
     result = install(str(stick), settings)
-    assert result.manifest.version == "2026.11.2"
+    assert result.manifest.info.version == "2026.11.2"
     assert store.current_pack_dir(settings) == result.folder
 
 
@@ -550,7 +828,7 @@ def test_install_from_a_url_resumes_an_interrupted_download(
     assert part.stat().st_size == len(handler.body) // 2
     assert store.current_pack_dir(settings) is None
     result = install(url, settings)
-    assert result.manifest.version == "2026.11.1"
+    assert result.manifest.info.version == "2026.11.1"
     assert handler.ranges == [None, f"bytes={len(handler.body) // 2}-"]
     assert not part.exists()
     assert store.current_pack_dir(settings) is not None
@@ -590,7 +868,7 @@ def test_failing_prepare_refuses_the_pack_and_leaves_the_old_one_serving(
         store.install_file(packs.build("2026.12.1"), settings)
     assert snapshot(settings) == installed
     assert staging_is_empty(settings)
-    assert [pack.manifest.version for pack in store.installed_packs(settings)] == ["2026.11.1"]
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == ["2026.11.1"]
 
 
 KILLED_INSTALL = textwrap.dedent(
@@ -651,7 +929,7 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
         store.rollback(settings)
 
     def versions() -> list[str]:
-        return [pack.manifest.version for pack in store.installed_packs(settings)]
+        return [pack.manifest.info.version for pack in store.installed_packs(settings)]
 
     for version in ("2026.11.1", "2026.11.2"):
         store.install_file(packs.build(version), settings)
@@ -666,6 +944,23 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
     assert versions() == ["2026.11.3", "2026.11.2"]
     kept = sorted(path.name for path in (store.guides_dir(settings) / "versions").iterdir())
     assert kept == ["passerelle-wallonie-2026.11.2", "passerelle-wallonie-2026.11.3"]
+
+
+def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
+    settings: Settings, packs: Packs
+) -> None:
+    for version in ("2026.11.1", "2026.11.2"):
+        store.install_file(packs.build(version), settings)
+    previous = store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.11.1"
+    (previous / MANIFEST).unlink()
+    with pytest.raises(
+        PackRejected,
+        match=r"^passerelle-wallonie-2026\.11\.1: manifest\.json cannot be read "
+        r"\(No such file or directory\)$",
+    ):
+        store.rollback(settings)
+    current = store.current_pack_dir(settings)
+    assert current is not None and current.name == "passerelle-wallonie-2026.11.2"
 
 
 def test_list_and_rollback_commands(
@@ -693,7 +988,7 @@ def test_demo_pack_is_built_from_content_signed_trusted_and_installed(tmp_path: 
     settings = install_demo_pack(demo_settings("127.0.0.1", 8080, tmp_path))
     assert len(settings.guides.trusted_keys) == 1
     packs = store.installed_packs(settings)
-    assert [pack.manifest.pack_id for pack in packs] == ["passerelle-wallonie"]
+    assert [pack.manifest.info.id for pack in packs] == ["passerelle-wallonie"]
     assert packs[0].manifest.key_id == key_id(
         load_private_key(tmp_path / "demo-pack-key" / "pack-signing.key").public_key()
     )

@@ -19,8 +19,11 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.context import Services
-from portal.guides.render import PageRenderer, RenderError, prepare
+from portal.guides.pack.names import TOPICS
+from portal.guides.pack.problems import PackInvalid
+from portal.guides.render import PageRenderer, prepare
 from portal.guides.search import fts_query, search, words
+from portal.guides.views import TOPIC_NAMES
 from tests.conftest import fake_identify, phone_client
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -169,11 +172,21 @@ def test_images_only_from_the_pack() -> None:
     assert "Other" in html
 
 
+def test_every_topic_of_the_pack_format_has_a_heading_in_the_library() -> None:
+    """The headings are written out for translation; the topics are the format's."""
+    assert tuple(TOPIC_NAMES) == TOPICS
+    assert str(TOPIC_NAMES["money-taxes"]) == "Money, taxes and pension"
+
+
 def test_a_page_that_cannot_be_read_refuses_the_pack(tmp_path: Path, settings: Settings) -> None:
     folder = tmp_path / "pack"
     shutil.copytree(CONTENT, folder)
     (folder / "guides" / "g04-myminfin" / "nl.md").write_text("no front matter\n")
-    with pytest.raises(RenderError, match=r"guides/g04-myminfin/nl\.md: does not start with"):
+    with pytest.raises(
+        PackInvalid,
+        match=r"^1 problem\(s\) in the pack:\nguides/g04-myminfin/nl\.md: does not start with a "
+        r"\+\+\+ front matter line$",
+    ):
         prepare(folder, settings)
 
 
@@ -181,8 +194,12 @@ def test_a_missing_pictogram_refuses_the_pack(tmp_path: Path, settings: Settings
     folder = tmp_path / "pack"
     shutil.copytree(CONTENT, folder)
     (folder / "images" / "taxes.svg").unlink()
-    with pytest.raises(RenderError, match=r"g04-myminfin: pictogram images/taxes\.svg"):
+    with pytest.raises(PackInvalid) as refused:
         prepare(folder, settings)
+    assert refused.value.problems == [
+        f"guides/g04-myminfin/{language}.md: key 'pictogram': 'taxes.svg' is not a file in images/"
+        for language in ("fr", "nl", "de", "en")
+    ]
 
 
 def test_what_a_pack_ships_under_rendered_is_replaced(tmp_path: Path, settings: Settings) -> None:

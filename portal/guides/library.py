@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from portal.guides.page import GUIDE_ID, TOPICS, Source
+from portal.guides.pack.names import TOPICS, guide_id_problem
+from portal.guides.pack.page import Source
 from portal.guides.render import FORMAT, LIBRARY_FILE, RENDERED
 
 
@@ -80,7 +81,7 @@ class GuideLibrary:
 
     def body(self, guide_id: str, language: str) -> str:
         """The sanitised HTML of one page (made by `prepare`; the local-help marker left in)."""
-        if not GUIDE_ID.fullmatch(guide_id) or language not in self.languages:
+        if guide_id_problem(guide_id) is not None or language not in self.languages:
             raise KeyError(guide_id)
         return _read_body(self.folder / RENDERED / guide_id / f"{language}.html")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from portal.config import Settings, load_settings
 from portal.guides.errors import PackRejected
-from portal.guides.pack_format import Limits, Manifest, read_pack
+from portal.guides.pack.manifest import Limits, Manifest
+from portal.guides.pack.read import read_pack
 from portal.guides.pack_keys import (
     PRIVATE_KEY_FILE,
     PUBLIC_KEY_FILE,
@@ -33,7 +34,7 @@ DEMO_KEYS = "demo-pack-key"
 def _describe(manifest: Manifest) -> str:
     pages = sum(1 for entry in manifest.files if entry.path.startswith("guides/"))
     return (
-        f"{manifest.pack_id} {manifest.version} ({', '.join(manifest.languages)}; "
+        f"{manifest.info.id} {manifest.info.version} ({', '.join(manifest.info.languages)}; "
         f"{pages} pages; built {manifest.created})"
     )
 
@@ -53,7 +54,7 @@ def keygen(args: argparse.Namespace) -> int:
 
 
 def build(args: argparse.Namespace) -> int:
-    from portal.guides.pack_build import build_pack
+    from portal.guides.pack.build import build_pack
 
     started = time.monotonic()
     out = Path(args.out)
@@ -164,7 +165,7 @@ def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Set
 
     Returns the settings with that key trusted. A kept --data-dir reuses its key.
     """
-    from portal.guides.pack_build import build_pack
+    from portal.guides.pack.build import build_pack
     from portal.guides.store import guides_dir, install_file
 
     started = time.monotonic()

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from portal.config import Settings
 from portal.guides.errors import PackDeferred, PackRejected
-from portal.guides.pack_format import MEGABYTE, Limits, Manifest, read_pack
+from portal.guides.pack.manifest import MEGABYTE, Limits, Manifest
+from portal.guides.pack.names import parse_version
+from portal.guides.pack.read import read_pack
 from portal.guides.progress import Progress, SilentProgress
 from portal.guides.store import DOWNLOADS, InstallResult, check_free_space, guides_dir
 from portal.guides.store import install_file as install_pack_file
@@ -41,11 +43,10 @@ def pick_from_folder(folder: Path, settings: Settings) -> tuple[Path, Manifest]:
         except PackRejected as error:
             reasons.append(f"{path.name}: {error}")
             continue
-        if manifest.pack_id != wanted:
-            reasons.append(f"{path.name}: pack {manifest.pack_id!r}, not {wanted!r}")
+        if manifest.info.id != wanted:
+            reasons.append(f"{path.name}: pack {manifest.info.id!r}, not {wanted!r}")
             continue
-        version = tuple(int(part) for part in manifest.version.split("."))
-        candidates.append((version, path, manifest))
+        candidates.append((parse_version(manifest.info.version), path, manifest))
     if not candidates:
         detail = "; ".join(reasons) or f"no *{PACK_SUFFIX} file"
         raise PackRejected(f"no usable {wanted!r} pack in {folder}: {detail}")

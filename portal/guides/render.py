@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +23,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
 from portal.config import Settings
-from portal.guides.page import IMAGE_NAME, LANGUAGE, GuidePage, PageError, read_page
+from portal.guides.pack.contents import GuidePages, check_folder
+from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
 
 RENDERED = "rendered"
@@ -48,31 +47,8 @@ URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
 
 
-class RenderError(PageError):
-    """A pack the portal cannot render; the installer turns it into a refusal."""
-
-
-@dataclass(frozen=True)
-class PackInfo:
-    """What pack.toml says that reading needs."""
-
-    id: str
-    version: str
-    languages: tuple[str, ...]
-    default_language: str
-    title: dict[str, str]
-
-
-def pack_images(folder: Path) -> frozenset[str]:
-    """Names of the regular image files under images/ (links and odd names ignored)."""
-    images = folder / "images"
-    if not images.is_dir() or images.is_symlink():
-        return frozenset()
-    return frozenset(
-        path.name
-        for path in images.iterdir()
-        if IMAGE_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink()
-    )
+class RenderError(ValueError):
+    """A page the portal cannot render; the installer turns it into a refusal."""
 
 
 def media_url(src: str, images: frozenset[str]) -> str | None:
@@ -166,55 +142,22 @@ def plain_text(html: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
-def read_pack_info(folder: Path) -> PackInfo:
-    path = folder / "pack.toml"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise RenderError(f"pack.toml: cannot be read ({error})") from error
-    languages = raw.get("languages")
-    default = raw.get("default_language")
-    title = raw.get("title", {})
-    if not isinstance(languages, list) or not all(
-        isinstance(code, str) and LANGUAGE.fullmatch(code) for code in languages
-    ):
-        raise RenderError("pack.toml: languages must be a list of language codes")
-    if default not in languages:
-        raise RenderError("pack.toml: default_language must be one of languages")
-    if not isinstance(title, dict) or not all(isinstance(v, str) for v in title.values()):
-        raise RenderError("pack.toml: [title] must hold one string per language")
-    return PackInfo(
-        id=str(raw.get("id", "")),
-        version=str(raw.get("version", "")),
-        languages=tuple(languages),
-        default_language=str(default),
-        title={str(k): v for k, v in title.items()},
-    )
-
-
 def prepare(folder: Path, settings: Settings) -> None:
-    """Render every page of the pack in `folder` and build its search index, inside `folder`.
+    """Check, then render every page of the pack in `folder` and build its search index there.
 
-    Writes `rendered/<id>/<lang>.html`, `rendered/library.json` and `search.sqlite3`.
-    Raises RenderError (naming the page) on anything it cannot render. The
-    result does not depend on `settings`: site-specific text is added per request.
+    The checks are the builder's (portal.guides.pack.contents): PackInvalid names
+    every problem. Writes `rendered/<id>/<lang>.html`, `rendered/library.json` and
+    `search.sqlite3`. The result does not depend on `settings`: site-specific text
+    is added per request.
     """
-    pack = read_pack_info(folder)
-    images = pack_images(folder)
-    renderer = PageRenderer(images)
+    contents = check_folder(folder)
+    renderer = PageRenderer(contents.images)
     output = folder / RENDERED
     _clear(output)
     _clear(folder / INDEX_NAME)
-    guides: list[dict[str, Any]] = []
     entries: list[IndexEntry] = []
-    for guide_folder in _guide_folders(folder):
-        pages = []
-        for language in pack.languages:
-            source = guide_folder / f"{language}.md"
-            if source.exists() or source.is_symlink():
-                pages.append(_read(source, f"guides/{guide_folder.name}/{source.name}"))
-        guides.append(_describe(guide_folder.name, pages, pack, images))
-        for page in pages:
+    for guide in contents.guides:
+        for page in guide.pages:
             html = _render_page(renderer, page)
             target = output / page.id / f"{page.language}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -229,19 +172,23 @@ def prepare(folder: Path, settings: Settings) -> None:
                     plain_text(html),
                 )
             )
-    library = {"format": FORMAT, "pack": pack.__dict__, "guides": guides}
+    info = contents.info
+    library = {
+        "format": FORMAT,
+        "pack": {
+            "id": info.id,
+            "version": info.version,
+            "languages": list(info.languages),
+            "default_language": info.default_language,
+            "title": info.title,
+        },
+        "guides": [_describe(guide) for guide in contents.guides],
+    }
     output.mkdir(exist_ok=True)
     (output / LIBRARY_FILE).write_text(
         json.dumps(library, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    build_index(folder / INDEX_NAME, pack.languages, entries)
-
-
-def _read(path: Path, where: str) -> GuidePage:
-    try:
-        return read_page(path, where)
-    except PageError as error:
-        raise RenderError(str(error)) from error
+    build_index(folder / INDEX_NAME, info.languages, entries)
 
 
 def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
@@ -252,33 +199,11 @@ def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
         raise RenderError(f"{where}: cannot be rendered ({error})") from error
 
 
-def _guide_folders(folder: Path) -> list[Path]:
-    guides = folder / "guides"
-    if not guides.is_dir() or guides.is_symlink():
-        raise RenderError("guides/: missing")
-    found = sorted(path for path in guides.iterdir() if path.is_dir() and not path.is_symlink())
-    if not found:
-        raise RenderError("guides/: holds no guide")
-    return found
-
-
-def _describe(
-    guide_id: str, pages: list[GuidePage], pack: PackInfo, images: frozenset[str]
-) -> dict[str, Any]:
-    """A guide's entry in library.json; its pages must agree on topic and pictogram."""
-    if not any(page.language == pack.default_language for page in pages):
-        raise RenderError(f"guides/{guide_id}: has no {pack.default_language}.md")
-    first = next(page for page in pages if page.language == pack.default_language)
-    for page in pages:
-        if (page.topic, page.pictogram) != (first.topic, first.pictogram):
-            raise RenderError(
-                f"guides/{guide_id}/{page.language}.md: topic and pictogram must be "
-                f"those of {first.language}.md"
-            )
-    if first.pictogram not in images:
-        raise RenderError(f"guides/{guide_id}: pictogram images/{first.pictogram} is missing")
+def _describe(guide: GuidePages) -> dict[str, Any]:
+    """A guide's entry in library.json (its pages agree on topic and pictogram: checked)."""
+    first = guide.pages[0]
     return {
-        "id": guide_id,
+        "id": guide.id,
         "topic": first.topic,
         "pictogram": first.pictogram,
         "pages": {
@@ -288,7 +213,7 @@ def _describe(
                 "updated": page.updated.isoformat(),
                 "sources": [{"name": s.name, "url": s.url} for s in page.sources],
             }
-            for page in pages
+            for page in guide.pages
         },
     }
 

@@ -15,6 +15,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
+from portal.guides.pack.names import language_problem
+
 INDEX_NAME = "search.sqlite3"
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
@@ -23,7 +25,6 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 WEIGHTS = (0.0, 10.0, 5.0, 5.0, 1.0)
 """bm25 weight of guide_id, title, summary, tags, body: a word in the title counts most."""
 
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
 # What unicode61 keeps as word characters: letters and digits (not "_").
 _WORD = re.compile(r"[^\W_]+")
 
@@ -47,7 +48,7 @@ class SearchHit(NamedTuple):
 
 def table_name(language: str) -> str:
     """The FTS table of one language; the code is checked before it enters SQL."""
-    if not _LANGUAGE.fullmatch(language):
+    if language_problem(language) is not None:
         raise ValueError(f"not a language code: {language!r}")
     return f"pages_{language}"
 

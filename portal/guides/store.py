@@ -26,17 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal import __version__
 from portal.config import Settings
 from portal.guides.errors import PackDeferred, PackRejected
-from portal.guides.pack_format import (
-    MANIFEST,
-    MEGABYTE,
-    Limits,
-    Manifest,
-    parse_version,
-    read_pack,
-)
+from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
+from portal.guides.pack.names import portal_version_problem
+from portal.guides.pack.read import read_pack
 from portal.guides.progress import Progress, SilentProgress
 
 GUIDES = "guides"
@@ -85,12 +79,20 @@ def installed_packs(settings: Settings) -> list[InstalledPack]:
         folder = _slot(guides_dir(settings), slot)
         if folder is None:
             continue
-        with contextlib.suppress(OSError, PackRejected):
-            raw = (folder / MANIFEST).read_bytes()
-            # Verified at install time; only read back here.
-            manifest = Manifest.parse(raw, Limits(max_bytes=1 << 62, max_files=1 << 30))
-            packs.append(InstalledPack(slot, folder, manifest))
+        with contextlib.suppress(PackRejected):
+            packs.append(InstalledPack(slot, folder, installed_manifest(folder)))
     return packs
+
+
+def installed_manifest(folder: Path) -> Manifest:
+    """The manifest of an installed version folder; PackRejected when it cannot be read back."""
+    try:
+        # Verified against the real limits at install time; only read back here.
+        return Manifest.parse((folder / MANIFEST).read_bytes(), UNLIMITED)
+    except OSError as error:
+        raise PackRejected(
+            f"{folder.name}: {MANIFEST} cannot be read ({error.strerror})"
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -162,15 +164,12 @@ def check_free_space(guides: Path, pack_size: int) -> None:
 
 def _check_acceptable(manifest: Manifest, settings: Settings) -> None:
     wanted = settings.guides.pack_id
-    if manifest.pack_id != wanted:
+    if manifest.info.id != wanted:
         raise PackRejected(
-            f"this pack is {manifest.pack_id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
+            f"this pack is {manifest.info.id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
         )
-    if parse_version(manifest.min_portal_version) > parse_version(__version__):
-        raise PackRejected(
-            f"the pack needs portal {manifest.min_portal_version} or newer; "
-            f"this is portal {__version__}"
-        )
+    if problem := portal_version_problem(manifest.info.min_portal_version):
+        raise PackRejected(problem)
 
 
 def _prepare(folder: Path, settings: Settings) -> None:
@@ -240,12 +239,12 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
 def _same_version(current: Path, manifest: Manifest, started: float) -> InstallResult:
     """Installing the version already served: nothing to do if the files are the same."""
     try:
-        installed = Manifest.parse((current / MANIFEST).read_bytes(), Limits(1 << 62, 1 << 30))
-    except (OSError, PackRejected):
+        installed: Manifest | None = installed_manifest(current)
+    except PackRejected:
         installed = None
     if installed is None or installed.files != manifest.files:
         raise PackRejected(
-            f"version {manifest.version} is already installed with other files; "
+            f"version {manifest.info.version} is already installed with other files; "
             "raise the version in pack.toml and build again"
         )
     return InstallResult(manifest, current, False, time.monotonic() - started)
@@ -258,7 +257,8 @@ def rollback(settings: Settings) -> tuple[Manifest, Manifest]:
         current, previous = _slot(guides, CURRENT), _slot(guides, PREVIOUS)
         if previous is None or current is None:
             raise PackRejected("there is no previous pack to roll back to")
+        # Read first: a pack whose manifest cannot be read back is not switched to.
+        swapped = installed_manifest(previous), installed_manifest(current)
         _point(guides, CURRENT, previous.name)
         _point(guides, PREVIOUS, current.name)
-    packs = {pack.slot: pack.manifest for pack in installed_packs(settings)}
-    return packs[CURRENT], packs[PREVIOUS]
+    return swapped

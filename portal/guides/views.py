@@ -17,7 +17,7 @@ from markupsafe import Markup
 from portal.config import SiteSettings
 from portal.context import services
 from portal.guides.library import Guide, GuideLibrary, load_library
-from portal.guides.page import IMAGE_NAME
+from portal.guides.pack.names import IMAGE_TYPES, image_name_problem
 from portal.guides.render import LOCAL_HELP_MARKER
 from portal.guides.search import MAX_QUERY_CHARS, search
 from portal.guides.store import current_pack_dir
@@ -37,13 +37,6 @@ TOPIC_NAMES = {
     "commune": _l("Your commune"),
 }
 OTHER_TOPIC = _l("Other guides")
-MEDIA_TYPES = {
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-}
 MEDIA_MAX_AGE = 86400
 # A pack image opened on its own, an SVG above all, must never run script.
 MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -171,10 +164,10 @@ def media(name: str) -> Response:
         abort(404)
     images = library.folder / "images"
     path = images / name
-    if not IMAGE_NAME.fullmatch(name) or path.is_symlink() or not path.is_file():
+    if image_name_problem(name) is not None or path.is_symlink() or not path.is_file():
         abort(404)
     response: Response = send_from_directory(
-        images, name, mimetype=MEDIA_TYPES[path.suffix], max_age=MEDIA_MAX_AGE
+        images, name, mimetype=IMAGE_TYPES[path.suffix], max_age=MEDIA_MAX_AGE
     )
     response.headers["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE}"
     response.headers["Content-Security-Policy"] = MEDIA_POLICY
