@@ -29,8 +29,8 @@ from portal.config_values import (
     ipv4_address_or_empty,
     languages,
     one_of,
+    pack_id,
     public_keys,
-    slug,
     text,
 )
 
@@ -170,7 +170,7 @@ class GuideSettings:
     pack_id: str = key(
         "passerelle-wallonie",
         "Id of the guide pack this hotspot installs; a folder may hold packs of other ids.",
-        slug,
+        pack_id,
     )
     trusted_keys: tuple[str, ...] = key(
         [],

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from portal.guides.pack.names import pack_id_problem
+
 SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar")
 
 Check = Callable[[Any], str | None]
@@ -97,12 +99,14 @@ def host_ports(value: tuple[str, ...]) -> str | None:
     return None
 
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9+/]{43}=$")
 
 
-def slug(value: str) -> str | None:
-    return None if _SLUG.match(value) else "lower-case letters, digits and dashes, such as 'a-b-2'"
+def pack_id(value: str) -> str | None:
+    """The guide pack format's own id rule, so a configured id can match a real pack."""
+    if pack_id_problem(value) is None:
+        return None
+    return "lower-case letters, digits and dashes, such as 'passerelle-wallonie'"
 
 
 def public_keys(value: tuple[str, ...]) -> str | None:

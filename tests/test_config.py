@@ -56,6 +56,8 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
         ('[network]\nportal_hostname = "Evil Host"', "network.portal_hostname", "host name"),
         ('[network]\nclient_identity = "ip"', "network.client_identity", "'mac'"),
         ('[firewall]\nbackend = "iptables"', "firewall.backend", "'nft'"),
+        ('[guides]\npack_id = "passerelle-wallonie\\n"', "guides.pack_id", "dashes"),
+        ('[guides]\npack_id = "Passerelle"', "guides.pack_id", "dashes"),
         ('[site]\nvenue_info_url = "javascript:alert(1)"', "site.venue_info_url", "http"),
         ('[uplink]\ncheck_targets = ["1.1.1.1"]', "uplink.check_targets", "host:port"),
         ("site = 3", "site", "table"),
