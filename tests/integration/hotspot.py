@@ -127,18 +127,23 @@ class HttpAnswer:
     status: int
     headers: dict[str, str]
     """Header names in lower case."""
-    body: str
+    content: bytes
+    """The body, byte for byte."""
+
+    @property
+    def body(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
-def parse_curl_include(output: str) -> HttpAnswer:
-    """`curl -i` output of one response, read as text (CRLF became LF)."""
-    head, _, body = output.partition("\n\n")
-    status_line, *lines = head.split("\n")
+def parse_curl_include(output: bytes) -> HttpAnswer:
+    """`curl -i` output of one response: CRLF-separated headers, then the body as sent."""
+    head, _, content = output.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return HttpAnswer(int(status_line.split()[1]), headers, body)
+    return HttpAnswer(int(status_line.split()[1]), headers, content)
 
 
 @dataclass
@@ -264,7 +269,6 @@ class Hotspot:
         done = subprocess.run(
             ["ip", "netns", "exec", namespace, *curl],
             capture_output=True,
-            text=True,
             timeout=timeout + 10,
             check=False,
             env=self.env,

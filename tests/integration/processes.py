@@ -15,6 +15,7 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 """The virtualenv's scripts: `portal`, `portal-gatekeeper`, and its python."""
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+CHECKOUT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30.0
 
 
@@ -27,8 +28,15 @@ def clean_env(home: Path) -> dict[str, str]:
 
     Each user gets its own HOME in the run's folder: scapy keeps a cache there,
     and uid 65534 must not stumble on a root-only folder (stat() would fail).
+    The checkout is on PYTHONPATH so that scripts run by path (phone.py,
+    bench/grant_phone.py) can import the tests' own helpers (tests.walker).
     """
-    return {"PATH": f"{BIN}:{SYSTEM_PATH}", "LC_ALL": "C.UTF-8", "HOME": str(home)}
+    return {
+        "PATH": f"{BIN}:{SYSTEM_PATH}",
+        "LC_ALL": "C.UTF-8",
+        "HOME": str(home),
+        "PYTHONPATH": str(CHECKOUT),
+    }
 
 
 def words(command: str, *more: str) -> list[str]:
