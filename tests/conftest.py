@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -26,6 +28,20 @@ PORTAL_HOST = "passerelle.lan"
 START_URL = "http://passerelle.lan/"
 SESSION_SECONDS = 4 * 3600
 """How long access lasts with portal.toml's default (access.session_minutes = 240)."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    """In CI (.ci/run installs every tool and runs as root) a skip is a failure: a missing
+    tool or privilege must not pass for green."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI: {reason}"
 
 
 class FakeClock:

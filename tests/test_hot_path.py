@@ -24,7 +24,7 @@ PROBES = [
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement the portal's database connection runs."""
+    """Every SQL statement the portal's peewee connection runs (and what a test adds)."""
     seen: list[str] = []
     original = database.execute_sql
 
@@ -55,12 +55,17 @@ def test_probes_cause_zero_database_writes(
         complete_onboarding(client)
     other = phone_client(app, "10.42.0.99")
     before = database_files(app)
+    # The probe path reads through the grant view's own sqlite3 connection, not peewee's.
+    view = app.extensions["passerelle"].book.view._connect()
+    view.set_trace_callback(statements.append)
     statements.clear()
     for _ in range(50):
         for host, path in PROBES:
             client.get(path, headers={"Host": host})
             other.get(path, headers={"Host": host})
         client.get("/api/captive")
+    view.set_trace_callback(None)
+    assert "PRAGMA data_version" in statements  # the recorder saw the probes' reads
     writes = [sql for sql in statements if sql.lstrip().upper().startswith(WRITES)]
     assert writes == []
     assert database_files(app) == before
