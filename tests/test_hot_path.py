@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def test_probes_cause_zero_database_writes(
         complete_onboarding(client)
     other = phone_client(app, "10.42.0.99")
     before = database_files(app)
+    assert DATABASE_FILE in before  # the files watched are the portal's database
     # The probe path reads through the grant view's own sqlite3 connection, not peewee's.
     view = app.extensions["passerelle"].book.view._connect()
     view.set_trace_callback(statements.append)
@@ -73,8 +75,6 @@ def test_probes_cause_zero_database_writes(
 
 def test_grant_view_sees_a_grant_made_by_another_worker(app: Flask, client: FlaskClient) -> None:
     """Another process's write reaches this worker's in-memory view without a restart."""
-    import sqlite3
-
     probe = {"Host": "connectivitycheck.gstatic.com"}
     assert client.get("/generate_204", headers=probe).status_code == 302
     settings = app.config["PORTAL_SETTINGS"]
@@ -92,6 +92,6 @@ def test_grant_view_sees_a_grant_made_by_another_worker(app: Flask, client: Flas
 def test_view_connection_is_read_only(app: Flask) -> None:
     view = app.extensions["passerelle"].book.view
     connection = view._connect()
-    with pytest.raises(Exception, match="readonly"):
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
         connection.execute('DELETE FROM "grant"')
     assert os.getpid() == view._owner_pid
