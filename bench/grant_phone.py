@@ -1,7 +1,8 @@
 """The phone's side of the grant benchmarks, run inside a client namespace.
 
 python grant_phone.py latency START_URL HOST PORT
-    walks the onboarding lesson once; then, for each "go" line on stdin, times
+    walks the onboarding lesson once (tests/walker.py; the namespaces' environment
+    puts the checkout on PYTHONPATH); then, for each "go" line on stdin, times
     the POST that completes onboarding until the first TCP connection to
     HOST:PORT gets through, and prints the milliseconds. "portal" lines time a
     plain GET of the portal's /api/captive instead (the baseline).
@@ -14,38 +15,12 @@ python grant_phone.py sink HOST PORT
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
 import socket
 import struct
 import sys
 import time
-import urllib.parse
-import urllib.request
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-ANSWER = re.compile(r'name="answer" value="(\d+)"')
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-def opener() -> urllib.request.OpenerDirector:
-    jar = http.cookiejar.CookieJar()
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
-
-
-def request(browser: urllib.request.OpenerDirector, url: str, form: dict[str, str] | None) -> str:
-    body = urllib.parse.urlencode(form).encode() if form is not None else None
-    try:
-        with browser.open(urllib.request.Request(url, data=body), timeout=10) as answer:  # noqa: S310
-            return str(answer.read().decode())
-    except urllib.error.HTTPError as answer:
-        if answer.code in (302, 303):
-            return ""
-        raise
+from tests.walker import HttpTransport, ask_for_access, walk_to_access
 
 
 def through(host: str, port: int) -> None:
@@ -63,27 +38,17 @@ def through(host: str, port: int) -> None:
 
 
 def latency(start: str, host: str, port: int) -> None:
-    browser = opener()
-    number = 1
-    while True:  # the lesson once, to the page with the "Go on the Internet" button
-        page = request(browser, f"{start}lesson/onboarding/{number}?lang=fr", None)
-        if answers := ANSWER.findall(page):
-            token = TOKEN.search(page)
-            assert token
-            form = {"answer": answers[0], "csrf_token": token.group(1)}
-            request(browser, f"{start}lesson/onboarding/{number}", form)
-            break
-        number += 1
-    done = request(browser, f"{start}lesson/onboarding/done", None)
-    token = TOKEN.search(done)
-    assert token
+    portal = HttpTransport(start)
+    # The lesson once (tests/walker.py), to the page with the "Go on the Internet" button.
+    token = walk_to_access(portal, "fr")
     print("ready", flush=True)
     for line in sys.stdin:
         started = time.perf_counter()
         if line.strip() == "portal":
-            request(browser, f"{start}api/captive", None)
+            if portal.get("/api/captive").status != 200:
+                raise SystemExit("the portal's /api/captive did not answer 200")
         else:
-            request(browser, f"{start}access", {"csrf_token": token.group(1)})
+            ask_for_access(portal, token)
             through(host, port)
         print(f"{(time.perf_counter() - started) * 1000:.3f}", flush=True)
 

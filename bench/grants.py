@@ -25,6 +25,7 @@ from pathlib import Path
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from tests.install import build_wheel, install_wheel
 from tests.integration.hotspot import UPSTREAM_ADDRESS, Hotspot, netns_unusable
+from tests.integration.processes import checkout_script
 
 PHONE_SCRIPT = Path(__file__).resolve().parent / "grant_phone.py"
 START = "http://passerelle.lan/"
@@ -42,8 +43,8 @@ def percentile(values: list[float], share: float) -> float:
 def measure_latency(hotspot: Hotspot, grants: int) -> bool:
     phone = hotspot.phones[1]  # the phone the end-to-end tests never onboard
     script = subprocess.Popen(
-        ["ip", "netns", "exec", phone.namespace, sys.executable, str(PHONE_SCRIPT), "latency",
-         START, UPSTREAM_ADDRESS, str(SINK_PORT)],
+        ["ip", "netns", "exec", phone.namespace,
+         *checkout_script(PHONE_SCRIPT, "latency", START, UPSTREAM_ADDRESS, str(SINK_PORT))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=hotspot.env,
     )  # fmt: skip
     assert script.stdin and script.stdout
@@ -93,8 +94,8 @@ def fill_set(hotspot: Hotspot, devices: int) -> None:
 
 def connections_per_second(hotspot: Hotspot, count: int) -> float:
     output = hotspot.run_in_client(
-        [sys.executable, str(PHONE_SCRIPT), "connects", UPSTREAM_ADDRESS, str(SINK_PORT),
-         str(count)], timeout=120,
+        checkout_script(PHONE_SCRIPT, "connects", UPSTREAM_ADDRESS, str(SINK_PORT), str(count)),
+        timeout=120,
     )  # fmt: skip
     return float(output.strip())
 
@@ -119,7 +120,7 @@ def measure_scale(hotspot: Hotspot, rounds: int, count: int) -> bool:
 
 
 def start_sink(hotspot: Hotspot) -> None:
-    argv = [sys.executable, str(PHONE_SCRIPT), "sink", UPSTREAM_ADDRESS, str(SINK_PORT)]
+    argv = checkout_script(PHONE_SCRIPT, "sink", UPSTREAM_ADDRESS, str(SINK_PORT))
     hotspot.spawn("bench-sink", hotspot.upstream_ns, argv)
     hotspot.wait_alive("bench-sink", hotspot.ready_line("bench-sink"), "the benchmark's sink")
 

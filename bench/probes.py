@@ -94,7 +94,9 @@ def start_cases(stack: ExitStack, work: Path) -> list[Case]:
         server.env["BENCH_PORT"] = str(server.port)
         stack.enter_context(server)
         target = Target(name, server.port, PROBE_HOST, PROBE_PATH)
-        cases.append(Case(target, 204) if granted else Case(target, 302, settings.public_url))
+        # The demo's start page, written out rather than read back from the settings.
+        start_page = f"http://{LOOPBACK}:{server.port}/"
+        cases.append(Case(target, 204) if granted else Case(target, 302, start_page))
     return cases
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.walker import HttpTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL = [sys.executable, "-m", "portal.cli"]
@@ -25,32 +24,18 @@ def free_port() -> int:
         return port
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+class Visitor(HttpTransport):
+    """A browser-like client of the server process `server_pid`: keeps cookies, does not
+    follow redirects by itself."""
 
-
-class Visitor:
-    """A browser-like client: keeps cookies, does not follow redirects by itself."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
-        )
+    def __init__(self, base: str, server_pid: int) -> None:
+        super().__init__(base)
+        self.server_pid = server_pid
 
     def request(
         self, path: str, data: dict[str, str] | None = None, host: str | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        body = None if data is None else urllib.parse.urlencode(data).encode()
-        request = urllib.request.Request(self.base + path, data=body)  # noqa: S310 — loopback
-        if host:
-            request.add_header("Host", host)
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+        return self.send(path, data, host)
 
 
 def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -74,7 +59,7 @@ def start(
     )
     try:
         wait_until_up(base, process)
-        yield Visitor(base)
+        yield Visitor(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -91,34 +76,6 @@ def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
         [*PORTAL, "demo", "--port", str(port), "--data-dir", str(data_dir), *options],
         f"http://127.0.0.1:{port}/",
     )
-
-
-TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
-
-
-def walk_onboarding(visitor: Visitor) -> None:
-    status, _, _ = visitor.request("?lang=en")
-    assert status == 200
-    number = 1
-    while True:
-        status, _, page = visitor.request(f"lesson/onboarding/{number}")
-        assert status == 200
-        if b'data-action="answer"' in page:
-            token = TOKEN.search(page)
-            assert token
-            status, headers, _ = visitor.request(
-                f"lesson/onboarding/{number}",
-                {"answer": "1", "csrf_token": token.group(1).decode()},
-            )
-            assert status == 303
-            if headers["Location"].endswith("/done"):
-                break
-        number += 1
-    status, _, page = visitor.request("lesson/onboarding/done")
-    token = TOKEN.search(page)
-    assert token
-    status, headers, _ = visitor.request("access", {"csrf_token": token.group(1).decode()})
-    assert (status, headers["Location"]) == (303, "/online")
 
 
 def probe(visitor: Visitor) -> tuple[int, dict[str, str], bytes]:

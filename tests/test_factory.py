@@ -13,7 +13,7 @@ from portal import db
 from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import ConfigError, Settings
-from portal.context import Services
+from portal.context import services_of
 from portal.migrations import migrate, schema_version
 from portal.models import database
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
@@ -22,17 +22,17 @@ from tests.conftest import fake_identify, make_settings
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "portal" / "translations"
 
 
-def test_factory_builds_an_app_with_every_blueprint(app: Flask, services: Services) -> None:
-    assert {"captive", "onboarding"} <= set(app.blueprints)
-    assert services.settings.firewall.backend == "memory"
+def test_factory_builds_an_app_with_every_blueprint(app: Flask) -> None:
+    assert set(app.blueprints) == {"captive", "onboarding", "speaker", "pages", "guides"}
+    assert services_of(app).settings.firewall.backend == "memory"
 
 
 def test_secrets_are_generated_private_and_kept(settings: Settings) -> None:
     first = create_app(settings, firewall=MemoryFirewall(), identify=fake_identify)
     keys = Path(settings.data_dir) / "keys"
     assert stat.S_IMODE(keys.stat().st_mode) == 0o700
-    for path in keys.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in keys.iterdir()}
+    assert modes == {"flask-secret.key": 0o600, "site.key": 0o600}
     second = create_app(settings, firewall=MemoryFirewall(), identify=fake_identify)
     assert first.secret_key == second.secret_key
     assert len(first.secret_key) == 32

@@ -86,6 +86,8 @@ def hidden_report(tmp_path: Path) -> ElementTree.Element:
     done = subprocess.run(
         [*hide, str(len(hidden)), *map(str, hidden), *pytest_argv],
         cwd=ROOT,
+        # Outside CI, as on a newcomer's machine: in CI every skip counts as a failure.
+        env={name: value for name, value in os.environ.items() if name != "CI"},
         capture_output=True,
         text=True,
         timeout=600,

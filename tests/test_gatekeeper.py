@@ -247,9 +247,13 @@ def test_oversize_line_is_refused_and_the_connection_closed(serve: Serve) -> Non
             "ok": False,
             "error": f"request longer than {MAX_LINE_BYTES} bytes",
         }
-        # Hung up with the rest unread: the kernel reports that as a reset, not an EOF.
-        with pytest.raises(ConnectionResetError):
-            connection.recv(65536)
+        # Hung up: an end of file, or a reset when the kernel still held unread bytes
+        # of ours at the close (which of the two depends on timing).
+        try:
+            rest = connection.recv(65536)
+        except ConnectionResetError:
+            rest = b""
+        assert rest == b""
     assert runner.calls == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ PROBES = [
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement the portal's database connection runs."""
+    """Every SQL statement the portal's peewee connection runs (and what a test adds)."""
     seen: list[str] = []
     original = database.execute_sql
 
@@ -57,12 +58,18 @@ def test_probes_cause_zero_database_writes(
         complete_onboarding(client)
     other = phone_client(app, "10.42.0.99")
     before = database_files(app)
+    assert DATABASE_FILE in before  # the files watched are the portal's database
+    # The probe path reads through the grant view's own sqlite3 connection, not peewee's.
+    view = services_of(app).book.view._connect()
+    view.set_trace_callback(statements.append)
     statements.clear()
     for _ in range(50):
         for host, path in PROBES:
             client.get(path, headers={"Host": host})
             other.get(path, headers={"Host": host})
         client.get("/api/captive")
+    view.set_trace_callback(None)
+    assert "PRAGMA data_version" in statements  # the recorder saw the probes' reads
     writes = [sql for sql in statements if sql.lstrip().upper().startswith(WRITES)]
     assert writes == []
     assert database_files(app) == before
@@ -72,8 +79,6 @@ def test_grant_view_sees_a_grant_made_by_another_worker(
     app: Flask, client: FlaskClient, services: Services
 ) -> None:
     """Another process's write reaches this worker's in-memory view without a restart."""
-    import sqlite3
-
     probe = {"Host": "connectivitycheck.gstatic.com"}
     assert client.get("/generate_204", headers=probe).status_code == 302
     settings = services.settings
@@ -91,6 +96,6 @@ def test_grant_view_sees_a_grant_made_by_another_worker(
 def test_view_connection_is_read_only(app: Flask, services: Services) -> None:
     view = services.book.view
     connection = view._connect()
-    with pytest.raises(Exception, match="readonly"):
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
         connection.execute('DELETE FROM "grant"')
     assert os.getpid() == view._owner_pid

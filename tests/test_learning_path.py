@@ -15,22 +15,21 @@ from portal.context import Services, services_of
 from portal.db import DATABASE_FILE
 from portal.housekeeping import upkeep
 from portal.models import LearningPath
-from tests.conftest import PHONE_MAC, FakeClock, complete_onboarding, csrf_token, fake_identify
+from tests.conftest import (
+    PHONE_MAC,
+    FakeClock,
+    FlaskTransport,
+    complete_onboarding,
+    csrf_token,
+    fake_identify,
+)
+from tests.walker import LESSONS, walk_lesson
 
 DAY = 24 * 3600
 
 
 def finish_lesson(client: FlaskClient, slug: str) -> None:
-    lesson = services_of(client.application).lessons.get(slug)
-    for step in lesson.steps:
-        page = client.get(f"/lesson/{slug}/{step.number}")
-        if step.check:
-            right = next(i for i, a in enumerate(step.check.answers, 1) if a.correct)
-            client.post(
-                f"/lesson/{slug}/{step.number}",
-                data={"answer": str(right), "csrf_token": csrf_token(page.get_data(as_text=True))},
-            )
-    assert client.get(f"/lesson/{slug}/done").status_code == 200
+    walk_lesson(FlaskTransport(client), LESSONS[slug])
 
 
 def new_visit(app: Flask) -> FlaskClient:
@@ -70,7 +69,9 @@ def test_returning_device_is_offered_the_next_lesson_which_it_may_skip(
     complete_onboarding(client, "en")
     html = client.get("/online").get_data(as_text=True)
     assert "A new short lesson for you" in html
-    assert "Touchscreen" in html or "touchscreen" in html  # the second lesson of path.toml
+    # The second lesson of path.toml, offered as a card.
+    assert '<a class="lesson-card" href="/lesson/touchscreen/1" data-action="lesson">' in html
+    assert "<strong>Using the touchscreen</strong>" in html
     finish_lesson(client, "touchscreen")
     html = client.get("/online").get_data(as_text=True)
     assert "What you learned" in html
@@ -85,6 +86,7 @@ def test_lessons_page_marks_what_this_device_finished(client: FlaskClient) -> No
     complete_onboarding(client, "en")
     html = client.get("/lessons").get_data(as_text=True)
     assert html.count("lesson-card done") == 1
+    assert '<a class="lesson-card done" href="/lesson/onboarding/1">' in html
     for slug in ["onboarding", "touchscreen", "scams", "digital-keys", "human-help"]:
         assert f"/lesson/{slug}/1" in html
 

@@ -126,7 +126,7 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
             assert {frame[2] for frame in frames} == {0b11}, "not mono"
             seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
             assert 1 < seconds < 12
-    assert len(list(folder.iterdir())) == len(lesson.steps) * len(LANGUAGES)
+    assert len(list(folder.iterdir())) == 10  # five steps, two languages
 
 
 def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
@@ -240,10 +240,10 @@ def test_no_speaker_at_all_without_a_narration_cache(client: FlaskClient) -> Non
 def test_nothing_autoplays_and_no_script_is_inline(
     narrated_app: Flask, client: FlaskClient
 ) -> None:
-    lesson = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).onboarding
-    for step in lesson.steps:
+    for number in range(1, 6):  # the onboarding lesson's five steps
         for language in LANGUAGES:
-            page = client.get(step_url(step.number, language)).get_data(as_text=True)
+            page = client.get(step_url(number, language)).get_data(as_text=True)
+            assert '<audio controls preload="none"' in page, (number, language)
             assert "autoplay" not in page.lower()
             assert re.findall(r"<script(?![^>]*\bsrc=)", page) == []
     script = (STATIC / "speaker.js").read_text(encoding="utf-8")

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.captive.probes import PROBE_HOSTS
 from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
-from portal.netconfig.dnsmasq import GENERAL_PURPOSE_HOSTS
 from tests.system import find, require
 
 DEFAULT = Settings()
@@ -251,13 +249,37 @@ def test_dns_forwards_to_the_configured_upstreams_only() -> None:
 
 def test_probe_hosts_resolve_to_the_portal_but_general_hosts_do_not() -> None:
     lines = directives(render_dnsmasq(DEFAULT))
-    for host in PROBE_HOSTS - GENERAL_PURPOSE_HOSTS:
-        assert f"address=/{host}/10.42.0.1" in lines
-    for host in ("www.google.com", "www.apple.com", "edge.microsoft.com", "www.gstatic.com"):
-        assert host in GENERAL_PURPOSE_HOSTS
+    assert [line for line in lines if line.startswith("address=/")] == [
+        "address=/passerelle.lan/10.42.0.1",
+        "address=/captive.apple.com/10.42.0.1",
+        "address=/connect.rom.miui.com/10.42.0.1",
+        "address=/connectivity-check.ubuntu.com/10.42.0.1",
+        "address=/connectivity.samsung.com.cn/10.42.0.1",
+        "address=/connectivitycheck.android.com/10.42.0.1",
+        "address=/connectivitycheck.gstatic.com/10.42.0.1",
+        "address=/connectivitycheck.platform.hicloud.com/10.42.0.1",
+        "address=/detectportal.firefox.com/10.42.0.1",
+        "address=/ipv6.msftconnecttest.com/10.42.0.1",
+        "address=/nmcheck.gnome.org/10.42.0.1",
+        "address=/www.airport.us/10.42.0.1",
+        "address=/www.appleiphonecell.com/10.42.0.1",
+        "address=/www.ibook.info/10.42.0.1",
+        "address=/www.itools.info/10.42.0.1",
+        "address=/www.msftconnecttest.com/10.42.0.1",
+        "address=/www.msftncsi.com/10.42.0.1",
+        "address=/www.thinkdifferent.us/10.42.0.1",
+        "address=/use-application-dns.net/",
+    ]
+    # Probe hosts people use for everything else are answered truly (forwarded).
+    for host in (
+        "www.google.com",
+        "www.gstatic.com",
+        "clients3.google.com",
+        "play.googleapis.com",
+        "edge.microsoft.com",
+        "www.apple.com",
+    ):
         assert not [line for line in lines if host in line]
-    assert "address=/passerelle.lan/10.42.0.1" in lines
-    assert "address=/use-application-dns.net/" in lines
 
 
 def test_no_query_log_and_no_device_names() -> None:

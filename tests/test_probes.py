@@ -2,53 +2,56 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from flask.testing import FlaskClient
 
 from portal.access.firewall import MemoryFirewall
-from portal.captive.probes import ANY_PATH, PROBE_HOSTS, PROBES, Probe, find_probe, normalise_host
+from portal.captive.probes import ANY_PATH, PROBE_HOSTS, PROBES, find_probe, normalise_host
 from portal.context import Services
-from tests.conftest import PHONE_MAC, START_URL, FakeClock, complete_onboarding
-
-APPLE_EXTRA_PATHS = ("/", "/hotspot-detect.html", "/library/test/success.html")
-
-
-def probe_requests() -> list[tuple[Probe, str]]:
-    requests = []
-    for probe in PROBES:
-        paths = APPLE_EXTRA_PATHS if probe.path == ANY_PATH else (probe.path,)
-        requests.extend((probe, path) for path in paths)
-    return requests
+from tests.conftest import PHONE_MAC, SESSION_SECONDS, START_URL, FakeClock, complete_onboarding
+from tests.online_answers import APPLE_HOSTS, ONLINE_ANSWERS
 
 
-def ids(item: object) -> str:
-    return item.host if isinstance(item, Probe) else str(item)
+def host_and_path(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    return parts.hostname, parts.path
 
 
-@pytest.mark.parametrize(("probe", "path"), probe_requests(), ids=ids)
-def test_probe_is_redirected_to_the_start_page_before_access(
-    client: FlaskClient, probe: Probe, path: str
-) -> None:
-    response = client.get(path, headers={"Host": probe.host})
+@pytest.mark.parametrize("url", ONLINE_ANSWERS)
+def test_probe_is_redirected_to_the_start_page_before_access(client: FlaskClient, url: str) -> None:
+    host, path = host_and_path(url)
+    response = client.get(path, headers={"Host": host})
     assert response.status_code == 302
     assert response.headers["Location"] == START_URL
+    assert response.get_data() == b""
     assert "Set-Cookie" not in response.headers
 
 
-@pytest.mark.parametrize(("probe", "path"), probe_requests(), ids=ids)
-def test_probe_gets_its_exact_online_answer_after_access(
-    client: FlaskClient, probe: Probe, path: str
-) -> None:
+@pytest.mark.parametrize("url", ONLINE_ANSWERS)
+def test_probe_gets_its_exact_online_answer_after_access(client: FlaskClient, url: str) -> None:
+    expected = ONLINE_ANSWERS[url]
     complete_onboarding(client)
-    response = client.get(path, headers={"Host": probe.host})
-    assert response.status_code == probe.online.status
-    assert response.get_data() == probe.online.body
-    if probe.online.content_type:
-        assert response.headers["Content-Type"] == probe.online.content_type
-    else:
-        assert "Content-Type" not in response.headers
-    for name, value in probe.online.headers:
+    host, path = host_and_path(url)
+    response = client.get(path, headers={"Host": host})
+    assert response.status_code == expected.status
+    assert response.get_data() == expected.body
+    assert response.headers.get("Content-Type") == expected.content_type
+    assert response.headers["Content-Length"] == str(len(expected.body))
+    for name, value in expected.headers.items():
         assert response.headers[name] == value
+    assert "Set-Cookie" not in response.headers
+
+
+def test_every_probe_the_portal_knows_is_pinned_by_a_literal_answer() -> None:
+    """A probe added to, or dropped from, portal/captive/probes.py must show up here."""
+    pinned = {host_and_path(url) for url in ONLINE_ANSWERS}
+    assert {host for host, _ in pinned} == PROBE_HOSTS
+    exact = {(probe.host, probe.path) for probe in PROBES if probe.path != ANY_PATH}
+    assert exact == {(host, path) for host, path in pinned if host not in APPLE_HOSTS}
+    assert {probe.host for probe in PROBES if probe.path == ANY_PATH} == set(APPLE_HOSTS)
 
 
 def test_android_probe_gets_204_after_grant(client: FlaskClient) -> None:
@@ -60,27 +63,20 @@ def test_android_probe_gets_204_after_grant(client: FlaskClient) -> None:
     assert response.get_data() == b""
 
 
-def test_apple_success_page_is_byte_exact(client: FlaskClient) -> None:
+def test_apple_probe_on_a_random_path_gets_the_success_page(client: FlaskClient) -> None:
     complete_onboarding(client)
-    response = client.get("/hotspot-detect.html", headers={"Host": "captive.apple.com"})
+    response = client.get("/x7Kq2/aZ91.html", headers={"Host": "www.appleiphonecell.com"})
+    assert response.status_code == 200
     assert response.get_data() == (
         b"<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
     )
 
 
-def test_windows_and_legacy_windows_bodies(client: FlaskClient) -> None:
+def test_head_request_of_a_probe_gets_no_body(client: FlaskClient) -> None:
     complete_onboarding(client)
-    modern = client.get("/connecttest.txt", headers={"Host": "www.msftconnecttest.com"})
-    legacy = client.get("/ncsi.txt", headers={"Host": "www.msftncsi.com"})
-    assert (modern.status_code, modern.get_data()) == (200, b"Microsoft Connect Test")
-    assert (legacy.status_code, legacy.get_data()) == (200, b"Microsoft NCSI")
-
-
-def test_ubuntu_probe_carries_the_network_manager_header(client: FlaskClient) -> None:
-    complete_onboarding(client)
-    response = client.get("/", headers={"Host": "connectivity-check.ubuntu.com"})
-    assert response.status_code == 204
-    assert response.headers["X-NetworkManager-Status"] == "online"
+    response = client.head("/success.txt", headers={"Host": "detectportal.firefox.com"})
+    assert response.status_code == 200
+    assert response.get_data() == b""
 
 
 def test_probe_of_another_device_stays_captive(client: FlaskClient) -> None:
@@ -113,8 +109,7 @@ def test_probe_goes_captive_again_when_the_grant_expires(
     services: Services,
 ) -> None:
     complete_onboarding(client)
-    session = services.book.session_seconds
-    clock.advance(session - 1)
+    clock.advance(SESSION_SECONDS - 1)
     probe = {"Host": "connectivitycheck.gstatic.com"}
     assert client.get("/generate_204", headers=probe).status_code == 204
     clock.advance(1)

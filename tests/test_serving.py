@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
+import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, ROOT, Visitor, demo_server, free_port, probe, start, walk_onboarding
+from tests.live import PORTAL, ROOT, Visitor, demo_server, free_port, probe, start
+from tests.walker import go_online
+
+PROBE_HOST = "connectivitycheck.gstatic.com"
 
 
 @pytest.fixture
@@ -45,7 +52,7 @@ def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:
     status, headers, _ = probe(demo)
     assert (status, headers["Location"]) == (302, demo.base)
     assert headers["Server"].startswith("gunicorn")
-    walk_onboarding(demo)
+    go_online(demo, "en")
     status, _, body = probe(demo)
     assert (status, body) == (204, b"")
     status, _, body = demo.request("online")
@@ -77,7 +84,78 @@ def test_demo_serves_the_guide_source_it_is_given(tmp_path: Path) -> None:
         assert "La carte eID de notre village" in body.decode()
 
 
+def worker_pids(master: int) -> set[int]:
+    """The gunicorn master's child processes, from /proc."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After "(command)": state, ppid, ...
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            children.add(int(entry.name))
+    return children
+
+
+def server_side_inode(server_port: int, client_port: int) -> str:
+    """The socket inode of the server's end of an established loopback connection."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+        if (
+            state == "01"  # ESTABLISHED
+            and int(local.split(":")[1], 16) == server_port
+            and int(remote.split(":")[1], 16) == client_port
+        ):
+            return inode
+    raise AssertionError(f"no established connection {client_port} → {server_port}")
+
+
+def process_holding(pids: set[int], inode: str) -> int:
+    """Which of `pids` holds the socket `inode` open."""
+    holders = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    holders.add(pid)
+    assert len(holders) == 1, f"socket {inode} held by {holders}"
+    return holders.pop()
+
+
+def probe_and_see_who_answered(visitor: Visitor, workers: set[int]) -> tuple[int, int]:
+    """One Android probe on a kept-alive connection: its status, and the worker whose
+    socket carried the answer (looked up while the worker still holds the connection)."""
+    port = urllib.parse.urlsplit(visitor.base).port
+    assert port is not None
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/generate_204", headers={"Host": PROBE_HOST})
+        response = connection.getresponse()
+        response.read()
+        assert connection.sock is not None
+        client_port = connection.sock.getsockname()[1]
+        worker = process_holding(workers, server_side_inode(port, client_port))
+        return response.status, worker
+    finally:
+        connection.close()
+
+
 def test_production_workers_share_grants(production: Visitor) -> None:
-    walk_onboarding(production)
-    answers = {probe(production)[0] for _ in range(30)}
-    assert answers == {204}
+    """A grant made through one worker is seen by the other: both answer the probe with 204."""
+    deadline = time.monotonic() + 10
+    while len(workers := worker_pids(production.server_pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) == 2, workers
+    go_online(production, "en")
+    answers: dict[int, list[int]] = {pid: [] for pid in workers}
+    for _ in range(200):  # the kernel hands each new connection to whichever worker accepts
+        status, worker = probe_and_see_who_answered(production, workers)
+        answers[worker].append(status)
+        if all(len(statuses) >= 5 for statuses in answers.values()):
+            break
+    seen = {pid: set(statuses) for pid, statuses in answers.items()}
+    assert seen == {pid: {204} for pid in workers}, answers

@@ -16,6 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Response
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.walk import walk_in_browser
 from tests.live import Visitor
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
@@ -83,11 +84,6 @@ def inspect_page(
     weighing.responses.clear()
 
 
-def go(page: Page, weighing: Weighing, action: str) -> None:
-    weighing.responses.clear()
-    page.click(action)
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_is_accessible_and_light(
@@ -96,24 +92,13 @@ def test_every_page_is_accessible_and_light(
     page, weighing = audited
     ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
-    page.goto(portal.base)
-    inspect_page(page, weighing, f"{language}-00-start", problems)
-    go(page, weighing, f'[data-action="language"][hreflang="{language}"]')
-    number = 1
-    while page.locator('[data-action="answer"]').count() == 0:
-        inspect_page(page, weighing, f"{language}-{number:02d}-step", problems)
-        go(page, weighing, '[data-action="next"]')
-        number += 1
-    inspect_page(page, weighing, f"{language}-{number:02d}-question", problems)
-    weighing.responses.clear()
-    page.locator('[data-action="answer"]').nth(1).click()
-    inspect_page(page, weighing, f"{language}-{number:02d}-wrong-answer", problems)
-    go(page, weighing, '[data-action="answer"] >> nth=0')
-    inspect_page(page, weighing, f"{language}-{number + 1:02d}-finish", problems)
-    go(page, weighing, '[data-action="next"]')
-    assert page.url == portal.base + "online"
+    walk_in_browser(
+        page,
+        portal.base,
+        language,
+        lambda name: inspect_page(page, weighing, f"{language}-{name}", problems),
+    )
     assert page.locator("html").get_attribute("lang") == language
-    inspect_page(page, weighing, f"{language}-{number + 2:02d}-online", problems)
     extras = ["lessons", "privacy", "status", "guides", "guides/g04-myminfin"]
     for extra in [*extras, "guides/search?q=impots", "no-such-page"]:
         weighing.responses.clear()
@@ -129,7 +114,9 @@ def test_text_and_targets_are_big_enough(portal: Visitor, phone: Page) -> None:
     body_size = phone.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert body_size >= 18
     for selector in ['[data-action="answer"]', ".button", ".header-link"]:
-        for box in [element.bounding_box() for element in phone.locator(selector).all()]:
+        boxes = [element.bounding_box() for element in phone.locator(selector).all()]
+        assert boxes, f"no {selector} on the question page"
+        for box in boxes:
             assert box is not None
             assert box["height"] >= 48, selector
 

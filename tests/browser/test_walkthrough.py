@@ -6,25 +6,8 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.walk import walk_in_browser
 from tests.live import Visitor, probe
-
-
-def walk(page: Page, base: str, language: str, shots: str | None = None) -> None:
-    page.goto(base)
-    page.click(f'[data-action="language"][hreflang="{language}"]')
-    number = 1
-    while page.locator('[data-action="answer"]').count() == 0:
-        if shots:
-            page.screenshot(path=str(ARTIFACTS / f"{shots}-step{number}.png"), full_page=True)
-        page.click('[data-action="next"]')
-        number += 1
-    page.locator('[data-action="answer"]').nth(1).click()  # a wrong answer first
-    assert page.locator(".hint").is_visible()
-    page.locator('[data-action="answer"]').nth(0).click()
-    page.click('[data-action="next"]')  # "Go on the Internet"
-    assert page.url == base + "online"
-    if shots:
-        page.screenshot(path=str(ARTIFACTS / f"{shots}-online.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -34,7 +17,11 @@ def test_onboarding_in_chromium_opens_the_internet(
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     assert probe(portal)[0] == 302
-    walk(phone, portal.base, language, shots=f"walkthrough-{language}")
+
+    def screenshot(name: str) -> None:
+        phone.screenshot(path=str(ARTIFACTS / f"walkthrough-{language}-{name}.png"), full_page=True)
+
+    walk_in_browser(phone, portal.base, language, screenshot)
     assert phone.locator("html").get_attribute("lang") == language
     assert phone.locator("html").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
     assert probe(portal)[0] == 204
@@ -45,6 +32,6 @@ def test_onboarding_in_chromium_opens_the_internet(
 def test_onboarding_works_without_javascript(
     portal: Visitor, phone_without_javascript: Page, language: str
 ) -> None:
-    walk(phone_without_javascript, portal.base, language)
+    walk_in_browser(phone_without_javascript, portal.base, language)
     assert phone_without_javascript.locator("html").get_attribute("lang") == language
     assert probe(portal)[0] == 204

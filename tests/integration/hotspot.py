@@ -25,7 +25,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 from tests.integration.processes import (
     Process,
     TopologyError,
+    checkout_script,
     clean_env,
     run,
     wait_for,
@@ -127,18 +127,23 @@ class HttpAnswer:
     status: int
     headers: dict[str, str]
     """Header names in lower case."""
-    body: str
+    content: bytes
+    """The body, byte for byte."""
+
+    @property
+    def body(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
-def parse_curl_include(output: str) -> HttpAnswer:
-    """`curl -i` output of one response, read as text (CRLF became LF)."""
-    head, _, body = output.partition("\n\n")
-    status_line, *lines = head.split("\n")
+def parse_curl_include(output: bytes) -> HttpAnswer:
+    """`curl -i` output of one response: CRLF-separated headers, then the body as sent."""
+    head, _, content = output.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return HttpAnswer(int(status_line.split()[1]), headers, body)
+    return HttpAnswer(int(status_line.split()[1]), headers, content)
 
 
 @dataclass
@@ -256,7 +261,7 @@ class Hotspot:
 
     def phone_tool(self, namespace: str, *args: str, timeout: float = 30) -> dict[str, Any]:
         """Run tests/integration/phone.py in `namespace`; its JSON answer."""
-        argv = [sys.executable, str(HERE / "phone.py"), *args]
+        argv = checkout_script(HERE / "phone.py", *args)
         result: dict[str, Any] = json.loads(self.run_in(namespace, argv, timeout=timeout))
         return result
 
@@ -266,7 +271,6 @@ class Hotspot:
         done = subprocess.run(
             ["ip", "netns", "exec", namespace, *curl],
             capture_output=True,
-            text=True,
             timeout=timeout + 10,
             check=False,
             env=self.env,
@@ -301,7 +305,7 @@ class Hotspot:
 
     def listeners(self, log: Path) -> list[str]:
         """The start of a tests/integration/listeners.py command line."""
-        return [sys.executable, str(HERE / "listeners.py"), "--log", str(log)]
+        return checkout_script(HERE / "listeners.py", "--log", str(log))
 
     def ready_line(self, name: str) -> Callable[[], bool]:
         """listeners.py prints "ready" once every socket is bound."""
@@ -440,7 +444,7 @@ class Hotspot:
 
     def _join_all(self) -> None:
         """Every phone asks for an address at once (dnsmasq pings an address before offering it)."""
-        dhcp_client = [sys.executable, str(HERE / "dhcp_client.py"), "eth0"]
+        dhcp_client = checkout_script(HERE / "dhcp_client.py", "eth0")
         asking = [
             subprocess.Popen(
                 ["ip", "netns", "exec", phone.namespace, *dhcp_client],
@@ -521,7 +525,7 @@ class Hotspot:
 
     def hold_connection(self, phone: int = 0) -> EchoSession:
         """A phone opens one TCP connection to the upstream echo server and keeps it open."""
-        hold = [sys.executable, str(HERE / "phone.py"), "hold", UPSTREAM_ADDRESS, str(ECHO_PORT)]
+        hold = checkout_script(HERE / "phone.py", "hold", UPSTREAM_ADDRESS, str(ECHO_PORT))
         popen = subprocess.Popen(
             ["ip", "netns", "exec", self.phones[phone].namespace, *hold],
             stdin=subprocess.PIPE,

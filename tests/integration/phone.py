@@ -3,32 +3,35 @@
     python phone.py connect HOST PORT [--timeout S]  → {"outcome": "refused", "ms": 0.4}
     python phone.py dns SERVER NAME                  → {"answers": ["10.42.0.1"], "rcode": 0}
     python phone.py udp HOST PORT                    → sends a few datagrams (QUIC-like)
-    python phone.py onboard URL [--lang fr]          → walks the lesson, asks for access
+    python phone.py onboard URL [--lang fr]          → walks the lesson, asks for access:
+                                                       {"outcome": "online", "way": "lesson"}
     python phone.py hold HOST PORT                   → one TCP connection to an echo server;
                                                        each stdin line is echoed, then "ok"
                                                        or "fail <reason>" is printed
 
-Every command prints one JSON line (hold: one line per stdin line).
+Every command prints one JSON line (hold: one line per stdin line). The
+namespaces' environment puts the checkout on PYTHONPATH (tests.walker).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
-import re
 import secrets
 import socket
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-NEXT_LINK = re.compile(r'data-action="next" href="([^"]+)"')
-ANSWER = re.compile(r'name="answer" value="(\d+)"')
+from tests.walker import (
+    FlowError,
+    HttpTransport,
+    come_back,
+    get_page,
+    go_online,
+    greeting,
+    take_more_time,
+)
 
 
 def family_of(host: str) -> socket.AddressFamily:
@@ -86,64 +89,22 @@ def udp(host: str, port: int) -> dict[str, Any]:
     return {"outcome": "sent"}
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def onboard(start: str, language: str) -> dict[str, Any]:
-    """Walk the onboarding lesson as a person does: links, check answers, the access button."""
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-        NoRedirect(),
-    )
-
-    def request(path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
-        body = None if form is None else urllib.parse.urlencode(form).encode()
-        url = urllib.parse.urljoin(start, path)
-        try:
-            # The portal's own http:// URL, given by the test.
-            with opener.open(urllib.request.Request(url, data=body), timeout=10) as response:  # noqa: S310
-                page = response.read().decode()
-                return response.status, response.headers.get("Location", ""), page
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers.get("Location", ""), error.read().decode()
-
-    status, _, _ = request(f"/?lang={language}")
-    if status != 200:
-        return {"failed_at": "start", "status": status}
-    path = "/lesson/onboarding/1"
-    for _ in range(50):
-        status, _, page = request(path)
-        if status != 200:
-            return {"failed_at": path, "status": status}
-        answers = ANSWER.findall(page)
-        if answers:
-            token = TOKEN.search(page)
-            assert token, f"{path} has a check but no CSRF token"
-            for choice in answers:  # like a person: try until the right picture
-                status, location, _ = request(
-                    path, {"answer": choice, "csrf_token": token.group(1)}
-                )
-                if status == 303:
-                    break
-            else:
-                return {"failed_at": path, "status": status}
-            path = location
+    """Go online as a person does (tests/walker.py): the lesson on a first visit; one tap on
+    the start page when the portal remembers the device, on the online page when the portal
+    counts it as online (its access taken away behind the portal's back)."""
+    transport = HttpTransport(start)
+    try:
+        way = greeting(get_page(transport, "/"))
+        if way == "returning":
+            come_back(transport, language)
+        elif way == "online":
+            take_more_time(transport)
         else:
-            link = NEXT_LINK.search(page)
-            if not link:
-                return {"failed_at": path, "status": status, "reason": "no next link"}
-            path = link.group(1)
-        if path.endswith("/done"):
-            break
-    status, _, page = request(path)
-    token = TOKEN.search(page)
-    if status != 200 or not token:
-        return {"failed_at": path, "status": status}
-    status, location, _ = request("/access", {"csrf_token": token.group(1)})
-    return {"status": status, "location": location}
+            go_online(transport, language)
+    except FlowError as error:
+        return {"outcome": "failed", "reason": str(error)}
+    return {"outcome": "online", "way": way}
 
 
 def hold(host: str, port: int) -> None:

@@ -6,12 +6,14 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+CHECKOUT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30.0
 
 
@@ -26,6 +28,15 @@ def clean_env(home: Path, bin_dir: Path) -> dict[str, str]:
     and uid 65534 must not stumble on a root-only folder (stat() would fail).
     """
     return {"PATH": f"{bin_dir}:{SYSTEM_PATH}", "LC_ALL": "C.UTF-8", "HOME": str(home)}
+
+
+def checkout_script(script: Path, *args: str) -> list[str]:
+    """argv running one of the checkout's own scripts (phone.py, bench/grant_phone.py).
+
+    Only these get the checkout on PYTHONPATH, to import the tests' helpers
+    (tests.walker); the portal's own processes run the installed wheel alone.
+    """
+    return ["env", f"PYTHONPATH={CHECKOUT}", sys.executable, str(script), *args]
 
 
 def words(command: str, *more: str) -> list[str]:
