@@ -6,10 +6,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from tests.walker import HttpTransport
 
@@ -38,11 +40,13 @@ class Visitor(HttpTransport):
         return self.send(path, data, host)
 
 
-def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_up(base: str, process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
+            output.seek(0)
+            said = output.read()[-2000:].decode(errors="replace")
+            raise AssertionError(f"server exited with {process.returncode}:\n{said}")
         try:
             urllib.request.urlopen(base + "api/captive", timeout=1).close()  # noqa: S310
             return
@@ -54,19 +58,19 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
 def start(
     argv: list[str], base: str, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> Iterator[Visitor]:
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_until_up(base, process)
-        yield Visitor(base, process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
+    # A file, not a pipe: nobody reads the server's output while it runs.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_until_up(base, process, output)
+            yield Visitor(base, process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
