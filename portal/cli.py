@@ -1,4 +1,5 @@
-"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep, pack."""
+"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep, lessons,
+pack; and, in `main`, every expected failure as one sentence and a documented exit code."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from peewee import DatabaseError
+
 from portal.access.firewall import FirewallError
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
-from portal.guides.errors import PackRejected
+from portal.guides.errors import PackDeferred, PackRejected
+from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
@@ -39,12 +43,14 @@ EXIT_CODES = f"""exit codes:
 
 FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (ConfigError, "configuration error", EXIT_REFUSED),
+    (PackDeferred, "pack not installed now", EXIT_UNAVAILABLE),
     (PackRejected, "pack refused", EXIT_REFUSED),
     (LessonError, "lessons", EXIT_REFUSED),
     (SiteKeyError, "keys", EXIT_REFUSED),
     (FirewallError, "firewall", EXIT_UNAVAILABLE),
     (NarrationError, "narration", EXIT_UNAVAILABLE),
     (MissingPackageData, "installation", EXIT_UNAVAILABLE),
+    (DatabaseError, "database", EXIT_SYSTEM),
     (OSError, "system", EXIT_SYSTEM),
 )
 """Every expected failure of a command: how its one sentence starts, and the exit code."""
@@ -221,7 +227,7 @@ def check_lessons_command(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     print(f"{len(problems)} problem(s) in {folder}" if problems else f"lessons OK in {folder}")
-    return 1 if problems else 0
+    return EXIT_PROBLEMS if problems else 0
 
 
 def narrate(args: argparse.Namespace) -> int:
@@ -331,7 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def describe(error: Exception) -> str:
-    """The error as one line a volunteer can act on."""
+    """The error as one line a volunteer can act on; a pack's problems follow, one a line.
+
+    `portal pack build` is the guide writer's check, so it lists every problem;
+    lessons have `portal lessons check` for the whole list.
+    """
+    if isinstance(error, PackInvalid):
+        return "\n  ".join([str(error).splitlines()[0].rstrip(":"), *error.problems])
     if isinstance(error, LessonError) and len(error.problems) > 1:
         more = len(error.problems) - 1
         return f"{error.problems[0]} (and {more} more: `portal lessons check` lists them)"

@@ -14,9 +14,6 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
-from portal.i18n import check_catalogs
-from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
-from portal.sitekeys import SiteKeys
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
     # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
@@ -43,15 +40,11 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
 
 
 def preflight(settings: Settings) -> None:
-    """What would stop every worker from booting, checked once before gunicorn starts.
-
-    Each failure is a domain error (ConfigError, LessonError, SiteKeyError, OSError),
-    which `portal.cli.main` prints as one sentence instead of a worker's traceback.
+    """Build the app once before gunicorn starts, so what would stop every worker from
+    booting is a domain error that `portal.cli.main` prints as one sentence, not a
+    traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
-    SiteKeys.load_or_create(settings.data_dir)
-    check_catalogs(settings.site)
-    LessonLibrary.load(BUNDLED_LESSONS, settings.site.languages)
-    db.prepare(settings.data_dir)
+    create_app(settings)
     db.close()  # the workers open their own connections after the fork
 
 

@@ -7,6 +7,7 @@ so a traceback anywhere (even after the handler) would show.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -63,6 +64,28 @@ def existing_key(folder: Path) -> str:
     (folder / "keys").mkdir()
     (folder / "keys" / "pack-signing.key").write_text("secret", encoding="ascii")
     return str(folder / "keys")
+
+
+def database_is_a_folder(folder: Path) -> str:
+    (folder / "data" / "portal.sqlite3").mkdir(parents=True)
+    return config(folder)
+
+
+def binary_key_file(folder: Path) -> str:
+    (folder / "key.pub").write_bytes(b"\xff\xfe\x00binary")
+    return str(folder / "key.pub")
+
+
+def source_with_a_bad_version_and_image(folder: Path) -> str:
+    source = folder / "source"
+    shutil.copytree(ROOT / "content", source)
+    pack_toml = source / "pack.toml"
+    text = pack_toml.read_text(encoding="utf-8")
+    pack_toml.write_text(
+        text.replace('version = "2026.11.1"', 'version = "2026.11.1.1.1"'), encoding="utf-8"
+    )
+    (source / "images" / "eid.svg").rename(source / "images" / "Eid.svg")
+    return str(source)
 
 
 def file_in_the_way(folder: Path) -> str:
@@ -125,6 +148,18 @@ CASES = [
         "system: ",
     ),
     Case(
+        "init-db where the database file is a folder",
+        lambda f: ["init-db", "--config", database_is_a_folder(f)],
+        4,
+        "database: unable to open database file",
+    ),
+    Case(
+        "serve without a gatekeeper",
+        lambda f: ["serve", "--config", gatekeeper_absent(f)],
+        3,
+        "firewall: gatekeeper unreachable at ",
+    ),
+    Case(
         "housekeep --once without a gatekeeper",
         lambda f: ["housekeep", "--once", "--config", gatekeeper_absent(f)],
         3,
@@ -158,6 +193,12 @@ CASES = [
     Case(
         "pack verify of a file that is no pack",
         lambda f: ["pack", "verify", not_a_pack(f), "--config", config(f)],
+        2,
+        "pack refused: ",
+    ),
+    Case(
+        "pack verify trusting a file that is no key",
+        lambda f: ["pack", "verify", not_a_pack(f), "--trust", binary_key_file(f)],
         2,
         "pack refused: ",
     ),
@@ -203,6 +244,35 @@ def test_failing_command_prints_one_sentence_and_its_exit_code(case: Case, tmp_p
     assert sentence.startswith(case.starts)
     # Before the sentence, at most the progress of the step that failed.
     assert all(line.startswith(PROGRESS) for line in progress), done.stderr
+
+
+def test_pack_build_lists_every_problem_of_the_source(tmp_path: Path) -> None:
+    source_with_a_bad_version_and_image(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    portal = [sys.executable, "-m", "portal.cli", "pack"]
+    keygen = [*portal, "keygen", "--out", "keys"]
+    subprocess.run(keygen, cwd=tmp_path, env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        [*portal, "build", "source", "out.pack", "--key", "keys/pack-signing.key"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "pack refused: 6 problem(s) in the pack source",
+        "  source/images/Eid.svg: 'Eid.svg' is not an image name: lower-case letters, digits, "
+        "'.', '_' and '-', ending in .svg, .webp, .png, .jpg, .jpeg",
+        "  source/pack.toml: key 'version': '2026.11.1.1.1' is not dotted numbers such as "
+        "'2026.11.1'",
+        "  source/guides/g01-eid/de.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/en.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/fr.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/nl.md: key 'pictogram': 'eid.svg' is not a file in images/",
+    ]
+    assert not (tmp_path / "out.pack").exists()
 
 
 def test_help_documents_the_exit_codes() -> None:

@@ -26,7 +26,7 @@ def demo(tmp_path: Path) -> Iterator[Visitor]:
 
 @pytest.fixture
 def production(tmp_path: Path) -> Iterator[Visitor]:
-    """`portal serve` with deploy/gunicorn.conf.py: two worker processes."""
+    """`portal serve` with the built-in PRODUCTION_OPTIONS: two worker processes."""
     port = free_port()
     config = tmp_path / "portal.toml"
     config.write_text(

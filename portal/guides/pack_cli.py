@@ -70,7 +70,13 @@ def _trusted(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
     extra = []
     for item in args.trust or ():
         path = Path(item)
-        extra.append(path.read_text(encoding="ascii").strip() if path.is_file() else item)
+        if not path.is_file():
+            extra.append(item)
+            continue
+        try:
+            extra.append(path.read_text(encoding="ascii").strip())
+        except (OSError, UnicodeDecodeError) as error:
+            raise PackRejected(f"{path}: not a public key file ({error})") from error
     return (*settings.guides.trusted_keys, *extra)
 
 
