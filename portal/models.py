@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date
 
 from peewee import CharField, DateField, IntegerField, Model, SqliteDatabase, TextField
@@ -10,6 +11,16 @@ database = SqliteDatabase(None)
 """The process's one database, deferred: `portal.db.open_database` points it at the data
 directory. Module state on purpose (peewee's deferred pattern): one data directory per
 process; a test that builds several apps re-points it, one at a time."""
+
+
+def writing() -> AbstractContextManager[object]:
+    """A write transaction that takes SQLite's write lock at BEGIN (waiting busy_timeout).
+
+    In WAL mode a deferred transaction that reads and then writes cannot wait for
+    the lock: if another connection committed in between, SQLite fails at once
+    with "database is locked". Every write path uses this, nested ones as savepoints.
+    """
+    return database.atomic("IMMEDIATE")
 
 
 class BaseModel(Model):
@@ -30,7 +41,7 @@ class Grant(BaseModel):
     @classmethod
     def give(cls, mac: str, now: int, seconds: int) -> Grant:
         """Grant or extend access: a re-grant starts a full session from now."""
-        with database.atomic():
+        with writing():
             cls.insert(mac=mac, granted_at=now, expires_at=now + seconds).on_conflict(
                 conflict_target=[cls.mac],
                 update={cls.granted_at: now, cls.expires_at: now + seconds},
@@ -39,7 +50,7 @@ class Grant(BaseModel):
 
     @classmethod
     def withdraw(cls, mac: str) -> bool:
-        with database.atomic():
+        with writing():
             return bool(cls.delete().where(cls.mac == mac).execute())
 
     @classmethod
@@ -56,7 +67,7 @@ class Grant(BaseModel):
     @classmethod
     def purge_expired(cls, now: int) -> int:
         """Delete grants that have run out; returns how many."""
-        with database.atomic():
+        with writing():
             return int(cls.delete().where(cls.expires_at <= now).execute())
 
     def seconds_left(self, now: int) -> int:
@@ -85,7 +96,7 @@ class LearningPath(BaseModel):
     @classmethod
     def record(cls, device: str, lesson: str, today: date) -> None:
         """Add a finished lesson (once) and refresh the device's date."""
-        with database.atomic():
+        with writing():
             done = cls.finished(device)
             if lesson not in done:
                 done.append(lesson)
@@ -97,5 +108,5 @@ class LearningPath(BaseModel):
     @classmethod
     def forget_before(cls, day: date) -> int:
         """Delete paths not seen since before `day`; returns how many."""
-        with database.atomic():
+        with writing():
             return int(cls.delete().where(cls.last_seen < day).execute())

@@ -14,6 +14,7 @@ route. Only the standard library here: phone.py runs in a network namespace.
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import re
 import urllib.error
@@ -201,16 +202,28 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connections from one source address: on loopback, each 127.x.y.z is another phone."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(http.client.HTTPConnection, req, source_address=(self.source, 0))
+
+
 class HttpTransport:
     """urllib against a live portal at `base` ("http://host:port/"): cookies, no redirects,
-    no proxy."""
+    no proxy; from `source` when given (a loopback address of its own)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, source: str | None = None) -> None:
         self.base = base
         self.opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}),
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
             _NoRedirect(),
+            *([_FromAddress(source)] if source else []),
         )
 
     def send(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from portal.access.firewall import Clock, Firewall
 from portal.access.view import GrantView
 from portal.gatekeeper.protocol import FirewallEntry
-from portal.models import Grant, database
+from portal.models import Grant, writing
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,14 @@ class GrantBook:
 
     def give(self, mac: str) -> Grant:
         """Grant access for a full session from now (extends an existing grant)."""
-        with database.atomic():
+        with writing():
             grant = Grant.give(mac, self._now(), self.session_seconds)
             self.firewall.grant(mac, self.session_seconds)
         log.info("access granted for %d s", self.session_seconds)
         return grant
 
     def withdraw(self, mac: str) -> None:
-        with database.atomic():
+        with writing():
             Grant.withdraw(mac)
             self.firewall.revoke(mac)
         self._activity.pop(mac, None)

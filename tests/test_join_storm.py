@@ -1,0 +1,71 @@
+"""A join storm: hundreds of phones finishing the lesson and going online at the same moment.
+
+Every phone has a loopback address of its own (127.0.1.x: on a laptop the demo
+identity derives its MAC from the address), walks the onboarding lesson against
+real `portal serve` (two workers, four threads each) and asks for access. No
+phone may meet a 500, and no finished lesson or grant may be lost.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.live import PORTAL, Visitor, free_port, start
+from tests.walker import FlowError, HttpTransport, go_online
+
+PHONES = 200
+PARALLEL = 48
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Visitor, Path]]:
+    port = free_port()
+    data = tmp_path / "data"
+    config = tmp_path / "portal.toml"
+    config.write_text(
+        f"""
+[network]
+portal_address = "127.0.0.1"
+portal_port = {port}
+portal_hostname = ""
+client_identity = "address"
+[storage]
+data_dir = "{data}"
+[firewall]
+backend = "memory"
+""",
+        encoding="utf-8",
+    )
+    for visitor in start([*PORTAL, "serve", "--config", str(config)], f"http://127.0.0.1:{port}/"):
+        yield visitor, data / "portal.sqlite3"
+
+
+def phone(base: str, number: int) -> str:
+    """One phone's whole first visit; "online", or what went wrong."""
+    source = f"127.0.1.{number}"
+    try:
+        go_online(HttpTransport(base, source), "fr")
+    except FlowError as error:
+        return str(error)
+    return "online"
+
+
+def test_a_join_storm_loses_nothing_and_never_answers_500(
+    served: tuple[Visitor, Path],
+) -> None:
+    visitor, database = served
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        outcomes = list(pool.map(lambda number: phone(visitor.base, number), range(1, PHONES + 1)))
+    failed = [outcome for outcome in outcomes if outcome != "online"]
+    assert failed == []
+    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as connection:
+        grants = connection.execute('SELECT count(*) FROM "grant"').fetchone()[0]
+        paths = connection.execute(
+            "SELECT count(*) FROM learning_path WHERE lessons = 'onboarding'"
+        ).fetchone()[0]
+    assert (grants, paths) == (200, 200)
