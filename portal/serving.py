@@ -15,6 +15,15 @@ from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
 
+TRUST_NO_PROXY: dict[str, Any] = {
+    # The portal is reached directly, by phones and by the demo's browser alike:
+    # no peer, loopback included, may set the scheme, the address or SCRIPT_NAME.
+    "forwarded_allow_ips": "",
+    "proxy_allow_ips": "",
+    "forwarder_headers": "",
+}
+"""Never trust forwarding headers; gunicorn's defaults trust them from 127.0.0.1."""
+
 PRODUCTION_OPTIONS: dict[str, Any] = {
     # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
     "workers": 2,
@@ -32,9 +41,7 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "loglevel": "warning",
     # No runtime control socket: nothing but systemd should steer the server.
     "control_socket_disable": True,
-    # Never trust forwarding headers: the portal is reached directly.
-    "forwarded_allow_ips": "",
-    "proxy_allow_ips": "",
+    **TRUST_NO_PROXY,
 }
 """Gunicorn settings of `portal serve` on a Raspberry Pi (the address comes from portal.toml)."""
 
@@ -88,6 +95,7 @@ def demo_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "control_socket_disable": True,
         "loglevel": "info",
+        **TRUST_NO_PROXY,
     }
 
 

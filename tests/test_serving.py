@@ -59,6 +59,34 @@ def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:
     assert status == 200 and b"You are online" in body
 
 
+FORGED = {"SCRIPT_NAME": "/evil", "X-Forwarded-Proto": "https", "X-Forwarded-For": "10.9.9.9"}
+
+
+def forged_request(visitor: Visitor) -> tuple[int, bytes]:
+    """GET /evil/ from 127.0.0.1 with forwarding headers a trusted proxy would send."""
+    port = urllib.parse.urlsplit(visitor.base).port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/evil/?lang=en", headers=FORGED)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("server", ["demo", "production"])
+def test_no_forwarding_header_is_trusted_even_from_loopback(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    visitor: Visitor = request.getfixturevalue(server)
+    status, body = forged_request(visitor)
+    # Trusted, SCRIPT_NAME would turn /evil/ into the start page with /evil links.
+    assert status == 404
+    assert b"/evil" not in body
+    status, _, body = visitor.request("?lang=en")
+    assert status == 200 and b'href="/lesson/onboarding/1?lang=en"' in body
+
+
 def test_demo_error_page_is_a_page(demo: Visitor) -> None:
     status, headers, body = demo.request("nope")
     assert status == 404
