@@ -20,6 +20,7 @@ from peewee import DatabaseError
 
 from portal.access.firewall import FirewallError
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from portal.datadir import UMASK
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
@@ -357,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; an expected failure prints one sentence and returns its exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    # Whatever the caller's umask: what a command makes (database, keys, packs) is private.
+    # Restored on return, for callers that run commands in their own process.
+    caller_umask = os.umask(UMASK)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
@@ -367,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{prefix}: {describe(error)}", file=sys.stderr)
                 return exit_code
         raise
+    finally:
+        os.umask(caller_umask)
     return code
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from portal.datadir import private_files, private_folder
 from portal.migrations import migrate
 from portal.models import database
 
@@ -32,9 +33,10 @@ def database_path(data_dir: Path) -> Path:
 
 def open_database(data_dir: Path) -> None:
     """Point the deferred database at the data directory (connections open lazily)."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = database_path(private_folder(data_dir))
+    private_files(path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))
     close()
-    database.init(str(database_path(data_dir)), pragmas=PRAGMAS)
+    database.init(str(path), pragmas=PRAGMAS)
 
 
 def prepare(data_dir: Path) -> int:

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal.datadir import private_folder
+
 KEY_BYTES = 32
 
 
@@ -25,8 +27,7 @@ class SiteKeys:
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> SiteKeys:
-        folder = data_dir / "keys"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = private_folder(private_folder(data_dir) / "keys")
         return cls(
             flask_secret=_load_or_create(folder / "flask-secret.key"),
             site_key=_load_or_create(folder / "site.key"),

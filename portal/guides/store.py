@@ -206,7 +206,7 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
             return _same_version(current, manifest, started)
         (guides / STAGING).mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=guides / STAGING))
-        staging.chmod(0o755)  # mkdtemp makes it 0700; the web workers must read it
+        # mkdtemp makes it 0700: the web workers run as the same user (datadir.py).
         try:
             progress.stage("verify", size)
             staged = read_pack(path, trusted, limits, dest=staging, progress=progress)

@@ -18,6 +18,7 @@ from typing import IO
 
 from cryptography.exceptions import InvalidSignature
 
+from portal.datadir import FILE_MODE
 from portal.guides.errors import PackRejected
 from portal.guides.pack.contents import check_contents
 from portal.guides.pack.info import PackInfo
@@ -112,7 +113,7 @@ def _signed_manifest(
 def _write_file(path: Path) -> IO[bytes]:
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o644), "wb")
+    return os.fdopen(os.open(path, flags, FILE_MODE), "wb")
 
 
 def _is_text(path: str) -> bool:
