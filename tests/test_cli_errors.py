@@ -71,6 +71,12 @@ def database_is_a_folder(folder: Path) -> str:
     return config(folder)
 
 
+def database_is_no_database(folder: Path) -> str:
+    (folder / "data").mkdir()
+    (folder / "data" / "portal.sqlite3").write_bytes(b"not SQLite at all" * 512)
+    return config(folder)
+
+
 def binary_key_file(folder: Path) -> str:
     (folder / "key.pub").write_bytes(b"\xff\xfe\x00binary")
     return str(folder / "key.pub")
@@ -151,7 +157,13 @@ CASES = [
         "init-db where the database file is a folder",
         lambda f: ["init-db", "--config", database_is_a_folder(f)],
         4,
-        "database: unable to open database file",
+        "system: Is a directory: ",
+    ),
+    Case(
+        "init-db where the database file is no database",
+        lambda f: ["init-db", "--config", database_is_no_database(f)],
+        4,
+        "database: file is not a database",
     ),
     Case(
         "serve without a gatekeeper",
