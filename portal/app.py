@@ -63,8 +63,13 @@ def create_app(
     identify: Identify | None = None,
     clock: Clock = time.time,
     lessons_dir: Path = BUNDLED_LESSONS,
+    restore: bool = True,
 ) -> Flask:
-    """Build one portal app; tests pass fakes for what cannot run here."""
+    """Build one portal app; tests pass fakes for what cannot run here.
+
+    With `restore`, grants on record go back into the firewall now, or in the
+    background once it answers: the portal serves lessons and guides meanwhile.
+    """
     app = Flask(__name__)
     keys = SiteKeys.load_or_create(settings.data_dir)
     app.config.update(SECRET_KEY=keys.flask_secret)
@@ -72,7 +77,8 @@ def create_app(
     i18n.init_app(app, settings.site)
 
     book = make_book(settings, firewall or make_firewall(settings), clock)
-    book.restore()
+    if restore:
+        book.restore_in_background()
     lessons = LessonLibrary.load(lessons_dir, settings.site.languages)
     app.extensions["passerelle"] = found = Services(
         settings=settings,

@@ -205,14 +205,16 @@ def housekeep(args: argparse.Namespace) -> int:
     settings = _settings(args)
     prepare(settings.data_dir)
     book = make_book(settings, make_firewall(settings))
-    book.restore()
     monitor = UplinkMonitor(settings, time.time)
     if args.once:
+        book.restore()  # no gatekeeper: one sentence and exit 3
         upkeep(book, time.time)
         monitor.observe(monitor.check())
         return 0
     stop = threading.Event()
     threading.Thread(target=monitor.run, args=(stop,), name="uplink", daemon=True).start()
+    # Started before the gatekeeper, it watches the uplink and waits for the firewall.
+    book.keep_restoring(stop)
     keep_house(book, stop, SWEEP_SECONDS)
     return 0
 

@@ -48,4 +48,5 @@ def status() -> str:
         if uplink.since
         else None,
         minutes_left=None if left is None else left // 60,
+        access_possible=found.book.enforcing,
     )

@@ -51,7 +51,7 @@ def preflight(settings: Settings) -> None:
     booting is a domain error that `portal.cli.main` prints as one sentence, not a
     traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
-    create_app(settings)
+    create_app(settings, restore=False)  # the firewall is each worker's business
     db.close()  # the workers open their own connections after the fork
 
 

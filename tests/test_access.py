@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+
 import pytest
 from flask import Flask
 
 from portal.access.book import GrantBook
-from portal.access.firewall import MemoryFirewall
+from portal.access.firewall import FirewallError, MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.context import services_of
-from portal.models import Grant
-from tests.conftest import OTHER_MAC, PHONE_MAC, SESSION_SECONDS, FakeClock, fake_identify
+from portal.gatekeeper.protocol import FirewallEntry
+from portal.models import Grant, writing
+from tests.conftest import (
+    OTHER_MAC,
+    PHONE_MAC,
+    SESSION_SECONDS,
+    FakeClock,
+    fake_identify,
+    phone_client,
+)
 
 
 def book_of(app: Flask) -> GrantBook:
@@ -137,3 +148,73 @@ def test_failed_firewall_change_leaves_no_grant_on_record(app: Flask) -> None:
         book.give(PHONE_MAC)
     assert Grant.select().count() == 0
     assert book.seconds_left(PHONE_MAC) is None
+
+
+class GatekeeperNotYetUp(MemoryFirewall):
+    """The gatekeeper's socket before the gatekeeper starts: every call fails until `up`."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.up = False
+        self.syncs: list[int] = []
+
+    def _ready(self) -> None:
+        if not self.up:
+            raise FirewallError("gatekeeper unreachable at /run/passerelle/gatekeeper.sock")
+
+    def list(self) -> list[FirewallEntry]:
+        self._ready()
+        return super().list()
+
+    def sync(self, grants: Mapping[str, int]) -> None:
+        self._ready()
+        assert len(grants) <= 16_384, "more than one sync request may carry"
+        self.syncs.append(len(grants))
+        super().sync(grants)
+
+
+def test_portal_starts_before_its_gatekeeper_and_restores_grants_when_it_comes(
+    settings: Settings, clock: FakeClock
+) -> None:
+    firewall = GatekeeperNotYetUp(clock)
+    first = create_app(
+        settings, firewall=MemoryFirewall(clock), identify=fake_identify, clock=clock
+    )
+    book_of(first).give(PHONE_MAC)
+    app = create_app(settings, firewall=firewall, identify=fake_identify, clock=clock)
+    client = phone_client(app)
+    assert client.get("/?lang=en").status_code == 200
+    assert client.get("/guides?lang=en").status_code == 200
+    status = client.get("/status?lang=en").get_data(as_text=True)
+    assert "We cannot open the Internet right now. Please try again in one minute." in status
+    firewall.up = True
+    deadline = time.monotonic() + 10
+    while not book_of(app).enforcing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert macs(firewall) == [PHONE_MAC]
+    status = client.get("/status?lang=en").get_data(as_text=True)
+    assert "We cannot open the Internet right now" not in status
+
+
+def test_restore_carries_more_grants_than_one_sync_request_may(
+    app: Flask, clock: FakeClock
+) -> None:
+    now = int(clock())
+    rows = [
+        {
+            "mac": f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}",
+            "granted_at": now,
+            "expires_at": now + 60,
+        }
+        for i in range(16_384 + 5)
+    ]
+    with writing():
+        for start in range(0, len(rows), 500):
+            Grant.insert_many(rows[start : start + 500]).execute()
+    firewall = GatekeeperNotYetUp(clock)
+    firewall.up = True
+    book = GrantBook(firewall, book_of(app).view, session_seconds=60, idle_seconds=60, clock=clock)
+    assert book.restore() == 16_389
+    assert firewall.syncs == [16_384]
+    assert len(firewall.list()) == 16_389
+    assert book.enforcing

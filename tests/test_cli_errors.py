@@ -166,12 +166,6 @@ CASES = [
         "database: file is not a database",
     ),
     Case(
-        "serve without a gatekeeper",
-        lambda f: ["serve", "--config", gatekeeper_absent(f)],
-        3,
-        "firewall: gatekeeper unreachable at ",
-    ),
-    Case(
         "housekeep --once without a gatekeeper",
         lambda f: ["housekeep", "--once", "--config", gatekeeper_absent(f)],
         3,

@@ -87,6 +87,34 @@ def test_no_forwarding_header_is_trusted_even_from_loopback(
     assert status == 200 and b'href="/lesson/onboarding/1?lang=en"' in body
 
 
+def test_serve_before_the_gatekeeper_serves_lessons_and_says_access_must_wait(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = tmp_path / "portal.toml"
+    config.write_text(
+        f"""
+[network]
+portal_address = "127.0.0.1"
+portal_port = {port}
+portal_hostname = ""
+client_identity = "address"
+[storage]
+data_dir = "{tmp_path / "data"}"
+[firewall]
+gatekeeper_socket = "{tmp_path / "not-yet.sock"}"
+""",
+        encoding="utf-8",
+    )
+    argv = [*PORTAL, "serve", "--config", str(config)]
+    for visitor in start(argv, f"http://127.0.0.1:{port}/", dict(os.environ)):
+        status, _, body = visitor.request("lesson/onboarding/1?lang=en")
+        assert status == 200
+        status, _, body = visitor.request("status?lang=en")
+        assert status == 200
+        assert b"We cannot open the Internet right now. Please try again in one minute." in body
+
+
 def test_demo_error_page_is_a_page(demo: Visitor) -> None:
     status, headers, body = demo.request("nope")
     assert status == 404

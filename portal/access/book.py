@@ -8,11 +8,12 @@ on record that is not enforced.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
-from portal.access.firewall import Clock, Firewall
+from portal.access.firewall import Clock, Firewall, FirewallError
 from portal.access.view import GrantView
-from portal.gatekeeper.protocol import FirewallEntry
+from portal.gatekeeper.protocol import MAX_SYNC_GRANTS, FirewallEntry
 from portal.models import Grant, writing
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class GrantBook:
         self._clock = clock
         self._activity: dict[str, _Activity] = {}
         self._strays: set[str] = set()
+        self._restored = threading.Event()
         """Set entries without a grant at the last sweep."""
 
     def _now(self) -> int:
@@ -65,20 +67,60 @@ class GrantBook:
         expires = self.view.expires_at(mac)
         return None if expires is None else max(0, expires - self._now())
 
+    @property
+    def enforcing(self) -> bool:
+        """Has the firewall taken this worker's grants on record (can access be given)?"""
+        return self._restored.is_set()
+
     def restore(self) -> int:
         """After a reboot or a ruleset reload: put unexpired grants back into the empty set.
 
         Every worker calls this when it starts. A worker that gunicorn recycles finds
         the set full and leaves it alone: replacing the set with this worker's
-        snapshot could drop a grant another worker made in the meantime.
+        snapshot could drop a grant another worker made in the meantime. One sync
+        carries at most MAX_SYNC_GRANTS; any more are added one by one after it.
         """
         now = self._now()
         Grant.purge_expired(now)
         if self.firewall.list():
+            self._restored.set()
             return 0
-        grants = {g.mac: g.seconds_left(now) for g in Grant.unexpired(now)}
-        self.firewall.sync({mac: left for mac, left in grants.items() if left > 0})
+        grants = [(g.mac, g.seconds_left(now)) for g in Grant.unexpired(now)]
+        grants = [(mac, left) for mac, left in grants if left > 0]
+        self.firewall.sync(dict(grants[:MAX_SYNC_GRANTS]))
+        for mac, left in grants[MAX_SYNC_GRANTS:]:
+            self.firewall.grant(mac, left)
+        self._restored.set()
         return len(grants)
+
+    def keep_restoring(
+        self, stop: threading.Event, first_wait: float = 1.0, longest_wait: float = 30.0
+    ) -> bool:
+        """Retry `restore` until it works or `stop` is set: the gatekeeper, or its ruleset,
+        may come up after the portal. Returns whether the grants were restored."""
+        wait = first_wait
+        while not stop.is_set():
+            try:
+                self.restore()
+            except FirewallError as error:
+                log.warning("firewall not ready (%s); access waits, next try in %g s", error, wait)
+            else:
+                return True
+            stop.wait(wait)
+            wait = min(wait * 2, longest_wait)
+        return False
+
+    def restore_in_background(self) -> threading.Event:
+        """Restore now if the firewall answers, else keep trying in a thread; its stop event."""
+        stop = threading.Event()
+        try:
+            self.restore()
+        except FirewallError as error:
+            log.warning("firewall not ready (%s); lessons and guides work meanwhile", error)
+            threading.Thread(
+                target=self.keep_restoring, args=(stop,), name="restore", daemon=True
+            ).start()
+        return stop
 
     def sweep(self) -> list[str]:
         """Housekeeping: purge expired grants, withdraw idle ones and any unrecorded entry.
