@@ -99,8 +99,9 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             client_identity="address",
         )
         .replace("firewall", backend="memory")
-        .replace("uplink", check_targets=())
-        .replace("storage", data_dir=str(data_dir))
+        # The demo runs no uplink monitor (the Internet counts as up), so the
+        # default check targets stay; data_dir must be absolute (systemd, dnsmasq).
+        .replace("storage", data_dir=str(data_dir.absolute()))
     )
 
 
