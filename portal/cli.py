@@ -23,6 +23,7 @@ from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
+from portal.netconfig.templates import RenderRefused
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingPackageData
@@ -42,6 +43,8 @@ EXIT_CODES = f"""exit codes:
 """
 
 FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
+    # Before ConfigError, which it is: a value only the renderer caught.
+    (RenderRefused, "not rendered", EXIT_REFUSED),
     (ConfigError, "configuration error", EXIT_REFUSED),
     (PackDeferred, "pack not installed now", EXIT_UNAVAILABLE),
     (PackRejected, "pack refused", EXIT_REFUSED),
