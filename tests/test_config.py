@@ -125,6 +125,8 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
         ("[site]\nname = {a = {b = {c = 1}}}", "site.name", "got a table"),
         ('[site]\nlanguages = [["fr"]]', "site.languages", "list of strings in quotes"),
         ('[network]\ndns_upstreams = [{a = "9.9.9.9"}]', "network.dns_upstreams", "got a list"),
+        ('[network]\n"wifi\\ninterface" = 1', "network.'wifi\\ninterface'", "unknown key"),
+        ('["net\\nwork"]\nx = 1', "'net\\nwork'", "unknown section"),
     ],
 )
 def test_config_error_names_the_key(toml: str, key: str, words: str) -> None:
