@@ -31,9 +31,9 @@ from portal.config_values import (
     languages,
     one_of,
     pack_id,
-    portal_address,
     public_keys,
     text,
+    wifi_side_address,
 )
 
 CONFIG_ENV = "PORTAL_CONFIG"
@@ -91,7 +91,7 @@ class AccessSettings:
 class NetworkSettings:
     wifi_interface: str = key("wlan0", "The Wi-Fi interface guests join.", interface_name)
     uplink_interface: str = key("eth0", "The interface towards the Internet.", interface_name)
-    portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", portal_address)
+    portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", wifi_side_address)
     prefix_length: int = key(
         24,
         "Size of the Wi-Fi network around portal_address (24 means x.y.z.0 to x.y.z.255).",
@@ -330,8 +330,8 @@ _LIST_WORDS = {int: "whole numbers", str: "strings in quotes"}
 S = TypeVar("S")
 
 
-def _shown(value: Any) -> str:
-    """A wrong value as the message shows it: one short line, whatever it holds."""
+def shown(value: Any) -> str:
+    """A wrong value as a message shows it: one short line, whatever it holds."""
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list | tuple) and any(isinstance(item, dict | list) for item in value):
@@ -348,18 +348,18 @@ def _coerce(dotted: str, annotation: Any, value: Any) -> Any:
             type(item) is item_type for item in value
         ):
             raise ConfigError(
-                dotted, f"must be a list of {_LIST_WORDS[item_type]}, got {_shown(value)}"
+                dotted, f"must be a list of {_LIST_WORDS[item_type]}, got {shown(value)}"
             )
         return tuple(value)
     # bool is a subclass of int: `session_minutes = true` must not pass as 1.
     if type(value) is not annotation:
-        raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {_shown(value)}")
+        raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {shown(value)}")
     return value
 
 
 def _section(name: str, cls: type[S], raw: Any) -> S:
     if not isinstance(raw, dict):
-        raise ConfigError(name, f"must be a table ([{name}]), got {_shown(raw)}")
+        raise ConfigError(name, f"must be a table ([{name}]), got {shown(raw)}")
     hints = get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     for raw_key in raw:
@@ -377,7 +377,7 @@ def _section(name: str, cls: type[S], raw: Any) -> S:
         check: Check | None = spec.metadata.get("check")
         allowed = check(value) if check else None
         if allowed:
-            raise ConfigError(dotted, f"must be {allowed}, got {_shown(value)}")
+            raise ConfigError(dotted, f"must be {allowed}, got {shown(value)}")
         values[key_name] = value
     return cls(**values)
 
@@ -472,4 +472,5 @@ __all__ = [
     "documented_keys",
     "load_settings",
     "parse_settings",
+    "shown",
 ]

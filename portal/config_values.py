@@ -34,7 +34,7 @@ _URL = re.compile(
     r"(?P<rest>[/?#][A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]*)?"
 )
 """An http(s) address; the rest is RFC 3986's characters except the quote."""
-_PATH = re.compile(r"(?:/[A-Za-z0-9._+@-]+)+")
+_PATH = re.compile(r"(?:/[A-Za-z0-9._+@-]+)+/?")
 """An absolute path systemd (ReadWritePaths=) and dnsmasq read as one word."""
 
 
@@ -64,7 +64,7 @@ def ipv4_address_or_empty(value: str) -> str | None:
     return None if value == "" else ipv4_address(value)
 
 
-def portal_address(value: str) -> str | None:
+def wifi_side_address(value: str) -> str | None:
     """An address the Pi can hold on the Wi-Fi side and phones can be sent to.
 
     Loopback is a cross-key rule (only with the memory firewall): see config.py.

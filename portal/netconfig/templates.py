@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from string import Template
 
-from portal.config import ConfigError
+from portal.config import ConfigError, shown
 from portal.config_values import control_character
 from portal.resources import NETWORK_TEMPLATES, bundled
 
@@ -35,9 +35,9 @@ class RenderRefused(ConfigError):
     """A value the renderer will not write into a file another program reads."""
 
     def __init__(self, source: str, value: str, what: str, file: str) -> None:
-        shown = repr(value) if len(value) <= 60 else repr(value[:57]) + "..."
         super().__init__(
-            source, f"{shown} holds {what}, which {file} must not contain; no file was written"
+            source,
+            f"{shown(value)} holds {what}, which {file} must not contain; no file was written",
         )
 
 
