@@ -24,6 +24,7 @@ from portal.datadir import UMASK
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
+from portal.netconfig.templates import RenderRefused
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingPackageData
@@ -43,6 +44,8 @@ EXIT_CODES = f"""exit codes:
 """
 
 FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
+    # Before ConfigError, which it is: a value only the renderer caught.
+    (RenderRefused, "not rendered", EXIT_REFUSED),
     (ConfigError, "configuration error", EXIT_REFUSED),
     (PackDeferred, "pack not installed now", EXIT_UNAVAILABLE),
     (PackRejected, "pack refused", EXIT_REFUSED),
@@ -100,8 +103,9 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             client_identity="address",
         )
         .replace("firewall", backend="memory")
-        .replace("uplink", check_targets=())
-        .replace("storage", data_dir=str(data_dir))
+        # The demo runs no uplink monitor (the Internet counts as up), so the
+        # default check targets stay; data_dir must be absolute (systemd, dnsmasq).
+        .replace("storage", data_dir=str(data_dir.absolute()))
     )
 
 

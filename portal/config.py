@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,19 +20,20 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 from portal.config_values import (
     SUPPORTED_LANGUAGES,
     Check,
+    absolute_path,
     between,
+    dns_servers,
     host_ports,
     hostname,
     http_url_or_empty,
     interface_name,
-    ip_addresses,
-    ipv4_address,
     ipv4_address_or_empty,
     languages,
     one_of,
     pack_id,
     public_keys,
     text,
+    wifi_side_address,
 )
 
 CONFIG_ENV = "PORTAL_CONFIG"
@@ -89,7 +91,7 @@ class AccessSettings:
 class NetworkSettings:
     wifi_interface: str = key("wlan0", "The Wi-Fi interface guests join.", interface_name)
     uplink_interface: str = key("eth0", "The interface towards the Internet.", interface_name)
-    portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", ipv4_address)
+    portal_address: str = key("10.42.0.1", "The Pi's address on the Wi-Fi side.", wifi_side_address)
     prefix_length: int = key(
         24,
         "Size of the Wi-Fi network around portal_address (24 means x.y.z.0 to x.y.z.255).",
@@ -113,7 +115,7 @@ class NetworkSettings:
         60, "How long a phone keeps its address before asking again.", between(60, 120)
     )
     dns_upstreams: tuple[str, ...] = key(
-        ["9.9.9.9", "1.1.1.1"], "DNS servers the Pi forwards guests' questions to.", ip_addresses
+        ["9.9.9.9", "1.1.1.1"], "DNS servers the Pi forwards guests' questions to.", dns_servers
     )
     portal_hostname: str = key(
         "passerelle.lan",
@@ -130,7 +132,7 @@ class NetworkSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     data_dir: str = key(
-        "/var/lib/passerelle", "Where the database and generated secrets live.", text(200)
+        "/var/lib/passerelle", "Where the database and generated secrets live.", absolute_path(200)
     )
 
 
@@ -161,7 +163,9 @@ class FirewallSettings:
         one_of("nft", "memory"),
     )
     gatekeeper_socket: str = key(
-        "/run/passerelle/gatekeeper.sock", "Unix socket of the privileged gatekeeper.", text(100)
+        "/run/passerelle/gatekeeper.sock",
+        "Unix socket of the privileged gatekeeper.",
+        absolute_path(100),  # a socket address holds at most 107 bytes
     )
 
 
@@ -266,16 +270,37 @@ def _dhcp_range(network: NetworkSettings) -> tuple[ipaddress.IPv4Address, ipaddr
     return ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
 
 
+RESERVED_PORTS = {22: "SSH", 53: "DNS", 67: "DHCP", 68: "DHCP"}
+"""Ports the Pi's own services hold: the portal or its admin pages on one of them
+would take it over, or open it to guests."""
+
+
 def _check_network(network: NetworkSettings) -> None:
     """Checks that span several [network] keys (each key alone is already valid)."""
+    if network.uplink_interface == network.wifi_interface:
+        raise ConfigError(
+            "network.uplink_interface",
+            f"must differ from network.wifi_interface ({network.wifi_interface})",
+        )
+    for name in ("portal_port", "admin_port"):
+        port = getattr(network, name)
+        if port in RESERVED_PORTS:
+            raise ConfigError(
+                f"network.{name}", f"must not be {port} (the {RESERVED_PORTS[port]} port)"
+            )
     if network.admin_port == network.portal_port:
         raise ConfigError(
             "network.admin_port", f"must differ from network.portal_port ({network.portal_port})"
         )
-    if network.admin_port == 53:
-        raise ConfigError("network.admin_port", "must not be 53 (the DNS port)")
-    subnet = _wifi_network(network)
     portal = ipaddress.IPv4Address(network.portal_address)
+    if portal.is_loopback and network.client_identity != "address":
+        raise ConfigError(
+            "network.portal_address",
+            f"must be the Pi's address on the Wi-Fi side, not a loopback address ({portal}); "
+            "loopback is only for network.client_identity = 'address' (the demo and tests "
+            "on one computer)",
+        )
+    subnet = _wifi_network(network)
     if portal in (subnet.network_address, subnet.broadcast_address):
         raise ConfigError(
             "network.portal_address",
@@ -301,7 +326,18 @@ def _check_network(network: NetworkSettings) -> None:
 
 
 _TYPE_WORDS = {int: "a whole number", str: "a string in quotes", bool: "true or false"}
+_LIST_WORDS = {int: "whole numbers", str: "strings in quotes"}
 S = TypeVar("S")
+
+
+def shown(value: Any) -> str:
+    """A wrong value as a message shows it: one short line, whatever it holds."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple) and any(isinstance(item, dict | list) for item in value):
+        return "a list of tables or lists"
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _coerce(dotted: str, annotation: Any, value: Any) -> Any:
@@ -311,23 +347,25 @@ def _coerce(dotted: str, annotation: Any, value: Any) -> Any:
         if not isinstance(value, list | tuple) or not all(
             type(item) is item_type for item in value
         ):
-            raise ConfigError(dotted, f"must be a list of {_TYPE_WORDS[item_type]}s, got {value!r}")
+            raise ConfigError(
+                dotted, f"must be a list of {_LIST_WORDS[item_type]}, got {shown(value)}"
+            )
         return tuple(value)
     # bool is a subclass of int: `session_minutes = true` must not pass as 1.
     if type(value) is not annotation:
-        raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {value!r}")
+        raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {shown(value)}")
     return value
 
 
 def _section(name: str, cls: type[S], raw: Any) -> S:
     if not isinstance(raw, dict):
-        raise ConfigError(name, f"must be a table ([{name}]), got {raw!r}")
+        raise ConfigError(name, f"must be a table ([{name}]), got {shown(raw)}")
     hints = get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     for raw_key in raw:
         if raw_key not in known:
             raise ConfigError(
-                f"{name}.{raw_key}",
+                f"{name}.{_named(raw_key)}",
                 f"unknown key; [{name}] allows {', '.join(sorted(known))}",
             )
     values = {}
@@ -339,7 +377,7 @@ def _section(name: str, cls: type[S], raw: Any) -> S:
         check: Check | None = spec.metadata.get("check")
         allowed = check(value) if check else None
         if allowed:
-            raise ConfigError(dotted, f"must be {allowed}, got {value!r}")
+            raise ConfigError(dotted, f"must be {allowed}, got {shown(value)}")
         values[key_name] = value
     return cls(**values)
 
@@ -348,10 +386,48 @@ def _from_mapping(raw: dict[str, Any]) -> Settings:
     sections = {f.name: f for f in fields(Settings)}
     for name in raw:
         if name not in sections:
-            raise ConfigError(name, f"unknown section; allowed: {', '.join(sorted(sections))}")
+            raise ConfigError(
+                _named(name), f"unknown section; allowed: {', '.join(sorted(sections))}"
+            )
     hints = get_type_hints(Settings)
     return Settings(
         **{name: _section(name, hints[name], raw[name]) for name in sections if name in raw}
+    )
+
+
+def _named(name: str) -> str:
+    """A key name from the file, quoted when it holds more than a bare TOML key may."""
+    return name if _BARE_KEY.fullmatch(name) else repr(name)[:40]
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_HEADER = re.compile(r"\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(?:#.*)?")
+_STATEMENT = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*=")
+
+
+def _too_deep(text_: str) -> ConfigError:
+    """The key whose value nests so deeply that the TOML parser ran out of stack.
+
+    portal.toml holds sections of plain values and lists; the parser recurses
+    once per level, so thousands of '[' would otherwise end in a RecursionError.
+    The count of brackets here is rough (strings are not skipped): it only
+    chooses which key the message names.
+    """
+    section, statement, depth = "", "", 0
+    for line in text_.splitlines():
+        if depth <= 0:
+            depth = 0
+            if header := _HEADER.fullmatch(line):
+                section, statement = header[1], ""
+                continue
+            if start := _STATEMENT.match(line):
+                statement = start[1]
+        depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
+        if depth > 100:
+            break
+    dotted = ".".join(part for part in (section, statement) if part)
+    return ConfigError(
+        dotted, "a value nested too deeply: each key holds a plain value or a list of them"
     )
 
 
@@ -360,6 +436,8 @@ def parse_settings(text_: str, source: str = "portal.toml") -> Settings:
         raw = tomllib.loads(text_)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("", f"{source} is not valid TOML: {error}") from error
+    except RecursionError:
+        raise _too_deep(text_) from None
     return _from_mapping(raw)
 
 
@@ -369,7 +447,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if chosen is None:
         return Settings()
     try:
-        content = Path(chosen).read_text(encoding="utf-8")
+        # utf-8-sig: Windows Notepad starts the file with a byte-order mark.
+        content = Path(chosen).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise ConfigError("", f"cannot read {chosen}: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -393,4 +472,5 @@ __all__ = [
     "documented_keys",
     "load_settings",
     "parse_settings",
+    "shown",
 ]

@@ -1,13 +1,17 @@
 """What a configuration value may be: the checks each portal.toml key declares.
 
 A check returns None when the value is fine, else a phrase saying what is
-allowed, which the loader turns into a message naming the key.
+allowed, which the loader turns into a message naming the key. Patterns are
+matched whole (`fullmatch`): with `match` and `$`, "wlan0\n" would pass, and a
+value that reaches dnsmasq, nftables, hostapd or systemd must be exactly what
+that program reads, with nothing after it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +21,21 @@ SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar")
 
 Check = Callable[[Any], str | None]
 """A value check returns None when the value is fine, else what is allowed."""
+
+
+_INTERFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+"""Linux takes up to 15 bytes (IFNAMSIZ less the NUL), never '/', ':' or whitespace;
+nftables compares `iifname` as a string, so any other name would never match."""
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_HOST_PORT = re.compile(r"(?P<host>[^\[\]:]+|\[(?P<ipv6>[^\]]+)\]):(?P<port>\d{1,5})")
+_URL = re.compile(
+    r"https?://(?P<host>[A-Za-z0-9.-]+|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])(?::(?P<port>\d{1,5}))?"
+    r"(?P<rest>[/?#][A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]*)?"
+)
+"""An http(s) address; the rest is RFC 3986's characters except the quote."""
+_PATH = re.compile(r"(?:/[A-Za-z0-9._+@-]+)+/?")
+"""An absolute path systemd (ReadWritePaths=) and dnsmasq read as one word."""
 
 
 def between(low: int, high: int) -> Check:
@@ -45,39 +64,96 @@ def ipv4_address_or_empty(value: str) -> str | None:
     return None if value == "" else ipv4_address(value)
 
 
-def ip_addresses(value: tuple[str, ...]) -> str | None:
-    allowed = 'a non-empty list of IPv4 or IPv6 addresses such as ["9.9.9.9", "1.1.1.1"]'
-    if not value or len(set(value)) != len(value):
-        return allowed
-    try:
-        for item in value:
-            ipaddress.ip_address(item)
-    except ValueError:
-        return allowed
+def wifi_side_address(value: str) -> str | None:
+    """An address the Pi can hold on the Wi-Fi side and phones can be sent to.
+
+    Loopback is a cross-key rule (only with the memory firewall): see config.py.
+    """
+    if problem := ipv4_address(value):
+        return problem
+    address = ipaddress.IPv4Address(value)
+    if (
+        address.is_multicast
+        or address.is_unspecified
+        or address.is_link_local
+        or address.is_reserved  # 240/4, 255.255.255.255 (broadcast) included
+    ):
+        return (
+            "the Pi's IPv4 address on the Wi-Fi side such as '10.42.0.1', not multicast, "
+            "link-local (169.254.x.x), reserved, 0.0.0.0 or the broadcast 255.255.255.255"
+        )
     return None
 
 
-_INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
-_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+def dns_servers(value: tuple[str, ...]) -> str | None:
+    """dnsmasq's `server=` addresses: IPv4 or IPv6, a zone only as an interface name.
+
+    Python's ipaddress takes any text after '%' as an IPv6 zone, line breaks
+    included, which would write extra directives into dnsmasq.conf.
+    """
+    allowed = (
+        'a non-empty list of IPv4 or IPv6 addresses such as ["9.9.9.9", "1.1.1.1"], '
+        "not multicast or unspecified; an IPv6 link-local address may name its "
+        "interface as a zone: 'fe80::1%eth0'"
+    )
+    if not value or len(set(value)) != len(value):
+        return allowed
+    for item in value:
+        address_text, percent, zone = item.partition("%")
+        try:
+            address = ipaddress.ip_address(address_text)
+        except ValueError:
+            return allowed
+        if address.is_multicast or address.is_unspecified:
+            return allowed
+        if percent and not (
+            address.version == 6 and address.is_link_local and _INTERFACE.fullmatch(zone)
+        ):
+            return allowed
+    return None
 
 
 def interface_name(value: str) -> str | None:
-    return None if _INTERFACE.match(value) else "a network interface name such as 'wlan0'"
+    if _INTERFACE.fullmatch(value) and value != "lo":
+        return None
+    return (
+        "a network interface name such as 'wlan0': up to 15 letters, digits, '.', '_' "
+        "or '-' (not 'lo')"
+    )
+
+
+def _is_hostname(value: str) -> bool:
+    return len(value) <= 253 and _HOSTNAME.fullmatch(value) is not None
 
 
 def hostname(value: str) -> str | None:
-    if value == "" or _HOSTNAME.match(value):
+    if value == "" or _is_hostname(value):
         return None
     return "a lower-case host name such as 'passerelle.lan', or \"\" to use the address"
 
 
+def _is_host(host: str, ipv6: str | None) -> bool:
+    """A host name, an IPv4 address, or an IPv6 address in brackets (no zone)."""
+    if ipv6 is not None:
+        try:
+            ipaddress.IPv6Address(ipv6)
+        except ValueError:
+            return False
+        return "%" not in ipv6
+    return ipv4_address(host) is None or _is_hostname(host.lower())
+
+
+def _is_port(digits: str | None) -> bool:
+    return digits is None or 1 <= int(digits) <= 65535
+
+
 def http_url_or_empty(value: str) -> str | None:
-    if value == "" or re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+    if value == "":
         return None
-    return 'an http:// or https:// address, or ""'
+    match = _URL.fullmatch(value) if len(value) <= 500 else None
+    if match and _is_host(match["host"], match["ipv6"]) and _is_port(match["port"]):
+        return None
+    return 'an http:// or https:// address of up to 500 characters, or ""'
 
 
 def languages(value: tuple[str, ...]) -> str | None:
@@ -92,14 +168,33 @@ def languages(value: tuple[str, ...]) -> str | None:
 
 
 def host_ports(value: tuple[str, ...]) -> str | None:
+    """Where the uplink monitor connects; with none it could never call the Internet down."""
+    allowed = "a non-empty list of 'host:port' strings such as '1.1.1.1:443'"
+    if not value:
+        return allowed
     for item in value:
-        match = _HOST_PORT.match(item)
-        if not match or not 1 <= int(match["port"]) <= 65535:
-            return "a list of 'host:port' strings such as '1.1.1.1:443'"
+        match = _HOST_PORT.fullmatch(item)
+        if not match or not _is_host(match["host"], match["ipv6"]) or not _is_port(match["port"]):
+            return allowed
     return None
 
 
-_PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9+/]{43}=$")
+def absolute_path(max_length: int) -> Check:
+    """A path that dnsmasq and systemd units read as one word: no spaces, quotes or '..'."""
+
+    def check(value: str) -> str | None:
+        parts = value.split("/")
+        if len(value) <= max_length and _PATH.fullmatch(value) and not {".", ".."} & set(parts):
+            return None
+        return (
+            f"an absolute path of up to {max_length} characters such as '/var/lib/passerelle': "
+            "letters, digits, '.', '_', '-', '+' and '@' between the '/'s, no '..'"
+        )
+
+    return check
+
+
+_PUBLIC_KEY = re.compile(r"ed25519:[A-Za-z0-9+/]{43}=")
 
 
 def pack_id(value: str) -> str | None:
@@ -111,18 +206,31 @@ def pack_id(value: str) -> str | None:
 
 def public_keys(value: tuple[str, ...]) -> str | None:
     allowed = 'a list of public keys as printed by `portal pack keygen`, such as ["ed25519:..."]'
-    if len(set(value)) != len(value) or not all(_PUBLIC_KEY.match(item) for item in value):
+    if len(set(value)) != len(value) or not all(_PUBLIC_KEY.fullmatch(item) for item in value):
         return allowed
     return None
+
+
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Control (C0, DEL, C1), invisible formatting (e.g. right-to-left override) and
+line or paragraph separators: nothing a one-line value may hold."""
+
+
+def control_character(value: str) -> str | None:
+    """The first control, invisible or line-breaking character of `value`, if any."""
+    return next((c for c in value if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
 
 
 def text(max_length: int, *, optional: bool = False) -> Check:
     def check(value: str) -> str | None:
         if optional and value == "":
             return None
-        if not value.strip() or len(value) > max_length or any(ord(c) < 32 for c in value):
+        if not value.strip() or len(value) > max_length or control_character(value):
             lowest = 0 if optional else 1
-            return f"a line of text of {lowest} to {max_length} characters"
+            return (
+                f"a line of text of {lowest} to {max_length} characters, without line breaks "
+                "or control characters"
+            )
         return None
 
     return check

@@ -77,6 +77,56 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
             "leave out network.portal_address",
         ),
         ('[network]\nportal_address = "10.42.0.0"', "network.portal_address", "not its network"),
+        ("[network]\nportal_port = 22", "network.portal_port", "SSH"),
+        ("[network]\nportal_port = 53", "network.portal_port", "DNS"),
+        ("[network]\nportal_port = 67", "network.portal_port", "DHCP"),
+        ("[network]\nadmin_port = 22", "network.admin_port", "SSH"),
+        ("[network]\nadmin_port = 68", "network.admin_port", "DHCP"),
+        ('[network]\nportal_address = "127.0.0.1"', "network.portal_address", "loopback"),
+        ('[network]\nportal_address = "224.0.0.1"', "network.portal_address", "multicast"),
+        ('[network]\nportal_address = "0.0.0.0"', "network.portal_address", "0.0.0.0"),  # noqa: S104
+        ('[network]\nportal_address = "169.254.0.1"', "network.portal_address", "link-local"),
+        (
+            '[network]\nportal_address = "255.255.255.255"\nprefix_length = 16',
+            "network.portal_address",
+            "broadcast",
+        ),
+        ('[network]\nportal_address = "240.0.0.1"', "network.portal_address", "reserved"),
+        ("[uplink]\ncheck_targets = []", "uplink.check_targets", "non-empty"),
+        ('[uplink]\ncheck_targets = ["[fe80::1%eth0]:53"]', "uplink.check_targets", "host:port"),
+        ('[uplink]\ncheck_targets = ["[1:2]:53"]', "uplink.check_targets", "host:port"),
+        ('[uplink]\ncheck_targets = ["-.-:53"]', "uplink.check_targets", "host:port"),
+        ('[network]\nuplink_interface = "wlan0"', "network.uplink_interface", "differ"),
+        ('[network]\nwifi_interface = "wlan0123456789ab"', "network.wifi_interface", "15"),
+        ('[network]\nwifi_interface = "wlan/0"', "network.wifi_interface", "interface"),
+        ('[network]\nwifi_interface = "wlan0:1"', "network.wifi_interface", "interface"),
+        ('[network]\nuplink_interface = "lo"', "network.uplink_interface", "not 'lo'"),
+        ('[network]\ndns_upstreams = ["9.9.9.9%eth0"]', "network.dns_upstreams", "zone"),
+        ('[network]\ndns_upstreams = ["fe80::1%"]', "network.dns_upstreams", "zone"),
+        ('[network]\ndns_upstreams = ["fe80::1%wlan0 x"]', "network.dns_upstreams", "zone"),
+        (
+            '[network]\ndns_upstreams = ["fe80::1%x\\nserver=6.6.6.6"]',
+            "network.dns_upstreams",
+            "zone",
+        ),
+        ('[network]\ndns_upstreams = ["0.0.0.0"]', "network.dns_upstreams", "multicast"),
+        ('[network]\ndns_upstreams = ["ff02::1"]', "network.dns_upstreams", "multicast"),
+        ('[storage]\ndata_dir = "var/lib/passerelle"', "storage.data_dir", "absolute"),
+        ('[storage]\ndata_dir = "/var/lib/../../etc"', "storage.data_dir", "absolute"),
+        ('[storage]\ndata_dir = "/home/marie/Mes donnees"', "storage.data_dir", "absolute"),
+        ('[firewall]\ngatekeeper_socket = "gk.sock"', "firewall.gatekeeper_socket", "absolute"),
+        ('[site]\nvenue_info_url = "http://[fe80::1%25eth0]/"', "site.venue_info_url", "http"),
+        ('[site]\nvenue_info_url = "http://exa mple.org/"', "site.venue_info_url", "http"),
+        ('[site]\nvenue_info_url = "http://example.org:99999/"', "site.venue_info_url", "http"),
+        # Nesting the schema does not have: a table or a list of tables for a plain value.
+        ("[network.wifi_interface.deeper]\nx = 1", "network.wifi_interface", "got a table"),
+        ("[[network.portal_port]]\nx = 1", "network.portal_port", "got a list"),
+        ("[[site]]\nname = 'x'", "site", "got a list"),
+        ("[site]\nname = {a = {b = {c = 1}}}", "site.name", "got a table"),
+        ('[site]\nlanguages = [["fr"]]', "site.languages", "list of strings in quotes"),
+        ('[network]\ndns_upstreams = [{a = "9.9.9.9"}]', "network.dns_upstreams", "got a list"),
+        ('[network]\n"wifi\\ninterface" = 1', "network.'wifi\\ninterface'", "unknown key"),
+        ('["net\\nwork"]\nx = 1', "'net\\nwork'", "unknown section"),
     ],
 )
 def test_config_error_names_the_key(toml: str, key: str, words: str) -> None:
@@ -85,6 +135,116 @@ def test_config_error_names_the_key(toml: str, key: str, words: str) -> None:
     assert caught.value.key == key
     assert words in str(caught.value)
     assert str(caught.value).startswith(key)
+
+
+WHOLE_VALUES = [
+    ("network", "wifi_interface", '"wlan0{}"', "interface"),
+    ("network", "uplink_interface", '"eth0{}"', "interface"),
+    ("network", "portal_address", '"10.42.0.1{}"', "IPv4"),
+    ("network", "dhcp_range_start", '"10.42.0.10{}"', "IPv4"),
+    ("network", "dhcp_range_end", '"10.42.0.200{}"', "IPv4"),
+    ("network", "dns_upstreams", '["9.9.9.9{}"]', "IPv4 or IPv6"),
+    ("network", "dns_upstreams", '["fe80::1%eth0{}"]', "zone"),
+    ("network", "portal_hostname", '"passerelle.lan{}"', "host name"),
+    ("storage", "data_dir", '"/var/lib/passerelle{}"', "absolute"),
+    ("firewall", "gatekeeper_socket", '"/run/passerelle/gatekeeper.sock{}"', "absolute"),
+    ("uplink", "check_targets", '["1.1.1.1:443{}"]', "host:port"),
+    ("uplink", "dns_check_name", '"wallonie.be{}"', "host name"),
+    ("site", "venue_info_url", '"https://example.org/{}"', "http"),
+    ("guides", "trusted_keys", '["ed25519:' + "A" * 43 + '={}"]', "public keys"),
+    ("guides", "pack_id", '"passerelle-wallonie{}"', "dashes"),
+]
+"""Every string key a program reads, with a valid value to spoil and the message's words."""
+SPOILERS = {
+    "newline": "\\n",
+    "crlf": "\\r\\n",
+    "tab": "\\t",
+    "nul": "\\u0000",
+    "del": "\\u007f",
+    "c1-next-line": "\\u0085",
+    "line-separator": "\\u2028",
+    "right-to-left-override": "\\u202e",
+    "double-quote": '\\"',
+    "single-quote": "'",
+    "backslash": "\\\\",
+    "space": " x",
+}
+"""What a value may not end with, as TOML escapes."""
+
+
+@pytest.mark.parametrize("spoiler", SPOILERS)
+@pytest.mark.parametrize(
+    ("section", "name", "template", "words"),
+    WHOLE_VALUES,
+    ids=[f"{section}.{name}" for section, name, _, _ in WHOLE_VALUES],
+)
+def test_value_read_by_another_program_is_checked_whole(
+    section: str, name: str, template: str, words: str, spoiler: str
+) -> None:
+    good = f"[{section}]\n{name} = {template.format('')}"
+    parse_settings(good)
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f"[{section}]\n{name} = {template.format(SPOILERS[spoiler])}")
+    assert caught.value.key == f"{section}.{name}"
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("spoiler", ["\\n", "\\r", "\\t", "\\u007f", "\\u0085", "\\u2028"])
+@pytest.mark.parametrize("name", ["name", "commune", "help_place"])
+def test_site_text_is_one_line_without_control_characters(name: str, spoiler: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[site]\n{name} = "Wanze{spoiler}"')
+    assert caught.value.key == f"site.{name}"
+    assert "line of text" in str(caught.value)
+
+
+def test_site_text_may_hold_quotes_and_accents() -> None:
+    site = parse_settings('[site]\nname = "L\'Escale \\"Épinal\\""').site
+    assert site.name == 'L\'Escale "Épinal"'
+
+
+def test_link_local_dns_upstream_with_an_interface_zone_is_accepted() -> None:
+    settings = parse_settings('[network]\ndns_upstreams = ["fe80::1%eth0", "9.9.9.9"]')
+    assert settings.network.dns_upstreams == ("fe80::1%eth0", "9.9.9.9")
+
+
+def test_loopback_portal_address_is_only_for_identity_by_address() -> None:
+    settings = parse_settings(
+        '[network]\nportal_address = "127.0.0.1"\nclient_identity = "address"'
+    )
+    assert settings.public_url == "http://passerelle.lan/"
+    with pytest.raises(ConfigError, match="loopback"):
+        settings.replace("network", client_identity="mac")
+
+
+def test_absurdly_deep_value_is_refused_naming_its_key() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[site]\nname = "x"\nlanguages = {deep}\n')
+    assert caught.value.key == "site.languages"
+    assert "nested too deeply" in str(caught.value)
+
+
+def test_absurdly_deep_inline_table_is_refused_naming_its_key() -> None:
+    deep = "{a = " * 2000 + "1" + "}" * 2000
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f"[network]\nwifi_interface = {deep}\n")
+    assert caught.value.key == "network.wifi_interface"
+
+
+def test_long_wrong_value_is_shown_shortened() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[network]\nwifi_interface = "{"w" * 5000}"')
+    assert len(str(caught.value)) < 300
+
+
+def test_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "portal.toml"
+    path.write_text('[site]\nname = "Wanze"\n', encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert load_settings(path).site.name == "Wanze"
+    result = run_check_config(path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_broken_toml_is_reported_with_its_place() -> None:

@@ -3,6 +3,7 @@ what DESIGN.md's "Network enforcement" asks (checked on the text and in a real k
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ import pytest
 from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
+from portal.netconfig.templates import RenderRefused, fill
 from tests.system import find, require
 
 DEFAULT = Settings()
@@ -120,6 +122,99 @@ def test_render_config_command_names_a_bad_key(
     assert main(["render-config", "--out", str(tmp_path / "out"), "--config", str(config)]) == 2
     assert "network.dhcp_lease_minutes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# --- the renderers refuse what the portal.toml checks might miss -----------------------
+
+
+def bypassing_checks(section: str, **changes: object) -> Settings:
+    """Settings holding a value the portal.toml checks refuse, as if they had missed it."""
+    spoiled = dataclasses.replace(getattr(DEFAULT, section), **changes)
+    return dataclasses.replace(DEFAULT, **{section: spoiled})
+
+
+SLIPPED = [
+    (render_ruleset, "network", "wifi_interface", "wlan0\nfoo", "a line break (U+000A)"),
+    (render_dnsmasq, "network", "wifi_interface", "wlan0\nfoo", "a line break (U+000A)"),
+    (render_ruleset, "network", "wifi_interface", "wlan0\r", "a line break (U+000D)"),
+    (render_ruleset, "network", "wifi_interface", "wlan0\t", "a tab (U+0009)"),
+    (render_ruleset, "network", "uplink_interface", 'eth0"', "a quote (U+0022)"),
+    (render_dnsmasq, "network", "uplink_interface", "eth0'", "a quote (U+0027)"),
+    (render_dnsmasq, "network", "uplink_interface", "eth0\x7f", "a control character (U+007F)"),
+    (render_dnsmasq, "network", "uplink_interface", "eth0\x85", "a control character (U+0085)"),
+    (render_dnsmasq, "network", "uplink_interface", "eth0\u2028", "a control character (U+2028)"),
+    (
+        render_dnsmasq,
+        "network",
+        "dns_upstreams",
+        ("9.9.9.9", "fe80::1%x\nserver=6.6.6.6"),
+        "a line break (U+000A)",
+    ),
+    (render_dnsmasq, "network", "portal_hostname", "passerelle.lan\n", "a line break (U+000A)"),
+    (render_dnsmasq, "network", "portal_hostname", 'a"b', "a quote (U+0022)"),
+    (render_dnsmasq, "storage", "data_dir", "/var/lib/x\\y", "a backslash (U+005C)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("render", "section", "name", "value", "words"),
+    SLIPPED,
+    ids=[f"{render.__name__}-{name}-{value!r}" for render, _, name, value, _ in SLIPPED],
+)
+def test_renderer_refuses_a_value_the_checks_missed(
+    render: Callable[[Settings], str], section: str, name: str, value: object, words: str
+) -> None:
+    with pytest.raises(RenderRefused) as caught:
+        render(bypassing_checks(section, **{name: value}))
+    assert caught.value.key == f"{section}.{name}"
+    assert words in str(caught.value)
+    assert str(caught.value).startswith(f"{section}.{name}: ")
+
+
+def test_fill_names_the_placeholder_of_a_value_from_no_key() -> None:
+    values = {
+        "wifi": "wlan0",
+        "uplink": "eth0",
+        "portal_address": "10.42.0.1",
+        "portal_port": "80",
+        "admin_port": "8081",
+        "wifi_network": "10.42.0.0/24",
+        "out_of_bounds": "10.0.0.0/8\n}",
+    }
+    with pytest.raises(RenderRefused) as caught:
+        fill("portal.nft.in", values, {})
+    assert caught.value.key == "$out_of_bounds"
+    assert "portal.nft must not contain" in str(caught.value)
+
+
+def test_a_refused_value_leaves_no_file_written(tmp_path: Path) -> None:
+    # dnsmasq.conf is rendered after portal.nft: the ruleset must not be left alone.
+    with pytest.raises(RenderRefused):
+        write_config(bypassing_checks("storage", data_dir="/var/lib/x\ny"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_config_command_refuses_a_value_the_checks_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spoiled = bypassing_checks("network", wifi_interface="wlan0\nfoo")
+    monkeypatch.setattr("portal.cli.load_settings", lambda _path: spoiled)
+    assert main(["render-config", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        "not rendered: network.wifi_interface: 'wlan0\\nfoo' holds a line break (U+000A), "
+        "which portal.nft must not contain; no file was written\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_dnsmasq_accepts_a_link_local_upstream_with_its_zone(tmp_path: Path) -> None:
+    dnsmasq = tool("dnsmasq")
+    settings = DEFAULT.replace("network", dns_upstreams=("fe80::1%eth0", "9.9.9.9"))
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(render_dnsmasq(settings), encoding="utf-8")
+    assert "server=fe80::1%eth0" in directives(conf.read_text(encoding="utf-8"))
+    result = run(dnsmasq, "--test", "-C", str(conf))
+    assert result.returncode == 0, result.stderr
 
 
 # --- the ruleset says what DESIGN.md says ---------------------------------------------

@@ -45,6 +45,22 @@ def lease_file(settings: Settings) -> Path:
     return settings.data_dir / LEASE_FILE_NAME
 
 
+SOURCES = {
+    "wifi": "network.wifi_interface",
+    "uplink": "network.uplink_interface",
+    "portal_address": "network.portal_address",
+    "servers": "network.dns_upstreams",
+    # The address in these two is parsed by ipaddress when Settings is built;
+    # only the host name is free text.
+    "portal_name": "network.portal_hostname",
+    "captive_api_url": "network.portal_hostname",
+    "range_start": "network.dhcp_range_start",
+    "range_end": "network.dhcp_range_end",
+    "lease_file": "storage.data_dir",
+}
+"""The portal.toml key each placeholder's value comes from (a refusal names it)."""
+
+
 def render_dnsmasq(settings: Settings) -> str:
     """dnsmasq.conf, filled from the [network] and [storage] keys."""
     network = settings.network
@@ -61,9 +77,9 @@ def render_dnsmasq(settings: Settings) -> str:
             "wifi": network.wifi_interface,
             "uplink": network.uplink_interface,
             "portal_address": address,
-            "servers": "\n".join(f"server={server}" for server in network.dns_upstreams),
+            "servers": tuple(f"server={server}" for server in network.dns_upstreams),
             "portal_name": portal_name,
-            "probe_hosts": "\n".join(f"address=/{host}/{address}" for host in dns_probe_hosts()),
+            "probe_hosts": tuple(f"address=/{host}/{address}" for host in dns_probe_hosts()),
             "range_start": str(start),
             "range_end": str(end),
             "netmask": str(settings.wifi_network.netmask),
@@ -71,4 +87,5 @@ def render_dnsmasq(settings: Settings) -> str:
             "captive_api_url": captive_api_url(settings),
             "lease_file": str(lease_file(settings)),
         },
+        SOURCES,
     )

@@ -20,6 +20,14 @@ OUT_OF_BOUNDS: tuple[str, ...] = (
 """IPv4 destinations no guest may reach through the Pi, with or without access."""
 
 
+SOURCES = {
+    "wifi": "network.wifi_interface",
+    "uplink": "network.uplink_interface",
+    "portal_address": "network.portal_address",
+}
+"""The portal.toml key each free-text placeholder comes from (a refusal names it)."""
+
+
 def render_ruleset(settings: Settings) -> str:
     """The ruleset for `nft -f`, filled from the [network] keys."""
     network = settings.network
@@ -34,4 +42,5 @@ def render_ruleset(settings: Settings) -> str:
             "wifi_network": str(settings.wifi_network),
             "out_of_bounds": ", ".join(OUT_OF_BOUNDS),
         },
+        SOURCES,
     )

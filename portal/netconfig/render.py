@@ -19,15 +19,20 @@ RENDERED_FILES: dict[str, Callable[[Settings], str]] = {
 
 
 def write_config(settings: Settings, out_dir: Path) -> list[Path]:
-    """Render every file into `out_dir`; each file is replaced atomically (never half-written)."""
+    """Render every file into `out_dir`; each file is replaced atomically (never half-written).
+
+    Every file is rendered before any is written: a value one renderer refuses
+    leaves none of them changed, never a new ruleset beside an old dnsmasq.conf.
+    """
+    rendered = {name: render(settings) for name, render in RENDERED_FILES.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, render in RENDERED_FILES.items():
+    for name, content in rendered.items():
         target = out_dir / name
         handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(render(settings))
+                stream.write(content)
             os.chmod(temporary, 0o644)
             os.replace(temporary, target)
         except BaseException:
