@@ -1180,20 +1180,23 @@ MEGABYTES_50 = 50 * 1024 * 1024
 
 MEASURED_READ = textwrap.dedent(
     """
-    import resource, sys
+    import re, sys
     from pathlib import Path
     from portal.guides.errors import PackRejected
     from portal.guides.pack.manifest import Limits
     from portal.guides.pack.read import read_pack
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def peak():  # this process's high-water RSS (ru_maxrss would carry the parent's over exec)
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1]) * 1024
+
+    before = peak()
     try:
         read_pack(Path(sys.argv[1]), [sys.argv[2]], Limits.default(), manifest_only=True)
         outcome = "accepted"
     except PackRejected as error:
         outcome = f"refused: {error}"
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(grown * 1024)
+    print(peak() - before)
     print(outcome)
     """
 )
