@@ -1253,3 +1253,31 @@ def test_a_million_tiny_records_before_the_manifest_are_refused_after_a_bounded_
     writer.join(timeout=10)
     assert not writer.is_alive()
     assert written[0] < 4 * 1024 * 1024
+
+
+def test_a_store_laid_out_before_slots_keeps_serving_and_becomes_previous(
+    settings: Settings, packs: Packs
+) -> None:
+    """A Pi upgraded from the layout where `current` named the version folder itself."""
+    store.install_file(packs.build("2026.11.1"), settings)
+    guides = store.guides_dir(settings)
+    old = store.current_pack_dir(settings)
+    assert old is not None
+    legacy = guides / "versions" / "passerelle-wallonie-2026.11.1"
+    old.rename(legacy)
+    for name in ("current", "previous", "slots"):
+        (guides / name).unlink(missing_ok=True)
+    shutil.rmtree(next(guides.glob("slots.*")))
+    (guides / "current").symlink_to("versions/passerelle-wallonie-2026.11.1")
+    assert store.current_pack_dir(settings) == legacy
+    store.install_file(packs.build("2026.11.2"), settings)
+    assert [
+        (pack.slot, pack.manifest.info.version) for pack in store.installed_packs(settings)
+    ] == [
+        ("current", "2026.11.2"),
+        ("previous", "2026.11.1"),
+    ]
+    assert os.readlink(guides / "current") == "slots/current"
+    assert os.readlink(guides / "previous") == "slots/previous"
+    store.rollback(settings)
+    assert store.current_pack_dir(settings) == legacy

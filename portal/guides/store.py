@@ -242,7 +242,12 @@ def _link(guides: Path, name: str, target: str) -> None:
 
 
 def _switch(guides: Path, current: str, previous: str | None) -> None:
-    """Point both slots at once: a new slots folder, then one rename(2) of `slots` to it."""
+    """Point both slots at once: a new slots folder, then one rename(2) of `slots` to it.
+
+    The folder `slots` named until now stays until the next switch: a reader may be
+    half way through resolving `current` by it.
+    """
+    _remove_stale_slots(guides)
     slots = Path(tempfile.mkdtemp(prefix=f"{SLOTS}.", dir=guides))
     try:
         slots.chmod(0o755)  # mkdtemp makes it 0700; the web workers must read it
@@ -257,10 +262,10 @@ def _switch(guides: Path, current: str, previous: str | None) -> None:
         raise
     for slot in (CURRENT, PREVIOUS):  # once, on a store laid out before `slots`
         _link(guides, slot, f"{SLOTS}/{slot}")
-    _remove_stale_slots(guides)
 
 
 def _remove_stale_slots(guides: Path) -> None:
+    """Every slots folder but the one `slots` names."""
     try:
         live = os.readlink(guides / SLOTS)
     except OSError:
