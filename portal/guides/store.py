@@ -206,13 +206,12 @@ def _locked(guides: Path) -> Iterator[None]:
     """One install or rollback at a time; the kernel drops the lock if the process dies."""
     guides.parent.mkdir(parents=True, exist_ok=True)
     _own_folder(guides.parent, GUIDES)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NO_FOLLOW
-    try:
-        descriptor = os.open(guides / LOCK, flags, 0o644)
-    except OSError as error:  # ELOOP: a link in place of the lock file
-        with _opened(guides) as folder:
-            _remove(folder, LOCK)
-        raise PackDeferred(f"{guides / LOCK} was not a plain file; try again") from error
+    with _opened(guides) as folder:
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.stat(LOCK, dir_fd=folder, follow_symlinks=False).st_mode):
+                _remove(folder, LOCK)  # a link or a folder: not the store's lock file
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NO_FOLLOW
+        descriptor = os.open(LOCK, flags, 0o644, dir_fd=folder)
     with os.fdopen(descriptor, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
