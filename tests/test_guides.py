@@ -528,3 +528,11 @@ def test_a_guide_whose_page_is_missing_on_disk_is_a_404_not_a_500(app: Flask, pa
     (pack / "rendered" / "g11-emergencies" / "en.html").unlink()
     html = page_text(phone_client(app), "/guides/g11-emergencies?lang=en", 404)
     assert "We cannot find this page." in html
+
+
+def test_search_with_its_index_gone_from_disk_finds_nothing_instead_of_a_500(
+    app: Flask, pack: Path
+) -> None:
+    (pack / "search.sqlite3").unlink()
+    html = page_text(phone_client(app), "/guides/search?q=impots&lang=en")
+    assert "No guide found." in html
