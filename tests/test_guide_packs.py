@@ -1281,3 +1281,22 @@ def test_a_store_laid_out_before_slots_keeps_serving_and_becomes_previous(
     assert os.readlink(guides / "previous") == "slots/previous"
     store.rollback(settings)
     assert store.current_pack_dir(settings) == legacy
+
+
+def test_a_fifo_named_like_a_pack_on_the_stick_is_skipped_not_waited_on(
+    tmp_path: Path, settings: Settings, packs: Packs
+) -> None:
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    shutil.move(packs.build("2026.11.1"), stick / "wallonie-2026.11.1.pack")
+    os.mkfifo(stick / "zz-fifo.pack")
+    results: list[store.InstallResult] = []
+    worker = threading.Thread(target=lambda: results.append(install(str(stick), settings)))
+    worker.start()
+    worker.join(timeout=10)
+    waited = worker.is_alive()
+    if waited:  # release the reader blocked on the FIFO
+        os.close(os.open(stick / "zz-fifo.pack", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join()
+    assert not waited
+    assert [result.manifest.info.version for result in results] == ["2026.11.1"]

@@ -46,6 +46,9 @@ def pick_from_folder(folder: Path, settings: Settings) -> tuple[Path, Manifest]:
     candidates: list[tuple[tuple[int, ...], Path, Manifest]] = []
     reasons: list[str] = []
     for path in sorted(folder.glob(f"*{PACK_SUFFIX}")):
+        if not path.is_file():  # a FIFO would block the read forever, a folder is no pack
+            reasons.append(f"{path.name}: not a file")
+            continue
         try:
             manifest = read_pack(path, settings.guides.trusted_keys, limits, manifest_only=True)
         except PackRejected as error:
