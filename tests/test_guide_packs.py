@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -737,13 +738,15 @@ def test_install_from_a_file_serves_it_and_same_version_again_is_a_no_op(
     result = install(str(packs.build("2026.11.1")), settings)
     assert result.changed
     folder = store.current_pack_dir(settings)
-    assert folder == store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.11.1"
+    assert folder is not None and folder.parent == store.guides_dir(settings) / "versions"
+    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}", folder.name)
     assert (folder / "guides/g01-eid/fr.md").read_bytes() == (
         CONTENT / "guides/g01-eid/fr.md"
     ).read_bytes()
     assert json.loads((folder / MANIFEST).read_text())["version"] == "2026.11.1"
-    assert os.readlink(store.guides_dir(settings) / "current") == (
-        "versions/passerelle-wallonie-2026.11.1"
+    assert os.readlink(store.guides_dir(settings) / "current") == "slots/current"
+    assert os.readlink(store.guides_dir(settings) / "slots" / "current") == (
+        f"../versions/{folder.name}"
     )
     again = install(str(packs.build("2026.11.1", "again.pack")), settings)
     assert not again.changed
@@ -917,9 +920,8 @@ def test_install_killed_midway_leaves_the_old_pack_serving_and_is_cleaned_next_t
     store.install_file(new, settings)
     assert not staged.exists()
     assert staging_is_empty(settings)
-    assert store.current_pack_dir(settings) == (
-        store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.12.1"
-    )
+    current = store.current_pack_dir(settings)
+    assert current is not None and current.name.startswith("passerelle-wallonie-2026.12.1-")
 
 
 def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
@@ -937,12 +939,12 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
     store.rollback(settings)
     assert versions() == ["2026.11.1", "2026.11.2"]
     current = store.current_pack_dir(settings)
-    assert current is not None and current.name == "passerelle-wallonie-2026.11.1"
+    assert current is not None and current.name.startswith("passerelle-wallonie-2026.11.1-")
     store.rollback(settings)
     assert versions() == ["2026.11.2", "2026.11.1"]
     store.install_file(packs.build("2026.11.3"), settings)
     assert versions() == ["2026.11.3", "2026.11.2"]
-    kept = sorted(path.name for path in (store.guides_dir(settings) / "versions").iterdir())
+    kept = sorted(path.name[:-13] for path in (store.guides_dir(settings) / "versions").iterdir())
     assert kept == ["passerelle-wallonie-2026.11.2", "passerelle-wallonie-2026.11.3"]
 
 
@@ -951,16 +953,16 @@ def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
 ) -> None:
     for version in ("2026.11.1", "2026.11.2"):
         store.install_file(packs.build(version), settings)
-    previous = store.guides_dir(settings) / "versions" / "passerelle-wallonie-2026.11.1"
+    previous = store.installed_packs(settings)[1].folder
     (previous / MANIFEST).unlink()
     with pytest.raises(
         PackRejected,
-        match=r"^passerelle-wallonie-2026\.11\.1: manifest\.json cannot be read "
+        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}: manifest\.json cannot be read "
         r"\(No such file or directory\)$",
     ):
         store.rollback(settings)
     current = store.current_pack_dir(settings)
-    assert current is not None and current.name == "passerelle-wallonie-2026.11.2"
+    assert current is not None and current.name.startswith("passerelle-wallonie-2026.11.2-")
 
 
 def test_list_and_rollback_commands(
@@ -1021,3 +1023,280 @@ def test_progress_is_one_line_per_stage_off_a_terminal() -> None:
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == ["verify", "prepare"]
     assert "2.0 MB done" in lines[0]
+
+
+# --- the store trusts nothing on disk -----------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["versions", "staging", "downloads"])
+def test_a_store_folder_linked_outside_the_data_dir_is_replaced_and_its_target_untouched(
+    folder: str,
+    tmp_path: Path,
+    settings: Settings,
+    packs: Packs,
+    signing_key: Ed25519PrivateKey,
+    installed: tuple[str, dict[str, str]],
+    pack_server: tuple[str, type[PackServer]],
+) -> None:
+    outside = tmp_path / "elsewhere"
+    (outside / "precious").mkdir(parents=True)
+    (outside / "precious" / "photo.jpg").write_bytes(b"family photo")
+    link = store.guides_dir(settings) / folder
+    shutil.rmtree(link, ignore_errors=True)
+    link.symlink_to(outside)
+    url, handler = pack_server
+    handler.body = bad_pack("unknown-key", packs, signing_key, tmp_path / "u.pack").read_bytes()
+    with pytest.raises(PackRejected, match="signed by an unknown key"):
+        install(url, settings)
+    handler.body = packs.build("2026.12.1").read_bytes()
+    install(url, settings)
+    assert (outside / "precious" / "photo.jpg").read_bytes() == b"family photo"
+    assert sorted(path.name for path in outside.rglob("*")) == ["photo.jpg", "precious"]
+    assert not link.is_symlink()
+    assert store.installed_packs(settings)[0].manifest.info.version == "2026.12.1"
+
+
+def test_a_current_link_pointing_outside_the_store_is_not_served_and_is_replaced(
+    tmp_path: Path, settings: Settings, packs: Packs
+) -> None:
+    outside = tmp_path / "elsewhere" / "versions" / "passerelle-wallonie-2026.11.1"
+    outside.mkdir(parents=True)
+    (outside / "secret.txt").write_text("not a pack")
+    guides = store.guides_dir(settings)
+    guides.mkdir(parents=True)
+    (guides / "current").symlink_to(outside)
+    assert store.current_pack_dir(settings) is None
+    store.install_file(packs.build("2026.12.1"), settings)
+    assert (outside / "secret.txt").read_text() == "not a pack"
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == ["2026.12.1"]
+
+
+def test_a_download_part_linked_elsewhere_is_not_written_through(
+    tmp_path: Path, settings: Settings, packs: Packs, pack_server: tuple[str, type[PackServer]]
+) -> None:
+    url, handler = pack_server
+    handler.body = packs.build("2026.11.1").read_bytes()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    part = partial_path(settings, url)
+    part.parent.mkdir(parents=True)
+    part.symlink_to(victim)
+    assert install(url, settings).manifest.info.version == "2026.11.1"
+    assert victim.read_text() == "keep me"
+
+
+def _damage(folder: Path, how: str) -> None:
+    if how == "altered-page":
+        _flip_byte_in_page(folder / "guides/g01-eid/fr.md")
+    elif how == "rendered-page-missing":
+        (folder / "rendered/g01-eid/fr.html").unlink()
+    elif how == "library-missing":
+        (folder / "rendered/library.json").unlink()
+    elif how == "search-index-missing":
+        (folder / "search.sqlite3").unlink()
+    else:
+        raise AssertionError(how)
+
+
+ROLLBACK_DAMAGE = {
+    "altered-page": r"'guides/g01-eid/fr\.md': SHA-256 does not match the manifest",
+    "rendered-page-missing": r"rendered/g01-eid/fr\.html is missing",
+    "library-missing": r"rendered/library\.json cannot be read",
+    "search-index-missing": r"search\.sqlite3 is missing",
+}
+
+
+@pytest.mark.parametrize("how", list(ROLLBACK_DAMAGE))
+def test_rollback_to_a_damaged_previous_pack_is_refused_and_the_current_keeps_serving(
+    how: str, settings: Settings, packs: Packs
+) -> None:
+    for version in ("2026.11.1", "2026.11.2"):
+        store.install_file(packs.build(version), settings)
+    before = snapshot(settings)
+    previous = store.installed_packs(settings)[1].folder
+    _damage(previous, how)
+    with pytest.raises(PackRejected, match=ROLLBACK_DAMAGE[how]):
+        store.rollback(settings)
+    assert snapshot(settings) == before
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == [
+        "2026.11.2",
+        "2026.11.1",
+    ]
+
+
+def test_rollback_is_one_rename_so_a_failure_leaves_both_slots_as_they_were(
+    settings: Settings, packs: Packs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for version in ("2026.11.1", "2026.11.2"):
+        store.install_file(packs.build(version), settings)
+    renames: list[str] = []
+    real_replace = os.replace
+
+    def counted(source: Any, target: Any, **descriptors: int) -> None:
+        renames.append(Path(target).name)
+        real_replace(source, target, **descriptors)
+
+    monkeypatch.setattr(store.os, "replace", counted)
+    store.rollback(settings)
+    assert renames == ["slots"]
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == [
+        "2026.11.1",
+        "2026.11.2",
+    ]
+
+    def failing(source: Any, target: Any, **descriptors: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.os, "replace", failing)
+    with pytest.raises(OSError, match="No space left"):
+        store.rollback(settings)
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == [
+        "2026.11.1",
+        "2026.11.2",
+    ]
+
+
+def test_reinstalling_a_stored_version_with_other_files_gets_a_folder_of_its_own(
+    tmp_path: Path, settings: Settings, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    first = store.install_file(packs.build("2026.11.1"), settings)
+    store.install_file(packs.build("2026.11.2"), settings)
+    source = make_source(tmp_path / "fewer", "2026.11.1")
+    shutil.rmtree(source / "guides" / "g11-emergencies")
+    (source / "images" / "emergency.svg").unlink()
+    build_pack(source, tmp_path / "fewer.pack", signing_key)
+    again = store.install_file(tmp_path / "fewer.pack", settings)
+    assert again.changed
+    assert again.folder != first.folder
+    assert not (again.folder / "guides" / "g11-emergencies").exists()
+    assert sorted(load_library(again.folder).guides) == ["g01-eid"]
+    assert [pack.manifest.info.version for pack in store.installed_packs(settings)] == [
+        "2026.11.1",
+        "2026.11.2",
+    ]
+
+
+MEGABYTES_50 = 50 * 1024 * 1024
+
+MEASURED_READ = textwrap.dedent(
+    """
+    import re, sys
+    from pathlib import Path
+    from portal.guides.errors import PackRejected
+    from portal.guides.pack.manifest import Limits
+    from portal.guides.pack.read import read_pack
+
+    def peak():  # this process's high-water RSS (ru_maxrss would carry the parent's over exec)
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1]) * 1024
+
+    before = peak()
+    try:
+        read_pack(Path(sys.argv[1]), [sys.argv[2]], Limits.default(), manifest_only=True)
+        outcome = "accepted"
+    except PackRejected as error:
+        outcome = f"refused: {error}"
+    print(peak() - before)
+    print(outcome)
+    """
+)
+
+
+def test_a_huge_pax_header_before_the_manifest_is_refused_in_bounded_memory(
+    tmp_path: Path, packs: Packs, signing_key: Ed25519PrivateKey
+) -> None:
+    signed = forge(tmp_path / "signed.pack", signing_key, packs.files())
+    out = tmp_path / "pax.pack"
+    with tarfile.open(signed) as source, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as pack:
+        for number, member in enumerate(source.getmembers()):
+            if number == 0:
+                member.pax_headers = {"comment": "x" * MEGABYTES_50}
+            pack.addfile(member, source.extractfile(member))
+    assert out.stat().st_size > MEGABYTES_50
+    trusted = public_key_text(signing_key.public_key())
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURED_READ, str(out), trusted],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    grown, outcome = result.stdout.splitlines()
+    assert outcome == (
+        "refused: pax.pack: a member's headers are over 65,536 bytes (reading stopped at "
+        "byte 86,016; not a guide pack, or a damaged one)"
+    )
+    assert int(grown) < 8 * 1024 * 1024, f"peak memory grew by {int(grown):,} bytes"
+
+
+def test_a_million_tiny_records_before_the_manifest_are_refused_after_a_bounded_read(
+    tmp_path: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    """A FIFO stands in for a slow USB stick: the writer counts what the reader took."""
+    fifo = tmp_path / "tiny.pack"
+    os.mkfifo(fifo)
+    record = tarfile.TarInfo("x").create_pax_global_header({"comment": "y"})
+    written = [0]
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:
+            for _ in range(1_000_000):
+                pipe.write(record)
+                written[0] += len(record)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    trusted = [public_key_text(signing_key.public_key())]
+    refusal = r"^tiny\.pack: a member's headers are over 65,536 bytes"
+    with pytest.raises(PackRejected, match=refusal):
+        read_pack(fifo, trusted, Limits.default(), manifest_only=True)
+    writer.join(timeout=10)
+    assert not writer.is_alive()
+    assert written[0] < 4 * 1024 * 1024
+
+
+def test_a_store_laid_out_before_slots_keeps_serving_and_becomes_previous(
+    settings: Settings, packs: Packs
+) -> None:
+    """A Pi upgraded from the layout where `current` named the version folder itself."""
+    store.install_file(packs.build("2026.11.1"), settings)
+    guides = store.guides_dir(settings)
+    old = store.current_pack_dir(settings)
+    assert old is not None
+    legacy = guides / "versions" / "passerelle-wallonie-2026.11.1"
+    old.rename(legacy)
+    for name in ("current", "previous", "slots"):
+        (guides / name).unlink(missing_ok=True)
+    shutil.rmtree(next(guides.glob("slots.*")))
+    (guides / "current").symlink_to("versions/passerelle-wallonie-2026.11.1")
+    assert store.current_pack_dir(settings) == legacy
+    store.install_file(packs.build("2026.11.2"), settings)
+    assert [
+        (pack.slot, pack.manifest.info.version) for pack in store.installed_packs(settings)
+    ] == [
+        ("current", "2026.11.2"),
+        ("previous", "2026.11.1"),
+    ]
+    assert os.readlink(guides / "current") == "slots/current"
+    assert os.readlink(guides / "previous") == "slots/previous"
+    store.rollback(settings)
+    assert store.current_pack_dir(settings) == legacy
+
+
+def test_a_fifo_named_like_a_pack_on_the_stick_is_skipped_not_waited_on(
+    tmp_path: Path, settings: Settings, packs: Packs
+) -> None:
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    shutil.move(packs.build("2026.11.1"), stick / "wallonie-2026.11.1.pack")
+    os.mkfifo(stick / "zz-fifo.pack")
+    results: list[store.InstallResult] = []
+    worker = threading.Thread(target=lambda: results.append(install(str(stick), settings)))
+    worker.start()
+    worker.join(timeout=10)
+    waited = worker.is_alive()
+    if waited:  # release the reader blocked on the FIFO
+        os.close(os.open(stick / "zz-fifo.pack", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join()
+    assert not waited
+    assert [result.manifest.info.version for result in results] == ["2026.11.1"]

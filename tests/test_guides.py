@@ -481,3 +481,58 @@ def test_a_hostile_pack_serves_no_script(app: Flask, hostile_pack: Path) -> None
 def test_french_cards_on_an_arabic_page_read_left_to_right(reader: FlaskClient) -> None:
     html = reader.get("/guides?lang=ar").get_data(as_text=True)
     assert 'lang="fr" dir="ltr"' in html
+
+
+def test_a_reinstalled_version_with_other_pages_is_served_and_a_removed_guide_is_a_404(
+    tmp_path: Path, settings: Settings, firewall: MemoryFirewall
+) -> None:
+    """Workers cache a pack by its folder: a version number used again with other files
+    must not bring back the pages cached under it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from portal.guides import store
+    from portal.guides.pack.build import build_pack
+    from portal.guides.pack_keys import public_key_text
+    from tests.test_guide_packs import make_source
+
+    key = Ed25519PrivateKey.generate()
+    settings = settings.replace("guides", trusted_keys=(public_key_text(key.public_key()),))
+
+    def pack(version: str, name: str) -> Path:
+        source = make_source(tmp_path / name, version)
+        if name == "fewer":
+            shutil.rmtree(source / "guides" / "g11-emergencies")
+            (source / "images" / "emergency.svg").unlink()
+            page = source / "guides" / "g01-eid" / "fr.md"
+            page.write_text(page.read_text(encoding="utf-8") + "\nLa nouvelle page.\n")
+        build_pack(source, tmp_path / f"{name}.pack", key)
+        return tmp_path / f"{name}.pack"
+
+    app = create_app(settings, firewall=firewall, identify=fake_identify)
+    try:
+        phone = phone_client(app)
+        store.install_file(pack("2026.11.1", "first"), settings)
+        assert phone.get("/guides/g11-emergencies?lang=fr").status_code == 200
+        assert "La nouvelle page." not in page_text(phone, "/guides/g01-eid?lang=fr")
+        store.install_file(pack("2026.11.2", "second"), settings)
+        store.install_file(pack("2026.11.1", "fewer"), settings)
+        assert "La nouvelle page." in page_text(phone, "/guides/g01-eid?lang=fr")
+        html = page_text(phone, "/guides/g11-emergencies?lang=en", 404)
+        assert "We cannot find this page." in html
+        assert "/guides/g11-emergencies" not in page_text(phone, "/guides?lang=fr")
+    finally:
+        db.close()
+
+
+def test_a_guide_whose_page_is_missing_on_disk_is_a_404_not_a_500(app: Flask, pack: Path) -> None:
+    (pack / "rendered" / "g11-emergencies" / "en.html").unlink()
+    html = page_text(phone_client(app), "/guides/g11-emergencies?lang=en", 404)
+    assert "We cannot find this page." in html
+
+
+def test_search_with_its_index_gone_from_disk_finds_nothing_instead_of_a_500(
+    app: Flask, pack: Path
+) -> None:
+    (pack / "search.sqlite3").unlink()
+    html = page_text(phone_client(app), "/guides/search?q=impots&lang=en")
+    assert "No guide found." in html

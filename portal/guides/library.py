@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from portal.guides.errors import PackRejected
 from portal.guides.pack.names import TOPICS, guide_id_problem
 from portal.guides.pack.page import Source
 from portal.guides.render import FORMAT, LIBRARY_FILE, RENDERED
+from portal.guides.search import INDEX_NAME
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,31 @@ class GuideLibrary:
         if guide_id_problem(guide_id) is not None or language not in self.languages:
             raise KeyError(guide_id)
         return _read_body(self.folder / RENDERED / guide_id / f"{language}.html")
+
+
+def check_prepared(folder: Path) -> GuideLibrary:
+    """What `prepare` wrote is all there and readable: the library, every page, the index.
+
+    Install checks it before switching to a pack, and rollback before switching back.
+    """
+    where = f"{RENDERED}/{LIBRARY_FILE}"
+    try:
+        library = GuideLibrary.load(folder)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise PackRejected(f"{folder.name}: {where} cannot be read ({reason})") from error
+    for guide in library.guides.values():
+        for language in guide.pages:
+            page = f"{RENDERED}/{guide.id}/{language}.html"
+            if guide_id_problem(guide.id) is not None or not _is_file(folder / page):
+                raise PackRejected(f"{folder.name}: {page} is missing")
+    if not _is_file(folder / INDEX_NAME):
+        raise PackRejected(f"{folder.name}: {INDEX_NAME} is missing")
+    return library
+
+
+def _is_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
 
 
 @functools.lru_cache(maxsize=256)

@@ -172,7 +172,7 @@ def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Set
     Returns the settings with that key trusted. A kept --data-dir reuses its key.
     """
     from portal.guides.pack.build import build_pack
-    from portal.guides.store import guides_dir, install_file
+    from portal.guides.store import DOWNLOADS, install_file, store_folder
 
     started = time.monotonic()
     keys = settings.data_dir / DEMO_KEYS
@@ -180,8 +180,7 @@ def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Set
         generate_keys(keys)
     public = (keys / PUBLIC_KEY_FILE).read_text(encoding="ascii").strip()
     settings = settings.replace("guides", trusted_keys=(public,))
-    out = guides_dir(settings) / "demo.pack"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = store_folder(settings, DOWNLOADS) / "demo.pack"
     try:
         build_pack(content, out, load_private_key(keys / PRIVATE_KEY_FILE))
         result = install_file(out, settings)

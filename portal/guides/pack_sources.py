@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import re
+import stat
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,7 +24,13 @@ from portal.guides.pack.manifest import MEGABYTE, Limits, Manifest
 from portal.guides.pack.names import parse_version
 from portal.guides.pack.read import read_pack
 from portal.guides.progress import Progress, SilentProgress
-from portal.guides.store import DOWNLOADS, InstallResult, check_free_space, guides_dir
+from portal.guides.store import (
+    DOWNLOADS,
+    InstallResult,
+    check_free_space,
+    guides_dir,
+    store_folder,
+)
 from portal.guides.store import install_file as install_pack_file
 from portal.uplink import UplinkStatus, state_path
 
@@ -38,6 +46,9 @@ def pick_from_folder(folder: Path, settings: Settings) -> tuple[Path, Manifest]:
     candidates: list[tuple[tuple[int, ...], Path, Manifest]] = []
     reasons: list[str] = []
     for path in sorted(folder.glob(f"*{PACK_SUFFIX}")):
+        if not path.is_file():  # a FIFO would block the read forever, a folder is no pack
+            reasons.append(f"{path.name}: not a file")
+            continue
         try:
             manifest = read_pack(path, settings.guides.trusted_keys, limits, manifest_only=True)
         except PackRejected as error:
@@ -92,6 +103,23 @@ def partial_path(settings: Settings, url: str) -> Path:
     return guides_dir(settings) / DOWNLOADS / f"{name}{PACK_SUFFIX}.part"
 
 
+def _partial_size(part: Path) -> int:
+    """Bytes an earlier try left; anything but a plain file there is removed, never followed."""
+    try:
+        status = os.lstat(part)
+    except FileNotFoundError:
+        return 0
+    if stat.S_ISREG(status.st_mode):
+        return status.st_size
+    part.unlink()
+    return 0
+
+
+def _open_partial(part: Path, append: bool) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(part, flags | (os.O_APPEND if append else os.O_TRUNC), 0o644)
+
+
 def download(url: str, settings: Settings, progress: Progress | None = None) -> Path:
     """Fetch `url` into a partial file, resuming what an earlier try left; return the file.
 
@@ -107,9 +135,9 @@ def download(url: str, settings: Settings, progress: Progress | None = None) -> 
             "install from a file or a USB stick instead"
         )
     cap = Limits.from_settings(settings).max_bytes
+    store_folder(settings, DOWNLOADS)
     part = partial_path(settings, url)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.exists() else 0
+    have = _partial_size(part)
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})  # noqa: S310 — scheme checked above
     timeout = settings.guides.download_timeout_seconds
     try:
@@ -126,11 +154,11 @@ def download(url: str, settings: Settings, progress: Progress | None = None) -> 
             if not match or int(match[1]) != have:
                 raise PackRejected(f"{url}: the server resumed at the wrong place")
             total = int(match[3]) if match[3] != "*" else 0
-            mode = "ab"
+            append = True
         else:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else 0
-            have, mode = 0, "wb"
+            have, append = 0, False
         if total > cap:
             raise PackRejected(
                 f"{url}: the pack is {total / MEGABYTE:,.1f} MB, over the limit of "
@@ -139,7 +167,7 @@ def download(url: str, settings: Settings, progress: Progress | None = None) -> 
         check_free_space(guides_dir(settings), max(total - have, 0))
         progress.stage("download", total)
         progress.advance(have)
-        with part.open(mode) as out:
+        with os.fdopen(_open_partial(part, append), "wb") as out:
             try:
                 while chunk := response.read(1 << 16):
                     have += len(chunk)

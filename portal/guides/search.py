@@ -98,13 +98,13 @@ def search(folder: Path, language: str, text: str, limit: int = MAX_RESULTS) -> 
         f"WHERE {table} MATCH ? ORDER BY bm25({table}, {', '.join(map(str, WEIGHTS))}) "
         "LIMIT ?"
     )
-    with closing(sqlite3.connect(uri, uri=True)) as connection:
-        try:
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
             rows = connection.execute(sql, (fts_query(terms), limit)).fetchall()
             if not rows and len(terms) > 1:
                 rows = connection.execute(sql, (fts_query(terms, "OR"), limit)).fetchall()
-        except sqlite3.OperationalError:
-            # No table for this language (an older pack): nothing found. The
-            # query text stays out of every log.
-            return []
+    except sqlite3.OperationalError:
+        # No table for this language (an older pack), or the index gone from disk:
+        # nothing found. The query text stays out of every log.
+        return []
     return [SearchHit(*row) for row in rows]

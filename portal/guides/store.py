@@ -2,24 +2,37 @@
 
 Layout:
 
-    guides/versions/<pack_id>-<version>/   verified files, manifest.json, what prepare() made
-    guides/current  -> versions/...        the pack the portal serves (a relative symlink)
-    guides/previous -> versions/...        the one `portal pack rollback` returns to
-    guides/staging/                        half-installed packs; emptied at every install
-    guides/downloads/                      partial downloads, resumed by the next try
+    guides/versions/<pack_id>-<version>-<content>/  verified files, manifest.json, what
+                                                    prepare() made; <content> hashes the
+                                                    file list, so other files get another
+                                                    folder even under a re-used version
+    guides/slots.<random>/current -> ../versions/...  the pack the portal serves
+    guides/slots.<random>/previous -> ../versions/... the one `portal pack rollback` returns to
+    guides/slots -> slots.<random>                  swung by one rename(2) at each switch
+    guides/current -> slots/current                 what readers resolve (and `previous`)
+    guides/staging/                                 half-installed packs; emptied at every install
+    guides/downloads/                               partial downloads, resumed by the next try
 
 The pack in use is never touched before the new one is verified and prepared:
-the new one is staged beside it, renamed into versions/, and `current` is
-switched with one rename(2) of a symlink. A kill at any moment leaves `current`
-pointing at a complete pack.
+the new one is staged beside it, renamed into versions/, and both slots are
+switched with one rename(2) of the `slots` symlink. A kill at any moment leaves
+`current` pointing at a complete pack and `previous` at the one before it.
+
+The store trusts nothing on disk it did not make: a link or a file where one of
+its folders belongs is removed (never followed), a slot is served only when it
+resolves to a real folder of versions/, and deletions go through a descriptor of
+the store's own folder (`dir_fd`), so nothing outside it is ever deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import io
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,20 +41,24 @@ from pathlib import Path
 
 from portal.config import Settings
 from portal.guides.errors import PackDeferred, PackRejected
+from portal.guides.library import check_prepared
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
-from portal.guides.pack.read import read_pack
+from portal.guides.pack.read import check_digest, read_pack
 from portal.guides.progress import Progress, SilentProgress
 
 GUIDES = "guides"
 VERSIONS = "versions"
 STAGING = "staging"
 DOWNLOADS = "downloads"
+SLOTS = "slots"
 CURRENT = "current"
 PREVIOUS = "previous"
 LOCK = ".lock"
+TEMPORARY = ".tmp-"
 SPACE_FACTOR = 3
 """Free space needed, as a multiple of the pack file: staging, prepare's output, slack."""
+_NO_FOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def guides_dir(settings: Settings) -> Path:
@@ -49,7 +66,7 @@ def guides_dir(settings: Settings) -> Path:
 
 
 def current_pack_dir(settings: Settings) -> Path | None:
-    """The folder of the pack being served (symlink resolved), or None when there is none.
+    """The folder of the pack being served, or None when there is none.
 
     Resolved once, so a reader keeps one consistent version even if `current`
     switches while it works.
@@ -57,12 +74,25 @@ def current_pack_dir(settings: Settings) -> Path | None:
     return _slot(guides_dir(settings), CURRENT)
 
 
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _slot(guides: Path, name: str) -> Path | None:
+    """The version folder a slot names, only if it is a real folder of the store's versions/."""
+    versions = guides / VERSIONS
+    if not (_is_real_dir(guides) and _is_real_dir(versions)):
+        return None
     try:
         target = (guides / name).resolve(strict=True)
+        home = versions.resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    return target if target.is_dir() and target.parent.name == VERSIONS else None
+    folder = versions / target.name
+    return folder if target.parent == home and _is_real_dir(folder) else None
 
 
 @dataclass(frozen=True)
@@ -84,15 +114,37 @@ def installed_packs(settings: Settings) -> list[InstalledPack]:
     return packs
 
 
+@contextlib.contextmanager
+def _stored(folder: Path, path: str) -> Iterator[io.BufferedReader]:
+    """A file the store wrote into a version folder (a link there was not made by it)."""
+    try:
+        with os.fdopen(os.open(folder / path, os.O_RDONLY | _NO_FOLLOW), "rb") as file:
+            yield file
+    except OSError as error:
+        raise PackRejected(f"{folder.name}: {path} cannot be read ({error.strerror})") from error
+
+
 def installed_manifest(folder: Path) -> Manifest:
     """The manifest of an installed version folder; PackRejected when it cannot be read back."""
-    try:
-        # Verified against the real limits at install time; only read back here.
-        return Manifest.parse((folder / MANIFEST).read_bytes(), UNLIMITED)
-    except OSError as error:
-        raise PackRejected(
-            f"{folder.name}: {MANIFEST} cannot be read ({error.strerror})"
-        ) from error
+    with _stored(folder, MANIFEST) as file:
+        raw = file.read()
+    # Verified against the real limits at install time; only read back here.
+    return Manifest.parse(raw, UNLIMITED)
+
+
+def verify_installed(folder: Path) -> Manifest:
+    """A stored pack is whole before it is served again: every file of its manifest with
+    its SHA-256, and what prepare() made (the checks install ran on it)."""
+    manifest = installed_manifest(folder)
+    for entry in manifest.files:
+        with _stored(folder, entry.path) as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        try:
+            check_digest(entry, digest)
+        except PackRejected as error:
+            raise PackRejected(f"{folder.name}: {error}") from None
+    check_prepared(folder)
+    return manifest
 
 
 @dataclass(frozen=True)
@@ -105,10 +157,62 @@ class InstallResult:
 
 
 @contextlib.contextmanager
+def _opened(folder: Path) -> Iterator[int]:
+    """A descriptor of one of the store's folders; OSError (ELOOP) if it is a link."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _NO_FOLLOW)
+    try:
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _remove(parent: int, name: str) -> None:
+    """Delete the entry `name` of an opened store folder: a link is unlinked, never followed;
+    a folder goes with everything in it (rmtree follows no link inside either)."""
+    try:
+        mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(name, dir_fd=parent, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=parent)
+
+
+def _own_folder(parent: Path, name: str) -> Path:
+    """`parent/name` as a real folder: a link or a file in its place is removed, not followed."""
+    with _opened(parent) as descriptor:
+        try:
+            mode = os.stat(name, dir_fd=descriptor, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISDIR(mode):
+            os.unlink(name, dir_fd=descriptor)
+            mode = None
+        if mode is None:
+            os.mkdir(name, dir_fd=descriptor)
+    return parent / name
+
+
+def store_folder(settings: Settings, name: str) -> Path:
+    """One of the store's folders (guides/downloads, ...), made real if it was not."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return _own_folder(_own_folder(settings.data_dir, GUIDES), name)
+
+
+@contextlib.contextmanager
 def _locked(guides: Path) -> Iterator[None]:
     """One install or rollback at a time; the kernel drops the lock if the process dies."""
-    guides.mkdir(parents=True, exist_ok=True)
-    with (guides / LOCK).open("a") as lock:
+    guides.parent.mkdir(parents=True, exist_ok=True)
+    _own_folder(guides.parent, GUIDES)
+    with _opened(guides) as folder:
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.stat(LOCK, dir_fd=folder, follow_symlinks=False).st_mode):
+                _remove(folder, LOCK)  # a link or a folder: not the store's lock file
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NO_FOLLOW
+        descriptor = os.open(LOCK, flags, 0o644, dir_fd=folder)
+    with os.fdopen(descriptor, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
@@ -117,38 +221,80 @@ def _locked(guides: Path) -> Iterator[None]:
 
 
 def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+    with _opened(folder) as descriptor:
         os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
-def _point(guides: Path, slot: str, folder_name: str) -> None:
-    """Switch a slot symlink atomically: a new symlink beside it, renamed over it."""
-    temporary = guides / f".{slot}.tmp-{os.getpid()}"
-    temporary.unlink(missing_ok=True)
-    os.symlink(f"{VERSIONS}/{folder_name}", temporary)
-    os.replace(temporary, guides / slot)
-    _fsync_dir(guides)
+def _link(guides: Path, name: str, target: str) -> None:
+    """Make `guides/name` a symlink to `target` atomically (a new link renamed over it)."""
+    with contextlib.suppress(OSError):
+        if os.readlink(guides / name) == target:
+            return
+    with _opened(guides) as folder:
+        if _is_real_dir(guides / name):  # not the store's: a link goes there
+            _remove(folder, name)
+        temporary = f"{TEMPORARY}{name}-{os.getpid()}"
+        _remove(folder, temporary)
+        os.symlink(target, temporary, dir_fd=folder)
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        os.fsync(folder)
+
+
+def _switch(guides: Path, current: str, previous: str | None) -> None:
+    """Point both slots at once: a new slots folder, then one rename(2) of `slots` to it.
+
+    The folder `slots` named until now stays until the next switch: a reader may be
+    half way through resolving `current` by it.
+    """
+    _remove_stale_slots(guides)
+    slots = Path(tempfile.mkdtemp(prefix=f"{SLOTS}.", dir=guides))
+    try:
+        slots.chmod(0o755)  # mkdtemp makes it 0700; the web workers must read it
+        os.symlink(f"../{VERSIONS}/{current}", slots / CURRENT)
+        if previous is not None:
+            os.symlink(f"../{VERSIONS}/{previous}", slots / PREVIOUS)
+        _fsync_dir(slots)
+        _link(guides, SLOTS, slots.name)
+    except BaseException:
+        with _opened(guides) as folder:
+            _remove(folder, slots.name)
+        raise
+    for slot in (CURRENT, PREVIOUS):  # once, on a store laid out before `slots`
+        _link(guides, slot, f"{SLOTS}/{slot}")
+
+
+def _remove_stale_slots(guides: Path) -> None:
+    """Every slots folder but the one `slots` names."""
+    try:
+        live = os.readlink(guides / SLOTS)
+    except OSError:
+        live = None
+    with _opened(guides) as folder:
+        for name in os.listdir(folder):
+            if name.startswith(f"{SLOTS}.") and name != live:
+                _remove(folder, name)
 
 
 def _clean_leftovers(guides: Path) -> None:
     """Remove what an interrupted install left: staging folders, temporary links, orphans."""
-    shutil.rmtree(guides / STAGING, ignore_errors=True)
-    for leftover in guides.glob(".*.tmp-*"):
-        leftover.unlink(missing_ok=True)
+    with _opened(guides) as folder:
+        _remove(folder, STAGING)
+        for name in os.listdir(folder):
+            if name.startswith(TEMPORARY):
+                _remove(folder, name)
+    _own_folder(guides, STAGING)
+    _remove_stale_slots(guides)
     _delete_unreferenced(guides)
 
 
 def _delete_unreferenced(guides: Path) -> None:
     """Keep the current and previous versions only."""
-    keep = {_slot(guides, CURRENT), _slot(guides, PREVIOUS)}
-    versions = guides / VERSIONS
-    if versions.is_dir():
-        for folder in versions.iterdir():
-            if folder.resolve() not in keep:
-                shutil.rmtree(folder, ignore_errors=True)
+    versions = _own_folder(guides, VERSIONS)
+    keep = {slot.name for slot in (_slot(guides, CURRENT), _slot(guides, PREVIOUS)) if slot}
+    with _opened(versions) as folder:
+        for name in os.listdir(folder):
+            if name not in keep:
+                _remove(folder, name)
 
 
 def check_free_space(guides: Path, pack_size: int) -> None:
@@ -182,6 +328,7 @@ def _prepare(folder: Path, settings: Settings) -> None:
         raise
     except Exception as error:
         raise PackRejected(f"the pack could not be prepared for reading: {error}") from error
+    check_prepared(folder)
 
 
 def install_file(path: Path, settings: Settings, progress: Progress | None = None) -> InstallResult:
@@ -202,9 +349,8 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
         _check_acceptable(manifest, settings)
         name = manifest.folder_name
         current = _slot(guides, CURRENT)
-        if current is not None and current.name == name:
-            return _same_version(current, manifest, started)
-        (guides / STAGING).mkdir(parents=True, exist_ok=True)
+        if current is not None and _same_files(current, manifest):
+            return InstallResult(manifest, current, False, time.monotonic() - started)
         staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=guides / STAGING))
         # mkdtemp makes it 0700: the web workers run as the same user (datadir.py).
         try:
@@ -220,45 +366,35 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
             # point at them (a power cut must not serve empty files). One sync(2) costs
             # far less than an fsync per file (1,250 files: 0.1 s against 4 s).
             os.sync()
-            final = guides / VERSIONS / name
-            final.parent.mkdir(exist_ok=True)
-            if final.exists():  # the previous slot or an orphan: not what is served
-                shutil.rmtree(final)
-            os.rename(staging, final)
-            _fsync_dir(final.parent)
-            if current is not None:
-                _point(guides, PREVIOUS, current.name)
-            _point(guides, CURRENT, name)
+            versions = guides / VERSIONS
+            with _opened(versions) as folder:
+                _remove(folder, name)  # the same files, kept as previous or orphaned
+            os.rename(staging, versions / name)
+            _fsync_dir(versions)
+            _switch(guides, name, current.name if current is not None else None)
             _delete_unreferenced(guides)
         finally:
             progress.finish()
-            shutil.rmtree(staging, ignore_errors=True)
-    return InstallResult(manifest, final, True, time.monotonic() - started)
+            with _opened(guides / STAGING) as folder:
+                _remove(folder, staging.name)
+    return InstallResult(manifest, versions / name, True, time.monotonic() - started)
 
 
-def _same_version(current: Path, manifest: Manifest, started: float) -> InstallResult:
-    """Installing the version already served: nothing to do if the files are the same."""
+def _same_files(current: Path, manifest: Manifest) -> bool:
+    """Installing the pack already served (a rebuild of it too): nothing to do."""
     try:
-        installed: Manifest | None = installed_manifest(current)
+        return installed_manifest(current).files == manifest.files
     except PackRejected:
-        installed = None
-    if installed is None or installed.files != manifest.files:
-        raise PackRejected(
-            f"version {manifest.info.version} is already installed with other files; "
-            "raise the version in pack.toml and build again"
-        )
-    return InstallResult(manifest, current, False, time.monotonic() - started)
+        return False
 
 
 def rollback(settings: Settings) -> tuple[Manifest, Manifest]:
-    """Swap current and previous; return (now current, now previous)."""
+    """Swap current and previous once the previous is verified; (now current, now previous)."""
     guides = guides_dir(settings)
     with _locked(guides):
         current, previous = _slot(guides, CURRENT), _slot(guides, PREVIOUS)
         if previous is None or current is None:
             raise PackRejected("there is no previous pack to roll back to")
-        # Read first: a pack whose manifest cannot be read back is not switched to.
-        swapped = installed_manifest(previous), installed_manifest(current)
-        _point(guides, CURRENT, previous.name)
-        _point(guides, PREVIOUS, current.name)
+        swapped = verify_installed(previous), installed_manifest(current)
+        _switch(guides, previous.name, current.name)
     return swapped

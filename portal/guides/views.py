@@ -141,12 +141,16 @@ def guide(guide_id: str) -> str | Response:
     page = found.page_for(wanted, library.default_language)
     fallback = language_name(page.language) if page.language != wanted else None
     settings = services().settings
+    try:
+        body = library.body(found.id, page.language)
+    except (OSError, KeyError):  # a page gone from disk: not found, never an error page
+        abort(404)
     return render_template(
         "guides/guide.html",
         guide=found,
         page=page,
         page_dir=text_direction(page.language),
-        body=with_local_help(library.body(found.id, page.language), settings.site),
+        body=with_local_help(body, settings.site),
         fallback=fallback,
         other_languages=[
             (code, NATIVE_NAMES.get(code, code))

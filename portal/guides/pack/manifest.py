@@ -7,6 +7,7 @@ hotspot with default limits can read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ SIGNATURE_SIZE = 64
 MANIFEST_LIMIT = 1 << 20
 MAX_FILES = 10_000
 MEGABYTE = 1 << 20
+CONTENT_DIGEST_CHARS = 12
 
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -81,7 +83,11 @@ class Manifest:
 
     @property
     def folder_name(self) -> str:
-        return f"{self.info.id}-{self.info.version}"
+        """The store folder of this content: a version number re-used with other files
+        gets another folder, so no reader's cache keyed by path serves the old pages."""
+        listing = "".join(f"{e.path}\0{e.size}\0{e.sha256}\n" for e in self.files)
+        digest = hashlib.sha256(listing.encode("utf-8")).hexdigest()[:CONTENT_DIGEST_CHARS]
+        return f"{self.info.id}-{self.info.version}-{digest}"
 
     def to_bytes(self) -> bytes:
         """The canonical JSON the builder signs."""

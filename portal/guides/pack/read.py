@@ -3,6 +3,10 @@
 The signed manifest comes first; every member header is compared with it before
 a byte of data is read; every file's SHA-256 is checked as it streams; then the
 contents get the checks the builder ran (portal.guides.pack.contents).
+
+Every read is bounded before what it reads is checked: tarfile reads a PAX or GNU
+long-name record whole, so the file it reads from stops at a limit — one header
+allowance per member, then the data size its checked header gives.
 """
 
 from __future__ import annotations
@@ -37,17 +41,43 @@ from portal.guides.pack_keys import key_id, load_public_key
 from portal.guides.progress import Progress, SilentProgress
 
 CHUNK = 1 << 16
+HEADER_ALLOWANCE = 64 * 1024
+"""Bytes of headers one member may have (ustar is 512; PAX records from other tar tools)."""
+READ_AHEAD = 2 * tarfile.RECORDSIZE
+"""tarfile's stream reads whole records, so it may be this far ahead of the member it parses."""
 
 
-class _CountingReader:
-    """A file wrapper that reports every byte tarfile reads (the verify progress bar)."""
+class _BoundedReader:
+    """The pack file as tarfile sees it: it reports every byte read (the progress bar)
+    and refuses to read past `limit`, which the reader raises as each step is checked."""
 
-    def __init__(self, inner: IO[bytes], progress: Progress) -> None:
+    def __init__(self, inner: IO[bytes], progress: Progress, name: str) -> None:
         self._inner = inner
         self._progress = progress
+        self._name = name
+        self.position = 0
+        self.limit, self.stage = 0, ""
+        self.headers_from(0)  # tarfile.open reads the first member's headers
+
+    def headers_from(self, offset: int) -> None:
+        """Let tarfile read the next member's headers, which start at `offset`."""
+        self.limit = offset + HEADER_ALLOWANCE + READ_AHEAD
+        self.stage = f"a member's headers are over {HEADER_ALLOWANCE:,} bytes"
+
+    def data_until(self, end: int) -> None:
+        """Let tarfile read a member's data, whose size its header gave and a check accepted."""
+        self.limit = end + READ_AHEAD
+        self.stage = "a member's data runs past its size"
 
     def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
+        room = self.limit - self.position
+        if room <= 0:
+            raise PackRejected(
+                f"{self._name}: {self.stage} (reading stopped at byte {self.limit:,}; "
+                "not a guide pack, or a damaged one)"
+            )
+        data = self._inner.read(room if size < 0 else min(size, room))
+        self.position += len(data)
         self._progress.advance(len(data))
         return data
 
@@ -72,18 +102,21 @@ def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
 
 
 def _signed_manifest(
-    archive: tarfile.TarFile, trusted_keys: Sequence[str], limits: Limits
+    archive: tarfile.TarFile, reader: _BoundedReader, trusted_keys: Sequence[str], limits: Limits
 ) -> Manifest:
     first = archive.next()
     if first is None or first.name != MANIFEST or not first.isreg():
         raise PackRejected(f"not a guide pack: it does not start with {MANIFEST}")
     check_manifest_size(first.size)
+    reader.data_until(archive.offset)
     raw = _read_member(archive, first)
+    reader.headers_from(archive.offset)
     second = archive.next()
     if second is None or second.name != SIGNATURE:
         raise PackRejected(f"the pack has no signature ({SIGNATURE} missing)")
     if not second.isreg() or second.size != SIGNATURE_SIZE:
         raise PackRejected(f"{SIGNATURE} is not a {SIGNATURE_SIZE}-byte Ed25519 signature")
+    reader.data_until(archive.offset)
     signature = _read_member(archive, second)
     try:
         claimed = json.loads(raw.decode("utf-8")).get("key_id")
@@ -122,7 +155,7 @@ def _is_text(path: str) -> bool:
 
 
 def _check_members(
-    archive: tarfile.TarFile, manifest: Manifest, dest: Path | None
+    archive: tarfile.TarFile, reader: _BoundedReader, manifest: Manifest, dest: Path | None
 ) -> dict[str, bytes]:
     """Compare every member with the manifest; copy into `dest` (when given) while hashing.
 
@@ -132,7 +165,11 @@ def _check_members(
     seen: set[str] = set()
     texts: dict[str, bytes] = {}
     # next(), not iteration: iterating a TarFile starts again at its first member.
-    while (member := archive.next()) is not None:
+    while True:
+        # archive.offset: the end of the last member's data, where the next header starts.
+        reader.headers_from(archive.offset)
+        if (member := archive.next()) is None:
+            break
         name = member.name
         if problem := path_problem(name):
             raise PackRejected(f"member {name!r} {problem}")
@@ -149,6 +186,7 @@ def _check_members(
             raise PackRejected(
                 f"member {name!r} is {member.size:,} bytes but the manifest says {entry.size:,}"
             )
+        reader.data_until(archive.offset)
         kept = _copy_member(archive, member, entry, dest, keep=dest is None and _is_text(name))
         if kept is not None:
             texts[name] = kept
@@ -181,9 +219,14 @@ def _copy_member(
     finally:
         if out is not None:
             out.close()
-    if digest.hexdigest() != entry.sha256:
-        raise PackRejected(f"{entry.path!r}: SHA-256 does not match the manifest (altered file)")
+    check_digest(entry, digest.hexdigest())
     return b"".join(chunks) if keep else None
+
+
+def check_digest(entry: FileEntry, sha256: str) -> None:
+    """The file's SHA-256 is the one the signed manifest lists (install and rollback)."""
+    if sha256 != entry.sha256:
+        raise PackRejected(f"{entry.path!r}: SHA-256 does not match the manifest (altered file)")
 
 
 def _check_contents(manifest: Manifest, dest: Path | None, texts: dict[str, bytes]) -> None:
@@ -220,12 +263,12 @@ def read_pack(
     progress = progress or SilentProgress()
     try:
         with path.open("rb") as raw:
-            reader = _CountingReader(raw, progress)
+            reader = _BoundedReader(raw, progress, path.name)
             with tarfile.open(fileobj=reader, mode="r|") as archive:  # type: ignore[call-overload]
-                manifest = _signed_manifest(archive, trusted_keys, limits)
+                manifest = _signed_manifest(archive, reader, trusted_keys, limits)
                 if manifest_only:
                     return manifest
-                texts = _check_members(archive, manifest, dest)
+                texts = _check_members(archive, reader, manifest, dest)
         _check_contents(manifest, dest, texts)
     except tarfile.TarError as error:
         raise PackRejected(f"{path.name} is damaged or not a guide pack ({error})") from error
