@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from portal.config import Settings
+from portal.datadir import FILE_MODE
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.manifest import MEGABYTE, Limits, Manifest
 from portal.guides.pack.names import parse_version
@@ -117,7 +118,7 @@ def _partial_size(part: Path) -> int:
 
 def _open_partial(part: Path, append: bool) -> int:
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    return os.open(part, flags | (os.O_APPEND if append else os.O_TRUNC), 0o644)
+    return os.open(part, flags | (os.O_APPEND if append else os.O_TRUNC), FILE_MODE)
 
 
 def download(url: str, settings: Settings, progress: Progress | None = None) -> Path:

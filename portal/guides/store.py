@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import Settings
+from portal.datadir import FILE_MODE
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.library import check_prepared
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
@@ -211,7 +212,7 @@ def _locked(guides: Path) -> Iterator[None]:
             if not stat.S_ISREG(os.stat(LOCK, dir_fd=folder, follow_symlinks=False).st_mode):
                 _remove(folder, LOCK)  # a link or a folder: not the store's lock file
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NO_FOLLOW
-        descriptor = os.open(LOCK, flags, 0o644, dir_fd=folder)
+        descriptor = os.open(LOCK, flags, FILE_MODE, dir_fd=folder)
     with os.fdopen(descriptor, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -249,7 +250,7 @@ def _switch(guides: Path, current: str, previous: str | None) -> None:
     _remove_stale_slots(guides)
     slots = Path(tempfile.mkdtemp(prefix=f"{SLOTS}.", dir=guides))
     try:
-        slots.chmod(0o755)  # mkdtemp makes it 0700; the web workers must read it
+        # mkdtemp makes it 0700: the web workers run as the same user (datadir.py).
         os.symlink(f"../{VERSIONS}/{current}", slots / CURRENT)
         if previous is not None:
             os.symlink(f"../{VERSIONS}/{previous}", slots / PREVIOUS)
