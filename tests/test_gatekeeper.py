@@ -43,6 +43,7 @@ from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
     MAX_GRANT_SECONDS,
     MAX_LINE_BYTES,
+    MAX_NUMBER_DIGITS,
     MAX_REPLY_BYTES,
     MAX_SYNC_GRANTS,
     BadRequest,
@@ -216,6 +217,50 @@ BAD_REQUESTS = {
     "deep nesting": b'{"verb": "sync", "grants": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     "padded small request": b'{"verb": "list"' + b" " * 2000 + b"}",
 }
+
+
+BAD_NUMBERS = {
+    "10,000-digit seconds": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": ' + b"6" * 10_000 + b"}",
+        f"integers have at most {MAX_NUMBER_DIGITS} digits",
+    ),
+    "10,000-digit sync value": (
+        b'{"verb": "sync", "grants": {"02:11:22:33:44:55": ' + b"6" * 10_000 + b"}}",
+        f"integers have at most {MAX_NUMBER_DIGITS} digits",
+    ),
+    "seconds in exponent form": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": 1e9}',
+        "seconds must be an integer",
+    ),
+    "seconds NaN": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": NaN}',
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "seconds -Infinity": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": -Infinity}',
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "seconds true": (request(verb="grant", mac=MAC, seconds=True), "seconds must be an integer"),
+    "seconds as a string": (
+        request(verb="grant", mac=MAC, seconds="60"),
+        "seconds must be an integer",
+    ),
+    "negative seconds": (
+        request(verb="grant", mac=MAC, seconds=-60),
+        f"seconds: grant length must be 1..{MAX_GRANT_SECONDS} seconds, got -60",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "error"), BAD_NUMBERS.values(), ids=BAD_NUMBERS.keys())
+def test_a_number_that_is_not_a_grant_length_is_refused_and_the_server_keeps_serving(
+    serve: Serve, line: bytes, error: str
+) -> None:
+    path, runner = serve()
+    refusal, listing = exchange(path, line, request(verb="list"))
+    assert refusal == {"ok": False, "error": error}
+    assert listing["ok"] is True
+    assert len(runner.calls) == 1  # the list, and nothing else
 
 
 @pytest.mark.parametrize("line", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
@@ -432,18 +477,25 @@ def test_a_stuck_client_does_not_block_others_and_is_hung_up_on(serve: Serve) ->
         assert stuck.recv(100) == b""  # closed by the server after its timeout
 
 
-def test_too_many_connections_are_turned_away(serve: Serve) -> None:
-    path, _ = serve(max_connections=2, connection_timeout=2)
-    held = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
+def test_a_caller_is_served_while_the_limit_of_idle_connections_is_open(serve: Serve) -> None:
+    path, runner = serve(max_connections=4, connection_timeout=1)
+    idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
     try:
-        for connection in held:
+        for connection in idle:
             connection.connect(path)
-        time.sleep(0.2)
-        [reply] = exchange(path, request(verb="list"))
-        assert reply == {"ok": False, "error": "too many connections"}
+        time.sleep(0.2)  # every slot is taken by a caller that says nothing
+        started = time.monotonic()
+        [reply] = exchange(path, request(verb="list"), timeout=5)
+        waited = time.monotonic() - started
+        assert reply["ok"] is True
+        assert waited < 1.5, f"served after {waited:.1f} s"
+        for connection in idle:
+            connection.settimeout(2)
+            assert connection.recv(100) == b""  # hung up on after its timeout
     finally:
-        for connection in held:
+        for connection in idle:
             connection.close()
+    assert len(runner.calls) == 1
 
 
 def test_bound_socket_is_private_to_the_portal_user(socket_dir: Path) -> None:
