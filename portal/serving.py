@@ -14,6 +14,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
+from portal.log_privacy import PrivateLogger
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
     # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
@@ -30,6 +31,8 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "accesslog": None,
     "errorlog": "-",
     "loglevel": "warning",
+    # No guest address or request text in the log, at any level (portal/log_privacy.py).
+    "logger_class": PrivateLogger,
     # No runtime control socket: nothing but systemd should steer the server.
     "control_socket_disable": True,
     # Never trust forwarding headers: the portal is reached directly.
@@ -88,6 +91,7 @@ def demo_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "control_socket_disable": True,
         "loglevel": "info",
+        "logger_class": PrivateLogger,
     }
 
 

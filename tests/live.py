@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -30,9 +31,17 @@ class Visitor(HttpTransport):
     """A browser-like client of the server process `server_pid`: keeps cookies, does not
     follow redirects by itself."""
 
-    def __init__(self, base: str, server_pid: int) -> None:
+    def __init__(self, base: str, server_pid: int, output: IO[bytes] | None = None) -> None:
         super().__init__(base)
         self.server_pid = server_pid
+        self._output = output
+
+    def server_output(self) -> bytes:
+        """All the server has written so far (stdout and stderr, its log included)."""
+        assert self._output is not None, "this server's output is not kept"
+        fd = self._output.fileno()
+        # pread: the server writes through the same open file, so its offset stays put.
+        return os.pread(fd, os.fstat(fd).st_size, 0)
 
     def request(
         self, path: str, data: dict[str, str] | None = None, host: str | None = None
@@ -63,7 +72,7 @@ def start(
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             wait_until_up(base, process, output)
-            yield Visitor(base, process.pid)
+            yield Visitor(base, process.pid, output)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
