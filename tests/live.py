@@ -91,5 +91,29 @@ def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
     )
 
 
+def production_server(folder: Path, *options: str) -> Iterator[Visitor]:
+    """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
+    data directory (`folder`/data) in `folder`; stopped when the generator closes."""
+    port = free_port()
+    config = folder / "portal.toml"
+    config.write_text(
+        f"""
+[network]
+portal_address = "127.0.0.1"
+portal_port = {port}
+portal_hostname = ""
+client_identity = "address"
+[storage]
+data_dir = "{folder / "data"}"
+[firewall]
+backend = "memory"
+""",
+        encoding="utf-8",
+    )
+    yield from start(
+        [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/"
+    )
+
+
 def probe(visitor: Visitor) -> tuple[int, dict[str, str], bytes]:
     return visitor.request("generate_204", host="connectivitycheck.gstatic.com")

@@ -272,6 +272,23 @@ def test_bad_request_gets_an_error_reply_and_runs_nothing(serve: Serve, line: by
     assert runner.calls == []
 
 
+def test_a_parser_failure_is_a_refusal_and_the_connection_keeps_working(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.gatekeeper import server
+
+    def broken(line: bytes) -> Request:
+        if line.startswith(b"{"):
+            return parse_request(line)
+        raise ValueError("a bug in the parser")
+
+    monkeypatch.setattr(server, "parse_request", broken)
+    path, _ = serve()
+    refusal, listing = exchange(path, b"x", request(verb="list"))
+    assert refusal == {"ok": False, "error": "request could not be read"}
+    assert listing["ok"] is True
+
+
 def test_connection_keeps_working_after_a_bad_request(serve: Serve) -> None:
     path, runner = serve()
     replies = exchange(path, b"{", request(verb="list"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.live import PORTAL, Visitor, demo_server, free_port, start
+from tests.live import Visitor, demo_server, production_server
 
 MARKER = b"SECRET-PATH-1234"
 """Request text a guest sent; it must not reach the log."""
@@ -52,26 +51,9 @@ def demo(tmp_path: Path) -> Iterator[Visitor]:
 @pytest.fixture
 def serve_debug(tmp_path: Path) -> Iterator[Visitor]:
     """`portal serve` with PRODUCTION_OPTIONS, its log turned up to debug."""
-    port = free_port()
-    config = tmp_path / "portal.toml"
-    config.write_text(
-        f"""
-[network]
-portal_address = "127.0.0.1"
-portal_port = {port}
-portal_hostname = ""
-client_identity = "address"
-[storage]
-data_dir = "{tmp_path / "data"}"
-[firewall]
-backend = "memory"
-""",
-        encoding="utf-8",
-    )
     overrides = tmp_path / "gunicorn.conf.py"
     overrides.write_text('loglevel = "debug"\n', encoding="utf-8")
-    argv = [*PORTAL, "serve", "--config", str(config), "--gunicorn-config", str(overrides)]
-    yield from start(argv, f"http://127.0.0.1:{port}/", dict(os.environ))
+    yield from production_server(tmp_path, "--gunicorn-config", str(overrides))
 
 
 def log_after_malformed_requests(visitor: Visitor) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, ROOT, Visitor, demo_server, free_port, probe, start
+from tests.live import ROOT, Visitor, demo_server, probe, production_server
 from tests.walker import go_online
 
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -27,25 +27,7 @@ def demo(tmp_path: Path) -> Iterator[Visitor]:
 @pytest.fixture
 def production(tmp_path: Path) -> Iterator[Visitor]:
     """`portal serve` with the built-in PRODUCTION_OPTIONS: two worker processes."""
-    port = free_port()
-    config = tmp_path / "portal.toml"
-    config.write_text(
-        f"""
-[network]
-portal_address = "127.0.0.1"
-portal_port = {port}
-portal_hostname = ""
-client_identity = "address"
-[storage]
-data_dir = "{tmp_path / "data"}"
-[firewall]
-backend = "memory"
-""",
-        encoding="utf-8",
-    )
-    yield from start(
-        [*PORTAL, "serve", "--config", str(config)], f"http://127.0.0.1:{port}/", dict(os.environ)
-    )
+    yield from production_server(tmp_path)
 
 
 def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:

@@ -15,7 +15,8 @@ arguments with it. Every field is checked where the bytes enter the privileged
 process: unknown verbs or keys, wrong JSON types, MACs that are not unicast,
 grant lengths outside 1 s to a week, integers of more than MAX_NUMBER_DIGITS
 digits, NaN and Infinity, and oversized lines are refused before anything runs.
-Reasons never quote the request, so they can be logged without a MAC in them. Nothing here imports the web side (tests/test_gatekeeper.py checks).
+Reasons never quote the request, so they can be logged without a MAC in them.
+Nothing here imports the web side (tests/test_gatekeeper.py checks).
 """
 
 from __future__ import annotations
