@@ -121,7 +121,11 @@ class GuestPrivacy(logging.Filter):
         if line is not None:
             record.msg, record.args = line, ()
         elif not template.startswith(SERVER_LINES):
-            record.msg, record.args = masked(record.getMessage()), ()
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):  # arguments that do not fit: the template alone
+                text = template
+            record.msg, record.args = masked(text), ()
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = exception_outline(record.exc_info[1])
             record.exc_info = None

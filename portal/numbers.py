@@ -33,7 +33,6 @@ class VisitorNumberConverter(BaseConverter):
     """`<int:…>` for the portal: a segment `visitor_number` refuses does not match (404)."""
 
     regex = "[0-9]+"  # ASCII: Werkzeug's own `\\d+` matches every script's digits
-    part_isolating = True
 
     def to_python(self, value: str) -> int:
         number = visitor_number(value)

@@ -66,6 +66,7 @@ def rewritten(msg: str, *args: object, error: BaseException | None = None) -> st
         ),
         ("Booting worker with pid: %s", (4242,), "Booting worker with pid: 4242"),
         ("idle since 12:30:00", (), "idle since 12:30:00"),
+        ("arguments that do not fit %d from %s", ("x",), "arguments that do not fit %d from %s"),
     ],
 )
 def test_server_lines_lose_guest_addresses_and_request_text(
