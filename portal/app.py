@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import db, errors, i18n, security
+from portal import db, errors, i18n, numbers, security
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock, Firewall, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperFirewall
@@ -92,6 +92,7 @@ def create_app(
 
     security.init_app(app)
     errors.init_app(app)
+    numbers.init_app(app)  # before the blueprints: their `<int:…>` rules take its converter
     app.register_blueprint(captive)
     app.register_blueprint(onboarding)
     app.register_blueprint(speaker)

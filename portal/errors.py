@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.access.firewall import FirewallError
+from portal.log_privacy import GUEST_PRIVACY
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ def error_page(status: int, message: object | None = None) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    # A traceback keeps its types and code locations, never a message quoting a request;
+    # app.logger is Flask's own, for an error in an error handler ("Exception on /path").
+    log.addFilter(GUEST_PRIVACY)
+    app.logger.addFilter(GUEST_PRIVACY)
+
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError) -> tuple[str, int]:
         return error_page(400, EXPIRED_FORM)

@@ -14,6 +14,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
+from portal.log_privacy import PrivateLogger
 
 TRUST_NO_PROXY: dict[str, Any] = {
     # The portal is reached directly, by phones and by the demo's browser alike:
@@ -39,6 +40,8 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "accesslog": None,
     "errorlog": "-",
     "loglevel": "warning",
+    # No guest address or request text in the log, at any level (portal/log_privacy.py).
+    "logger_class": PrivateLogger,
     # No runtime control socket: nothing but systemd should steer the server.
     "control_socket_disable": True,
     **TRUST_NO_PROXY,
@@ -95,6 +98,7 @@ def demo_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "control_socket_disable": True,
         "loglevel": "info",
+        "logger_class": PrivateLogger,
         **TRUST_NO_PROXY,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -30,9 +31,17 @@ class Visitor(HttpTransport):
     """A browser-like client of the server process `server_pid`: keeps cookies, does not
     follow redirects by itself."""
 
-    def __init__(self, base: str, server_pid: int) -> None:
+    def __init__(self, base: str, server_pid: int, output: IO[bytes] | None = None) -> None:
         super().__init__(base)
         self.server_pid = server_pid
+        self._output = output
+
+    def server_output(self) -> bytes:
+        """All the server has written so far (stdout and stderr, its log included)."""
+        assert self._output is not None, "this server's output is not kept"
+        fd = self._output.fileno()
+        # pread: the server writes through the same open file, so its offset stays put.
+        return os.pread(fd, os.fstat(fd).st_size, 0)
 
     def request(
         self, path: str, data: dict[str, str] | None = None, host: str | None = None
@@ -63,7 +72,7 @@ def start(
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             wait_until_up(base, process, output)
-            yield Visitor(base, process.pid)
+            yield Visitor(base, process.pid, output)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -79,6 +88,33 @@ def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
     yield from start(
         [*PORTAL, "demo", "--port", str(port), "--data-dir", str(data_dir), *options],
         f"http://127.0.0.1:{port}/",
+    )
+
+
+def production_server(
+    folder: Path, *options: str, firewall: str = 'backend = "memory"'
+) -> Iterator[Visitor]:
+    """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
+    data directory (`folder`/data) in `folder`; stopped when the generator closes.
+    `firewall` is the [firewall] table's body."""
+    port = free_port()
+    config = folder / "portal.toml"
+    config.write_text(
+        f"""
+[network]
+portal_address = "127.0.0.1"
+portal_port = {port}
+portal_hostname = ""
+client_identity = "address"
+[storage]
+data_dir = "{folder / "data"}"
+[firewall]
+{firewall}
+""",
+        encoding="utf-8",
+    )
+    yield from start(
+        [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/"
     )
 
 

@@ -43,6 +43,7 @@ from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
     MAX_GRANT_SECONDS,
     MAX_LINE_BYTES,
+    MAX_NUMBER_DIGITS,
     MAX_REPLY_BYTES,
     MAX_SYNC_GRANTS,
     BadRequest,
@@ -218,6 +219,50 @@ BAD_REQUESTS = {
 }
 
 
+BAD_NUMBERS = {
+    "10,000-digit seconds": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": ' + b"6" * 10_000 + b"}",
+        f"integers have at most {MAX_NUMBER_DIGITS} digits",
+    ),
+    "10,000-digit sync value": (
+        b'{"verb": "sync", "grants": {"02:11:22:33:44:55": ' + b"6" * 10_000 + b"}}",
+        f"integers have at most {MAX_NUMBER_DIGITS} digits",
+    ),
+    "seconds in exponent form": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": 1e9}',
+        "seconds must be an integer",
+    ),
+    "seconds NaN": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": NaN}',
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "seconds -Infinity": (
+        b'{"verb": "grant", "mac": "02:11:22:33:44:55", "seconds": -Infinity}',
+        "NaN and Infinity are not JSON numbers",
+    ),
+    "seconds true": (request(verb="grant", mac=MAC, seconds=True), "seconds must be an integer"),
+    "seconds as a string": (
+        request(verb="grant", mac=MAC, seconds="60"),
+        "seconds must be an integer",
+    ),
+    "negative seconds": (
+        request(verb="grant", mac=MAC, seconds=-60),
+        f"seconds: grant length must be 1..{MAX_GRANT_SECONDS} seconds, got -60",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "error"), BAD_NUMBERS.values(), ids=BAD_NUMBERS.keys())
+def test_a_number_that_is_not_a_grant_length_is_refused_and_the_server_keeps_serving(
+    serve: Serve, line: bytes, error: str
+) -> None:
+    path, runner = serve()
+    refusal, listing = exchange(path, line, request(verb="list"))
+    assert refusal == {"ok": False, "error": error}
+    assert listing["ok"] is True
+    assert len(runner.calls) == 1  # the list, and nothing else
+
+
 @pytest.mark.parametrize("line", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
 def test_bad_request_gets_an_error_reply_and_runs_nothing(serve: Serve, line: bytes) -> None:
     path, runner = serve()
@@ -225,6 +270,23 @@ def test_bad_request_gets_an_error_reply_and_runs_nothing(serve: Serve, line: by
     assert reply["ok"] is False
     assert isinstance(reply["error"], str) and reply["error"]
     assert runner.calls == []
+
+
+def test_a_parser_failure_is_a_refusal_and_the_connection_keeps_working(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.gatekeeper import server
+
+    def broken(line: bytes) -> Request:
+        if line.startswith(b"{"):
+            return parse_request(line)
+        raise ValueError("a bug in the parser")
+
+    monkeypatch.setattr(server, "parse_request", broken)
+    path, _ = serve()
+    refusal, listing = exchange(path, b"x", request(verb="list"))
+    assert refusal == {"ok": False, "error": "request could not be read"}
+    assert listing["ok"] is True
 
 
 def test_connection_keeps_working_after_a_bad_request(serve: Serve) -> None:
@@ -432,18 +494,25 @@ def test_a_stuck_client_does_not_block_others_and_is_hung_up_on(serve: Serve) ->
         assert stuck.recv(100) == b""  # closed by the server after its timeout
 
 
-def test_too_many_connections_are_turned_away(serve: Serve) -> None:
-    path, _ = serve(max_connections=2, connection_timeout=2)
-    held = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
+def test_a_caller_is_served_while_the_limit_of_idle_connections_is_open(serve: Serve) -> None:
+    path, runner = serve(max_connections=4, connection_timeout=1)
+    idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
     try:
-        for connection in held:
+        for connection in idle:
             connection.connect(path)
-        time.sleep(0.2)
-        [reply] = exchange(path, request(verb="list"))
-        assert reply == {"ok": False, "error": "too many connections"}
+        time.sleep(0.2)  # every slot is taken by a caller that says nothing
+        started = time.monotonic()
+        [reply] = exchange(path, request(verb="list"), timeout=5)
+        waited = time.monotonic() - started
+        assert reply["ok"] is True
+        assert waited < 1.5, f"served after {waited:.1f} s"
+        for connection in idle:
+            connection.settimeout(2)
+            assert connection.recv(100) == b""  # hung up on after its timeout
     finally:
-        for connection in held:
+        for connection in idle:
             connection.close()
+    assert len(runner.calls) == 1
 
 
 def test_bound_socket_is_private_to_the_portal_user(socket_dir: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, Visitor, free_port, start
+from tests.live import Visitor, production_server
 from tests.walker import FlowError, HttpTransport, go_online
 
 PHONES = 200
@@ -24,25 +24,8 @@ PARALLEL = 48
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Visitor, Path]]:
-    port = free_port()
-    data = tmp_path / "data"
-    config = tmp_path / "portal.toml"
-    config.write_text(
-        f"""
-[network]
-portal_address = "127.0.0.1"
-portal_port = {port}
-portal_hostname = ""
-client_identity = "address"
-[storage]
-data_dir = "{data}"
-[firewall]
-backend = "memory"
-""",
-        encoding="utf-8",
-    )
-    for visitor in start([*PORTAL, "serve", "--config", str(config)], f"http://127.0.0.1:{port}/"):
-        yield visitor, data / "portal.sqlite3"
+    for visitor in production_server(tmp_path):
+        yield visitor, tmp_path / "data" / "portal.sqlite3"
 
 
 def phone(base: str, number: int) -> str:

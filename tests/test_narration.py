@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -216,6 +217,33 @@ def test_audio_route_serves_mp3_and_honours_range_requests(
 )
 def test_unknown_audio_is_404(narrated_app: Flask, client: FlaskClient, url: str) -> None:
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("number", ["\u0661", "\uff11", "01", "²", "9" * 5000])
+def test_a_step_number_in_other_digits_reaches_no_clip(
+    narrated_app: Flask, client: FlaskClient, number: str
+) -> None:
+    assert client.get(f"/narration/{ONBOARDING}/{quote(number)}/fr.mp3").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "range_header",
+    [
+        "bytes=\u0661-\u0662",
+        "bytes=²-",
+        "bytes=+1-2",
+        "bytes=1_0-20",
+        "bytes=0-" + "9" * 5000,
+        "bytes=" + "9" * 20 + "-",
+        "bytes=-0",
+        "pages=0-1",
+    ],
+)
+def test_a_range_header_werkzeug_cannot_honour_is_416_never_500(
+    narrated_app: Flask, client: FlaskClient, range_header: str
+) -> None:
+    response = client.get(audio_src(client, 1, "fr"), headers={"Range": range_header})
+    assert response.status_code == 416
 
 
 def test_step_shows_a_speaker_only_when_its_clip_exists(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, ROOT, Visitor, demo_server, free_port, probe, start
+from tests.live import ROOT, Visitor, demo_server, probe, production_server
 from tests.walker import go_online
 
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -27,25 +27,7 @@ def demo(tmp_path: Path) -> Iterator[Visitor]:
 @pytest.fixture
 def production(tmp_path: Path) -> Iterator[Visitor]:
     """`portal serve` with the built-in PRODUCTION_OPTIONS: two worker processes."""
-    port = free_port()
-    config = tmp_path / "portal.toml"
-    config.write_text(
-        f"""
-[network]
-portal_address = "127.0.0.1"
-portal_port = {port}
-portal_hostname = ""
-client_identity = "address"
-[storage]
-data_dir = "{tmp_path / "data"}"
-[firewall]
-backend = "memory"
-""",
-        encoding="utf-8",
-    )
-    yield from start(
-        [*PORTAL, "serve", "--config", str(config)], f"http://127.0.0.1:{port}/", dict(os.environ)
-    )
+    yield from production_server(tmp_path)
 
 
 def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:
@@ -90,24 +72,8 @@ def test_no_forwarding_header_is_trusted_even_from_loopback(
 def test_serve_before_the_gatekeeper_serves_lessons_and_says_access_must_wait(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    config = tmp_path / "portal.toml"
-    config.write_text(
-        f"""
-[network]
-portal_address = "127.0.0.1"
-portal_port = {port}
-portal_hostname = ""
-client_identity = "address"
-[storage]
-data_dir = "{tmp_path / "data"}"
-[firewall]
-gatekeeper_socket = "{tmp_path / "not-yet.sock"}"
-""",
-        encoding="utf-8",
-    )
-    argv = [*PORTAL, "serve", "--config", str(config)]
-    for visitor in start(argv, f"http://127.0.0.1:{port}/", dict(os.environ)):
+    socket = f'gatekeeper_socket = "{tmp_path / "not-yet.sock"}"'
+    for visitor in production_server(tmp_path, firewall=socket):
         status, _, body = visitor.request("lesson/onboarding/1?lang=en")
         assert status == 200
         status, _, body = visitor.request("status?lang=en")

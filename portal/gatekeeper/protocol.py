@@ -13,9 +13,10 @@ parses requests with it, the portal's client (portal/access/gatekeeper_client.py
 builds them and reads replies with it, and the in-memory firewall checks its
 arguments with it. Every field is checked where the bytes enter the privileged
 process: unknown verbs or keys, wrong JSON types, MACs that are not unicast,
-grant lengths outside 1 s to a week, and oversized lines are refused before
-anything runs. Reasons never quote the request, so they can be logged without a
-MAC in them. Nothing here imports the web side (tests/test_gatekeeper.py checks).
+grant lengths outside 1 s to a week, integers of more than MAX_NUMBER_DIGITS
+digits, NaN and Infinity, and oversized lines are refused before anything runs.
+Reasons never quote the request, so they can be logged without a MAC in them.
+Nothing here imports the web side (tests/test_gatekeeper.py checks).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ MAX_SYNC_GRANTS = 16_384
 """More devices than any hotspot serves; bounds the nft batch a sync can build."""
 MAX_REPLY_BYTES = 8 << 20
 """A list of 16,384 entries is about 1 MiB; anything far larger is not our gatekeeper."""
+MAX_NUMBER_DIGITS = 15
+"""Longest integer in a request (a week is 6 digits); json.loads alone takes up to 4,300
+and raises a bare ValueError beyond, and a huge number must not cost the parse anything."""
 LINE_TOO_LONG = f"request longer than {MAX_LINE_BYTES} bytes"
 """The refusal of an oversized line, from the parser or from the server reading it."""
 
@@ -176,13 +180,22 @@ def _no_constants(name: str) -> Any:
     raise BadRequest("NaN and Infinity are not JSON numbers")
 
 
+def _short_integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise BadRequest(f"integers have at most {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
 def parse_request(line: bytes) -> Request:
     """One request line (without its newline) → a validated request, or BadRequest."""
     if len(line) > MAX_LINE_BYTES:
         raise BadRequest(LINE_TOO_LONG)
     try:
         message = json.loads(
-            line.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constants
+            line.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constants,
+            parse_int=_short_integer,
         )
     except UnicodeDecodeError:
         raise BadRequest("request is not UTF-8") from None

@@ -1,7 +1,8 @@
 """The gatekeeper's socket: who may call (SO_PEERCRED), how long a call may take, what it does.
 
 Each connection gets its own thread, a bounded number of them, and a deadline
-for every line, so a stuck or slow client only ever holds up itself. Requests
+for every line, so a stuck or slow client only ever holds up itself; beyond the
+bound, callers wait in the kernel's listen queue for the next free slot. Requests
 on one connection are answered in order; changes to the set are serialised by
 `AllowedSet`. Logs name the verb and the reason, never a MAC (privacy).
 """
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 CONNECTION_TIMEOUT_SECONDS = 5.0
 """Time a client has to send each complete request line (idle connections included)."""
 MAX_CONNECTIONS = 16
-"""Concurrent connections; the portal opens one per call, so more means something is wrong."""
+"""Connections served at once; the portal opens one per call. Others wait their turn."""
 _UCRED = struct.Struct("3i")  # struct ucred: pid_t pid, uid_t uid, gid_t gid
 
 
@@ -78,24 +79,45 @@ class GatekeeperServer:
         self.allowed_uid = allowed_uid
         self.connection_timeout = connection_timeout
         self.max_connections = max_connections
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self._count = 0
+        self._count_lock = threading.Lock()
         self._stop = threading.Event()
         # A socket pair, not a pipe: a send after close fails instead of hitting a reused fd.
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
+        self._wake_reader.setblocking(False)
 
     def serve_forever(self) -> None:
-        """Accept connections until `shutdown()`; each one is served on its own thread."""
+        """Accept connections until `shutdown()`; each one is served on its own thread.
+
+        With `max_connections` open, no more are accepted: callers wait in the
+        listen queue, in the order they came, and get the first slot that frees.
+        Every slot frees within `connection_timeout` of its last request, so
+        idle callers can delay a caller, never turn it away.
+        """
         self._listener.setblocking(False)
         with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
             selector.register(self._wake_reader, selectors.EVENT_READ)
+            listening = False
             while not self._stop.is_set():
+                full = self._open_connections() >= self.max_connections
+                if listening and full:
+                    selector.unregister(self._listener)
+                elif not listening and not full:
+                    selector.register(self._listener, selectors.EVENT_READ)
+                listening = not full
                 for key, _ in selector.select():
-                    if key.fileobj is self._listener and not self._stop.is_set():
+                    if key.fileobj is self._wake_reader:
+                        with contextlib.suppress(BlockingIOError):
+                            self._wake_reader.recv(4096)
+                    elif not self._stop.is_set():
                         self._accept()
         self._wake_reader.close()
         self._wake_writer.close()
+
+    def _open_connections(self) -> int:
+        with self._count_lock:
+            return self._count
 
     def _accept(self) -> None:
         try:
@@ -107,17 +129,18 @@ class GatekeeperServer:
             time.sleep(0.1)  # e.g. out of file descriptors: do not spin
             return
         connection.setblocking(True)
-        if not self._slots.acquire(blocking=False):
-            log.warning("refused a connection: %d already open", self.max_connections)
-            self._refuse(connection, "too many connections")
-            return
+        with self._count_lock:
+            self._count += 1
         threading.Thread(target=self._serve_connection, args=(connection,), daemon=True).start()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # already stopped: the wake-up socket is closed
+            self._wake_writer.send(b"\0")
 
     def shutdown(self) -> None:
         """Stop accepting (safe from a signal handler); open connections finish on their own."""
         self._stop.set()
-        with contextlib.suppress(OSError):  # already stopped: the wake-up socket is closed
-            self._wake_writer.send(b"\0")
+        self._wake()
 
     def _refuse(self, connection: socket.socket, reason: str) -> None:
         with connection:
@@ -137,7 +160,9 @@ class GatekeeperServer:
         except OSError as error:
             log.info("connection ended: %s", error.strerror or type(error).__name__)
         finally:
-            self._slots.release()
+            with self._count_lock:
+                self._count -= 1
+            self._wake()  # a slot is free: the accept loop listens again
 
     def _serve_requests(self, connection: socket.socket) -> None:
         reader = LineReader(connection, MAX_LINE_BYTES, self.connection_timeout)
@@ -167,6 +192,10 @@ class GatekeeperServer:
         except BadRequest as error:
             log.warning("refused a %s request: %s", error.verb, error.reason)
             return error_reply(error.reason)
+        except Exception as error:
+            # A parser bug must still be a refusal on this connection, not a dead thread.
+            log.error("could not read a request: %s", type(error).__name__)
+            return error_reply("request could not be read")
         try:
             return self.execute(request)
         except SetError as error:

@@ -20,6 +20,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
+from portal.numbers import visitor_number
 from portal.onboarding.lessons import ONBOARDING, Lesson, LessonStep
 
 onboarding = Blueprint("onboarding", __name__)
@@ -97,12 +98,12 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     current = _step_or_404(lesson, number)
     if current.check is None:
         abort(405)
-    chosen = request.form.get("answer", "")
-    if not chosen.isdigit() or not 1 <= int(chosen) <= len(current.check.answers):
+    chosen = visitor_number(request.form.get("answer", ""))
+    if chosen is None or not 1 <= chosen <= len(current.check.answers):
         abort(400)
-    if current.check.answers[int(chosen) - 1].correct:
+    if current.check.answers[chosen - 1].correct:
         return redirect(_next_url(lesson, current), 303)
-    return _render_step(lesson, current, wrong=int(chosen))
+    return _render_step(lesson, current, wrong=chosen)
 
 
 @onboarding.get("/lesson/<slug>/done")
