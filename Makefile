@@ -41,8 +41,14 @@ i18n-extract: $(STAMP)
 i18n: $(STAMP)
 	$(BIN)/pybabel compile -d portal/translations
 
+# `make bench` runs every benchmark; `make bench fuzz` (or probes, packs, ...) only those named.
+BENCH_NAMES := $(filter-out bench,$(MAKECMDGOALS))
 bench: $(STAMP) $(COMPILED)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_NAMES)
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_NAMES):
+	@:
+endif
 
 system-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import grants, packs, probes, search
+from bench import fuzz, grants, packs, probes, search
 from bench.harness import describe_machine
 
 Benchmark = Callable[[Sequence[str]], int]
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "packs": packs.main,
     "search": search.main,
     "grants": grants.main,
+    "fuzz": fuzz.main,
 }
 """Adding a benchmark is one line here."""
 
