@@ -75,3 +75,15 @@ ONLINE_ANSWERS: dict[str, Expected] = {
         204, b"", None, {"X-NetworkManager-Status": "online"}
     ),
 }
+
+
+FORWARDED_PROBE_HOSTS = (
+    "www.google.com",
+    "www.gstatic.com",
+    "clients3.google.com",
+    "play.googleapis.com",
+    "edge.microsoft.com",
+    "www.apple.com",
+)
+"""Probe hosts people use for everything else: the Pi never answers them itself
+(GENERAL_PURPOSE_HOSTS in portal/netconfig/dnsmasq.py), their real servers do."""

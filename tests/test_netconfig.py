@@ -19,6 +19,7 @@ from portal.cli import main
 from portal.config import Settings, parse_settings
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.templates import RenderRefused, fill
+from tests.online_answers import FORWARDED_PROBE_HOSTS
 from tests.system import find, require
 
 DEFAULT = Settings()
@@ -366,14 +367,7 @@ def test_probe_hosts_resolve_to_the_portal_but_general_hosts_do_not() -> None:
         "address=/use-application-dns.net/",
     ]
     # Probe hosts people use for everything else are answered truly (forwarded).
-    for host in (
-        "www.google.com",
-        "www.gstatic.com",
-        "clients3.google.com",
-        "play.googleapis.com",
-        "edge.microsoft.com",
-        "www.apple.com",
-    ):
+    for host in FORWARDED_PROBE_HOSTS:
         assert not [line for line in lines if host in line]
 
 

@@ -41,6 +41,7 @@ from tests.integration.processes import (
     wait_for,
     words,
 )
+from tests.online_answers import FORWARDED_PROBE_HOSTS
 from tests.system import missing
 
 HERE = Path(__file__).resolve().parent
@@ -71,14 +72,9 @@ CHECK_TIMEOUT_SECONDS = 3
 SESSION_MINUTES = 20
 UPSTREAM_NAMES = (
     "example.test",
-    # Probe hosts the Pi forwards (GENERAL_PURPOSE_HOSTS in portal/netconfig/dnsmasq.py):
-    # the stand-in Internet serves them, as Google, Microsoft and Apple do.
-    "www.google.com",
-    "www.gstatic.com",
-    "clients3.google.com",
-    "play.googleapis.com",
-    "edge.microsoft.com",
-    "www.apple.com",
+    # The stand-in Internet serves the probe hosts the Pi forwards, as Google,
+    # Microsoft and Apple do.
+    *FORWARDED_PROBE_HOSTS,
 )
 AS_NOBODY = words(
     f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups"

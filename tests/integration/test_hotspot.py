@@ -44,7 +44,7 @@ from tests.integration.hotspot import (
     Phone,
     wait_for,
 )
-from tests.online_answers import ONLINE_ANSWERS
+from tests.online_answers import FORWARDED_PROBE_HOSTS, ONLINE_ANSWERS
 
 pytestmark = pytest.mark.netns
 
@@ -52,18 +52,6 @@ UPSTREAM_URL = f"http://{UPSTREAM_ADDRESS}/"
 CAPTIVE_API = f"{PORTAL_URL}api/captive"
 FOREIGN_UID = 65533
 INTERNET_DOWN_FR = "Internet ne marche pas en ce moment."
-FORWARDED_PROBE_HOSTS = frozenset(
-    {
-        "www.google.com",
-        "www.gstatic.com",
-        "clients3.google.com",
-        "play.googleapis.com",
-        "edge.microsoft.com",
-        "www.apple.com",
-    }
-)
-"""Probe hosts people also use for everything else: the Pi's DNS forwards them, so after
-access the phone reaches the real host (here the stand-in Internet)."""
 PI_ANSWERED = {
     url: expected
     for url, expected in ONLINE_ANSWERS.items()
