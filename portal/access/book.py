@@ -104,6 +104,8 @@ class GrantBook:
                 self.restore()
             except FirewallError as error:
                 log.warning("firewall not ready (%s); access waits, next try in %g s", error, wait)
+            except Exception:  # e.g. the database busy: this thread must live on and retry
+                log.exception("restoring grants failed; next try in %g s", wait)
             else:
                 return True
             stop.wait(wait)
