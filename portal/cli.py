@@ -105,7 +105,7 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
         .replace("firewall", backend="memory")
         # The demo runs no uplink monitor (the Internet counts as up), so the
         # default check targets stay; data_dir must be absolute (systemd, dnsmasq).
-        .replace("storage", data_dir=str(data_dir.absolute()))
+        .replace("storage", data_dir=str(data_dir.resolve()))
     )
 
 

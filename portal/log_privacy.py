@@ -67,14 +67,15 @@ SERVER_LINES = ("Listening at: ",)
 """Lines that name the server's own configured address: left as they are."""
 
 _QUOTED = re.compile(r"""b?'[^']*'|b?"[^"]*\"""")
-_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f.:]*[.:][0-9A-Fa-f.:]+")
+_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f.:-]*[.:-][0-9A-Fa-f.:-]+")
 
 
 def _mask_address(match: re.Match[str]) -> str:
     text = match.group(0)
-    if MAC_TEXT.fullmatch(text):
-        return "[MAC]"
-    for candidate in (text, text.rstrip(":.")):  # "from 10.42.0.23: …" ends a sentence
+    # "from 10.42.0.23: …" ends a sentence; "10.42.0.23:51234" carries a port.
+    for candidate in (text, text.rstrip(":."), text.rpartition(":")[0].rstrip(":.")):
+        if MAC_TEXT.fullmatch(candidate.replace("-", ":")):
+            return "[MAC]" + text[len(candidate) :]
         try:
             ipaddress.ip_address(candidate)
         except ValueError:
@@ -116,14 +117,17 @@ class GuestPrivacy(logging.Filter):
     """Rewrites a record so that it carries nothing a guest sent and no guest's address."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        template = str(record.msg)
+        try:
+            template = str(record.msg)
+        except Exception:  # a message object whose str() fails: say so, never raise
+            template = "a log message that could not be written"
         line = self._request_line(record, template)
         if line is not None:
             record.msg, record.args = line, ()
         elif not template.startswith(SERVER_LINES):
             try:
                 text = record.getMessage()
-            except (TypeError, ValueError):  # arguments that do not fit: the template alone
+            except Exception:  # arguments that do not fit: the template alone
                 text = template
             record.msg, record.args = masked(text), ()
         if record.exc_info and record.exc_info[1] is not None:

@@ -291,3 +291,14 @@ def test_help_documents_the_exit_codes() -> None:
     )
     assert "exit codes:\n  0  done\n  1  a check found problems" in done.stdout
     assert "  3  something the command needs is missing or down" in done.stdout
+
+
+def test_demo_takes_a_data_dir_given_relative_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.cli import demo_settings
+
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    settings = demo_settings("127.0.0.1", 8080, Path("../demo"))
+    assert settings.data_dir == (tmp_path / "demo").resolve()

@@ -67,12 +67,26 @@ def rewritten(msg: str, *args: object, error: BaseException | None = None) -> st
         ("Booting worker with pid: %s", (4242,), "Booting worker with pid: 4242"),
         ("idle since 12:30:00", (), "idle since 12:30:00"),
         ("arguments that do not fit %d from %s", ("x",), "arguments that do not fit %d from %s"),
+        ("granted %s.", (PHONE_MAC,), "granted [MAC]."),
+        ("%s: refused", (PHONE_MAC,), "[MAC]: refused"),
+        ("from %s:51234 x", (PHONE_IP,), "from [address]:51234 x"),
+        ("mac %s y", (PHONE_MAC.replace(":", "-"),), "mac [MAC] y"),
+        ("%(a)s from 10.42.0.9", ({"b": 1},), "%(a)s from [address]"),
     ],
 )
 def test_server_lines_lose_guest_addresses_and_request_text(
     msg: str, args: tuple[object, ...], expected: str
 ) -> None:
     assert rewritten(msg, *args) == expected
+
+
+def test_a_message_whose_text_cannot_be_made_is_written_not_raised() -> None:
+    class Broken:
+        def __str__(self) -> str:
+            raise RuntimeError(MARKER)
+
+    assert rewritten(Broken()) == "a log message that could not be written"  # type: ignore[arg-type]
+    assert rewritten("value %s", Broken()) == "value %s"
 
 
 def test_a_traceback_keeps_types_and_places_but_no_message() -> None:

@@ -73,25 +73,30 @@ class GrantBook:
         return self._restored.is_set()
 
     def restore(self) -> int:
-        """After a reboot or a ruleset reload: put unexpired grants back into the empty set.
+        """After a reboot, a ruleset reload or a gatekeeper that came late: put every
+        unexpired grant the set lacks back into it; returns how many were put back.
 
-        Every worker calls this when it starts. A worker that gunicorn recycles finds
-        the set full and leaves it alone: replacing the set with this worker's
-        snapshot could drop a grant another worker made in the meantime. One sync
-        carries at most MAX_SYNC_GRANTS; any more are added one by one after it.
+        Every worker calls this when it starts. It only adds, never replaces, and holds
+        the write lock meanwhile, so a grant or a withdrawal by another worker can
+        neither be dropped nor undone by this worker's snapshot. An empty set gets one
+        sync (at most MAX_SYNC_GRANTS entries); anything else is added one by one.
         """
-        now = self._now()
-        Grant.purge_expired(now)
-        if self.firewall.list():
-            self._restored.set()
-            return 0
-        grants = [(g.mac, g.seconds_left(now)) for g in Grant.unexpired(now)]
-        grants = [(mac, left) for mac, left in grants if left > 0]
-        self.firewall.sync(dict(grants[:MAX_SYNC_GRANTS]))
-        for mac, left in grants[MAX_SYNC_GRANTS:]:
-            self.firewall.grant(mac, left)
+        with writing():
+            now = self._now()
+            Grant.purge_expired(now)
+            present = {entry.mac for entry in self.firewall.list()}
+            missing = [
+                (grant.mac, left)
+                for grant in Grant.unexpired(now)
+                if grant.mac not in present and (left := grant.seconds_left(now)) > 0
+            ]
+            first = missing[:MAX_SYNC_GRANTS] if not present else []
+            if first:
+                self.firewall.sync(dict(first))
+            for mac, left in missing[len(first) :]:
+                self.firewall.grant(mac, left)
         self._restored.set()
-        return len(grants)
+        return len(missing)
 
     def keep_restoring(
         self, stop: threading.Event, first_wait: float = 1.0, longest_wait: float = 30.0
