@@ -128,6 +128,29 @@ def hold(host: str, port: int) -> None:
         print(json.dumps({"outcome": result}), flush=True)
 
 
+def crowd(host: str, port: int, count: int, timeout: float) -> dict[str, Any]:
+    """Open `count` TCP connections one after the other and hold them all; how each ended."""
+    held: list[socket.socket] = []
+    outcomes: dict[str, int] = {}
+    for _ in range(count):
+        sock = socket.socket(family_of(host), socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+            held.append(sock)
+            outcome = "connected"
+        except ConnectionRefusedError:  # a TCP reset answering the SYN
+            outcome = "refused"
+            sock.close()
+        except OSError as error:
+            outcome = f"error {error.strerror or type(error).__name__}"
+            sock.close()
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    for sock in held:
+        sock.close()
+    return outcomes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +162,11 @@ def main() -> int:
     sub = commands.add_parser("dns")
     sub.add_argument("server")
     sub.add_argument("name")
+    sub.add_argument("--timeout", type=float, default=2.0)
+    sub = commands.add_parser("crowd")
+    sub.add_argument("host")
+    sub.add_argument("port", type=int)
+    sub.add_argument("count", type=int)
     sub.add_argument("--timeout", type=float, default=2.0)
     sub = commands.add_parser("onboard")
     sub.add_argument("url")
@@ -153,6 +181,8 @@ def main() -> int:
         result = dns(args.server, args.name, args.timeout)
     elif args.command == "udp":
         result = udp(args.host, args.port)
+    elif args.command == "crowd":
+        result = crowd(args.host, args.port, args.count, args.timeout)
     else:
         result = onboard(args.url, args.lang)
     print(json.dumps(result))

@@ -259,6 +259,16 @@ def test_admin_port_is_never_reachable_from_the_wifi(online: Hotspot) -> None:
         assert connect(online, who.namespace, PORTAL_ADDRESS, ADMIN_PORT) == "timeout"
 
 
+def test_one_phone_holds_at_most_16_connections_to_the_portal(hotspot: Hotspot) -> None:
+    """Slow or idle sockets of one guest cannot take every worker: the kernel counts them."""
+    crowd = hotspot.phone_tool(newcomer(hotspot).namespace, "crowd", PORTAL_ADDRESS, "80", "20")
+    assert crowd == {"connected": 16, "refused": 4}
+    # The other phone is served; once its sockets close, the guest is again.
+    assert fetch_body(hotspot, phone(hotspot), CAPTIVE_API) is not None
+    after = hotspot.phone_tool(newcomer(hotspot).namespace, "crowd", PORTAL_ADDRESS, "80", "3")
+    assert after == {"connected": 3}
+
+
 def test_phones_never_reach_each_other(online: Hotspot) -> None:
     first, second = phone(online), newcomer(online)
     for target in (first, second):  # the listeners are up: the Pi reaches them
