@@ -16,14 +16,22 @@ from portal.context import services_of
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
 
-TRUST_NO_PROXY: dict[str, Any] = {
+EVERY_SERVER: dict[str, Any] = {
+    # No access log: it would record every visitor's IP address and user agent.
+    "accesslog": None,
+    "errorlog": "-",
+    # No guest address or request text in the log, at any level (portal/log_privacy.py).
+    "logger_class": PrivateLogger,
+    # No runtime control socket: nothing but systemd should steer the server.
+    "control_socket_disable": True,
     # The portal is reached directly, by phones and by the demo's browser alike:
-    # no peer, loopback included, may set the scheme, the address or SCRIPT_NAME.
+    # no peer, loopback included, may set the scheme, the address or SCRIPT_NAME
+    # (gunicorn's defaults trust forwarding headers from 127.0.0.1).
     "forwarded_allow_ips": "",
     "proxy_allow_ips": "",
     "forwarder_headers": "",
 }
-"""Never trust forwarding headers; gunicorn's defaults trust them from 127.0.0.1."""
+"""What the demo and `portal serve` share: the privacy and trust settings."""
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
     # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
@@ -36,15 +44,8 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     # Recycle workers now and then so a slow leak never grows on a device left for months.
     "max_requests": 5000,
     "max_requests_jitter": 500,
-    # No access log: it would record every visitor's IP address and user agent.
-    "accesslog": None,
-    "errorlog": "-",
     "loglevel": "warning",
-    # No guest address or request text in the log, at any level (portal/log_privacy.py).
-    "logger_class": PrivateLogger,
-    # No runtime control socket: nothing but systemd should steer the server.
-    "control_socket_disable": True,
-    **TRUST_NO_PROXY,
+    **EVERY_SERVER,
 }
 """Gunicorn settings of `portal serve` on a Raspberry Pi (the address comes from portal.toml)."""
 
@@ -94,12 +95,8 @@ def demo_options(settings: Settings) -> dict[str, Any]:
         "workers": 1,
         "worker_class": "gthread",
         "threads": 4,
-        "accesslog": None,
-        "errorlog": "-",
-        "control_socket_disable": True,
         "loglevel": "info",
-        "logger_class": PrivateLogger,
-        **TRUST_NO_PROXY,
+        **EVERY_SERVER,
     }
 
 
