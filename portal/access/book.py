@@ -42,8 +42,8 @@ class GrantBook:
         self._clock = clock
         self._activity: dict[str, _Activity] = {}
         self._strays: set[str] = set()
-        self._restored = threading.Event()
         """Set entries without a grant at the last sweep."""
+        self._restored = threading.Event()
 
     def _now(self) -> int:
         return int(self._clock())
@@ -98,36 +98,49 @@ class GrantBook:
         self._restored.set()
         return len(missing)
 
-    def keep_restoring(
-        self, stop: threading.Event, first_wait: float = 1.0, longest_wait: float = 30.0
-    ) -> bool:
-        """Retry `restore` until it works or `stop` is set: the gatekeeper, or its ruleset,
-        may come up after the portal. Returns whether the grants were restored."""
-        wait = first_wait
-        while not stop.is_set():
-            try:
-                self.restore()
-            except FirewallError as error:
-                log.warning("firewall not ready (%s); access waits, next try in %g s", error, wait)
-            except Exception:  # e.g. the database busy: this thread must live on and retry
-                log.exception("restoring grants failed; next try in %g s", wait)
-            else:
-                return True
-            stop.wait(wait)
-            wait = min(wait * 2, longest_wait)
-        return False
-
-    def restore_in_background(self) -> threading.Event:
-        """Restore now if the firewall answers, else keep trying in a thread; its stop event."""
-        stop = threading.Event()
+    def _try_restore(self, next_try: float) -> bool:
+        """One `restore`; a failure is logged with when the next try comes."""
         try:
             self.restore()
         except FirewallError as error:
-            log.warning("firewall not ready (%s); lessons and guides work meanwhile", error)
+            log.warning("firewall not ready (%s); access waits, next try in %g s", error, next_try)
+        except Exception:  # e.g. the database busy: a retrying thread must live on
+            log.exception("restoring grants failed; next try in %g s", next_try)
+        else:
+            return True
+        return False
+
+    def keep_restoring(
+        self,
+        stop: threading.Event,
+        first_wait: float = 1.0,
+        longest_wait: float = 30.0,
+        *,
+        tried: bool = False,
+    ) -> bool:
+        """Retry `restore` until it works or `stop` is set: the gatekeeper, or its ruleset,
+        may come up after the portal. `tried`: the first try was made already, wait first.
+        Returns whether the grants were restored."""
+        wait = first_wait
+        if not tried and self._try_restore(wait):
+            return True
+        while not stop.wait(wait):
+            wait = min(wait * 2, longest_wait)
+            if self._try_restore(wait):
+                return True
+        return False
+
+    def restore_in_background(self) -> None:
+        """Restore now if the firewall answers, else keep trying in a thread (lessons and
+        guides are served meanwhile)."""
+        if not self._try_restore(1.0):
             threading.Thread(
-                target=self.keep_restoring, args=(stop,), name="restore", daemon=True
+                target=self.keep_restoring,
+                args=(threading.Event(),),
+                kwargs={"tried": True},
+                name="restore",
+                daemon=True,
             ).start()
-        return stop
 
     def sweep(self) -> list[str]:
         """Housekeeping: purge expired grants, withdraw idle ones and any unrecorded entry.
