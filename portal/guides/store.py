@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import Settings
-from portal.datadir import FILE_MODE
+from portal.datadir import FILE_MODE, private_folder
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.library import check_prepared
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
@@ -198,15 +198,13 @@ def _own_folder(parent: Path, name: str) -> Path:
 
 def store_folder(settings: Settings, name: str) -> Path:
     """One of the store's folders (guides/downloads, ...), made real if it was not."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return _own_folder(_own_folder(settings.data_dir, GUIDES), name)
+    return _own_folder(_own_folder(private_folder(settings.data_dir), GUIDES), name)
 
 
 @contextlib.contextmanager
 def _locked(guides: Path) -> Iterator[None]:
     """One install or rollback at a time; the kernel drops the lock if the process dies."""
-    guides.parent.mkdir(parents=True, exist_ok=True)
-    _own_folder(guides.parent, GUIDES)
+    _own_folder(private_folder(guides.parent), GUIDES)
     with _opened(guides) as folder:
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.stat(LOCK, dir_fd=folder, follow_symlinks=False).st_mode):
