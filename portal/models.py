@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
-from peewee import CharField, DateField, IntegerField, Model, SqliteDatabase, TextField
+from peewee import (
+    CharField,
+    DateField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+    _ConnectionState,
+)
 
-database = SqliteDatabase(None)
+
+class PortalDatabase(SqliteDatabase):
+    """SQLite whose connections belong to each thread, or each greenlet, of the process that
+    opens it; with one lock for this process's writers (see `writing`)."""
+
+    def init(self, database: str | None, *args: Any, **kwargs: Any) -> None:
+        super().init(database, *args, **kwargs)
+        # peewee made its per-thread connection state and its lock when this module was
+        # imported, in gunicorn's master, before the gevent worker patched threading:
+        # every greenlet of a worker would share one connection and one transaction.
+        # Made again here, in the worker, they are each greenlet's own and yield.
+        local_state = type("ConnectionLocal", (_ConnectionState, threading.local), {})
+        self._state = local_state()
+        self._lock = threading.Lock()
+        self.writer = threading.RLock()
+
+
+database = PortalDatabase(None)
 """The process's one database, deferred: `portal.db.open_database` points it at the data
 directory. Module state on purpose (peewee's deferred pattern): one data directory per
 process; a test that builds several apps re-points it, one at a time."""
 
 
-def writing() -> AbstractContextManager[object]:
+@contextmanager
+def writing() -> Iterator[None]:
     """A write transaction that takes SQLite's write lock at BEGIN (waiting busy_timeout).
 
     In WAL mode a deferred transaction that reads and then writes cannot wait for
     the lock: if another connection committed in between, SQLite fails at once
     with "database is locked". Every write path uses this, nested ones as savepoints.
+
+    Writers of this process first queue on the database's own lock, which yields to
+    other greenlets: SQLite's busy wait sleeps inside C, so a greenlet waiting there
+    would stop the whole worker, the greenlet holding the write lock (say, waiting for
+    the gatekeeper) included, until busy_timeout ran out.
     """
-    return database.atomic("IMMEDIATE")
+    with database.writer, database.atomic("IMMEDIATE"):
+        yield
 
 
 class BaseModel(Model):

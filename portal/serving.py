@@ -30,17 +30,19 @@ EVERY_SERVER: dict[str, Any] = {
     "forwarded_allow_ips": "",
     "proxy_allow_ips": "",
     "forwarder_headers": "",
+    # Greenlets, not a thread per connection: slow guests hold none (portal/guest_worker.py).
+    "worker_class": "portal.guest_worker.GuestWorker",
+    # A request line and its headers must arrive within this many seconds, as a whole
+    # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
+    "keepalive": 5,
 }
-"""What the demo and `portal serve` share: the privacy and trust settings."""
+"""What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
-    # Two processes suit a Pi 4/5; threads absorb the slow phones of a busy evening.
+    # Two processes suit a Pi 4/5 (each serves up to gunicorn's 1000 connections at once).
     "workers": 2,
-    "worker_class": "gthread",
-    "threads": 4,
     "timeout": 30,
     "graceful_timeout": 10,
-    "keepalive": 2,
     # Recycle workers now and then so a slow leak never grows on a device left for months.
     "max_requests": 5000,
     "max_requests_jitter": 500,
@@ -93,8 +95,6 @@ def demo_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": bind_address(settings),
         "workers": 1,
-        "worker_class": "gthread",
-        "threads": 4,
         "loglevel": "info",
         **EVERY_SERVER,
     }

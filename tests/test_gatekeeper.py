@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from portal.access.firewall import Firewall, FirewallError, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
 from portal.app import make_firewall
 from portal.config import Settings
-from portal.gatekeeper.allowed_set import AllowedSet, parse_set_json
+from portal.gatekeeper.allowed_set import parse_set_json
 from portal.gatekeeper.commands import CommandError, Completed
 from portal.gatekeeper.daemon import bind_listener, nft_backend
 from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
@@ -60,7 +60,8 @@ from portal.gatekeeper.protocol import (
     parse_reply,
     parse_request,
 )
-from portal.gatekeeper.server import GatekeeperServer, Peer, caller_allowed
+from portal.gatekeeper.server import Peer, caller_allowed
+from tests.gatekeepers import MAC, RecordingRunner, running_gatekeeper
 from tests.system import libnftables_missing, missing, require
 
 ROOT = os.geteuid() == 0
@@ -68,53 +69,8 @@ needs_root = pytest.mark.skipif(
     not ROOT, reason="needs root: network namespaces, nft, a second uid"
 )
 NOBODY = 65534
-MAC = "02:11:22:33:44:55"
 OTHER_MAC = "02:11:22:33:44:66"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-# What `nft -j list set inet portal allowed` printed with nftables 1.0.6.
-NFT_LIST_JSON = json.dumps(
-    {
-        "nftables": [
-            {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
-            {
-                "set": {
-                    "family": "inet",
-                    "name": "allowed",
-                    "table": "portal",
-                    "type": "ether_addr",
-                    "flags": ["timeout"],
-                    "elem": [
-                        {
-                            "elem": {
-                                "val": MAC,
-                                "timeout": 3600,
-                                "expires": 3599,
-                                "counter": {"packets": 7, "bytes": 700},
-                            }
-                        }
-                    ],
-                }
-            },
-        ]
-    }
-)
-
-
-class RecordingRunner:
-    """Stands in for nft and conntrack: records argv and stdin, answers like a calm kernel."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[str], str | None]] = []
-        self.failure: Completed | None = None
-
-    def __call__(self, argv: Sequence[str], stdin: str | None = None) -> Completed:
-        self.calls.append((list(argv), stdin))
-        if self.failure is not None:
-            return self.failure
-        if argv[0] == "conntrack":
-            return Completed(1, "", "0 flow entries have been deleted.\n")
-        return Completed(0, NFT_LIST_JSON if "-j" in argv else "", "")
 
 
 @pytest.fixture
@@ -132,37 +88,32 @@ Serve = Callable[..., tuple[str, RecordingRunner]]
 @pytest.fixture
 def serve(socket_dir: Path) -> Iterator[Serve]:
     """Start an in-process gatekeeper on a temporary socket; stopped after the test."""
-    servers: list[tuple[GatekeeperServer, threading.Thread, socket.socket]] = []
+    with contextlib.ExitStack() as servers:
+        started = 0
 
-    def start(
-        allowed_uid: int = os.getuid(),
-        socket_mode: int = 0o600,
-        neighbour_table: Path | None = None,
-        **options: Any,
-    ) -> tuple[str, RecordingRunner]:
-        path = socket_dir / f"gk{len(servers)}.sock"
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(path))
-        path.chmod(socket_mode)
-        listener.listen()
-        runner = RecordingRunner()
-        allowed = AllowedSet(
-            NftProgram(runner, "nft"),
-            runner,
-            conntrack="conntrack",
-            neighbour_table=neighbour_table or socket_dir / "no-arp",
-        )
-        server = GatekeeperServer(listener, allowed, allowed_uid, **options)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread, listener))
-        return str(path), runner
+        def start(
+            allowed_uid: int = os.getuid(),
+            socket_mode: int = 0o600,
+            neighbour_table: Path | None = None,
+            **options: Any,
+        ) -> tuple[str, RecordingRunner]:
+            nonlocal started
+            path = socket_dir / f"gk{started}.sock"
+            started += 1
+            runner = RecordingRunner()
+            servers.enter_context(
+                running_gatekeeper(
+                    path,
+                    runner,
+                    allowed_uid=allowed_uid,
+                    socket_mode=socket_mode,
+                    neighbour_table=neighbour_table or socket_dir / "no-arp",
+                    **options,
+                )
+            )
+            return str(path), runner
 
-    yield start
-    for server, thread, listener in servers:
-        server.shutdown()
-        thread.join(timeout=5)
-        listener.close()
+        yield start
 
 
 def exchange(path: str, *lines: bytes, timeout: float = 5.0) -> list[dict[str, Any]]:

@@ -1,0 +1,237 @@
+"""Slow guests (issue 9): a few guests hold many slow connections while a crowd onboards.
+
+Every guest without access can reach the portal's port. Here a few hostile guests
+each hold as many connections as the ruleset lets one guest have (16, nftables
+`ct count` in the Pi's ruleset) and never finish them: request headers sent one
+line a second, a connection that sends nothing, a POST body sent one byte a
+second. When the server closes such a connection the guest opens another at
+once. Meanwhile a crowd of phones, each from a loopback address of its own,
+walks the whole onboarding lesson and asks for access (tests/walker.py).
+
+Each serving variant is real `portal serve` (memory firewall) in a fresh data
+directory. First the crowd onboards on a quiet portal (the baseline), then a
+second crowd of new phones onboards while the slow guests are connected. What
+counts: the share of phones online, and the 95th percentile of a phone's whole
+walk, under attack against quiet, on the same server in the same run.
+
+The variants: the production settings (PRODUCTION_OPTIONS), and the thread
+model they replaced (gthread, two workers with four threads each), given as a
+gunicorn config file as a volunteer could.
+
+Target, for the production settings: every phone online under attack, and the
+attacked p95 at most TARGET_P95_RATIO times the quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.live import production_server
+from tests.walker import FlowError, HttpTransport, go_online
+
+CONNECTIONS_PER_GUEST = 16
+"""What the Pi's ruleset lets one guest hold to the portal (portal/netconfig/templates)."""
+TARGET_P95_RATIO = 3.0
+
+THREADS_BEFORE = 'worker_class = "gthread"\nworkers = 2\nthreads = 4\n'
+"""The serving model before issue 9: a thread per connection being read."""
+
+
+@dataclass(frozen=True)
+class Crowd:
+    online: int
+    phones: int
+    p95_seconds: float
+    failures: tuple[str, ...]
+
+    @property
+    def share(self) -> float:
+        return self.online / self.phones
+
+
+def walk(base: str, source: str) -> tuple[float, str]:
+    """One phone's first visit: seconds taken, and "online" or what went wrong."""
+    started = time.perf_counter()
+    try:
+        go_online(HttpTransport(base, source), "fr")
+    except (FlowError, OSError) as error:
+        return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+    return time.perf_counter() - started, "online"
+
+
+def onboard(base: str, subnet: int, phones: int, parallel: int) -> Crowd:
+    """`phones` phones from 127.<subnet>.x.y walk the lesson, `parallel` at a time."""
+    sources = [f"127.{subnet}.{number // 250}.{number % 250 + 1}" for number in range(phones)]
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(lambda source: walk(base, source), sources))
+    seconds = sorted(taken for taken, _ in results)
+    failures = tuple(outcome for _, outcome in results if outcome != "online")
+    p95 = statistics.quantiles(seconds, n=20)[-1] if len(seconds) > 1 else seconds[0]
+    return Crowd(phones - len(failures), phones, p95, failures)
+
+
+# What a slow guest sends, once connected: a first chunk, then one more every second.
+SlowRequest = tuple[bytes, bytes]
+SLOW_HEADERS: SlowRequest = (b"GET / HTTP/1.1\r\nHost: portal\r\n", b"X-Wait: 1\r\n")
+NOTHING: SlowRequest = (b"", b"")
+SLOW_BODY: SlowRequest = (
+    b"POST /access HTTP/1.1\r\nHost: portal\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n",
+    b"a",
+)
+KINDS = (SLOW_HEADERS, NOTHING, SLOW_BODY)
+
+
+class SlowGuests:
+    """`guests` guests, each holding CONNECTIONS_PER_GUEST slow connections until stopped."""
+
+    def __init__(self, port: int, guests: int, subnet: int) -> None:
+        self.port = port
+        self.sources = [f"127.{subnet}.0.{number + 1}" for number in range(guests)]
+        self.stop = threading.Event()
+        self.reopened = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def hold(self, source: str, kind: SlowRequest) -> None:
+        first, more = kind
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=2, source_address=(source, 0)
+                ) as connection:
+                    connection.sendall(first)
+                    while not self.stop.wait(1.0):
+                        connection.sendall(more)
+                        connection.setblocking(False)
+                        try:
+                            if connection.recv(4096) == b"":
+                                break  # closed by the server: open another
+                        except BlockingIOError:
+                            pass
+                        connection.setblocking(True)
+            except OSError:
+                pass
+            with self._lock:
+                self.reopened += 1
+
+    def __enter__(self) -> SlowGuests:
+        for source in self.sources:
+            for slot in range(CONNECTIONS_PER_GUEST):
+                kind = KINDS[slot % len(KINDS)]
+                thread = threading.Thread(target=self.hold, args=(source, kind), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        time.sleep(2)  # every connection open and started
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(5)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    variant: str
+    quiet: Crowd
+    attacked: Crowd
+    reopened: int
+
+    @property
+    def ratio(self) -> float:
+        return self.attacked.p95_seconds / self.quiet.p95_seconds
+
+
+@contextmanager
+def serving(folder: Path, options: Sequence[str]) -> Iterator[tuple[str, int]]:
+    for visitor in production_server(folder, *options):
+        base = visitor.base
+        yield base, int(base.rsplit(":", 1)[1].rstrip("/"))
+
+
+def measure(
+    variant: str, options: Callable[[Path], list[str]], args: argparse.Namespace
+) -> Outcome:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        serving(Path(scratch), options(Path(scratch))) as (base, port),
+    ):
+        quiet = onboard(base, 1, args.phones, args.parallel)
+        with SlowGuests(port, args.guests, 3) as guests:
+            attacked = onboard(base, 2, args.phones, args.parallel)
+        return Outcome(variant, quiet, attacked, guests.reopened)
+
+
+def production(_: Path) -> list[str]:
+    return []
+
+
+def threads_before(folder: Path) -> list[str]:
+    config = folder / "gunicorn-threads.py"
+    config.write_text(THREADS_BEFORE, encoding="utf-8")
+    return ["--gunicorn-config", str(config)]
+
+
+VARIANTS: dict[str, Callable[[Path], list[str]]] = {
+    "production settings": production,
+    "gthread 2x4 (before)": threads_before,
+}
+
+
+def report(outcome: Outcome) -> str:
+    quiet, attacked = outcome.quiet, outcome.attacked
+    return (
+        f"{outcome.variant:<22} quiet {quiet.online}/{quiet.phones} p95 {quiet.p95_seconds:.2f} s"
+        f" | attacked {attacked.online}/{attacked.phones} ({attacked.share:.0%})"
+        f" p95 {attacked.p95_seconds:.2f} s, ratio {outcome.ratio:.2f}"
+        f" | slow connections reopened {outcome.reopened}"
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.slow_guests", description=__doc__)
+    parser.add_argument(
+        "--guests", type=int, default=4, help="hostile guests (16 connections each)"
+    )
+    parser.add_argument("--phones", type=int, default=60, help="phones in each crowd")
+    parser.add_argument("--parallel", type=int, default=12, help="phones walking at once")
+    parser.add_argument("--variant", choices=VARIANTS, action="append", help="only these")
+    args = parser.parse_args(argv)
+    print(
+        f"slow guests: {args.guests} guests x {CONNECTIONS_PER_GUEST} slow connections;"
+        f" crowds of {args.phones} phones, {args.parallel} at a time",
+        flush=True,
+    )
+    verdict = 0
+    for variant in args.variant or list(VARIANTS):
+        outcome = measure(variant, VARIANTS[variant], args)
+        print(report(outcome), flush=True)
+        for failure in sorted(set(outcome.attacked.failures))[:3]:
+            print(f"    e.g. {failure}", flush=True)
+        if variant == "production settings":
+            on_target = outcome.attacked.online == outcome.attacked.phones
+            on_target = on_target and outcome.ratio <= TARGET_P95_RATIO
+            print(
+                f"production under attack: {'PASS' if on_target else 'FAIL'} (target: every phone"
+                f" online, p95 at most {TARGET_P95_RATIO:g}x quiet)",
+                flush=True,
+            )
+            verdict = verdict or (0 if on_target else 1)
+    return verdict
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
