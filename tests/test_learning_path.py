@@ -154,3 +154,16 @@ def test_privacy_page_says_what_is_kept_in_every_language(client: FlaskClient) -
     for language, words in expected.items():
         html = client.get(f"/privacy?lang={language}").get_data(as_text=True)
         assert words in html, language
+
+
+def test_privacy_page_names_the_visit_cookie_in_every_language(client: FlaskClient) -> None:
+    expected = {
+        "fr": "les pages de leçon que vous avez vues",
+        "nl": "de lespagina's die u zag",
+        "de": "die Lektionsseiten, die Sie gesehen haben",
+        "en": "the lesson pages you saw",
+        "ar": "وصفحات الدرس التي رأيتها",
+    }
+    for language, words in expected.items():
+        html = client.get(f"/privacy?lang={language}").get_data(as_text=True)
+        assert words in html.replace("&#39;", "'"), language

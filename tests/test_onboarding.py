@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.config import Settings
 from portal.context import Services, services_of
 from tests.conftest import (
+    OTHER_IP,
+    PHONE_IP,
+    PORTAL_HOST,
     SESSION_SECONDS,
     FakeClock,
     FlaskTransport,
     complete_onboarding,
     csrf_token,
+    phone_client,
 )
-from tests.walker import walk_to_access
+from tests.walker import ONBOARDING as ONBOARDING_ROUTE
+from tests.walker import walk_to_access, walk_to_check
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
 
@@ -53,8 +59,9 @@ def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
 
 
 def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
-    page = client.get("/lesson/onboarding/5?lang=en")
-    html = page.get_data(as_text=True)
+    html = walk_to_check(
+        FlaskTransport(client), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en"
+    ).body
     assert html.count('data-action="answer"') == 2
     wrong = client.post(
         "/lesson/onboarding/5", data={"answer": "2", "csrf_token": csrf_token(html)}
@@ -81,7 +88,7 @@ def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
 
 
 def test_post_with_a_forged_csrf_token_is_refused(client: FlaskClient) -> None:
-    client.get("/lesson/onboarding/done")
+    client.get("/")
     response = client.post("/access", data={"csrf_token": "forged"})
     assert response.status_code == 400
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
@@ -93,6 +100,69 @@ def test_access_requires_going_through_the_lesson(client: FlaskClient) -> None:
     assert response.status_code == 303
     assert response.headers["Location"] == "/lesson/onboarding/1"
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
+
+
+def captive(client: FlaskClient) -> bool:
+    answer: bool = client.get("/api/captive").get_json(force=True)["captive"]
+    return answer
+
+
+def test_opening_the_done_page_finishes_nothing(client: FlaskClient) -> None:
+    # Any web page can make a phone GET this address (a link, an image).
+    page = client.get("/lesson/onboarding/done")
+    assert (page.status_code, page.headers["Location"]) == (303, "/lesson/onboarding/1")
+    assert 'data-action="continue"' not in client.get("/?lang=en").get_data(as_text=True)
+    html = client.get("/lesson/onboarding/5").get_data(as_text=True)
+    response = client.post("/access", data={"csrf_token": csrf_token(html)})
+    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/1")
+    assert captive(client)
+
+
+def test_jumping_to_the_check_does_not_finish_the_lesson(client: FlaskClient) -> None:
+    for number in (1, 2, 5):  # steps 3 and 4 skipped
+        client.get(f"/lesson/onboarding/{number}?lang=en")
+    html = client.get("/lesson/onboarding/5").get_data(as_text=True)
+    right = client.post(
+        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(html)}
+    )
+    # Back to the first step not seen; the lesson is not finished, the Internet stays shut.
+    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/3")
+    assert client.get("/lesson/onboarding/done").status_code == 303
+    response = client.post("/access", data={"csrf_token": csrf_token(html)})
+    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/3")
+    assert captive(client)
+    # Seeing the two missing steps is enough: the answer then finishes the lesson.
+    client.get("/lesson/onboarding/3")
+    client.get("/lesson/onboarding/4")
+    right = client.post(
+        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(html)}
+    )
+    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/done")
+    assert client.get("/lesson/onboarding/done").status_code == 200
+
+
+def test_a_session_cookie_carried_to_another_device_grants_nothing(app: Flask) -> None:
+    phone = phone_client(app, PHONE_IP)
+    check = walk_to_check(FlaskTransport(phone), ONBOARDING_ROUTE)
+    other = phone_client(app, OTHER_IP)
+    cookie = phone.get_cookie("session", domain=PORTAL_HOST)
+    assert cookie is not None
+    other.set_cookie("session", cookie.value, domain=cookie.domain)
+    # The other device answers with the first one's cookie: nothing was seen on it.
+    token = csrf_token(check)
+    right = other.post("/lesson/onboarding/5", data={"answer": "1", "csrf_token": token})
+    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/1")
+    # The first device finishes and goes online; its cookie still opens nothing elsewhere.
+    complete = phone.post("/lesson/onboarding/5", data={"answer": "1", "csrf_token": token})
+    assert complete.headers["Location"] == "/lesson/onboarding/done"
+    phone.post("/access", data={"csrf_token": token})
+    assert not captive(phone)
+    cookie = phone.get_cookie("session", domain=PORTAL_HOST)
+    assert cookie is not None
+    other.set_cookie("session", cookie.value, domain=cookie.domain)
+    refused = other.post("/access", data={"csrf_token": token})
+    assert (refused.status_code, refused.headers["Location"]) == (303, "/lesson/onboarding/1")
+    assert captive(other)
 
 
 def test_online_page_without_access_goes_back_to_the_start(client: FlaskClient) -> None:

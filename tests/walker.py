@@ -1,9 +1,10 @@
 """The one place that knows the lesson flow, walked over any transport that can GET and POST.
 
 A visitor taps their language on the start page, follows each step's "Next"
-link, answers the check question right (a form POST with its CSRF token) and
-lands on the lesson's "done" page; for the onboarding lesson the access POST
-there sends them to "You are online". What is right is written here as
+link, answers the check question right (a form POST with its CSRF token, which
+finishes the lesson once every step was seen) and lands on the lesson's "done"
+page; for the onboarding lesson the access POST there sends them to "You are
+online". What is right is written here as
 literals, never read from the lesson files under test.
 
 Transports: the Flask test client (tests/conftest.py), urllib against a live
@@ -121,27 +122,32 @@ def language_link(start_page: Reply, language: str) -> str:
     return match.group(1)
 
 
-def walk_lesson(transport: Transport, route: LessonRoute, first: str | None = None) -> Reply:
-    """Step 1 (or `first`, its address with ?lang=) to the check, answered right; the done page."""
+def walk_to_check(transport: Transport, route: LessonRoute, first: str | None = None) -> Reply:
+    """Step 1 (or `first`, its address with ?lang=) by its Next links to the check step."""
     path = first or route.step(1)
-    for number in range(1, route.steps + 1):
+    for number in range(1, route.steps):
         page = get_page(transport, path)
-        answers = ANSWER.findall(page.body)
-        if number < route.steps:
-            expect(answers == [], f"{path}: a check question before the last step")
-            link = NEXT_LINK.search(page.body)
-            expect(link is not None, f"{path}: no Next link")
-            assert link is not None
-            path = link.group(1)
-            expect(path == route.step(number + 1), f"{route.step(number)}: Next goes to {path}")
-        else:
-            expect(answers == list(route.answers), f"{path}: answers {answers}")
-            form = {"answer": route.right, "csrf_token": csrf_token(page)}
-            answered = transport.post(route.step(number), form)
-            expect(
-                (answered.status, answered.location) == (303, route.done),
-                f"POST {route.step(number)} (right answer): {answered.status} {answered.location}",
-            )
+        expect(ANSWER.findall(page.body) == [], f"{path}: a check question before the last step")
+        link = NEXT_LINK.search(page.body)
+        expect(link is not None, f"{path}: no Next link")
+        assert link is not None
+        path = link.group(1)
+        expect(path == route.step(number + 1), f"{route.step(number)}: Next goes to {path}")
+    check = get_page(transport, path)
+    answers = ANSWER.findall(check.body)
+    expect(answers == list(route.answers), f"{path}: answers {answers}")
+    return check
+
+
+def walk_lesson(transport: Transport, route: LessonRoute, first: str | None = None) -> Reply:
+    """Every step to the check, answered right (a POST); the done page."""
+    check = walk_to_check(transport, route, first)
+    form = {"answer": route.right, "csrf_token": csrf_token(check)}
+    answered = transport.post(route.step(route.steps), form)
+    expect(
+        (answered.status, answered.location) == (303, route.done),
+        f"POST {route.step(route.steps)} (right answer): {answered.status} {answered.location}",
+    )
     return get_page(transport, route.done)
 
 

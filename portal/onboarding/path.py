@@ -29,14 +29,24 @@ class LearningPaths:
     def device(self, mac: str) -> str:
         return hmac.new(self._site_key, mac.encode("ascii"), hashlib.sha256).hexdigest()
 
+    def visit_tag(self, mac: str) -> str:
+        """What a visit's session names the device by (portal/onboarding/progress.py): not
+        the MAC, and not the key its path is filed under."""
+        tagged = b"visit " + mac.encode("ascii")
+        return hmac.new(self._site_key, tagged, hashlib.sha256).hexdigest()[:32]
+
     def finished(self, mac: str) -> list[Lesson]:
         """Lessons this device has finished, in the path's order."""
         done = set(LearningPath.finished(self.device(mac)))
         return [lesson for lesson in self._lessons.path if lesson.slug in done]
 
+    def has_finished(self, mac: str, slug: str) -> bool:
+        """Has this device finished the lesson `slug` (within 90 days)?"""
+        return slug in LearningPath.finished(self.device(mac))
+
     def returning(self, mac: str) -> bool:
         """Has this device done the mandatory lesson before (within 90 days)?"""
-        return ONBOARDING in LearningPath.finished(self.device(mac))
+        return self.has_finished(mac, ONBOARDING)
 
     def record(self, mac: str, lesson: Lesson) -> None:
         LearningPath.record(self.device(mac), lesson.slug, self._today())

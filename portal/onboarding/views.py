@@ -14,19 +14,16 @@ from flask import (
     render_template,
     request,
     send_from_directory,
-    session,
     url_for,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
 from portal.numbers import visitor_number
+from portal.onboarding import progress
 from portal.onboarding.lessons import ONBOARDING, Lesson, LessonStep
 
 onboarding = Blueprint("onboarding", __name__)
-
-FINISHED_KEY = "finished"
-"""Session key: lessons this visit has gone through to the end (slugs)."""
 
 
 def _lesson_or_404(slug: str) -> Lesson:
@@ -86,14 +83,26 @@ def _render_step(lesson: Lesson, step: LessonStep, wrong: int | None = None) -> 
     )
 
 
+def _resume(lesson: Lesson, mac: str | None) -> BaseResponse:
+    """To the first step of `lesson` this device has not seen in this visit."""
+    unseen = progress.first_unseen(lesson, services().paths.visit_tag(mac)) if mac else None
+    return redirect(url_for(".step", slug=lesson.slug, number=unseen or 1), 303)
+
+
 @onboarding.get("/lesson/<slug>/<int:number>")
 def step(slug: str, number: int) -> str:
     lesson = _lesson_or_404(slug)
-    return _render_step(lesson, _step_or_404(lesson, number))
+    current = _step_or_404(lesson, number)
+    mac = client_mac()
+    if mac is not None:
+        progress.mark_seen(lesson, number, services().paths.visit_tag(mac))
+    return _render_step(lesson, current)
 
 
 @onboarding.post("/lesson/<slug>/<int:number>")
 def answer(slug: str, number: int) -> str | BaseResponse:
+    """The check question answered. The right answer finishes the lesson for this device,
+    in the database, if it saw every step of the lesson first."""
     lesson = _lesson_or_404(slug)
     current = _step_or_404(lesson, number)
     if current.check is None:
@@ -101,31 +110,35 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     chosen = visitor_number(request.form.get("answer", ""))
     if chosen is None or not 1 <= chosen <= len(current.check.answers):
         abort(400)
-    if current.check.answers[chosen - 1].correct:
-        return redirect(_next_url(lesson, current), 303)
-    return _render_step(lesson, current, wrong=chosen)
+    if not current.check.answers[chosen - 1].correct:
+        return _render_step(lesson, current, wrong=chosen)
+    mac = _identified_mac()
+    found = services()
+    if progress.first_unseen(lesson, found.paths.visit_tag(mac)) is not None:
+        return _resume(lesson, mac)
+    found.paths.record(mac, lesson)
+    return redirect(_next_url(lesson, current), 303)
 
 
 @onboarding.get("/lesson/<slug>/done")
-def finish(slug: str) -> str:
-    """The end of a lesson; for the onboarding lesson, the button that opens the Internet."""
+def finish(slug: str) -> str | BaseResponse:
+    """The end of a lesson this device finished; for the onboarding lesson, the button that
+    opens the Internet."""
     lesson = _lesson_or_404(slug)
-    finished = set(session.get(FINISHED_KEY, []))
-    if slug not in finished:
-        session[FINISHED_KEY] = sorted(finished | {slug})
-        mac = client_mac()
-        if mac is not None:
-            services().paths.record(mac, lesson)
+    mac = client_mac()
+    if mac is None or not services().paths.has_finished(mac, slug):
+        return _resume(lesson, mac)
     return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
 
 
 @onboarding.post("/access")
 def grant_access() -> BaseResponse:
-    """Grant access to a device that went through the onboarding lesson, now or before."""
+    """Grant access to a device that finished the onboarding lesson, now or within 90 days:
+    as the database says for this device, whatever the session cookie holds."""
     mac = _identified_mac()
     found = services()
-    if ONBOARDING not in session.get(FINISHED_KEY, []) and not found.paths.returning(mac):
-        return redirect(url_for(".step", slug=ONBOARDING, number=1), 303)
+    if not found.paths.returning(mac):
+        return _resume(found.lessons.onboarding, mac)
     found.book.give(mac)
     return redirect(url_for(".online"), 303)
 
