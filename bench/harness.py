@@ -71,16 +71,20 @@ def fetch(target: Target, timeout: float = START_SECONDS) -> Answer:
 
 
 class GunicornServer:
-    """`gunicorn APP` with one sync worker on a free loopback port; a context manager.
+    """`gunicorn APP` with one worker (sync unless `worker` names another class) on a free
+    loopback port; a context manager.
 
     `app` is gunicorn's "module:callable()" spec; `env` is added to this process's
     environment (the entry module reads its settings from it).
     """
 
-    def __init__(self, app: str, env: dict[str, str] | None = None, port: int = 0) -> None:
+    def __init__(
+        self, app: str, env: dict[str, str] | None = None, port: int = 0, worker: str = "sync"
+    ) -> None:
         self.app = app
         self.env = env or {}
         self.port = port or free_port()
+        self.worker = worker
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -93,7 +97,7 @@ class GunicornServer:
             "--workers",
             "1",
             "--worker-class",
-            "sync",
+            self.worker,
             "--bind",
             f"{LOOPBACK}:{self.port}",
             "--error-logfile",

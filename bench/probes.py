@@ -1,4 +1,4 @@
-"""Probe requests per second on one gunicorn sync worker, against a bare Flask 204 endpoint.
+"""Probe requests per second on one gunicorn worker, against a bare Flask 204 endpoint.
 
 Issue 2: the probe path must reach at least 60% of the bare endpoint's throughput.
 Three servers run side by side: the bare baseline, the portal with the demo
@@ -81,13 +81,20 @@ class Case:
             )
 
 
-def start_cases(stack: ExitStack, work: Path) -> list[Case]:
+WORKERS = {"sync": "sync", "guest": "portal.guest_worker.GuestWorker"}
+"""--worker: gunicorn's sync worker (the figures since issue 2), or the demo's and
+`portal serve`'s gevent worker (issue 9)."""
+
+
+def start_cases(stack: ExitStack, work: Path, worker: str) -> list[Case]:
     """Start the bare, granted and captive servers; the bare one comes first."""
-    bare = stack.enter_context(GunicornServer("bench.apps:bare()"))
+    bare = stack.enter_context(GunicornServer("bench.apps:bare()", worker=worker))
     cases = [Case(Target("bare Flask 204", bare.port, PROBE_HOST, PROBE_PATH), 204)]
     for name, granted in (("probe, granted (204)", True), ("probe, captive (302)", False)):
         data_dir = work / ("granted" if granted else "captive")
-        server = GunicornServer("bench.apps:portal()", {"BENCH_DATA_DIR": str(data_dir)})
+        server = GunicornServer(
+            "bench.apps:portal()", {"BENCH_DATA_DIR": str(data_dir)}, worker=worker
+        )
         settings = apps.bench_settings(data_dir, server.port)
         if granted:
             grant_demo_client(settings)
@@ -100,10 +107,10 @@ def start_cases(stack: ExitStack, work: Path) -> list[Case]:
     return cases
 
 
-def run(seconds: float, rounds: int, warmup: float, load: LoadGenerator) -> bool:
+def run(seconds: float, rounds: int, warmup: float, load: LoadGenerator, worker: str) -> bool:
     """Measure every case `rounds` times in turns; print the table; True when on target."""
     print(
-        f"probes: one gunicorn sync worker per server; {load.description}; "
+        f"probes: one gunicorn {worker} worker per server; {load.description}; "
         f"{rounds} rounds of {seconds:g} s after {warmup:g} s warm-up"
     )
     if note := load.note():
@@ -111,7 +118,7 @@ def run(seconds: float, rounds: int, warmup: float, load: LoadGenerator) -> bool
     rates: dict[str, list[float]] = {}
     errors = 0
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-probes-") as work:
-        cases = start_cases(stack, Path(work))
+        cases = start_cases(stack, Path(work), WORKERS[worker])
         for case in cases:
             case.check()
             load.run(case.target, warmup)
@@ -221,13 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds per target")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--python-load", action="store_true", help="even if wrk is installed")
+    parser.add_argument("--worker", choices=WORKERS, default="sync", help="gunicorn worker")
     parser.add_argument("--profile", type=int, metavar="N", help="profile N in-process requests")
     args = parser.parse_args(argv)
     if args.profile:
         profile(args.profile)
         return 0
     load = LoadGenerator(args.connections, force_python=args.python_load)
-    return 0 if run(args.seconds, args.rounds, args.warmup, load) else 1
+    return 0 if run(args.seconds, args.rounds, args.warmup, load, args.worker) else 1
 
 
 if __name__ == "__main__":
