@@ -51,8 +51,10 @@ def writing() -> Iterator[None]:
 
     Writers of this process first queue on the database's own lock, which yields to
     other greenlets: SQLite's busy wait sleeps inside C, so a greenlet waiting there
-    would stop the whole worker, the greenlet holding the write lock (say, waiting for
-    the gatekeeper) included, until busy_timeout ran out.
+    would stop the whole worker, the greenlet holding the write lock included (a
+    restore waits for the gatekeeper inside its transaction), until busy_timeout ran
+    out. Across processes the busy wait stays, so no transaction may wait on anything
+    slow but that restore, which runs when a worker starts.
     """
     with database.writer, database.atomic("IMMEDIATE"):
         yield

@@ -32,6 +32,9 @@ EVERY_SERVER: dict[str, Any] = {
     "forwarder_headers": "",
     # Greenlets, not a thread per connection: slow guests hold none (portal/guest_worker.py).
     "worker_class": "portal.guest_worker.GuestWorker",
+    # At once per worker; each may hold a database connection (three files) while a
+    # request runs, well inside the default limit of 1024 open files.
+    "worker_connections": 300,
     # A request line and its headers must arrive within this many seconds, as a whole
     # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
     "keepalive": 5,
@@ -39,7 +42,7 @@ EVERY_SERVER: dict[str, Any] = {
 """What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
-    # Two processes suit a Pi 4/5 (each serves up to gunicorn's 1000 connections at once).
+    # Two processes suit a Pi 4/5.
     "workers": 2,
     "timeout": 30,
     "graceful_timeout": 10,

@@ -83,6 +83,20 @@ def test_missing_translation_of_a_bundled_lesson_is_refused(tmp_path: Path) -> N
         LessonLibrary.load(tmp_path, ("fr", "nl", "de", "en", "ar"))
 
 
+def test_a_lesson_whose_last_step_has_no_check_is_refused(tmp_path: Path) -> None:
+    # Its right answer is what finishes a lesson: without it nobody could go online.
+    broken = tmp_path / "onboarding"
+    broken.mkdir()
+    for path in (BUNDLED_LESSONS / "onboarding").iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    toml = (broken / "lesson.toml").read_text(encoding="utf-8")
+    (broken / "lesson.toml").write_text(toml[: toml.index("[steps.check")], encoding="utf-8")
+    with pytest.raises(
+        LessonError, match="lesson onboarding, step 5: the last step needs a check question"
+    ):
+        LessonLibrary.load(tmp_path, ("fr", "nl", "de", "en", "ar"))
+
+
 @pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
 def test_every_visible_string_is_translated(language: str) -> None:
     with (TRANSLATIONS / "messages.pot").open("rb") as handle:

@@ -5,8 +5,8 @@ identity derives its MAC from the address), walks the onboarding lesson against
 real `portal serve` (PRODUCTION_OPTIONS: two gevent workers) and asks for access.
 No phone may meet a 500, and no finished lesson or grant may be lost. The portal
 enforces through the memory firewall, or through a real gatekeeper whose nft
-calls take a while: a grant then waits for the gatekeeper inside its database
-transaction, while the worker's other greenlets go on.
+calls take a while, so that greenlets of one worker interleave: each must keep
+its own database connection and transaction.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from tests.conftest import (
     phone_client,
 )
 from tests.walker import ONBOARDING as ONBOARDING_ROUTE
-from tests.walker import walk_to_access, walk_to_check
+from tests.walker import walk_lesson, walk_to_access, walk_to_check
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
 
@@ -339,3 +339,24 @@ def test_online_page_offers_more_time(
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 303
     assert book.seconds_left("aa:bb:cc:00:00:23") == SESSION_SECONDS
+
+
+def test_a_device_that_saw_every_step_but_did_not_answer_goes_back_to_the_check(
+    client: FlaskClient,
+) -> None:
+    check = walk_to_check(FlaskTransport(client), ONBOARDING_ROUTE)
+    response = client.post("/access", data={"csrf_token": csrf_token(check)})
+    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/5")
+    assert captive(client)
+
+
+def test_a_device_without_a_known_address_finishes_the_lesson_but_is_never_granted(
+    app: Flask,
+) -> None:
+    # Not in the neighbour table (e.g. a browser on the Pi itself): it cannot be granted.
+    stranger = phone_client(app, "10.42.0.200")
+    done = walk_lesson(FlaskTransport(stranger), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en")
+    assert "You finished the lesson." in done.body
+    assert 'action="/access"' not in done.body
+    token = csrf_token(stranger.get("/lesson/onboarding/5").get_data(as_text=True))
+    assert stranger.post("/access", data={"csrf_token": token}).status_code == 400

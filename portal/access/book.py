@@ -1,8 +1,11 @@
 """The grant lifecycle: give, extend, withdraw, expire, idle out, restore after a reboot.
 
-The database is the store of record; the firewall enforces. A change reaches the
-firewall inside the database transaction, so a firewall failure leaves no grant
-on record that is not enforced.
+The database is the store of record; the firewall enforces. A grant reaches the
+firewall before its row is written, a withdrawal after its row is deleted, so a
+firewall failure leaves no grant on record that is not enforced; what the set
+holds without a record (a write that failed after the firewall change) is swept
+away. The firewall is never called while a give or withdraw holds the database's
+write lock: a slow gatekeeper must not make every other writer wait on it.
 """
 
 from __future__ import annotations
@@ -50,16 +53,14 @@ class GrantBook:
 
     def give(self, mac: str) -> Grant:
         """Grant access for a full session from now (extends an existing grant)."""
-        with writing():
-            grant = Grant.give(mac, self._now(), self.session_seconds)
-            self.firewall.grant(mac, self.session_seconds)
+        self.firewall.grant(mac, self.session_seconds)
+        grant = Grant.give(mac, self._now(), self.session_seconds)
         log.info("access granted for %d s", self.session_seconds)
         return grant
 
     def withdraw(self, mac: str) -> None:
-        with writing():
-            Grant.withdraw(mac)
-            self.firewall.revoke(mac)
+        Grant.withdraw(mac)
+        self.firewall.revoke(mac)
         self._activity.pop(mac, None)
 
     def seconds_left(self, mac: str) -> int | None:

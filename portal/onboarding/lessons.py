@@ -193,6 +193,14 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     steps = []
     for number, item in enumerate(raw_steps, start=1):
         where = f"lesson {slug}, step {number}"
+        last = number == len(raw_steps)
+        if ("check" in item) != last:
+            # The right answer is what finishes a lesson (portal/onboarding/views.py).
+            problems.append(
+                f"{where}: the last step needs a check question"
+                if last
+                else f"{where}: only the last step may have a check question"
+            )
         steps.append(
             LessonStep(
                 number=number,

@@ -29,10 +29,10 @@ class LearningPaths:
     def device(self, mac: str) -> str:
         return hmac.new(self._site_key, mac.encode("ascii"), hashlib.sha256).hexdigest()
 
-    def visit_tag(self, mac: str) -> str:
-        """What a visit's session names the device by (portal/onboarding/progress.py): not
-        the MAC, and not the key its path is filed under."""
-        tagged = b"visit " + mac.encode("ascii")
+    def visit_tag(self, mac: str, nonce: str) -> str:
+        """What a visit's session names the device by (portal/onboarding/progress.py): bound
+        to the MAC and the visit's random `nonce`, not the key its path is filed under."""
+        tagged = f"visit {nonce} {mac}".encode("ascii", "replace")
         return hmac.new(self._site_key, tagged, hashlib.sha256).hexdigest()[:32]
 
     def finished(self, mac: str) -> list[Lesson]:

@@ -2,39 +2,53 @@
 
 A lesson is finished, and recorded under the device's pseudonym in the database
 (portal/onboarding/path.py), only by a right answer POSTed once every step of it
-was seen. What was seen lives in the signed session cookie together with a tag
-of the device it was seen on: a cookie carried to another device shows that
-device nothing seen, and grants it nothing (access reads the database).
+was seen. What was seen lives in the signed session cookie with a tag of the
+device it was seen on: an HMAC of the MAC and a random number drawn for this
+visit, so the tag names no device outside the visit, and on another device the
+same cookie shows nothing seen (and grants nothing: access reads the database).
 """
 
 from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
 
 from flask import session
 
 from portal.onboarding.lessons import Lesson
 
 SEEN_KEY = "seen"
-"""Session key: {"device": tag, "steps": {lesson slug: [step numbers seen]}}."""
+"""Session key: {"nonce": this visit's random hex, "device": tag, "steps": {slug: [numbers]}}."""
+
+DeviceTag = Callable[[str], str]
+"""The visiting device's tag for a visit's nonce (LearningPaths.visit_tag, bound to its MAC)."""
+
+Steps = dict[str, list[int]]
 
 
-def _seen(tag: str) -> dict[str, list[int]]:
+def _kept(tag: DeviceTag) -> tuple[str, Steps] | None:
+    """This visit's nonce and seen steps, if the session's were seen on this device."""
     kept = session.get(SEEN_KEY)
-    if not isinstance(kept, dict) or kept.get("device") != tag:
-        return {}
-    steps = kept.get("steps")
-    return steps if isinstance(steps, dict) else {}
+    if not isinstance(kept, dict):
+        return None
+    nonce, device, steps = kept.get("nonce"), kept.get("device"), kept.get("steps")
+    if not (isinstance(nonce, str) and isinstance(device, str) and isinstance(steps, dict)):
+        return None
+    return (nonce, steps) if hmac.compare_digest(device, tag(nonce)) else None
 
 
-def mark_seen(lesson: Lesson, number: int, tag: str) -> None:
-    """Step `number` of `lesson` was shown to the device tagged `tag`."""
-    steps = _seen(tag)
+def mark_seen(lesson: Lesson, number: int, tag: DeviceTag) -> None:
+    """Step `number` of `lesson` was shown to this device."""
+    nonce, steps = _kept(tag) or (secrets.token_hex(16), {})
     numbers = set(steps.get(lesson.slug, []))
     if number not in numbers:
         steps = {**steps, lesson.slug: sorted(numbers | {number})}
-        session[SEEN_KEY] = {"device": tag, "steps": steps}
+        session[SEEN_KEY] = {"nonce": nonce, "device": tag(nonce), "steps": steps}
 
 
-def first_unseen(lesson: Lesson, tag: str) -> int | None:
+def first_unseen(lesson: Lesson, tag: DeviceTag) -> int | None:
     """The first step of `lesson` this device has not seen in this visit, or None."""
-    seen = set(_seen(tag).get(lesson.slug, []))
+    _, steps = _kept(tag) or ("", {})
+    seen = set(steps.get(lesson.slug, []))
     return next((step.number for step in lesson.steps if step.number not in seen), None)

@@ -6,6 +6,8 @@ JavaScript and in the iOS captive mini-browser.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import (
     Blueprint,
     Response,
@@ -83,10 +85,17 @@ def _render_step(lesson: Lesson, step: LessonStep, wrong: int | None = None) -> 
     )
 
 
+def _device_tag(mac: str) -> progress.DeviceTag:
+    return partial(services().paths.visit_tag, mac)
+
+
 def _resume(lesson: Lesson, mac: str | None) -> BaseResponse:
-    """To the first step of `lesson` this device has not seen in this visit."""
-    unseen = progress.first_unseen(lesson, services().paths.visit_tag(mac)) if mac else None
-    return redirect(url_for(".step", slug=lesson.slug, number=unseen or 1), 303)
+    """To the first step of `lesson` this device has not seen in this visit; to its check
+    if it saw them all."""
+    number = 1
+    if mac is not None:
+        number = progress.first_unseen(lesson, _device_tag(mac)) or len(lesson.steps)
+    return redirect(url_for(".step", slug=lesson.slug, number=number), 303)
 
 
 @onboarding.get("/lesson/<slug>/<int:number>")
@@ -95,14 +104,15 @@ def step(slug: str, number: int) -> str:
     current = _step_or_404(lesson, number)
     mac = client_mac()
     if mac is not None:
-        progress.mark_seen(lesson, number, services().paths.visit_tag(mac))
+        progress.mark_seen(lesson, number, _device_tag(mac))
     return _render_step(lesson, current)
 
 
 @onboarding.post("/lesson/<slug>/<int:number>")
 def answer(slug: str, number: int) -> str | BaseResponse:
     """The check question answered. The right answer finishes the lesson for this device,
-    in the database, if it saw every step of the lesson first."""
+    in the database, if it saw every step of the lesson first. A device the portal cannot
+    identify (no MAC: it can never be granted) sees the end page, with nothing recorded."""
     lesson = _lesson_or_404(slug)
     current = _step_or_404(lesson, number)
     if current.check is None:
@@ -112,11 +122,11 @@ def answer(slug: str, number: int) -> str | BaseResponse:
         abort(400)
     if not current.check.answers[chosen - 1].correct:
         return _render_step(lesson, current, wrong=chosen)
-    mac = _identified_mac()
-    found = services()
-    if progress.first_unseen(lesson, found.paths.visit_tag(mac)) is not None:
-        return _resume(lesson, mac)
-    found.paths.record(mac, lesson)
+    mac = client_mac()
+    if mac is not None:
+        if progress.first_unseen(lesson, _device_tag(mac)) is not None:
+            return _resume(lesson, mac)
+        services().paths.record(mac, lesson)
     return redirect(_next_url(lesson, current), 303)
 
 
@@ -126,7 +136,9 @@ def finish(slug: str) -> str | BaseResponse:
     opens the Internet."""
     lesson = _lesson_or_404(slug)
     mac = client_mac()
-    if mac is None or not services().paths.has_finished(mac, slug):
+    if mac is None:
+        return render_template("finish.html", lesson=lesson, opens_access=False)
+    if not services().paths.has_finished(mac, slug):
         return _resume(lesson, mac)
     return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
 
