@@ -244,7 +244,7 @@ def test_failing_command_prints_one_sentence_and_its_exit_code(case: Case, tmp_p
         assert done.stdout.splitlines()[0] == (
             "lesson onboarding, step 1: pictogram must be a file name like 'wifi.svg'"
         )
-        assert done.stdout.splitlines()[-1].startswith("5 problem(s) in ")
+        assert done.stdout.splitlines()[-1].startswith("6 problem(s) in ")
         return
     *progress, sentence = done.stderr.splitlines()
     assert sentence.startswith(case.starts)

@@ -193,14 +193,6 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     steps = []
     for number, item in enumerate(raw_steps, start=1):
         where = f"lesson {slug}, step {number}"
-        last = number == len(raw_steps)
-        if ("check" in item) != last:
-            # The right answer is what finishes a lesson (portal/onboarding/views.py).
-            problems.append(
-                f"{where}: the last step needs a check question"
-                if last
-                else f"{where}: only the last step may have a check question"
-            )
         steps.append(
             LessonStep(
                 number=number,
@@ -213,6 +205,14 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
                 local_help=item.get("local_help") is True,
             )
         )
+        last = number == len(raw_steps)
+        if ("check" in item) != last:
+            # The right answer is what finishes a lesson (portal/onboarding/views.py).
+            problems.append(
+                f"{where}: the last step needs a check question"
+                if last
+                else f"{where}: only the last step may have a check question"
+            )
     lesson = Lesson(
         slug=slug,
         title=_texts(raw.get("title"), f"lesson {slug}, title", languages, problems),

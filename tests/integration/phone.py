@@ -21,6 +21,7 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from tests.walker import (
@@ -128,13 +129,18 @@ def hold(host: str, port: int) -> None:
         print(json.dumps({"outcome": result}), flush=True)
 
 
-def crowd(host: str, port: int, count: int, timeout: float) -> dict[str, Any]:
-    """Open `count` TCP connections one after the other and hold them all; how each ended."""
+def crowd(
+    host: str, port: int, count: int, timeout: float, sources: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Open `count` TCP connections one after the other and hold them all; how each ended.
+    With `sources`, each connection comes from the next of these addresses in turn."""
     held: list[socket.socket] = []
     outcomes: dict[str, int] = {}
-    for _ in range(count):
+    for number in range(count):
         sock = socket.socket(family_of(host), socket.SOCK_STREAM)
         sock.settimeout(timeout)
+        if sources:
+            sock.bind((sources[number % len(sources)], 0))
         try:
             sock.connect((host, port))
             held.append(sock)
@@ -168,6 +174,7 @@ def main() -> int:
     sub.add_argument("port", type=int)
     sub.add_argument("count", type=int)
     sub.add_argument("--timeout", type=float, default=2.0)
+    sub.add_argument("--sources", default="", help="source addresses, separated by commas")
     sub = commands.add_parser("onboard")
     sub.add_argument("url")
     sub.add_argument("--lang", default="fr")
@@ -182,7 +189,8 @@ def main() -> int:
     elif args.command == "udp":
         result = udp(args.host, args.port)
     elif args.command == "crowd":
-        result = crowd(args.host, args.port, args.count, args.timeout)
+        sources = [address for address in args.sources.split(",") if address]
+        result = crowd(args.host, args.port, args.count, args.timeout, sources)
     else:
         result = onboard(args.url, args.lang)
     print(json.dumps(result))

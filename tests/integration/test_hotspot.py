@@ -269,6 +269,19 @@ def test_one_phone_holds_at_most_16_connections_to_the_portal(hotspot: Hotspot) 
     assert after == {"connected": 3}
 
 
+def test_a_phone_taking_more_ip_addresses_still_holds_at_most_16(hotspot: Hotspot) -> None:
+    """The count goes by hardware address: a second IP address buys no more connections."""
+    guest = newcomer(hotspot)
+    second = guest.address.rsplit(".", 1)[0] + ".250"
+    hotspot.ip(guest.namespace, f"addr add {second}/24 dev eth0")
+    try:
+        sources = f"--sources={guest.address},{second}"
+        crowd = hotspot.phone_tool(guest.namespace, "crowd", PORTAL_ADDRESS, "80", "20", sources)
+    finally:
+        hotspot.ip(guest.namespace, f"addr del {second}/24 dev eth0")
+    assert crowd == {"connected": 16, "refused": 4}
+
+
 def test_phones_never_reach_each_other(online: Hotspot) -> None:
     first, second = phone(online), newcomer(online)
     for target in (first, second):  # the listeners are up: the Pi reaches them
