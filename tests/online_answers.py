@@ -46,6 +46,10 @@ ONLINE_ANSWERS: dict[str, Expected] = {
     "http://connect.rom.miui.com/generate_204": NO_CONTENT,
     "http://connectivitycheck.platform.hicloud.com/generate_204": NO_CONTENT,
     "http://connectivity.samsung.com.cn/generate_204": NO_CONTENT,
+    # GrapheneOS
+    "http://connectivitycheck.grapheneos.network/generate_204": NO_CONTENT,
+    "http://grapheneos.online/gen_204": NO_CONTENT,
+    "http://grapheneos.online/generate_204": NO_CONTENT,
     # Chrome, ChromeOS, Edge
     "http://www.gstatic.com/generate_204": NO_CONTENT,
     "http://edge.microsoft.com/captiveportal/generate_204": NO_CONTENT,
@@ -71,6 +75,13 @@ ONLINE_ANSWERS: dict[str, Expected] = {
     "http://nmcheck.gnome.org/check_network_status.txt": Expected(
         200, b"NetworkManager is online\n", "text/plain"
     ),
+    # NetworkManager of Fedora, Red Hat, Arch and Debian
+    "http://fedoraproject.org/static/hotspot.txt": Expected(200, b"OK\n", "text/plain"),
+    "http://static.redhat.com/test/rhel-networkmanager.txt": Expected(200, b"OK\n", "text/plain"),
+    "http://ping.archlinux.org/nm-check.txt": Expected(
+        200, b"NetworkManager is online\n", "text/plain"
+    ),
+    "http://network-test.debian.org/nm": Expected(200, b"NetworkManager is online\n", "text/plain"),
     "http://connectivity-check.ubuntu.com/": Expected(
         204, b"", None, {"X-NetworkManager-Status": "online"}
     ),
@@ -84,6 +95,8 @@ FORWARDED_PROBE_HOSTS = (
     "play.googleapis.com",
     "edge.microsoft.com",
     "www.apple.com",
+    "fedoraproject.org",
+    "static.redhat.com",
 )
 """Probe hosts people use for everything else: the Pi never answers them itself
 (GENERAL_PURPOSE_HOSTS in portal/netconfig/dnsmasq.py), their real servers do."""

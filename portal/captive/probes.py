@@ -58,6 +58,9 @@ PROBES: tuple[Probe, ...] = tuple(
         NO_CONTENT,
     )
     + _probes("android", ("www.google.com",), "/gen_204", NO_CONTENT)
+    + _probes("grapheneos", ("connectivitycheck.grapheneos.network",), "/generate_204", NO_CONTENT)
+    + _probes("grapheneos", ("grapheneos.online",), "/gen_204", NO_CONTENT)
+    + _probes("grapheneos", ("grapheneos.online",), "/generate_204", NO_CONTENT)
     + _probes("chrome", ("www.gstatic.com",), "/generate_204", NO_CONTENT)
     + _probes("edge", ("edge.microsoft.com",), "/captiveportal/generate_204", NO_CONTENT)
     # Apple devices fetch /hotspot-detect.html, / and random-looking paths on
@@ -109,6 +112,32 @@ PROBES: tuple[Probe, ...] = tuple(
         "gnome",
         ("nmcheck.gnome.org",),
         "/check_network_status.txt",
+        OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
+    )
+    # NetworkManager as other distributions ship it: it compares the start of the
+    # body, so nothing may come before the expected text.
+    + _probes(
+        "fedora",
+        ("fedoraproject.org",),
+        "/static/hotspot.txt",
+        OnlineAnswer(200, b"OK\n", "text/plain"),
+    )
+    + _probes(
+        "redhat",
+        ("static.redhat.com",),
+        "/test/rhel-networkmanager.txt",
+        OnlineAnswer(200, b"OK\n", "text/plain"),
+    )
+    + _probes(
+        "arch",
+        ("ping.archlinux.org",),
+        "/nm-check.txt",
+        OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
+    )
+    + _probes(
+        "debian",
+        ("network-test.debian.org",),
+        "/nm",
         OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
     )
     + _probes(

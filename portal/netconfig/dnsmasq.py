@@ -19,6 +19,8 @@ GENERAL_PURPOSE_HOSTS: frozenset[str] = frozenset(
         "play.googleapis.com",  # the Play Store
         "edge.microsoft.com",  # Edge's sync and other services
         "www.apple.com",
+        "fedoraproject.org",  # the Fedora project's site
+        "static.redhat.com",  # Red Hat's sites' files
     }
 )
 """Probe hosts that people also use for everything else, so DNS must answer them truly.
