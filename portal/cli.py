@@ -68,9 +68,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
+API_NOT_ANNOUNCED = (
+    "note: DHCP does not announce the captive-portal API (option 114): RFC 8910 asks for an"
+    " https:// address with a valid certificate for the portal's name, which this portal"
+    " does not serve yet; phones find the portal by their probes"
+)
+
+
 def check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
     print(f"{args.file}: OK — portal at {settings.public_url}")
+    print(API_NOT_ANNOUNCED)
     return 0
 
 

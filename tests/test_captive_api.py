@@ -28,6 +28,34 @@ def test_api_says_captive_before_access(client: FlaskClient) -> None:
     }
 
 
+ANDROID_ACCEPT = "application/captive+json"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [None, "*/*", ANDROID_ACCEPT, "application/json", "application/json, text/html", "image/png"],
+)
+def test_api_answers_captive_json_whatever_the_accept_header(
+    client: FlaskClient, accept: str | None
+) -> None:
+    headers = {} if accept is None else {"Accept": accept}
+    response = client.get("/api/captive", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/captive+json"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert json.loads(response.get_data())["captive"] is True
+
+
+def test_a_browser_that_opens_the_api_gets_a_page_for_people(client: FlaskClient) -> None:
+    response = client.get("/api/captive?lang=en", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    html = response.get_data(as_text=True)
+    assert "<h1>Status</h1>" in html and "Get access" in html
+
+
 def test_api_gives_remaining_seconds_after_access(client: FlaskClient, services: Services) -> None:
     complete_onboarding(client)
     body = captive_json(client)

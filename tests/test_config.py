@@ -293,4 +293,13 @@ def test_check_config_exits_2_and_names_the_key(tmp_path: Path) -> None:
 def test_check_config_accepts_the_example() -> None:
     result = run_check_config(EXAMPLE)
     assert result.returncode == 0, result.stderr
+
+
+def test_check_config_says_why_dhcp_announces_no_captive_api() -> None:
+    result = run_check_config(EXAMPLE)
+    assert result.stdout.splitlines()[1] == (
+        "note: DHCP does not announce the captive-portal API (option 114): RFC 8910 asks for an"
+        " https:// address with a valid certificate for the portal's name, which this portal"
+        " does not serve yet; phones find the portal by their probes"
+    )
     assert "OK" in result.stdout

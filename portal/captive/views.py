@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, make_response, request
 
 from portal.context import client_mac, services
+from portal.pages import status
 
 captive = Blueprint("captive", __name__)
+
+CAPTIVE_JSON = "application/captive+json"
+NEVER_CACHED = {"Cache-Control": "private, no-store", "Vary": "Accept"}
 
 
 @captive.get("/api/captive")
 def captive_api() -> Response:
-    """RFC 8908 captive-portal API, announced by DHCP option 114 (RFC 8910)."""
+    """RFC 8908 captive-portal API: JSON, whatever the Accept header, unless text/html is
+    what the client asks for first (a person who opened the address): the status page."""
+    if request.accept_mimetypes.best == "text/html":
+        page = make_response(status())
+        page.headers.update(NEVER_CACHED)
+        return page
     found = services()
     mac = client_mac()
     left = found.book.seconds_left(mac) if mac else None
@@ -25,8 +34,4 @@ def captive_api() -> Response:
     if left is not None:
         body["seconds-remaining"] = left
         body["can-extend-session"] = True
-    return Response(
-        json.dumps(body),
-        content_type="application/captive+json",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return Response(json.dumps(body), content_type=CAPTIVE_JSON, headers=NEVER_CACHED)

@@ -37,11 +37,6 @@ def dns_probe_hosts() -> list[str]:
     return sorted(PROBE_HOSTS - GENERAL_PURPOSE_HOSTS)
 
 
-def captive_api_url(settings: Settings) -> str:
-    """The RFC 8908 API address announced in DHCP option 114."""
-    return settings.public_url + "api/captive"
-
-
 def lease_file(settings: Settings) -> Path:
     """Where dnsmasq keeps its leases: beside the portal's other data."""
     return settings.data_dir / LEASE_FILE_NAME
@@ -55,7 +50,6 @@ SOURCES = {
     # The address in these two is parsed by ipaddress when Settings is built;
     # only the host name is free text.
     "portal_name": "network.portal_hostname",
-    "captive_api_url": "network.portal_hostname",
     "range_start": "network.dhcp_range_start",
     "range_end": "network.dhcp_range_end",
     "lease_file": "storage.data_dir",
@@ -86,7 +80,6 @@ def render_dnsmasq(settings: Settings) -> str:
             "range_end": str(end),
             "netmask": str(settings.wifi_network.netmask),
             "lease_minutes": str(network.dhcp_lease_minutes),
-            "captive_api_url": captive_api_url(settings),
             "lease_file": str(lease_file(settings)),
         },
         SOURCES,

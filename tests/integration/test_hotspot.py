@@ -125,13 +125,13 @@ def online(hotspot: Hotspot) -> Iterator[Hotspot]:
 # --- joining the Wi-Fi ---
 
 
-def test_dhcp_offer_carries_option_114_and_the_pi_as_dns_server_and_router(
+def test_dhcp_offer_carries_the_pi_as_dns_server_and_router_and_no_http_api(
     hotspot: Hotspot,
 ) -> None:
     for who in hotspot.phones:
         for message in ("offer", "ack"):
             options = who.lease[message]
-            assert options["captive_portal"] == CAPTIVE_API
+            assert "captive_portal" not in options  # RFC 8910 asks for https://
             assert options["name_server"] == PORTAL_ADDRESS
             assert options["router"] == PORTAL_ADDRESS
             assert 3600 <= int(options["lease_time"]) <= 7200
