@@ -14,6 +14,7 @@ import functools
 import hashlib
 import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,14 +61,25 @@ def mac_from_arp_request(address: str, interface: str, timeout: float = 0.5) -> 
         return None
 
 
+def may_send_raw_packets() -> bool:
+    """May this process open a raw packet socket (CAP_NET_RAW), as the ARP fallback needs?"""
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()
+    except OSError:  # PermissionError without the capability; no AF_PACKET elsewhere
+        return False
+    return True
+
+
 def neighbour_identity(interface: str, table: Path = NEIGHBOUR_TABLE) -> Identify:
     """Production identity: neighbour table first, ARP who-has as a fallback.
 
-    The fallback is given up the first time it is refused for lack of permission:
-    no point asking again every request. That is this identity's state, so each
-    app (each gunicorn worker) finds it out once; no module holds it.
+    The fallback is only tried by a process that may send raw packets, found out
+    when the identity is made: the web process normally may not, and must then
+    never import scapy (seconds of CPU, in which a gevent worker serves nobody).
+    It is also given up the first time it is refused. That is this identity's
+    state, so each app (each gunicorn worker) finds it out once; no module holds it.
     """
-    arp_permitted = True
+    arp_permitted = may_send_raw_packets()
 
     def identify(address: str) -> str | None:
         nonlocal arp_permitted

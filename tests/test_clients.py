@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from portal.clients import address_identity, mac_from_neighbour_table, neighbour_identity
+from portal.clients import (
+    address_identity,
+    mac_from_neighbour_table,
+    may_send_raw_packets,
+    neighbour_identity,
+)
 from portal.gatekeeper.neighbours import Neighbour, neighbours
 from portal.gatekeeper.protocol import normalise_mac
 
@@ -73,6 +79,7 @@ def test_neighbour_rows_are_read_with_normalised_macs_and_unreadable_ones_passed
 def test_arp_fallback_asks_for_a_device_the_table_lacks(
     table: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("portal.clients.may_send_raw_packets", lambda: True)
     asked: list[tuple[str, str]] = []
 
     def answer(address: str, interface: str) -> str | None:
@@ -97,6 +104,7 @@ def test_arp_fallback_is_given_up_by_that_identity_once_refused_permission(
         asked.append(address)
         raise PermissionError("Operation not permitted")
 
+    monkeypatch.setattr("portal.clients.may_send_raw_packets", lambda: True)
     monkeypatch.setattr("portal.clients.mac_from_arp_request", refuse)
     identify = neighbour_identity("wlan0", table)
     assert identify("10.42.0.30") is None
@@ -126,3 +134,36 @@ def test_bad_macs_are_refused(bad: str) -> None:
 
 def test_mac_forms_are_normalised() -> None:
     assert normalise_mac("AA-BB-CC-DD-EE-FF") == "aa:bb:cc:dd:ee:ff"
+
+
+def test_a_process_that_may_not_send_raw_packets_never_tries_the_arp_fallback(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def answer(address: str, interface: str) -> str | None:
+        asked.append(address)
+        return None
+
+    monkeypatch.setattr("portal.clients.may_send_raw_packets", lambda: False)
+    monkeypatch.setattr("portal.clients.mac_from_arp_request", answer)
+    identify = neighbour_identity("wlan0", table)
+    assert identify("10.42.0.30") is None
+    assert identify("10.42.0.23") == "aa:bb:cc:00:00:23"
+    assert asked == []
+
+
+def test_raw_packets_are_refused_to_an_unprivileged_process() -> None:
+    if os.geteuid() != 0:
+        assert may_send_raw_packets() is False
+        return
+    assert may_send_raw_packets() is True  # root may
+    # A child that becomes nobody, as the web process runs on the Pi, may not.
+    child = os.fork()
+    if child == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+        os._exit(0 if may_send_raw_packets() is False else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
