@@ -216,12 +216,13 @@ def housekeep(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     prepare(settings.data_dir)
-    book = make_book(settings, make_firewall(settings))
-    monitor = UplinkMonitor(settings, time.time)
+    firewall = make_firewall(settings)
+    book = make_book(settings, firewall)
+    monitor = UplinkMonitor(settings, time.time, point_dns=firewall.point_dns)
     if args.once:
         book.restore()  # no gatekeeper: one sentence and exit 3
         upkeep(book, time.time)
-        monitor.observe(monitor.check())
+        monitor.round()
         return 0
     stop = threading.Event()
     threading.Thread(target=monitor.run, args=(stop,), name="uplink", daemon=True).start()

@@ -17,10 +17,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.access.firewall import Clock
+from portal.access.firewall import Clock, FirewallError
 from portal.config import Settings
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,13 @@ def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) ->
 
 
 class UplinkMonitor:
-    """Checks the uplink and publishes a verdict that changes only after N checks in a row."""
+    """Checks the uplink and publishes a verdict that changes only after N checks in a row.
+
+    `point_dns` (the firewall's: the gatekeeper switches dnsmasq's files) is given each
+    verdict until it takes it: the real answers while up, the probe hosts at the Pi
+    while down, so phones show the portal offline and reach the real probe servers,
+    over HTTP and HTTPS, online.
+    """
 
     def __init__(
         self,
@@ -139,6 +146,7 @@ class UplinkMonitor:
         *,
         timeout: float = 3.0,
         dns_port: int = DNS_PORT,
+        point_dns: Callable[[bool], None] | None = None,
     ) -> None:
         self._uplink = settings.uplink
         self._dns_servers = settings.network.dns_upstreams
@@ -149,6 +157,9 @@ class UplinkMonitor:
         self._state = read_state(self._path)
         self._streak = 0
         """Checks in a row that disagree with the current verdict."""
+        self._point_dns = point_dns
+        self._dns_pointed: bool | None = None
+        """The verdict the DNS was last pointed for (None: not yet, since start)."""
 
     @property
     def state(self) -> UplinkState:
@@ -185,8 +196,25 @@ class UplinkMonitor:
         self._state = state
         write_state(self._path, state)
 
+    def point_dns(self) -> None:
+        """Point the DNS for the current verdict, unless it already is."""
+        if self._point_dns is None or self._dns_pointed == self._state.up:
+            return
+        try:
+            self._point_dns(self._state.up)
+        except FirewallError as error:
+            log.warning("DNS not switched (%s); next try at the next check", error)
+            return
+        self._dns_pointed = self._state.up
+
+    def round(self) -> UplinkState:
+        """One check, its verdict, and the DNS that goes with it."""
+        state = self.observe(self.check())
+        self.point_dns()
+        return state
+
     def run(self, stop: threading.Event) -> None:
         while True:
-            self.observe(self.check())
+            self.round()
             if stop.wait(self._uplink.check_interval_seconds):
                 return

@@ -9,6 +9,7 @@ answers with these literals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,8 @@ ONLINE_ANSWERS: dict[str, Expected] = {
 }
 
 
-FORWARDED_PROBE_HOSTS = (
-    "www.google.com",
-    "www.gstatic.com",
-    "clients3.google.com",
-    "play.googleapis.com",
-    "edge.microsoft.com",
-    "www.apple.com",
-    "fedoraproject.org",
-    "static.redhat.com",
+PROBE_HOSTNAMES: tuple[str, ...] = tuple(
+    sorted({str(urlsplit(url).hostname) for url in ONLINE_ANSWERS})
 )
-"""Probe hosts people use for everything else: the Pi never answers them itself
-(GENERAL_PURPOSE_HOSTS in portal/netconfig/dnsmasq.py), their real servers do."""
+"""Every probe host above. While the uplink is up, the Pi's DNS gives each its real
+address; while it is down, the Pi's own (tests/test_netconfig.py, tests/integration)."""

@@ -39,6 +39,7 @@ from portal.config import Settings
 from portal.gatekeeper.allowed_set import parse_set_json
 from portal.gatekeeper.commands import CommandError, Completed
 from portal.gatekeeper.daemon import bind_listener, nft_backend
+from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.gatekeeper.nft import NftFailed, NftLibrary, NftProgram
 from portal.gatekeeper.protocol import (
     MAX_GRANT_SECONDS,
@@ -714,6 +715,7 @@ GATEKEEPER_MODULES = [
     "portal.gatekeeper.allowed_set",
     "portal.gatekeeper.commands",
     "portal.gatekeeper.daemon",
+    "portal.gatekeeper.dns_switch",
     "portal.gatekeeper.neighbours",
     "portal.gatekeeper.nft",
     "portal.gatekeeper.protocol",
@@ -1063,3 +1065,67 @@ def test_each_nft_backend_changes_the_namespaces_set(hotspot: Hotspot, kind: str
     assert error.startswith(f"{summary}: ")
     assert "No such file or directory" in error
     assert MAC not in error
+
+
+# --- the dns verb: switching dnsmasq's files, then SIGHUP ---
+
+
+def dnsmasq_stand_in(folder: Path) -> subprocess.Popen[str]:
+    """A process that, like dnsmasq, re-reads dns-servers.conf on SIGHUP (and prints it)."""
+    servers = str(folder / "dns-servers.conf")
+    script = (
+        "import signal, sys, time\n"
+        "def hup(*_):\n"
+        f"    print(open({servers!r}).read().splitlines()[-1], flush=True)\n"
+        "signal.signal(signal.SIGHUP, hup)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(1)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    (folder / "dnsmasq.pid").write_text(f"{process.pid}\n", encoding="ascii")
+    return process
+
+
+def test_the_dns_verb_switches_the_files_and_has_dnsmasq_reread_them(
+    serve: Serve, socket_dir: Path
+) -> None:
+    for state in ("up", "down"):
+        (socket_dir / f"dns-servers-{state}.conf").write_text(f"server=9.9.9.9\n# {state}\n")
+        (socket_dir / f"dns-hosts-{state}").write_text(f"# {state}\n")
+    dnsmasq = dnsmasq_stand_in(socket_dir)
+    try:
+        path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+        assert exchange(path, request(verb="dns", uplink="down")) == [{"ok": True}]
+        assert dnsmasq.stdout is not None and dnsmasq.stdout.readline() == "# down\n"
+        assert (socket_dir / "dns-hosts").read_text() == "# down\n"
+        assert exchange(path, request(verb="dns", uplink="up")) == [{"ok": True}]
+        assert dnsmasq.stdout.readline() == "# up\n"
+        assert oct((socket_dir / "dns-servers.conf").stat().st_mode & 0o777) == "0o644"
+    finally:
+        dnsmasq.kill()
+        dnsmasq.wait()
+
+
+@pytest.mark.parametrize("uplink", ["sideways", True, None, ""])
+def test_a_dns_request_names_up_or_down(serve: Serve, socket_dir: Path, uplink: object) -> None:
+    path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+    [reply] = exchange(path, request(verb="dns", uplink=uplink))
+    assert reply == {"ok": False, "error": 'uplink must be "up" or "down"'}
+
+
+def test_dns_switching_refuses_what_it_cannot_do(serve: Serve, socket_dir: Path) -> None:
+    unset, _ = serve()
+    assert exchange(unset, request(verb="dns", uplink="up")) == [
+        {"ok": False, "error": "DNS switching is not set up (--dns-folder)"}
+    ]
+    path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+    assert exchange(path, request(verb="dns", uplink="up")) == [
+        {"ok": False, "error": "cannot read dns-servers-up.conf: No such file or directory"}
+    ]
+    for name in ("dns-servers-up.conf", "dns-hosts-up"):
+        (socket_dir / name).write_text("# up\n")
+    (socket_dir / "dnsmasq.pid").write_text("12; rm -rf /\n")
+    assert exchange(path, request(verb="dns", uplink="up")) == [
+        {"ok": False, "error": "dnsmasq's pid file holds no process number"}
+    ]

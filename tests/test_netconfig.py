@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -17,9 +18,11 @@ import pytest
 
 from portal.cli import main
 from portal.config import Settings, parse_settings
+from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
+from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers
 from portal.netconfig.templates import RenderRefused, fill
-from tests.online_answers import FORWARDED_PROBE_HOSTS
+from tests.online_answers import PROBE_HOSTNAMES
 from tests.system import find, require
 
 DEFAULT = Settings()
@@ -41,6 +44,18 @@ VARIANTS = {
         "network", portal_hostname="", portal_port=8080, admin_port=8000
     ),
 }
+
+
+RENDERED = Path("/etc/passerelle")
+"""Where these tests say the rendered files go (dnsmasq.conf names its DNS files there)."""
+
+
+def dnsmasq_conf(settings: Settings) -> str:
+    return render_dnsmasq(settings, RENDERED)
+
+
+def dns_servers_offline(settings: Settings) -> str:
+    return render_dns_servers(settings, False)
 
 
 def tool(name: str) -> str:
@@ -89,23 +104,39 @@ def test_nft_accepts_the_ruleset(variant: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_dnsmasq_accepts_the_config(variant: str, tmp_path: Path) -> None:
+def test_dnsmasq_accepts_the_config_for_either_uplink_state(variant: str, tmp_path: Path) -> None:
     dnsmasq = tool("dnsmasq")
-    conf = tmp_path / "dnsmasq.conf"
-    conf.write_text(render_dnsmasq(VARIANTS[variant]), encoding="utf-8")
-    result = run(dnsmasq, "--test", "-C", str(conf))
-    assert result.returncode == 0, result.stderr
-    assert "syntax check OK" in result.stderr
+    write_config(VARIANTS[variant], tmp_path)
+    for state in ("up", "down"):
+        for active, source in (
+            ("dns-servers.conf", f"dns-servers-{state}.conf"),
+            ("dns-hosts", f"dns-hosts-{state}"),
+        ):
+            shutil.copyfile(tmp_path / source, tmp_path / active)
+        result = run(dnsmasq, "--test", "-C", str(tmp_path / "dnsmasq.conf"))
+        assert result.returncode == 0, (state, result.stderr)
+        assert "syntax check OK" in result.stderr
 
 
 def test_rendering_is_deterministic(tmp_path: Path) -> None:
-    first = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path / "a")}
-    second = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path / "b")}
+    first = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path)}
+    second = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path)}
     assert first == second
-    assert set(first) == {"portal.nft", "dnsmasq.conf"}
+    assert set(first) == {
+        "portal.nft",
+        "dnsmasq.conf",
+        "dns-servers-up.conf",
+        "dns-servers-down.conf",
+        "dns-hosts-up",
+        "dns-hosts-down",
+        "dns-servers.conf",  # dnsmasq starts with the "up" files
+        "dns-hosts",
+    }
+    assert first["dns-servers.conf"] == first["dns-servers-up.conf"]
+    assert first["dns-hosts"] == first["dns-hosts-up"]
 
 
-def test_render_config_command_writes_both_files(tmp_path: Path) -> None:
+def test_render_config_command_writes_files_dnsmasq_can_read(tmp_path: Path) -> None:
     config = tmp_path / "portal.toml"
     config.write_text('[network]\nwifi_interface = "wlan1"\n', encoding="utf-8")
     out = tmp_path / "out"
@@ -113,6 +144,9 @@ def test_render_config_command_writes_both_files(tmp_path: Path) -> None:
     assert 'iifname "wlan1"' in (out / "portal.nft").read_text(encoding="utf-8")
     assert "interface=wlan1" in (out / "dnsmasq.conf").read_text(encoding="utf-8")
     assert not [path for path in out.iterdir() if path.name.startswith(".")]
+    # dnsmasq re-reads its DNS files after dropping root, whatever the command's umask.
+    assert oct(out.stat().st_mode & 0o777) == "0o755"
+    assert {oct(path.stat().st_mode & 0o777) for path in out.iterdir()} == {"0o644"}
 
 
 def test_render_config_command_names_a_bad_key(
@@ -136,24 +170,24 @@ def bypassing_checks(section: str, **changes: object) -> Settings:
 
 SLIPPED = [
     (render_ruleset, "network", "wifi_interface", "wlan0\nfoo", "a line break (U+000A)"),
-    (render_dnsmasq, "network", "wifi_interface", "wlan0\nfoo", "a line break (U+000A)"),
+    (dnsmasq_conf, "network", "wifi_interface", "wlan0\nfoo", "a line break (U+000A)"),
     (render_ruleset, "network", "wifi_interface", "wlan0\r", "a line break (U+000D)"),
     (render_ruleset, "network", "wifi_interface", "wlan0\t", "a tab (U+0009)"),
     (render_ruleset, "network", "uplink_interface", 'eth0"', "a quote (U+0022)"),
-    (render_dnsmasq, "network", "uplink_interface", "eth0'", "a quote (U+0027)"),
-    (render_dnsmasq, "network", "uplink_interface", "eth0\x7f", "a control character (U+007F)"),
-    (render_dnsmasq, "network", "uplink_interface", "eth0\x85", "a control character (U+0085)"),
-    (render_dnsmasq, "network", "uplink_interface", "eth0\u2028", "a control character (U+2028)"),
+    (dnsmasq_conf, "network", "uplink_interface", "eth0'", "a quote (U+0027)"),
+    (dnsmasq_conf, "network", "uplink_interface", "eth0\x7f", "a control character (U+007F)"),
+    (dnsmasq_conf, "network", "uplink_interface", "eth0\x85", "a control character (U+0085)"),
+    (dnsmasq_conf, "network", "uplink_interface", "eth0\u2028", "a control character (U+2028)"),
     (
-        render_dnsmasq,
+        dns_servers_offline,
         "network",
         "dns_upstreams",
         ("9.9.9.9", "fe80::1%x\nserver=6.6.6.6"),
         "a line break (U+000A)",
     ),
-    (render_dnsmasq, "network", "portal_hostname", "passerelle.lan\n", "a line break (U+000A)"),
-    (render_dnsmasq, "network", "portal_hostname", 'a"b', "a quote (U+0022)"),
-    (render_dnsmasq, "storage", "data_dir", "/var/lib/x\\y", "a backslash (U+005C)"),
+    (dnsmasq_conf, "network", "portal_hostname", "passerelle.lan\n", "a line break (U+000A)"),
+    (dnsmasq_conf, "network", "portal_hostname", 'a"b', "a quote (U+0022)"),
+    (dnsmasq_conf, "storage", "data_dir", "/var/lib/x\\y", "a backslash (U+005C)"),
 ]
 
 
@@ -211,10 +245,10 @@ def test_render_config_command_refuses_a_value_the_checks_missed(
 def test_dnsmasq_accepts_a_link_local_upstream_with_its_zone(tmp_path: Path) -> None:
     dnsmasq = tool("dnsmasq")
     settings = DEFAULT.replace("network", dns_upstreams=("fe80::1%eth0", "9.9.9.9"))
-    conf = tmp_path / "dnsmasq.conf"
-    conf.write_text(render_dnsmasq(settings), encoding="utf-8")
-    assert "server=fe80::1%eth0" in directives(conf.read_text(encoding="utf-8"))
-    result = run(dnsmasq, "--test", "-C", str(conf))
+    write_config(settings, tmp_path)
+    servers = (tmp_path / "dns-servers.conf").read_text(encoding="utf-8")
+    assert "server=fe80::1%eth0" in directives(servers)
+    result = run(dnsmasq, "--test", "-C", str(tmp_path / "dnsmasq.conf"))
     assert result.returncode == 0, result.stderr
 
 
@@ -315,19 +349,19 @@ def test_masquerade_only_the_wifi_network_out_of_the_uplink() -> None:
 
 
 def test_dhcp_and_dns_serve_the_wifi_side_only() -> None:
-    lines = directives(render_dnsmasq(DEFAULT))
+    lines = directives(dnsmasq_conf(DEFAULT))
     assert "interface=wlan0" in lines
     assert {"except-interface=lo", "except-interface=eth0", "bind-dynamic"} <= set(lines)
     assert [line for line in lines if line.startswith("interface=")] == ["interface=wlan0"]
 
 
 def test_dhcp_offers_the_range_lease_and_pi() -> None:
-    lines = directives(render_dnsmasq(DEFAULT))
+    lines = directives(dnsmasq_conf(DEFAULT))
     assert "dhcp-range=10.42.0.2,10.42.0.254,255.255.255.0,60m" in lines
     assert "dhcp-option=option:dns-server,10.42.0.1" in lines
     assert "dhcp-leasefile=/var/lib/passerelle/dnsmasq.leases" in lines
 
-    other = directives(render_dnsmasq(VARIANTS["other-network"]))
+    other = directives(dnsmasq_conf(VARIANTS["other-network"]))
     assert "dhcp-range=192.168.76.20,192.168.79.200,255.255.252.0,120m" in other
 
 
@@ -335,60 +369,62 @@ def test_dhcp_offers_the_range_lease_and_pi() -> None:
 def test_dhcp_never_announces_an_http_captive_api(variant: str) -> None:
     # RFC 8910 wants https://; Android refuses http:// and then distrusts its probes.
     settings = DEFAULT if variant == "default" else VARIANTS[variant]
-    lines = directives(render_dnsmasq(settings))
+    lines = directives(dnsmasq_conf(settings))
     assert [line for line in lines if line.startswith("dhcp-option=114")] == []
     assert [line for line in lines if "/api/captive" in line] == []
 
 
 def test_dns_forwards_to_the_configured_upstreams_only() -> None:
-    lines = directives(render_dnsmasq(VARIANTS["other-network"]))
+    lines = directives(dnsmasq_conf(VARIANTS["other-network"]))
     assert {"no-resolv", "no-hosts"} <= set(lines)
-    assert [line for line in lines if line.startswith("server=")] == [
-        "server=2620:fe::fe",
-        "server=80.67.169.12",
-    ]
+    assert [line for line in lines if line.startswith("server=")] == []
+    for up in (True, False):
+        servers = directives(render_dns_servers(VARIANTS["other-network"], up))
+        assert [line for line in servers if not line.startswith("server=/")] == [
+            "server=2620:fe::fe",
+            "server=80.67.169.12",
+        ]
 
 
-def test_probe_hosts_resolve_to_the_portal_but_general_hosts_do_not() -> None:
-    lines = directives(render_dnsmasq(DEFAULT))
+def test_dnsmasq_reads_its_dns_from_the_two_switched_files_with_a_short_ttl() -> None:
+    lines = directives(dnsmasq_conf(DEFAULT))
+    assert "servers-file=/etc/passerelle/dns-servers.conf" in lines
+    assert "addn-hosts=/etc/passerelle/dns-hosts" in lines
+    assert "local-ttl=10" in lines
+    # Only the portal's own name, and Firefox's canary, are answered by the Pi for good.
     assert [line for line in lines if line.startswith("address=/")] == [
         "address=/passerelle.lan/10.42.0.1",
-        "address=/captive.apple.com/10.42.0.1",
-        "address=/connect.rom.miui.com/10.42.0.1",
-        "address=/connectivity-check.ubuntu.com/10.42.0.1",
-        "address=/connectivity.samsung.com.cn/10.42.0.1",
-        "address=/connectivitycheck.android.com/10.42.0.1",
-        "address=/connectivitycheck.grapheneos.network/10.42.0.1",
-        "address=/connectivitycheck.gstatic.com/10.42.0.1",
-        "address=/connectivitycheck.platform.hicloud.com/10.42.0.1",
-        "address=/detectportal.firefox.com/10.42.0.1",
-        "address=/grapheneos.online/10.42.0.1",
-        "address=/ipv6.msftconnecttest.com/10.42.0.1",
-        "address=/network-test.debian.org/10.42.0.1",
-        "address=/nmcheck.gnome.org/10.42.0.1",
-        "address=/ping.archlinux.org/10.42.0.1",
-        "address=/www.airport.us/10.42.0.1",
-        "address=/www.appleiphonecell.com/10.42.0.1",
-        "address=/www.ibook.info/10.42.0.1",
-        "address=/www.itools.info/10.42.0.1",
-        "address=/www.msftconnecttest.com/10.42.0.1",
-        "address=/www.msftncsi.com/10.42.0.1",
-        "address=/www.thinkdifferent.us/10.42.0.1",
         "address=/use-application-dns.net/",
     ]
-    # Probe hosts people use for everything else are answered truly (forwarded).
-    for host in FORWARDED_PROBE_HOSTS:
-        assert not [line for line in lines if host in line]
+
+
+def test_while_the_uplink_is_up_every_name_gets_its_real_address() -> None:
+    assert [line for line in directives(render_dns_servers(DEFAULT, True)) if "/" in line] == []
+    assert directives(render_dns_hosts(DEFAULT, True)) == []
+
+
+def test_while_the_uplink_is_down_every_probe_host_is_the_pi_and_kept_local() -> None:
+    servers = directives(render_dns_servers(DEFAULT, False))
+    # Local only: dnsmasq answers A from dns-hosts, and AAAA at once with no address.
+    assert [line for line in servers if line.startswith("server=/")] == [
+        f"server=/{host}/" for host in PROBE_HOSTNAMES
+    ]
+    assert directives(render_dns_hosts(DEFAULT, False)) == [
+        f"10.42.0.1 {host}" for host in PROBE_HOSTNAMES
+    ]
+    assert {"connectivitycheck.gstatic.com", "www.google.com", "fedoraproject.org"} <= set(
+        PROBE_HOSTNAMES
+    )
 
 
 def test_no_query_log_and_no_device_names() -> None:
-    lines = directives(render_dnsmasq(DEFAULT))
+    lines = directives(dnsmasq_conf(DEFAULT))
     assert not [line for line in lines if line.startswith(("log-queries", "log-dhcp"))]
     assert {"quiet-dhcp", "dhcp-ignore-names"} <= set(lines)
 
 
 def test_no_portal_name_line_without_a_hostname() -> None:
-    lines = directives(render_dnsmasq(VARIANTS["address-and-port"]))
+    lines = directives(dnsmasq_conf(VARIANTS["address-and-port"]))
     assert not [line for line in lines if line.startswith("address=/passerelle.lan/")]
 
 
@@ -455,7 +491,10 @@ def test_ruleset_loads_into_a_real_kernel_twice(netns: NetnsFactory, tmp_path: P
 DNS_QUERY = r"""
 import socket, struct, sys
 server, name = sys.argv[1], sys.argv[2]
-question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0\0\1\0\1"
+show = sys.argv[3] if len(sys.argv) > 3 else "A"  # A, AAAA, or TTL (of the first A)
+qtype = 28 if show == "AAAA" else 1
+labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+question = labels + b"\0" + struct.pack("!HH", qtype, 1)
 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
     sock.settimeout(5)
     sock.connect((server, 53))  # connected, so an ICMP port-unreachable is reported
@@ -466,20 +505,27 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         print("refused")
         sys.exit()
 rcode, answers = struct.unpack("!H", reply[2:4])[0] & 0xF, struct.unpack("!H", reply[6:8])[0]
-offset, found = 12 + len(question), []
+offset, found, ttls = 12 + len(question), [], []
 for _ in range(answers):
-    kind, _class, _ttl, length = struct.unpack("!HHIH", reply[offset + 2 : offset + 12])
+    kind, _class, ttl, length = struct.unpack("!HHIH", reply[offset + 2 : offset + 12])
     if kind == 1:
         found.append(socket.inet_ntoa(reply[offset + 12 : offset + 12 + length]))
+        ttls.append(ttl)
     offset += 12 + length
-print(rcode, *found)
+if show == "AAAA":
+    print(rcode, f"answers={answers}")
+elif show == "TTL":
+    print(*ttls)
+else:
+    print(rcode, *found)
 """
 
 
-def test_dnsmasq_answers_probes_and_canary_on_wifi_only(
+def test_dnsmasq_answers_probes_by_uplink_state_and_canary_on_wifi_only(
     netns: NetnsFactory, tmp_path: Path
 ) -> None:
-    """A real dnsmasq in a hotspot namespace, asked by a phone namespace over a veth pair."""
+    """A real dnsmasq in a hotspot namespace, asked by a phone namespace over a veth pair;
+    switched between the uplink's states as the gatekeeper does (files and SIGHUP)."""
     dnsmasq, ip = tool("dnsmasq"), tool("ip")
     hotspot, phone = netns(), netns()
     wifi, phone_side, uplink = f"{hotspot[3:]}w", f"{hotspot[3:]}p", f"{hotspot[3:]}u"
@@ -500,8 +546,8 @@ def test_dnsmasq_answers_probes_and_canary_on_wifi_only(
     settings = DEFAULT.replace("network", wifi_interface=wifi, uplink_interface=uplink).replace(
         "storage", data_dir=str(tmp_path)
     )
+    write_config(settings, tmp_path)
     conf = tmp_path / "dnsmasq.conf"
-    conf.write_text(render_dnsmasq(settings), encoding="utf-8")
     server = subprocess.Popen(
         [
             *(ip, "netns", "exec", hotspot, dnsmasq, "--keep-in-foreground", "-C", str(conf)),
@@ -512,21 +558,34 @@ def test_dnsmasq_answers_probes_and_canary_on_wifi_only(
     )
     try:
 
-        def ask(namespace: str, address: str, name: str) -> str:
+        def ask(namespace: str, address: str, name: str, show: str = "A") -> str:
             for _ in range(50):  # dnsmasq binds the interface a moment after starting
-                answer = in_netns(namespace, sys.executable, "-c", DNS_QUERY, address, name)
+                answer = in_netns(namespace, sys.executable, "-c", DNS_QUERY, address, name, show)
                 assert answer.returncode == 0, answer.stderr
                 if answer.stdout.strip() != "refused" or address != "10.42.0.1":
                     return answer.stdout.strip()
                 time.sleep(0.1)
             return "refused"
 
-        assert ask(phone, "10.42.0.1", "connectivitycheck.gstatic.com") == "0 10.42.0.1"
-        assert ask(phone, "10.42.0.1", "captive.apple.com") == "0 10.42.0.1"
+        # Uplink up (as dnsmasq starts): probe hosts are forwarded (unreachable here).
         assert ask(phone, "10.42.0.1", "passerelle.lan") == "0 10.42.0.1"
+        assert ask(phone, "10.42.0.1", "passerelle.lan", "TTL") == "10"
         assert ask(phone, "10.42.0.1", "use-application-dns.net") == "3"  # NXDOMAIN
-        # A general-purpose host is forwarded upstream (unreachable here), never the Pi.
-        assert "10.42.0.1" not in ask(phone, "10.42.0.1", "www.google.com")
+        for host in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.google.com"):
+            assert "10.42.0.1" not in ask(phone, "10.42.0.1", host), host
+        # Uplink down: the probe hosts are the Pi, AAAA is answered at once with nothing.
+        switch = DnsSwitch(tmp_path, tmp_path / "dnsmasq.pid")
+        switch.apply(False)
+        for host in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.google.com"):
+            assert ask(phone, "10.42.0.1", host) == "0 10.42.0.1", host
+        assert ask(phone, "10.42.0.1", "captive.apple.com", "TTL") == "10"
+        started = time.monotonic()
+        assert ask(phone, "10.42.0.1", "connectivitycheck.gstatic.com", "AAAA") == "0 answers=0"
+        assert time.monotonic() - started < 2  # not the 5 s of an upstream that never answers
+        # Up again: forwarded again, by the same dnsmasq (never restarted).
+        switch.apply(True)
+        assert "10.42.0.1" not in ask(phone, "10.42.0.1", "connectivitycheck.gstatic.com")
+        assert server.poll() is None
         # Nothing listens for DNS on the uplink side.
         assert ask(hotspot, "192.0.2.10", "captive.apple.com") == "refused"
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from portal.access.firewall import FirewallError
 from portal.config import Settings
 from portal.context import Services, services_of
 from portal.uplink import (
@@ -47,6 +48,39 @@ def test_verdict_flips_only_after_enough_checks_in_a_row(
     assert read_state(state_path(settings)) == down
     assert not monitor.observe(True).up
     assert monitor.observe(True).up
+
+
+class PointedDns:
+    """The firewall's point_dns, recorded; refuses while `down` (a gatekeeper not up yet)."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+        self.down = False
+
+    def __call__(self, uplink_up: bool) -> None:
+        if self.down:
+            raise FirewallError("gatekeeper unreachable")
+        self.calls.append(uplink_up)
+
+
+def test_the_dns_follows_each_verdict_and_is_set_once_at_start(
+    settings: Settings, clock: FakeClock
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pointed = PointedDns()
+    monitor = UplinkMonitor(settings, clock, point_dns=pointed)
+    for reachable in (True, True, False, False, False, False):
+        monitor.observe(reachable)
+        monitor.point_dns()
+    assert pointed.calls == [True, False]  # at start, then once the verdict flipped
+    # A gatekeeper that refuses is asked again at every check until it takes it.
+    pointed.down = True
+    for _ in range(3):
+        monitor.observe(True)
+        monitor.point_dns()
+    pointed.down = False
+    monitor.point_dns()
+    assert pointed.calls == [True, False, True]
 
 
 def test_state_file_is_written_only_on_change(settings: Settings, clock: FakeClock) -> None:

@@ -38,6 +38,10 @@ class Firewall(Protocol):
     def sync(self, grants: Mapping[str, int]) -> None:
         """Make the set hold exactly `grants` (mac → seconds left), e.g. after a reboot."""
 
+    def point_dns(self, uplink_up: bool) -> None:
+        """Give guests the DNS for an uplink that is up (real answers) or down (the probe
+        hosts at the Pi); the gatekeeper switches dnsmasq's files."""
+
 
 class MemoryFirewall:
     """A firewall kept in this process's memory: for demo mode and tests."""
@@ -47,6 +51,8 @@ class MemoryFirewall:
         self._lock = threading.Lock()
         self._deadlines: dict[str, float] = {}
         self._packets: dict[str, int] = {}
+        self.dns_uplink_up: bool | None = None
+        """The DNS last pointed to (no dnsmasq here: demo and tests look at it)."""
 
     def grant(self, mac: str, seconds: int) -> None:
         request = GrantRequest.checked(mac, seconds)
@@ -77,6 +83,9 @@ class MemoryFirewall:
         with self._lock:
             self._deadlines = {mac: now + seconds for mac, seconds in checked.items()}
             self._packets = {mac: self._packets.get(mac, 0) for mac in checked}
+
+    def point_dns(self, uplink_up: bool) -> None:
+        self.dns_uplink_up = uplink_up
 
     def count_traffic(self, mac: str, packets: int) -> None:
         """Stand-in for the kernel's per-element counter (demo and tests)."""

@@ -20,6 +20,7 @@ from portal.access.firewall import FirewallError
 from portal.gatekeeper.protocol import (
     MAX_REPLY_BYTES,
     BadReply,
+    DnsRequest,
     FirewallEntry,
     GrantRequest,
     LineCutShort,
@@ -57,6 +58,9 @@ class GatekeeperFirewall:
 
     def sync(self, grants: Mapping[str, int]) -> None:
         self._call(SyncRequest.checked(grants))
+
+    def point_dns(self, uplink_up: bool) -> None:
+        self._call(DnsRequest.for_uplink(uplink_up))
 
     def list(self) -> list[FirewallEntry]:
         reply = self._call(ListRequest())

@@ -38,6 +38,7 @@ from portal.gatekeeper.commands import (
     SubprocessRunner,
     find_program,
 )
+from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.gatekeeper.nft import LIBNFTABLES, NftBackend, NftLibrary, NftProgram
 from portal.gatekeeper.server import GatekeeperServer
 
@@ -110,8 +111,24 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wifi-interface", help="only look up revoked clients' addresses on this interface"
     )
+    parser.add_argument(
+        "--dns-folder",
+        type=Path,
+        help="where render-config wrote dnsmasq.conf: switch its DNS files on `dns` requests",
+    )
+    parser.add_argument(
+        "--dnsmasq-pid-file", type=Path, help="with --dns-folder: dnsmasq's pid file (for SIGHUP)"
+    )
     parser.add_argument("--verbose", action="store_true", help="also log every list request")
     return parser.parse_args(argv)
+
+
+def _dns_switch(args: argparse.Namespace) -> DnsSwitch | None:
+    if (args.dns_folder is None) != (args.dnsmasq_pid_file is None):
+        raise StartError("--dns-folder and --dnsmasq-pid-file go together")
+    if args.dns_folder is None:
+        return None
+    return DnsSwitch(args.dns_folder, args.dnsmasq_pid_file)
 
 
 def _allowed_uid(args: argparse.Namespace) -> int:
@@ -159,6 +176,7 @@ def _allowed_set(wifi_interface: str | None) -> AllowedSet:
 
 def run(args: argparse.Namespace) -> None:
     allowed_uid = _allowed_uid(args)
+    dns = _dns_switch(args)
     listener = systemd_listener()
     bound: Path | None = None
     if listener is None:
@@ -171,7 +189,7 @@ def run(args: argparse.Namespace) -> None:
         bound = args.socket
     elif args.socket is not None:
         log.warning("socket passed by systemd; ignoring --socket")
-    server = GatekeeperServer(listener, _allowed_set(args.wifi_interface), allowed_uid)
+    server = GatekeeperServer(listener, _allowed_set(args.wifi_interface), allowed_uid, dns=dns)
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
     signal.signal(signal.SIGINT, lambda *_: server.shutdown())
     log.info("serving; callers allowed: uid %d and root", allowed_uid)

@@ -4,6 +4,7 @@ Requests:  {"verb": "grant", "mac": "aa:bb:cc:dd:ee:ff", "seconds": 3600}
            {"verb": "revoke", "mac": "aa:bb:cc:dd:ee:ff"}
            {"verb": "list"}
            {"verb": "sync", "grants": {"aa:bb:cc:dd:ee:ff": 3600, ...}}
+           {"verb": "dns", "uplink": "up"}  (or "down": portal/gatekeeper/dns_switch.py)
 Replies:   {"ok": true}  ({"ok": true, "entries": [...]} for list)
            {"ok": false, "error": "reason"}
 One JSON object per line, each way.
@@ -158,11 +159,35 @@ class SyncRequest:
         return cls(_grants(grants, cls.verb))
 
 
-Request = GrantRequest | RevokeRequest | ListRequest | SyncRequest
+UPLINK_STATES = {"up": True, "down": False}
+
+
+@dataclass(frozen=True)
+class DnsRequest:
+    uplink: str
+    """"up" or "down": which DNS guests get (portal/gatekeeper/dns_switch.py)."""
+    verb: ClassVar[str] = "dns"
+
+    @classmethod
+    def checked(cls, uplink: Any) -> DnsRequest:
+        if not isinstance(uplink, str) or uplink not in UPLINK_STATES:
+            raise BadRequest('uplink must be "up" or "down"', cls.verb)
+        return cls(uplink)
+
+    @classmethod
+    def for_uplink(cls, up: bool) -> DnsRequest:
+        return cls("up" if up else "down")
+
+    @property
+    def up(self) -> bool:
+        return UPLINK_STATES[self.uplink]
+
+
+Request = GrantRequest | RevokeRequest | ListRequest | SyncRequest | DnsRequest
 
 _KEYS = {
     kind.verb: {"verb", *(field.name for field in fields(kind))}
-    for kind in (GrantRequest, RevokeRequest, ListRequest, SyncRequest)
+    for kind in (GrantRequest, RevokeRequest, ListRequest, SyncRequest, DnsRequest)
 }
 """Each verb's keys: the verb and its request's fields, exactly."""
 
@@ -218,6 +243,8 @@ def parse_request(line: bytes) -> Request:
         return RevokeRequest.checked(message["mac"])
     if verb == ListRequest.verb:
         return ListRequest()
+    if verb == DnsRequest.verb:
+        return DnsRequest.checked(message["uplink"])
     return SyncRequest.checked(message["grants"])
 
 

@@ -19,10 +19,12 @@ import time
 from dataclasses import dataclass
 
 from portal.gatekeeper.allowed_set import AllowedSet, SetError
+from portal.gatekeeper.dns_switch import DnsSwitch, DnsSwitchError
 from portal.gatekeeper.protocol import (
     LINE_TOO_LONG,
     MAX_LINE_BYTES,
     BadRequest,
+    DnsRequest,
     GrantRequest,
     LineCutShort,
     LineReader,
@@ -73,9 +75,11 @@ class GatekeeperServer:
         *,
         connection_timeout: float = CONNECTION_TIMEOUT_SECONDS,
         max_connections: int = MAX_CONNECTIONS,
+        dns: DnsSwitch | None = None,
     ) -> None:
         self._listener = listener
         self._allowed = allowed
+        self._dns = dns
         self.allowed_uid = allowed_uid
         self.connection_timeout = connection_timeout
         self.max_connections = max_connections
@@ -198,7 +202,7 @@ class GatekeeperServer:
             return error_reply("request could not be read")
         try:
             return self.execute(request)
-        except SetError as error:
+        except (SetError, DnsSwitchError) as error:
             log.error("%s failed: %s", request.verb, error)
             return error_reply(str(error))
         except Exception as error:
@@ -221,4 +225,9 @@ class GatekeeperServer:
             entries = self._allowed.entries()
             log.debug("listed %d entries", len(entries))
             return list_reply(entries)
+        elif isinstance(request, DnsRequest):
+            if self._dns is None:
+                return error_reply("DNS switching is not set up (--dns-folder)")
+            self._dns.apply(request.up)
+            log.info("DNS for an uplink that is %s", request.uplink)
         return ok_reply()

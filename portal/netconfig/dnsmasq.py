@@ -6,35 +6,16 @@ from pathlib import Path
 
 from portal.captive.probes import PROBE_HOSTS
 from portal.config import Settings
+from portal.gatekeeper.dns_switch import HOSTS_FILE, SERVERS_FILE
 from portal.netconfig.templates import fill
 
 TEMPLATE = "dnsmasq.conf.in"
 LEASE_FILE_NAME = "dnsmasq.leases"
 
-GENERAL_PURPOSE_HOSTS: frozenset[str] = frozenset(
-    {
-        "www.google.com",
-        "www.gstatic.com",  # scripts and images of Google's sites
-        "clients3.google.com",  # also serves Chrome's and Android's own APIs
-        "play.googleapis.com",  # the Play Store
-        "edge.microsoft.com",  # Edge's sync and other services
-        "www.apple.com",
-        "fedoraproject.org",  # the Fedora project's site
-        "static.redhat.com",  # Red Hat's sites' files
-    }
-)
-"""Probe hosts that people also use for everything else, so DNS must answer them truly.
-
-Answering one with the Pi's address would break it for granted guests (HTTPS to
-the Pi fails). Leaving them out costs nothing before access: port 80 of a guest
-without access is sent to the portal anyway, and every OS also probes a host
-that is used for nothing else.
-"""
-
 
 def dns_probe_hosts() -> list[str]:
-    """The probe hosts dnsmasq answers with the Pi's address, sorted for stable output."""
-    return sorted(PROBE_HOSTS - GENERAL_PURPOSE_HOSTS)
+    """The probe hosts the Pi answers itself while the uplink is down, sorted."""
+    return sorted(PROBE_HOSTS)
 
 
 def lease_file(settings: Settings) -> Path:
@@ -47,6 +28,8 @@ SOURCES = {
     "uplink": "network.uplink_interface",
     "portal_address": "network.portal_address",
     "servers": "network.dns_upstreams",
+    "servers_file": "render-config --out",
+    "hosts_file": "render-config --out",
     # The address in these two is parsed by ipaddress when Settings is built;
     # only the host name is free text.
     "portal_name": "network.portal_hostname",
@@ -57,8 +40,9 @@ SOURCES = {
 """The portal.toml key each placeholder's value comes from (a refusal names it)."""
 
 
-def render_dnsmasq(settings: Settings) -> str:
-    """dnsmasq.conf, filled from the [network] and [storage] keys."""
+def render_dnsmasq(settings: Settings, folder: Path) -> str:
+    """dnsmasq.conf, filled from the [network] and [storage] keys; its DNS files are in
+    `folder`, beside it."""
     network = settings.network
     address = network.portal_address
     start, end = settings.dhcp_range
@@ -73,9 +57,9 @@ def render_dnsmasq(settings: Settings) -> str:
             "wifi": network.wifi_interface,
             "uplink": network.uplink_interface,
             "portal_address": address,
-            "servers": tuple(f"server={server}" for server in network.dns_upstreams),
+            "servers_file": str(folder / SERVERS_FILE),
+            "hosts_file": str(folder / HOSTS_FILE),
             "portal_name": portal_name,
-            "probe_hosts": tuple(f"address=/{host}/{address}" for host in dns_probe_hosts()),
             "range_start": str(start),
             "range_end": str(end),
             "netmask": str(settings.wifi_network.netmask),
@@ -84,3 +68,28 @@ def render_dnsmasq(settings: Settings) -> str:
         },
         SOURCES,
     )
+
+
+def _state(uplink_up: bool) -> str:
+    return "up" if uplink_up else "down"
+
+
+def render_dns_servers(settings: Settings, uplink_up: bool) -> str:
+    """dnsmasq's servers-file: the upstreams; while down, the probe hosts local-only."""
+    local = dns_probe_hosts() if not uplink_up else []
+    return fill(
+        "dns-servers.in",
+        {
+            "state": _state(uplink_up),
+            "servers": tuple(f"server={server}" for server in settings.network.dns_upstreams),
+            "local_only": tuple(f"server=/{host}/" for host in local),
+        },
+        SOURCES,
+    )
+
+
+def render_dns_hosts(settings: Settings, uplink_up: bool) -> str:
+    """dnsmasq's extra hosts: while the uplink is down, each probe host at the Pi."""
+    address = settings.network.portal_address
+    hosts = () if uplink_up else tuple(f"{address} {host}" for host in dns_probe_hosts())
+    return fill("dns-hosts.in", {"state": _state(uplink_up), "hosts": hosts}, SOURCES)

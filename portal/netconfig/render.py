@@ -8,14 +8,37 @@ from collections.abc import Callable
 from pathlib import Path
 
 from portal.config import Settings
-from portal.netconfig.dnsmasq import render_dnsmasq
+from portal.gatekeeper.dns_switch import ACTIVE_FILES, HOSTS_FILE, SERVERS_FILE, variant
+from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers, render_dnsmasq
 from portal.netconfig.nftables import render_ruleset
 
-RENDERED_FILES: dict[str, Callable[[Settings], str]] = {
-    "portal.nft": render_ruleset,
+Renderer = Callable[[Settings, Path], str]
+"""Settings and the folder the files go to → one file's text."""
+
+
+def _ruleset(settings: Settings, _folder: Path) -> str:
+    return render_ruleset(settings)
+
+
+def _dns_servers(uplink_up: bool) -> Renderer:
+    return lambda settings, _folder: render_dns_servers(settings, uplink_up)
+
+
+def _dns_hosts(uplink_up: bool) -> Renderer:
+    return lambda settings, _folder: render_dns_hosts(settings, uplink_up)
+
+
+RENDERED_FILES: dict[str, Renderer] = {
+    "portal.nft": _ruleset,
     "dnsmasq.conf": render_dnsmasq,
+    **{variant(SERVERS_FILE, up): _dns_servers(up) for up in (True, False)},
+    **{variant(HOSTS_FILE, up): _dns_hosts(up) for up in (True, False)},
 }
 """File name → renderer; the deployment issue adds hostapd and systemd here."""
+
+STARTING_VARIANT = {name: variant(name, True) for name in ACTIVE_FILES}
+"""The DNS files dnsmasq starts with: as for an uplink that is up (real answers). The
+uplink monitor has the gatekeeper switch them once it has a verdict."""
 
 
 def write_config(settings: Settings, out_dir: Path) -> list[Path]:
@@ -24,8 +47,13 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
     Every file is rendered before any is written: a value one renderer refuses
     leaves none of them changed, never a new ruleset beside an old dnsmasq.conf.
     """
-    rendered = {name: render(settings) for name, render in RENDERED_FILES.items()}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    rendered = {name: render(settings, out_dir) for name, render in RENDERED_FILES.items()}
+    rendered |= {active: rendered[source] for active, source in STARTING_VARIANT.items()}
+    if not out_dir.is_dir():
+        out_dir.mkdir(parents=True)
+        # dnsmasq re-reads its DNS files here after dropping root; the portal command's
+        # umask (077) would leave the folder closed to it. Nothing here is private.
+        out_dir.chmod(0o755)
     written = []
     for name, content in rendered.items():
         target = out_dir / name

@@ -41,7 +41,7 @@ from tests.integration.processes import (
     wait_for,
     words,
 )
-from tests.online_answers import FORWARDED_PROBE_HOSTS
+from tests.online_answers import PROBE_HOSTNAMES
 from tests.system import missing
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +62,8 @@ GUEST_NETWORK6 = "2001:db8:42::/64"
 """Where a phone's global IPv6 address would come from, were the Pi to route one."""
 COMMUNE_LAN_ADDRESS = "192.168.77.10"
 ECHO_PORT = 7
+HTTPS_PORT = 443
+"""The stand-in Internet's TCP 443: a phone with access reaches it (an HTTPS probe)."""
 PHONE_LISTENER_PORT = 8080
 UPSTREAM_BODY = "upstream-ok"
 COMMUNE_BODY = "commune-lan"
@@ -72,9 +74,9 @@ CHECK_TIMEOUT_SECONDS = 3
 SESSION_MINUTES = 20
 UPSTREAM_NAMES = (
     "example.test",
-    # The stand-in Internet serves the probe hosts the Pi forwards, as Google,
-    # Microsoft and Apple do.
-    *FORWARDED_PROBE_HOSTS,
+    # The stand-in Internet serves every probe host, as Google, Microsoft, Apple
+    # and the others do: while the uplink is up the Pi's DNS gives their real address.
+    *PROBE_HOSTNAMES,
 )
 AS_NOBODY = words(
     f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups"
@@ -220,6 +222,8 @@ class Hotspot:
         self.data_dir = self.workdir / "data"
         self.config_dir = self.workdir / "rendered"
         self.socket_path = self.workdir / "gatekeeper" / "gatekeeper.sock"
+        self.dnsmasq_pid = self.workdir / "dnsmasq.pid"
+        self.lease_file = self.data_dir / "dnsmasq.leases"
         self.config_file = self.workdir / "portal.toml"
         self.upstream_record = self.workdir / "upstream-record.log"
         self.env = clean_env(self.workdir / "home-root", bin_dir)
@@ -372,7 +376,7 @@ class Hotspot:
             f"--http {UPSTREAM_ADDRESS}:80={UPSTREAM_BODY}"
             f" --http [{UPSTREAM_ADDRESS6}]:80={UPSTREAM_BODY}"
             f" --http {COMMUNE_LAN_ADDRESS}:80={COMMUNE_BODY}"
-            f" --echo {UPSTREAM_ADDRESS}:{ECHO_PORT}"
+            f" --echo {UPSTREAM_ADDRESS}:{ECHO_PORT} --echo {UPSTREAM_ADDRESS}:{HTTPS_PORT}"
             f" --record-tcp {UPSTREAM_ADDRESS}:853 --record-udp {UPSTREAM_ADDRESS}:443"
         )
         self.spawn("upstream-listeners", net, listeners)
@@ -405,7 +409,7 @@ class Hotspot:
         dnsmasq = words(
             "dnsmasq --keep-in-foreground --log-facility=-",
             f"--conf-file={self.config_dir / 'dnsmasq.conf'}",
-            f"--pid-file={self.workdir / 'dnsmasq.pid'}",
+            f"--pid-file={self.dnsmasq_pid}",
             # The one change to the rendered file: stop-dns-rebind counts the
             # documentation ranges (198.51.100.0/24) as private, and the stand-in
             # Internet lives in one.
@@ -414,6 +418,8 @@ class Hotspot:
         self.spawn("dnsmasq", pi, dnsmasq)
         gatekeeper = [str(self.bin / "portal-gatekeeper"), "--socket", str(self.socket_path)]
         gatekeeper += words(f"--allow-uid {NOBODY} --wifi-interface wlan0")
+        # It switches dnsmasq's DNS files (rendered beside dnsmasq.conf) for the uplink.
+        gatekeeper += [f"--dns-folder={self.config_dir}", f"--dnsmasq-pid-file={self.dnsmasq_pid}"]
         self.spawn("gatekeeper", pi, gatekeeper)
         admin = words(f"--http {PORTAL_ADDRESS}:{ADMIN_PORT}={ADMIN_BODY}")
         self.spawn("admin-stand-in", pi, self.listeners(Path(os.devnull)) + admin)

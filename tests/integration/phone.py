@@ -1,7 +1,8 @@
 """What a phone does on the Wi-Fi, as a script run inside a client namespace.
 
     python phone.py connect HOST PORT [--timeout S]  → {"outcome": "refused", "ms": 0.4}
-    python phone.py dns SERVER NAME                  → {"answers": ["10.42.0.1"], "rcode": 0}
+    python phone.py dns SERVER NAME [--type AAAA]    → {"answers": ["10.42.0.1"], "rcode": 0,
+                                                       "ttls": [10], "ms": 0.9}
     python phone.py udp HOST PORT                    → sends a few datagrams (QUIC-like)
     python phone.py onboard URL [--lang fr]          → walks the lesson, asks for access:
                                                        {"outcome": "online", "way": "lesson"}
@@ -60,26 +61,31 @@ def connect(host: str, port: int, timeout: float) -> dict[str, Any]:
     return {"outcome": outcome, "ms": (time.perf_counter() - started) * 1000}
 
 
-def dns(server: str, name: str, timeout: float) -> dict[str, Any]:
-    """Ask `server` for the A records of `name`, the way a phone with a fixed resolver does."""
+def dns(server: str, name: str, timeout: float, kind: str = "A") -> dict[str, Any]:
+    """Ask `server` for the `kind` (A or AAAA) records of `name`, the way a phone with a
+    fixed resolver does; the answer's addresses, TTLs and how long it took."""
     from scapy.layers.dns import DNS, DNSQR
 
     query_id = secrets.randbelow(65536)
+    started = time.perf_counter()
     with socket.socket(family_of(server), socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
-        sock.sendto(bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype="A"))), (server, 53))
+        sock.sendto(bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype=kind))), (server, 53))
         try:
             data, source = sock.recvfrom(4096)
         except TimeoutError:
             return {"outcome": "timeout"}
     answer = DNS(data)
     records = [answer.an[i] for i in range(answer.ancount)] if answer.ancount else []
+    wanted = [record for record in records if int(record.type) == (28 if kind == "AAAA" else 1)]
     return {
         "outcome": "answered",
         "source": source[0],
         "id_matches": answer.id == query_id,
         "rcode": int(answer.rcode),
-        "answers": [str(record.rdata) for record in records if int(record.type) == 1],
+        "answers": [str(record.rdata) for record in wanted],
+        "ttls": [int(record.ttl) for record in wanted],
+        "ms": (time.perf_counter() - started) * 1000,
     }
 
 
@@ -169,6 +175,7 @@ def main() -> int:
     sub.add_argument("server")
     sub.add_argument("name")
     sub.add_argument("--timeout", type=float, default=2.0)
+    sub.add_argument("--type", choices=("A", "AAAA"), default="A")
     sub = commands.add_parser("crowd")
     sub.add_argument("host")
     sub.add_argument("port", type=int)
@@ -185,7 +192,7 @@ def main() -> int:
     if args.command == "connect":
         result = connect(args.host, args.port, args.timeout)
     elif args.command == "dns":
-        result = dns(args.server, args.name, args.timeout)
+        result = dns(args.server, args.name, args.timeout, args.type)
     elif args.command == "udp":
         result = udp(args.host, args.port)
     elif args.command == "crowd":
