@@ -133,10 +133,11 @@ def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) ->
 class UplinkMonitor:
     """Checks the uplink and publishes a verdict that changes only after N checks in a row.
 
-    `point_dns` (the firewall's: the gatekeeper switches dnsmasq's files) is given each
-    verdict until it takes it: the real answers while up, the probe hosts at the Pi
+    `point_dns` (the firewall's: the gatekeeper switches dnsmasq's files) is given the
+    verdict after every check: the real answers while up, the probe hosts at the Pi
     while down, so phones show the portal offline and reach the real probe servers,
-    over HTTP and HTTPS, online.
+    over HTTP and HTTPS, online. The gatekeeper does nothing when dnsmasq already has
+    that DNS, so files re-rendered or a dnsmasq restarted meanwhile are caught too.
     """
 
     def __init__(
@@ -158,8 +159,8 @@ class UplinkMonitor:
         self._streak = 0
         """Checks in a row that disagree with the current verdict."""
         self._point_dns = point_dns
-        self._dns_pointed: bool | None = None
-        """The verdict the DNS was last pointed for (None: not yet, since start)."""
+        self._dns_failing = False
+        """Did the last try fail (it is logged once, not at every check)?"""
 
     @property
     def state(self) -> UplinkState:
@@ -197,15 +198,19 @@ class UplinkMonitor:
         write_state(self._path, state)
 
     def point_dns(self) -> None:
-        """Point the DNS for the current verdict, unless it already is."""
-        if self._point_dns is None or self._dns_pointed == self._state.up:
+        """Have the DNS follow the current verdict."""
+        if self._point_dns is None:
             return
         try:
             self._point_dns(self._state.up)
         except FirewallError as error:
-            log.warning("DNS not switched (%s); next try at the next check", error)
+            if not self._dns_failing:
+                log.warning("DNS cannot follow the uplink (%s); trying at every check", error)
+            self._dns_failing = True
             return
-        self._dns_pointed = self._state.up
+        if self._dns_failing:
+            log.warning("DNS follows the uplink again")
+        self._dns_failing = False
 
     def round(self) -> UplinkState:
         """One check, its verdict, and the DNS that goes with it."""

@@ -22,6 +22,7 @@ DEBIAN_PACKAGES = {
     "espeak-ng": "espeak-ng",
     "lame": "lame",
     "chromium": "chromium",
+    "busybox": "busybox",
 }
 """Tool (program name) → the Debian package that installs it."""
 

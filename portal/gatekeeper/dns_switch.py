@@ -43,20 +43,34 @@ class DnsSwitch:
         self.folder = folder
         self.pid_file = pid_file
 
-    def apply(self, uplink_up: bool) -> None:
-        """Make the variant for `uplink_up` active and have dnsmasq re-read it."""
-        for name in ACTIVE_FILES:
-            self._replace(self.folder / name, self.folder / variant(name, uplink_up))
+    def apply(self, uplink_up: bool) -> bool:
+        """Make the variant for `uplink_up` active and have dnsmasq re-read it; nothing is
+        done (no SIGHUP, which also empties dnsmasq's cache) when it is active already.
+        Returns whether anything changed."""
+        changed = [
+            name
+            for name in ACTIVE_FILES
+            if self._replace(self.folder / name, self.folder / variant(name, uplink_up))
+        ]
+        if not changed:
+            return False
         try:
             os.kill(self._dnsmasq_pid(), signal.SIGHUP)
         except ProcessLookupError:
             raise DnsSwitchError("dnsmasq is not running") from None
+        return True
 
-    def _replace(self, active: Path, source: Path) -> None:
+    def _replace(self, active: Path, source: Path) -> bool:
+        """Copy `source` over `active` unless they hold the same; whether it copied."""
         try:
             content = source.read_bytes()
         except OSError as error:
             raise DnsSwitchError(f"cannot read {source.name}: {error.strerror}") from None
+        try:
+            if active.read_bytes() == content:
+                return False
+        except OSError:
+            pass  # missing or unreadable: written afresh
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{active.name}.")
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -66,6 +80,7 @@ class DnsSwitch:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        return True
 
     def _dnsmasq_pid(self) -> int:
         try:

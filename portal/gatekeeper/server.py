@@ -228,6 +228,6 @@ class GatekeeperServer:
         elif isinstance(request, DnsRequest):
             if self._dns is None:
                 return error_reply("DNS switching is not set up (--dns-folder)")
-            self._dns.apply(request.up)
-            log.info("DNS for an uplink that is %s", request.uplink)
+            if self._dns.apply(request.up):
+                log.info("DNS switched for an uplink that is %s", request.uplink)
         return ok_reply()

@@ -47,6 +47,7 @@ from tests.integration.hotspot import (
     wait_for,
 )
 from tests.online_answers import ONLINE_ANSWERS, PROBE_HOSTNAMES
+from tests.system import require
 
 pytestmark = pytest.mark.netns
 
@@ -132,6 +133,24 @@ def test_dhcp_offer_carries_the_pi_as_dns_server_and_router_and_no_http_api(
             assert options["router"] == PORTAL_ADDRESS
             assert 3600 <= int(options["lease_time"]) <= 7200
         assert ipaddress.IPv4Address(who.address) in ipaddress.IPv4Network("10.42.0.0/24")
+
+
+def test_a_busybox_client_asking_for_option_114_gets_no_http_api(hotspot: Hotspot) -> None:
+    """A real DHCP client (busybox udhcpc -O 114), as small Linux devices run it."""
+    require("busybox")
+    seen = hotspot.workdir / "udhcpc-bound.env"
+    script = hotspot.workdir / "udhcpc-script"
+    script.write_text(f'#!/bin/sh\n[ "$1" = bound ] && env > {seen}\nexit 0\n', encoding="ascii")
+    script.chmod(0o755)
+    udhcpc = "busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -O 114 -s"
+    hotspot.run_in(newcomer(hotspot).namespace, [*udhcpc.split(), str(script)], timeout=30)
+    bound = dict(
+        line.split("=", 1) for line in seen.read_text(encoding="ascii").splitlines() if "=" in line
+    )
+    # The script saw the lease (its router and DNS server are the Pi) ...
+    assert (bound["router"], bound["dns"].strip()) == (PORTAL_ADDRESS, PORTAL_ADDRESS)
+    # ... and no captive-portal API, which would have come as opt114.
+    assert "opt114" not in bound
 
 
 def test_web_processes_run_as_nobody_without_any_capability(hotspot: Hotspot) -> None:
