@@ -137,7 +137,7 @@ class UplinkMonitor:
     verdict after every check: the real answers while up, the probe hosts at the Pi
     while down, so phones show the portal offline and reach the real probe servers,
     over HTTP and HTTPS, online. The gatekeeper does nothing when dnsmasq already has
-    that DNS, so files re-rendered or a dnsmasq restarted meanwhile are caught too.
+    that DNS, and tells it again when files were re-rendered or its last signal failed.
     """
 
     def __init__(

@@ -1071,13 +1071,14 @@ def test_each_nft_backend_changes_the_namespaces_set(hotspot: Hotspot, kind: str
 
 
 def dnsmasq_stand_in(folder: Path) -> subprocess.Popen[str]:
-    """A process that, like dnsmasq, re-reads dns-servers.conf on SIGHUP (and prints its
-    last line)."""
-    servers = str(folder / "dns-servers.conf")
+    """A process named dnsmasq that, like dnsmasq, re-reads its two DNS files on SIGHUP (and
+    prints their last lines)."""
+    files = [str(folder / "dns-servers.conf"), str(folder / "dns-hosts")]
     script = (
-        "import signal, sys, time\n"
+        "import signal, time\n"
+        "open('/proc/self/comm', 'w').write('dnsmasq')\n"
         "def hup(*_):\n"
-        f"    print(open({servers!r}).read().splitlines()[-1], flush=True)\n"
+        f"    print(*(open(f).read().splitlines()[-1] for f in {files!r}), flush=True)\n"
         "signal.signal(signal.SIGHUP, hup)\n"
         "print('ready', flush=True)\n"
         "while True: time.sleep(1)\n"
@@ -1088,47 +1089,124 @@ def dnsmasq_stand_in(folder: Path) -> subprocess.Popen[str]:
     return process
 
 
-def test_the_dns_verb_switches_the_files_and_has_dnsmasq_reread_them(
-    serve: Serve, socket_dir: Path
-) -> None:
+def rendered_variants(folder: Path) -> None:
     for state in ("up", "down"):
-        (socket_dir / f"dns-servers-{state}.conf").write_text(f"server=9.9.9.9\n# {state}\n")
-        (socket_dir / f"dns-hosts-{state}").write_text(f"# {state}\n")
-    dnsmasq = dnsmasq_stand_in(socket_dir)
+        (folder / f"dns-servers-{state}.conf").write_text(f"server=9.9.9.9\n# servers {state}\n")
+        (folder / f"dns-hosts-{state}").write_text(f"# hosts {state}\n")
+
+
+@pytest.fixture
+def dnsmasq(socket_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    rendered_variants(socket_dir)
+    process = dnsmasq_stand_in(socket_dir)
+    yield process
+    process.kill()
+    process.wait()
+
+
+def dns(path: str, uplink: object) -> dict[str, Any]:
+    [reply] = exchange(path, request(verb="dns", uplink=uplink))
+    return reply
+
+
+def test_the_dns_verb_switches_both_files_and_has_dnsmasq_reread_them(
+    serve: Serve, socket_dir: Path, dnsmasq: subprocess.Popen[str]
+) -> None:
+    path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+    assert dns(path, "down") == {"ok": True}
+    assert dnsmasq.stdout is not None
+    assert dnsmasq.stdout.readline() == "# servers down # hosts down\n"
+    # Asked again for what dnsmasq has: no SIGHUP (it would empty dnsmasq's cache).
+    assert dns(path, "down") == {"ok": True}
+    assert dns(path, "up") == {"ok": True}
+    assert dnsmasq.stdout.readline() == "# servers up # hosts up\n"  # no second "down"
+    assert oct((socket_dir / "dns-servers.conf").stat().st_mode & 0o777) == "0o644"
+    # Files re-rendered (other upstreams), same state: dnsmasq is told again.
+    (socket_dir / "dns-servers-up.conf").write_text("server=1.1.1.1\n# servers up again\n")
+    assert dns(path, "up") == {"ok": True}
+    assert dnsmasq.stdout.readline() == "# servers up again # hosts up\n"
+
+
+def test_a_failed_signal_is_sent_again_at_the_next_request(
+    serve: Serve, socket_dir: Path, dnsmasq: subprocess.Popen[str]
+) -> None:
+    path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+    real_pid = (socket_dir / "dnsmasq.pid").read_text()
+    (socket_dir / "dnsmasq.pid").write_text("4194304999\n")  # no such process
+    assert dns(path, "down") == {"ok": False, "error": "dnsmasq is not running"}
+    (socket_dir / "dnsmasq.pid").write_text(real_pid)
+    assert dns(path, "down") == {"ok": True}  # the files are in place already: still told
+    assert dnsmasq.stdout is not None
+    assert dnsmasq.stdout.readline() == "# servers down # hosts down\n"
+
+
+def test_the_signal_goes_to_dnsmasq_only(serve: Serve, socket_dir: Path) -> None:
+    rendered_variants(socket_dir)
+    other = subprocess.Popen(["sleep", "60"])  # SIGHUP would end it
     try:
+        (socket_dir / "dnsmasq.pid").write_text(f"{other.pid}\n")
         path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
-        assert exchange(path, request(verb="dns", uplink="down")) == [{"ok": True}]
-        assert dnsmasq.stdout is not None and dnsmasq.stdout.readline() == "# down\n"
-        assert (socket_dir / "dns-hosts").read_text() == "# down\n"
-        # Asked again for what is active: no SIGHUP (it would empty dnsmasq's cache).
-        assert exchange(path, request(verb="dns", uplink="down")) == [{"ok": True}]
-        assert exchange(path, request(verb="dns", uplink="up")) == [{"ok": True}]
-        assert dnsmasq.stdout.readline() == "# up\n"  # the next line: no second "# down"
-        assert oct((socket_dir / "dns-servers.conf").stat().st_mode & 0o777) == "0o644"
+        assert dns(path, "down") == {
+            "ok": False,
+            "error": "dnsmasq's pid file names another program",
+        }
+        assert other.poll() is None
     finally:
-        dnsmasq.kill()
-        dnsmasq.wait()
+        other.kill()
+        other.wait()
+
+
+def test_a_linked_variant_is_refused_and_nothing_is_switched(
+    serve: Serve, socket_dir: Path, dnsmasq: subprocess.Popen[str]
+) -> None:
+    path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
+    assert dns(path, "up") == {"ok": True}
+    secret = socket_dir / "secret"
+    secret.write_text("root:$6$hash\n")
+    secret.chmod(0o600)
+    (socket_dir / "dns-hosts-down").unlink()
+    (socket_dir / "dns-hosts-down").symlink_to(secret)
+    assert dns(path, "down") == {
+        "ok": False,
+        "error": "cannot read dns-hosts-down: Too many levels of symbolic links",
+    }
+    # Neither file changed: never the servers of one state with the hosts of the other.
+    assert (socket_dir / "dns-servers.conf").read_text().endswith("# servers up\n")
+    assert (socket_dir / "dns-hosts").read_text() == "# hosts up\n"
 
 
 @pytest.mark.parametrize("uplink", ["sideways", True, None, ""])
 def test_a_dns_request_names_up_or_down(serve: Serve, socket_dir: Path, uplink: object) -> None:
     path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
-    [reply] = exchange(path, request(verb="dns", uplink=uplink))
-    assert reply == {"ok": False, "error": 'uplink must be "up" or "down"'}
+    assert dns(path, uplink) == {"ok": False, "error": 'uplink must be "up" or "down"'}
 
 
 def test_dns_switching_refuses_what_it_cannot_do(serve: Serve, socket_dir: Path) -> None:
     unset, _ = serve()
-    assert exchange(unset, request(verb="dns", uplink="up")) == [
-        {"ok": False, "error": "DNS switching is not set up (--dns-folder)"}
-    ]
+    assert dns(unset, "up") == {
+        "ok": False,
+        "error": "DNS switching is not set up (--dns-folder)",
+    }
     path, _ = serve(dns=DnsSwitch(socket_dir, socket_dir / "dnsmasq.pid"))
-    assert exchange(path, request(verb="dns", uplink="up")) == [
-        {"ok": False, "error": "cannot read dns-servers-up.conf: No such file or directory"}
-    ]
-    for name in ("dns-servers-up.conf", "dns-hosts-up"):
-        (socket_dir / name).write_text("# up\n")
+    assert dns(path, "up") == {
+        "ok": False,
+        "error": "cannot read dns-servers-up.conf: No such file or directory",
+    }
+    rendered_variants(socket_dir)
     (socket_dir / "dnsmasq.pid").write_text("12; rm -rf /\n")
-    assert exchange(path, request(verb="dns", uplink="up")) == [
-        {"ok": False, "error": "dnsmasq's pid file holds no process number"}
-    ]
+    assert dns(path, "up") == {"ok": False, "error": "dnsmasq's pid file holds no process number"}
+
+
+def test_the_daemon_takes_a_dns_folder_only_root_may_write(socket_dir: Path) -> None:
+    from portal.gatekeeper.daemon import StartError, _dns_switch, _parse
+
+    open_folder = socket_dir / "open"
+    open_folder.mkdir()
+    open_folder.chmod(0o777)
+    folder = ["--dns-folder", str(open_folder)]
+    args = _parse(["--allow-uid", "0", *folder, "--dnsmasq-pid-file", "/x"])
+    with pytest.raises(StartError, match="must be a folder only root may write"):
+        _dns_switch(args)
+    alone = _parse(["--allow-uid", "0", *folder])
+    with pytest.raises(StartError, match="go together"):
+        _dns_switch(alone)

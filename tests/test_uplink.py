@@ -212,3 +212,14 @@ def test_status_page_in_the_visitors_language(
     assert "Das Internet funktioniert." in html
     # Four hours of access, one second of which went by while the verdict was re-read.
     assert "Ihr Zugang: 239 Minuten noch." in html
+
+
+def test_each_round_checks_then_points_the_dns_at_the_verdict(
+    settings: Settings, clock: FakeClock
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    unreachable = settings.replace("uplink", check_targets=(f"127.0.0.1:{closed_port()}",))
+    pointed = PointedDns()
+    monitor = UplinkMonitor(unreachable, clock, timeout=0.3, point_dns=pointed)
+    assert monitor.round().up  # one failed check is a hiccup: still up
+    assert pointed.calls == [True]

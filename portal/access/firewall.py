@@ -51,8 +51,6 @@ class MemoryFirewall:
         self._lock = threading.Lock()
         self._deadlines: dict[str, float] = {}
         self._packets: dict[str, int] = {}
-        self.dns_uplink_up: bool | None = None
-        """The DNS last pointed to (no dnsmasq here: demo and tests look at it)."""
 
     def grant(self, mac: str, seconds: int) -> None:
         request = GrantRequest.checked(mac, seconds)
@@ -85,7 +83,7 @@ class MemoryFirewall:
             self._packets = {mac: self._packets.get(mac, 0) for mac in checked}
 
     def point_dns(self, uplink_up: bool) -> None:
-        self.dns_uplink_up = uplink_up
+        """No dnsmasq to point: the demo's DNS is the computer's own."""
 
     def count_traffic(self, mac: str, packets: int) -> None:
         """Stand-in for the kernel's per-element counter (demo and tests)."""

@@ -12,14 +12,16 @@ from portal.pages import status
 captive = Blueprint("captive", __name__)
 
 CAPTIVE_JSON = "application/captive+json"
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
+"""What a browser asks for first."""
 NEVER_CACHED = {"Cache-Control": "private, no-store", "Vary": "Accept"}
 
 
 @captive.get("/api/captive")
 def captive_api() -> Response:
-    """RFC 8908 captive-portal API: JSON, whatever the Accept header, unless text/html is
+    """RFC 8908 captive-portal API: JSON, whatever the Accept header, unless a web page is
     what the client asks for first (a person who opened the address): the status page."""
-    if request.accept_mimetypes.best == "text/html":
+    if request.accept_mimetypes.best in PAGE_TYPES:
         page = make_response(status())
         page.headers.update(NEVER_CACHED)
         return page

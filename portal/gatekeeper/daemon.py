@@ -128,6 +128,13 @@ def _dns_switch(args: argparse.Namespace) -> DnsSwitch | None:
         raise StartError("--dns-folder and --dnsmasq-pid-file go together")
     if args.dns_folder is None:
         return None
+    try:
+        info = args.dns_folder.stat()
+    except OSError as error:
+        raise StartError(f"--dns-folder {args.dns_folder}: {error.strerror}") from None
+    # Whoever may write there chooses guests' DNS: root alone, as render-config leaves it.
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise StartError(f"--dns-folder {args.dns_folder} must be a folder only root may write")
     return DnsSwitch(args.dns_folder, args.dnsmasq_pid_file)
 
 

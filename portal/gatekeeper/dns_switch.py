@@ -3,11 +3,14 @@ Pi's own address for the probe hosts while it is down (offline mode, so phones s
 the portal).
 
 `portal render-config` writes each file in both variants beside dnsmasq.conf; dnsmasq
-reads the active ones (`servers-file`, `addn-hosts`). Switching copies a variant over
-the active file (atomically) and sends dnsmasq SIGHUP, which re-reads both without a
-restart: DHCP, its leases and the other guests' DNS go on. The portal is unprivileged
-and dnsmasq is not its process, so the gatekeeper (root) switches, on the portal's
-`dns` request. The file names are owned here; portal/netconfig/dnsmasq.py uses them.
+reads the active ones (`servers-file`, `addn-hosts`). Switching copies both variants over
+the active files (each atomically) and sends dnsmasq SIGHUP, which re-reads them without
+a restart: DHCP, its leases and the other guests' DNS go on. The portal is unprivileged
+and dnsmasq is not its process, so the gatekeeper (root) switches, on the portal's `dns`
+request. Being root, it trusts nothing in the folder: variants are read without following
+a link, whole files of a bounded size, all before anything is written, and the signal goes
+only to a process that is dnsmasq, through a pidfd (no pid reused in between). The file
+names are owned here; portal/netconfig/dnsmasq.py uses them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import tempfile
+import threading
 from pathlib import Path
 
 SERVERS_FILE = "dns-servers.conf"
@@ -23,12 +28,16 @@ SERVERS_FILE = "dns-servers.conf"
 HOSTS_FILE = "dns-hosts"
 """dnsmasq's addn-hosts file: (offline) the probe hosts at the Pi's address."""
 ACTIVE_FILES = (SERVERS_FILE, HOSTS_FILE)
+MAX_FILE_BYTES = 256 * 1024
+"""Far more than the rendered files (a few KiB); a bigger one is not ours."""
+DNSMASQ = "dnsmasq"
+"""The program name (/proc/PID/comm) the pid file must lead to."""
 
 PID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 class DnsSwitchError(RuntimeError):
-    """A variant file or dnsmasq's pid file is missing or wrong."""
+    """A variant file or dnsmasq's pid file is missing or wrong, or dnsmasq is not running."""
 
 
 def variant(name: str, uplink_up: bool) -> str:
@@ -38,39 +47,55 @@ def variant(name: str, uplink_up: bool) -> str:
     return f"{stem}-{state}{dot}{suffix}"
 
 
+def read_plain_file(path: Path) -> bytes:
+    """A regular file's bytes, never through a symbolic link, at most MAX_FILE_BYTES."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:
+        raise DnsSwitchError(f"cannot read {path.name}: {error.strerror}") from None
+    with os.fdopen(handle, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            raise DnsSwitchError(f"{path.name} is not a rendered file")
+        return stream.read(MAX_FILE_BYTES + 1)
+
+
 class DnsSwitch:
-    def __init__(self, folder: Path, pid_file: Path) -> None:
+    def __init__(self, folder: Path, pid_file: Path, program: str = DNSMASQ) -> None:
         self.folder = folder
         self.pid_file = pid_file
+        self.program = program
+        self._lock = threading.Lock()
+        self._signalled: bytes | None = None
+        """What dnsmasq was last told to read (None: nothing since this gatekeeper started),
+        so a failed signal, or files re-rendered with other upstreams, are done again."""
 
     def apply(self, uplink_up: bool) -> bool:
-        """Make the variant for `uplink_up` active and have dnsmasq re-read it; nothing is
-        done (no SIGHUP, which also empties dnsmasq's cache) when it is active already.
-        Returns whether anything changed."""
-        changed = [
-            name
-            for name in ACTIVE_FILES
-            if self._replace(self.folder / name, self.folder / variant(name, uplink_up))
-        ]
-        if not changed:
-            return False
-        try:
-            os.kill(self._dnsmasq_pid(), signal.SIGHUP)
-        except ProcessLookupError:
-            raise DnsSwitchError("dnsmasq is not running") from None
-        return True
-
-    def _replace(self, active: Path, source: Path) -> bool:
-        """Copy `source` over `active` unless they hold the same; whether it copied."""
-        try:
-            content = source.read_bytes()
-        except OSError as error:
-            raise DnsSwitchError(f"cannot read {source.name}: {error.strerror}") from None
-        try:
-            if active.read_bytes() == content:
+        """Make the variants for `uplink_up` active and have dnsmasq re-read them; nothing
+        is done (no SIGHUP, which also empties dnsmasq's cache) when dnsmasq has them.
+        Returns whether dnsmasq was told."""
+        with self._lock:  # one switch at a time: both files always from the same state
+            wanted = {
+                name: read_plain_file(self.folder / variant(name, uplink_up))
+                for name in ACTIVE_FILES
+            }
+            told = b"\0".join(wanted.values())
+            changed = [
+                self._replace(self.folder / name, content) for name, content in wanted.items()
+            ]
+            if not any(changed) and self._signalled == told:
                 return False
-        except OSError:
-            pass  # missing or unreadable: written afresh
+            self._signal_dnsmasq()
+            self._signalled = told
+            return True
+
+    def _replace(self, active: Path, content: bytes) -> bool:
+        """Write `content` over `active` unless it holds it already; whether it wrote."""
+        try:
+            if read_plain_file(active) == content:
+                return False
+        except DnsSwitchError:
+            pass  # missing, or not a plain file: replaced (a rename never follows a link)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{active.name}.")
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -82,10 +107,30 @@ class DnsSwitch:
             raise
         return True
 
+    def _signal_dnsmasq(self) -> None:
+        pid = self._dnsmasq_pid()
+        try:
+            handle = os.pidfd_open(pid)
+        except (OSError, OverflowError):  # no such process, or beyond any pid
+            raise DnsSwitchError("dnsmasq is not running") from None
+        try:
+            # The pidfd holds this very process: checked, then signalled, no pid reuse between.
+            try:
+                name = Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+            except OSError:
+                raise DnsSwitchError("dnsmasq is not running") from None
+            if name != self.program:
+                raise DnsSwitchError("dnsmasq's pid file names another program")
+            signal.pidfd_send_signal(handle, signal.SIGHUP)
+        except ProcessLookupError:
+            raise DnsSwitchError("dnsmasq is not running") from None
+        finally:
+            os.close(handle)
+
     def _dnsmasq_pid(self) -> int:
         try:
-            text = self.pid_file.read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
+            text = read_plain_file(self.pid_file).decode("ascii").strip()
+        except (DnsSwitchError, UnicodeDecodeError):
             raise DnsSwitchError("dnsmasq's pid file cannot be read") from None
         if not PID.fullmatch(text):
             raise DnsSwitchError("dnsmasq's pid file holds no process number")

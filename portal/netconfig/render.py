@@ -47,6 +47,7 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
     Every file is rendered before any is written: a value one renderer refuses
     leaves none of them changed, never a new ruleset beside an old dnsmasq.conf.
     """
+    out_dir = out_dir.resolve()  # dnsmasq.conf names its DNS files by absolute path
     rendered = {name: render(settings, out_dir) for name, render in RENDERED_FILES.items()}
     rendered |= {active: rendered[source] for active, source in STARTING_VARIANT.items()}
     if not out_dir.is_dir():
@@ -54,7 +55,7 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
         # dnsmasq re-reads its DNS files here after dropping root; the portal command's
         # umask (077) would leave the folder closed to it. Nothing here is private.
         out_dir.chmod(0o755)
-    written = []
+    written: list[Path] = []
     for name, content in rendered.items():
         target = out_dir / name
         handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
