@@ -26,6 +26,10 @@ APPLE_SUCCESS = OnlineAnswer(
     b"<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>",
     "text/html",
 )
+NM_ONLINE = OnlineAnswer(200, b"NetworkManager is online\n", "text/plain")
+NM_OK = OnlineAnswer(200, b"OK\n", "text/plain")
+"""NetworkManager's two answers; it compares the start of the body, so nothing may come
+before the expected text."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,14 @@ PROBES: tuple[Probe, ...] = tuple(
         NO_CONTENT,
     )
     + _probes("android", ("www.google.com",), "/gen_204", NO_CONTENT)
-    + _probes("grapheneos", ("connectivitycheck.grapheneos.network",), "/generate_204", NO_CONTENT)
-    + _probes("grapheneos", ("grapheneos.online",), "/gen_204", NO_CONTENT)
-    + _probes("grapheneos", ("grapheneos.online",), "/generate_204", NO_CONTENT)
+    + [
+        Probe("grapheneos", host, path, NO_CONTENT)
+        for host, path in (
+            ("connectivitycheck.grapheneos.network", "/generate_204"),
+            ("grapheneos.online", "/gen_204"),
+            ("grapheneos.online", "/generate_204"),
+        )
+    ]
     + _probes("chrome", ("www.gstatic.com",), "/generate_204", NO_CONTENT)
     + _probes("edge", ("edge.microsoft.com",), "/captiveportal/generate_204", NO_CONTENT)
     # Apple devices fetch /hotspot-detect.html, / and random-looking paths on
@@ -108,38 +117,14 @@ PROBES: tuple[Probe, ...] = tuple(
         "/success.txt",
         OnlineAnswer(200, b"success\n", "text/plain"),
     )
-    + _probes(
-        "gnome",
-        ("nmcheck.gnome.org",),
-        "/check_network_status.txt",
-        OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
-    )
-    # NetworkManager as other distributions ship it: it compares the start of the
-    # body, so nothing may come before the expected text.
-    + _probes(
-        "fedora",
-        ("fedoraproject.org",),
-        "/static/hotspot.txt",
-        OnlineAnswer(200, b"OK\n", "text/plain"),
-    )
-    + _probes(
-        "redhat",
-        ("static.redhat.com",),
-        "/test/rhel-networkmanager.txt",
-        OnlineAnswer(200, b"OK\n", "text/plain"),
-    )
-    + _probes(
-        "arch",
-        ("ping.archlinux.org",),
-        "/nm-check.txt",
-        OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
-    )
-    + _probes(
-        "debian",
-        ("network-test.debian.org",),
-        "/nm",
-        OnlineAnswer(200, b"NetworkManager is online\n", "text/plain"),
-    )
+    # NetworkManager, as GNOME and the distributions ship it.
+    + [
+        Probe("gnome", "nmcheck.gnome.org", "/check_network_status.txt", NM_ONLINE),
+        Probe("fedora", "fedoraproject.org", "/static/hotspot.txt", NM_OK),
+        Probe("redhat", "static.redhat.com", "/test/rhel-networkmanager.txt", NM_OK),
+        Probe("arch", "ping.archlinux.org", "/nm-check.txt", NM_ONLINE),
+        Probe("debian", "network-test.debian.org", "/nm", NM_ONLINE),
+    ]
     + _probes(
         "ubuntu",
         ("connectivity-check.ubuntu.com",),
