@@ -3,7 +3,7 @@
 Every guest without access can reach the portal's port. Here a few hostile guests
 each hold as many connections as the ruleset lets one guest have (16, nftables
 `ct count` in the Pi's ruleset) and never finish them: request headers sent one
-line a second, a connection that sends nothing, a POST body sent one byte a
+byte a second, a connection that sends nothing, a POST body sent one byte a
 second. When the server closes such a connection the guest opens another at
 once. Meanwhile a crowd of phones, each from a loopback address of its own,
 walks the whole onboarding lesson and asks for access (tests/walker.py).
@@ -25,6 +25,7 @@ attacked p95 at most TARGET_P95_RATIO times the quiet one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import statistics
 import tempfile
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.live import production_server
+from tests.slow_guests import BODY_BEGUN, HEADERS_BEGUN, SlowGuest
 from tests.walker import FlowError, HttpTransport, go_online
 
 CONNECTIONS_PER_GUEST = 16
@@ -82,16 +84,12 @@ def onboard(base: str, subnet: int, phones: int, parallel: int) -> Crowd:
     return Crowd(phones - len(failures), phones, p95, failures)
 
 
-# What a slow guest sends, once connected: a first chunk, then one more every second.
-SlowRequest = tuple[bytes, bytes]
-SLOW_HEADERS: SlowRequest = (b"GET / HTTP/1.1\r\nHost: portal\r\n", b"X-Wait: 1\r\n")
-NOTHING: SlowRequest = (b"", b"")
-SLOW_BODY: SlowRequest = (
-    b"POST /access HTTP/1.1\r\nHost: portal\r\n"
-    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n",
-    b"a",
+KINDS = (
+    (HEADERS_BEGUN, b"x" * 3600),  # request headers, a byte a second, never finished
+    (b"", b""),  # nothing at all
+    (BODY_BEGUN, b"=" * 500),  # a POST body, a byte a second (600 announced)
 )
-KINDS = (SLOW_HEADERS, NOTHING, SLOW_BODY)
+"""What a slow guest sends once connected (tests/slow_guests.py)."""
 
 
 class SlowGuests:
@@ -105,27 +103,28 @@ class SlowGuests:
         """Connections the server ended while the guest still held them."""
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._held: set[SlowGuest] = set()
 
-    def hold(self, source: str, kind: SlowRequest) -> None:
-        first, more = kind
+    def hold(self, source: str, kind: tuple[bytes, bytes]) -> None:
+        """Keep one slow connection open: when the server ends it, open another at once."""
         while not self.stop.is_set():
             try:
-                with socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=2, source_address=(source, 0)
-                ) as connection:
-                    connection.sendall(first)
-                    while not self.stop.wait(1.0):
-                        connection.sendall(more)
-                        connection.setblocking(False)
-                        try:
-                            if connection.recv(4096) == b"":
-                                break  # closed by the server: open another
-                        except BlockingIOError:
-                            pass
-                        connection.setblocking(True)
+                guest = SlowGuest(self.port, source, *kind)
             except OSError:
-                pass
-            if not self.stop.is_set():
+                self.stop.wait(0.1)
+                continue
+            with self._lock:
+                self._held.add(guest)
+            try:
+                guest.answer()  # until the server ends it (30 s at most)
+                ended = True
+            except OSError:
+                ended = False
+            finally:
+                with self._lock:
+                    self._held.discard(guest)
+                guest.close()
+            if ended and not self.stop.is_set():
                 with self._lock:
                     self.cut_off += 1
 
@@ -143,6 +142,10 @@ class SlowGuests:
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
+        with self._lock:
+            for guest in self._held:
+                with contextlib.suppress(OSError):  # already ended by the server
+                    guest.connection.shutdown(socket.SHUT_RDWR)  # ends its wait for an answer
         for thread in self._threads:
             thread.join(5)
 

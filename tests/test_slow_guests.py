@@ -10,7 +10,6 @@ meanwhile. Such connections are then cut off by the server, not held for ever.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,13 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.live import Visitor, demo_server, production_server
+from tests.slow_guests import BODY_BEGUN, HEADERS_BEGUN, SlowGuest
 from tests.walker import HttpTransport, go_online
-
-HEADERS_BEGUN = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-BODY_BEGUN = (
-    b"POST /access HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 600\r\n\r\ncsrf"
-)
 
 
 @pytest.fixture(params=["demo", "production"])
@@ -41,40 +35,6 @@ def port_of(visitor: Visitor) -> int:
     port = urlsplit(visitor.base).port
     assert port is not None
     return port
-
-
-class SlowGuest:
-    """A guest's connection that sends `first`, then a byte of `trickle` a second (if any)."""
-
-    def __init__(self, port: int, source: str, first: bytes, trickle: bytes = b"") -> None:
-        self.connection = socket.create_connection(
-            ("127.0.0.1", port), timeout=30, source_address=(source, 0)
-        )
-        self.connection.sendall(first)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._trickle, args=(trickle,), daemon=True)
-        self.thread.start()
-
-    def _trickle(self, trickle: bytes) -> None:
-        for byte in trickle:
-            if self.stop.wait(1.0):
-                return
-            try:
-                self.connection.send(bytes([byte]))
-            except OSError:
-                return
-
-    def answer(self) -> bytes:
-        """All the server sends until it closes the connection (30 s at most)."""
-        received = b""
-        while chunk := self.connection.recv(65536):
-            received += chunk
-        return received
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.connection.close()
 
 
 def slow_guests(port: int, count: int) -> list[SlowGuest]:
