@@ -7,7 +7,9 @@ and answers like a calm kernel (optionally a slow one).
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -67,6 +69,18 @@ class RecordingRunner:
         if argv[0] == "conntrack":
             return Completed(1, "", "0 flow entries have been deleted.\n")
         return Completed(0, NFT_LIST_JSON if "-j" in argv else "", "")
+
+
+@contextmanager
+def socket_folder() -> Iterator[Path]:
+    """A short path (AF_UNIX paths are limited to 108 bytes) that another uid can reach;
+    removed when the block ends."""
+    path = Path(tempfile.mkdtemp(prefix="gk-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

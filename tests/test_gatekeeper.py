@@ -18,11 +18,9 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -62,7 +60,7 @@ from portal.gatekeeper.protocol import (
     parse_request,
 )
 from portal.gatekeeper.server import Peer, caller_allowed
-from tests.gatekeepers import MAC, RecordingRunner, running_gatekeeper
+from tests.gatekeepers import MAC, RecordingRunner, running_gatekeeper, socket_folder
 from tests.system import libnftables_missing, missing, require
 
 ROOT = os.geteuid() == 0
@@ -76,11 +74,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def socket_dir() -> Iterator[Path]:
-    """A short path (AF_UNIX paths are limited to 108 bytes) that another uid can reach."""
-    path = Path(tempfile.mkdtemp(prefix="gk-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with socket_folder() as path:
+        yield path
 
 
 Serve = Callable[..., tuple[str, RecordingRunner]]

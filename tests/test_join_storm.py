@@ -12,16 +12,14 @@ its own database connection and transaction.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.gatekeepers import RecordingRunner, running_gatekeeper
+from tests.gatekeepers import RecordingRunner, running_gatekeeper, socket_folder
 from tests.live import Visitor, production_server
 from tests.walker import FlowError, HttpTransport, go_online
 
@@ -36,17 +34,14 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Vis
         for visitor in production_server(tmp_path):
             yield visitor, database
         return
-    sockets = Path(tempfile.mkdtemp(prefix="gk-"))  # AF_UNIX paths are short
-    path = sockets / "gatekeeper.sock"
     runner = RecordingRunner(seconds_per_call=0.02)
-    try:
+    with socket_folder() as sockets:
+        path = sockets / "gatekeeper.sock"
         with running_gatekeeper(
             path, runner, allowed_uid=os.getuid(), neighbour_table=sockets / "no-arp"
         ):
             for visitor in production_server(tmp_path, firewall=f'gatekeeper_socket = "{path}"'):
                 yield visitor, database
-    finally:
-        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def phone(base: str, number: int) -> str:
