@@ -131,9 +131,11 @@ def test_jumping_to_the_check_does_not_finish_the_lesson(client: FlaskClient) ->
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
     assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/3")
     assert captive(client)
-    # Seeing the two missing steps is enough: the answer then finishes the lesson.
-    client.get("/lesson/onboarding/3")
-    client.get("/lesson/onboarding/4")
+    # Seeing the two missing steps is enough: the answer then finishes the lesson. The
+    # step the visitor is sent back to says why they are there, once.
+    back = client.get("/lesson/onboarding/3").get_data(as_text=True)
+    assert "Please look at this page first. Then you can go on." in back
+    assert 'data-state="sent-back"' not in client.get("/lesson/onboarding/4").get_data(as_text=True)
     right = client.post(
         "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(html)}
     )

@@ -12,6 +12,8 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
+    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -82,6 +84,7 @@ def _render_step(lesson: Lesson, step: LessonStep, wrong: int | None = None) -> 
         if step.number > 1
         else url_for(".start"),
         wrong=wrong,
+        sent_back=SENT_BACK in get_flashed_messages(),
     )
 
 
@@ -89,9 +92,14 @@ def _device_tag(mac: str) -> progress.DeviceTag:
     return partial(services().paths.visit_tag, mac)
 
 
+SENT_BACK = "sent-back"
+"""Flashed when a visitor is sent back to a step: the page says why (step.html)."""
+
+
 def _resume(lesson: Lesson, mac: str | None) -> BaseResponse:
     """To the first step of `lesson` this device has not seen in this visit; to its check
-    if it saw them all."""
+    if it saw them all. The step then says to look at it first."""
+    flash(SENT_BACK)
     number = 1
     if mac is not None:
         number = progress.first_unseen(lesson, _device_tag(mac)) or len(lesson.steps)
