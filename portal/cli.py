@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from peewee import DatabaseError
@@ -68,17 +69,34 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-API_NOT_ANNOUNCED = (
-    "note: DHCP does not announce the captive-portal API (option 114): RFC 8910 asks for an"
-    " https:// address with a valid certificate for the portal's name, which this portal"
-    " does not serve yet; phones find the portal by their probes"
-)
+def api_note(settings: Settings) -> str:
+    """What check-config says about the captive-portal API in DHCP (option 114)."""
+    from portal.tls import RENEW_WITHIN_DAYS, usable_certificate
+
+    certificate = usable_certificate(settings)
+    if certificate is None:
+        missing = "[tls] certificate_file and key_file"
+        if not settings.network.portal_hostname:
+            missing = "network.portal_hostname and " + missing
+        return (
+            "note: DHCP does not announce the captive-portal API (option 114): phones accept it"
+            " only on HTTPS, with a certificate for the portal's name. To announce it, set"
+            f" {missing}. Meanwhile phones find the portal by their probes."
+        )
+    left = certificate.days_left(datetime.now(UTC))
+    renew = f"; renew it within {left} days" if left < RENEW_WITHIN_DAYS else ""
+    return (
+        f"HTTPS: the certificate for {certificate.hostname} is valid until"
+        f" {certificate.not_after:%Y-%m-%d}{renew}. DHCP announces {settings.api_url}"
+        " (option 114)."
+    )
 
 
 def check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    note = api_note(settings)  # a certificate phones would refuse is a ConfigError (exit 2)
     print(f"{args.file}: OK — portal at {settings.public_url}")
-    print(API_NOT_ANNOUNCED)
+    print(note)
     return 0
 
 
@@ -270,8 +288,11 @@ def narrate(args: argparse.Namespace) -> int:
 
 def render_config(args: argparse.Namespace) -> int:
     from portal.netconfig import write_config
+    from portal.tls import usable_certificate
 
-    for path in write_config(_settings(args), Path(args.out)):
+    settings = _settings(args)
+    usable_certificate(settings)  # option 114 is announced only for a certificate phones accept
+    for path in write_config(settings, Path(args.out)):
         print(f"wrote {path}")
     return 0
 

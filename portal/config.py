@@ -25,7 +25,7 @@ from portal.config_values import (
     dns_servers,
     host_ports,
     hostname,
-    http_url_or_empty,
+    https_url_or_empty,
     interface_name,
     ipv4_address_or_empty,
     languages,
@@ -70,7 +70,7 @@ class SiteSettings:
     venue_info_url: str = key(
         "",
         'Page about the venue, announced to phones (RFC 8908); "" for none.',
-        http_url_or_empty,
+        https_url_or_empty,
     )
     help_place: str = key(
         "",
@@ -194,6 +194,22 @@ class GuideSettings:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    certificate_file: str = key(
+        "",
+        "PEM file of the certificate issued to network.portal_hostname, then the intermediate "
+        'certificates; "" for none (no HTTPS, no captive-portal API in DHCP).',
+        absolute_path(200, example="/etc/passerelle/tls/fullchain.pem", optional=True),
+    )
+    key_file: str = key(
+        "",
+        "PEM file of the certificate's private key.",
+        absolute_path(200, example="/etc/passerelle/tls/privkey.pem", optional=True),
+    )
+    port: int = key(443, "Port of the HTTPS pages and the captive-portal API.", between(1, 65535))
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
@@ -202,6 +218,7 @@ class Settings:
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     firewall: FirewallSettings = field(default_factory=FirewallSettings)
     guides: GuideSettings = field(default_factory=GuideSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     def __post_init__(self) -> None:
         if self.site.default_language not in self.site.languages:
@@ -211,6 +228,7 @@ class Settings:
                 f"got {self.site.default_language!r}",
             )
         _check_network(self.network)
+        _check_tls(self.tls, self.network)
 
     @property
     def data_dir(self) -> Path:
@@ -235,11 +253,23 @@ class Settings:
         return frozenset(hosts)
 
     @property
+    def serves_https(self) -> bool:
+        """Whether a certificate is configured: pages and the API are then on HTTPS."""
+        return bool(self.tls.certificate_file)
+
+    @property
     def public_url(self) -> str:
-        """The portal's start page, built from configuration only (never from a request)."""
+        """The portal's start page, built from configuration only (never from a request):
+        on HTTPS under portal_hostname when a certificate is configured."""
+        if self.serves_https:
+            return _url("https", self.network.portal_hostname, self.tls.port, 443)
         host = self.network.portal_hostname or self.network.portal_address
-        port = self.network.portal_port
-        return f"http://{host}/" if port == 80 else f"http://{host}:{port}/"
+        return _url("http", host, self.network.portal_port, 80)
+
+    @property
+    def api_url(self) -> str:
+        """The RFC 8908 captive-portal API, as DHCP option 114 announces it."""
+        return self.public_url + "api/captive"
 
     def replace(self, section: str, **changes: Any) -> Settings:
         """A copy with some keys of one section changed (validated like the file)."""
@@ -252,6 +282,10 @@ class Settings:
             section.name: dataclasses.asdict(getattr(self, section.name))
             for section in fields(self)
         }
+
+
+def _url(scheme: str, host: str, port: int, default_port: int) -> str:
+    return f"{scheme}://{host}/" if port == default_port else f"{scheme}://{host}:{port}/"
 
 
 def _wifi_network(network: NetworkSettings) -> ipaddress.IPv4Network:
@@ -323,6 +357,29 @@ def _check_network(network: NetworkSettings) -> None:
             "network.dhcp_range_start",
             f"the range {start} to {end} must leave out network.portal_address ({portal})",
         )
+
+
+def _check_tls(tls: TlsSettings, network: NetworkSettings) -> None:
+    """A certificate comes with its key, names the portal, and has a port of its own.
+    What the files hold is checked when they are read (portal/tls.py)."""
+    for name, other in (("certificate_file", "key_file"), ("key_file", "certificate_file")):
+        if getattr(tls, other) and not getattr(tls, name):
+            raise ConfigError(f"tls.{name}", f"must be set too when tls.{other} is")
+    if not tls.certificate_file:
+        return
+    if not network.portal_hostname:
+        raise ConfigError(
+            "network.portal_hostname",
+            "must be the name the certificate in tls.certificate_file was issued to "
+            '(phones check it), not ""',
+        )
+    taken = {
+        **RESERVED_PORTS,
+        network.portal_port: "network.portal_port",
+        network.admin_port: "network.admin_port",
+    }
+    if tls.port in taken:
+        raise ConfigError("tls.port", f"must not be {tls.port}: {taken[tls.port]} uses it")
 
 
 _TYPE_WORDS = {int: "a whole number", str: "a string in quotes", bool: "true or false"}

@@ -147,13 +147,19 @@ def _is_port(digits: str | None) -> bool:
     return digits is None or 1 <= int(digits) <= 65535
 
 
-def http_url_or_empty(value: str) -> str | None:
+def https_url_or_empty(value: str) -> str | None:
+    """A page phones are sent to by the captive-portal API, which RFC 8908 wants on HTTPS."""
     if value == "":
         return None
     match = _URL.fullmatch(value) if len(value) <= 500 else None
-    if match and _is_host(match["host"], match["ipv6"]) and _is_port(match["port"]):
+    if (
+        match
+        and value.startswith("https://")
+        and _is_host(match["host"], match["ipv6"])
+        and _is_port(match["port"])
+    ):
         return None
-    return 'an http:// or https:// address of up to 500 characters, or ""'
+    return 'an https:// address of up to 500 characters, or ""'
 
 
 def languages(value: tuple[str, ...]) -> str | None:
@@ -179,16 +185,22 @@ def host_ports(value: tuple[str, ...]) -> str | None:
     return None
 
 
-def absolute_path(max_length: int) -> Check:
-    """A path that dnsmasq and systemd units read as one word: no spaces, quotes or '..'."""
+def absolute_path(
+    max_length: int, *, example: str = "/var/lib/passerelle", optional: bool = False
+) -> Check:
+    """A path that dnsmasq and systemd units read as one word: no spaces, quotes or '..';
+    `optional`: or "" (no file)."""
 
     def check(value: str) -> str | None:
+        if optional and value == "":
+            return None
         parts = value.split("/")
         if len(value) <= max_length and _PATH.fullmatch(value) and not {".", ".."} & set(parts):
             return None
         return (
-            f"an absolute path of up to {max_length} characters such as '/var/lib/passerelle': "
+            f"an absolute path of up to {max_length} characters such as '{example}': "
             "letters, digits, '.', '_', '-', '+' and '@' between the '/'s, no '..'"
+            + (', or "" for none' if optional else "")
         )
 
     return check

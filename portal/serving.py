@@ -15,6 +15,7 @@ from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
+from portal.tls import usable_certificate
 
 EVERY_SERVER: dict[str, Any] = {
     # No access log: it would record every visitor's IP address and user agent.
@@ -60,6 +61,7 @@ def preflight(settings: Settings) -> None:
     booting is a domain error that `portal.cli.main` prints as one sentence, not a
     traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
+    usable_certificate(settings)
     create_app(settings, restore=False)  # the firewall is each worker's business
     db.close()  # the workers open their own connections after the fork
 

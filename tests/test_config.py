@@ -298,8 +298,8 @@ def test_check_config_accepts_the_example() -> None:
 def test_check_config_says_why_dhcp_announces_no_captive_api() -> None:
     result = run_check_config(EXAMPLE)
     assert result.stdout.splitlines()[1] == (
-        "note: DHCP does not announce the captive-portal API (option 114): RFC 8910 asks for an"
-        " https:// address with a valid certificate for the portal's name, which this portal"
-        " does not serve yet; phones find the portal by their probes"
+        "note: DHCP does not announce the captive-portal API (option 114): phones accept it"
+        " only on HTTPS, with a certificate for the portal's name. To announce it, set"
+        " [tls] certificate_file and key_file. Meanwhile phones find the portal by their probes."
     )
     assert "OK" in result.stdout
