@@ -79,7 +79,7 @@ def test_with_a_certificate_links_and_the_api_are_https(authority: Authority) ->
             "tls.port",
             "network.admin_port",
         ),
-        ('[tls]\nport = 0', "tls.port", "from 1 to 65535"),
+        ("[tls]\nport = 0", "tls.port", "from 1 to 65535"),
         ('[site]\nvenue_info_url = "http://example.org/"', "site.venue_info_url", "https://"),
     ],
 )
@@ -209,9 +209,7 @@ def test_check_config_says_what_dhcp_announces(authority: Authority, tmp_path: P
     first, second = result.stdout.splitlines()
     assert first == f"{path}: OK — portal at https://wifi.commune.test/"
     assert second.startswith("HTTPS: the certificate for wifi.commune.test is valid until 20")
-    assert second.endswith(
-        ". DHCP announces https://wifi.commune.test/api/captive (option 114)."
-    )
+    assert second.endswith(". DHCP announces https://wifi.commune.test/api/captive (option 114).")
     assert "renew" not in second
 
 
