@@ -90,7 +90,7 @@ def create_app(
         narration=NarrationCache(settings.data_dir / NARRATION_FOLDER),
     )
 
-    security.init_app(app)
+    security.init_app(app, settings)
     errors.init_app(app)
     numbers.init_app(app)  # before the blueprints: their `<int:…>` rules take its converter
     app.register_blueprint(captive)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from portal.config import Settings
 from portal.context import services_of
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
-from portal.tls import usable_certificate
+from portal.tls import server_context, usable_certificate
 
 EVERY_SERVER: dict[str, Any] = {
     # No access log: it would record every visitor's IP address and user agent.
@@ -53,7 +54,7 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "loglevel": "warning",
     **EVERY_SERVER,
 }
-"""Gunicorn settings of `portal serve` on a Raspberry Pi (the address comes from portal.toml)."""
+"""Gunicorn settings of `portal serve` on a Raspberry Pi (the addresses come from portal.toml)."""
 
 
 def preflight(settings: Settings) -> None:
@@ -75,7 +76,12 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.options = options
         self.housekeeping = housekeeping
+        self.https_port = settings.tls.port if settings.serves_https else None
+        """The listener portal.guest_worker.GuestWorker wraps in TLS, if any."""
         super().__init__()
+
+    def https_context(self) -> ssl.SSLContext:
+        return server_context(self.settings)
 
     def load_config(self) -> None:
         for name, value in self.options.items():
@@ -89,8 +95,13 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def bind_address(settings: Settings) -> str:
-    return f"{settings.network.portal_address}:{settings.network.portal_port}"
+def bind_addresses(settings: Settings) -> list[str]:
+    """The portal's port, and its HTTPS port when a certificate is configured."""
+    address = settings.network.portal_address
+    binds = [f"{address}:{settings.network.portal_port}"]
+    if settings.serves_https:
+        binds.append(f"{address}:{settings.tls.port}")
+    return binds
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:
@@ -98,7 +109,7 @@ def demo_options(settings: Settings) -> dict[str, Any]:
     # thread that lets idle devices go must share its memory (PortalServer's
     # `housekeeping=True` starts it inside the worker).
     return {
-        "bind": bind_address(settings),
+        "bind": bind_addresses(settings),
         "workers": 1,
         "loglevel": "info",
         **EVERY_SERVER,
@@ -114,5 +125,5 @@ def production_options(settings: Settings, overrides: Path | None = None) -> dic
             for name, value in runpy.run_path(str(overrides)).items()
             if not name.startswith("_")
         }
-    options["bind"] = bind_address(settings)
+    options["bind"] = bind_addresses(settings)
     return options

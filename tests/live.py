@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from tests.certificates import Issued
 from tests.walker import HttpTransport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +33,9 @@ def free_port() -> int:
 class Visitor(HttpTransport):
     """A browser-like client of the server process `server_pid`: keeps cookies, does not
     follow redirects by itself."""
+
+    https_port: int | None = None
+    """Where the server speaks HTTPS, if it does (production_server with a certificate)."""
 
     def __init__(self, base: str, server_pid: int, output: IO[bytes] | None = None) -> None:
         super().__init__(base)
@@ -49,6 +55,21 @@ class Visitor(HttpTransport):
         return self.send(path, data, host)
 
 
+def answers(base: str) -> bool:
+    """Whether the server at `base` answers a request, whatever it says (a redirect to its
+    HTTPS name included)."""
+    parts = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=1)
+    try:
+        connection.request("GET", "/api/captive")
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
 def wait_until_up(base: str, process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -56,11 +77,9 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], output: IO[bytes]
             output.seek(0)
             said = output.read()[-2000:].decode(errors="replace")
             raise AssertionError(f"server exited with {process.returncode}:\n{said}")
-        try:
-            urllib.request.urlopen(base + "api/captive", timeout=1).close()  # noqa: S310
+        if answers(base):
             return
-        except OSError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     raise AssertionError("server did not start within 30 s")
 
 
@@ -91,31 +110,64 @@ def demo_server(data_dir: Path, *options: str) -> Iterator[Visitor]:
     )
 
 
+TLS_HOSTNAME = "portal.passerelle.test"
+"""The live server's name when it serves HTTPS (its certificate's; clients map it to loopback)."""
+
+
 def production_server(
-    folder: Path, *options: str, firewall: str = 'backend = "memory"'
+    folder: Path,
+    *options: str,
+    firewall: str = 'backend = "memory"',
+    tls: Issued | None = None,
+    https_port: int = 0,
 ) -> Iterator[Visitor]:
     """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
     data directory (`folder`/data) in `folder`; stopped when the generator closes.
-    `firewall` is the [firewall] table's body."""
+    `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
+    it serves HTTPS on `https_port` too."""
     port = free_port()
     config = folder / "portal.toml"
+    https = (
+        f'[tls]\ncertificate_file = "{tls.certificate}"\nkey_file = "{tls.key}"\n'
+        f"port = {https_port}\n"
+        if tls
+        else ""
+    )
     config.write_text(
         f"""
 [network]
 portal_address = "127.0.0.1"
 portal_port = {port}
-portal_hostname = ""
+portal_hostname = "{TLS_HOSTNAME if tls else ""}"
 client_identity = "address"
 [storage]
 data_dir = "{folder / "data"}"
 [firewall]
 {firewall}
-""",
+{https}""",
         encoding="utf-8",
     )
-    yield from start(
+    for visitor in start(
         [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/"
-    )
+    ):
+        visitor.https_port = https_port if tls else None
+        yield visitor
+
+
+def https_request(
+    port: int, path: str, ca_file: Path | None, host: str = TLS_HOSTNAME
+) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` over HTTPS from the server on loopback `port`, checking its certificate for
+    `host` against `ca_file` (None: the system's authorities): status, headers, body."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with context.wrap_socket(raw, server_hostname=host) as tls:
+        connection = http.client.HTTPConnection(host, port)
+        connection.sock = tls
+        connection.request("GET", path)
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
 
 
 def probe(visitor: Visitor) -> tuple[int, dict[str, str], bytes]:

@@ -23,6 +23,7 @@ DEBIAN_PACKAGES = {
     "lame": "lame",
     "chromium": "chromium",
     "busybox": "busybox",
+    "certutil": "libnss3-tools",
 }
 """Tool (program name) → the Debian package that installs it."""
 

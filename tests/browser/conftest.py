@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.live import Visitor, demo_server
 from tests.system import missing
@@ -32,11 +33,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the session: its sync API allows no second one at a time."""
+    with sync_playwright() as running:
+        yield running
+
+
+def launch(playwright: Playwright, *flags: str, home: Path | None = None) -> Browser:
+    """Debian's Chromium with the project's flags (and these), HOME set to `home` if given."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_FLAGS, *flags],
+        env=None if home is None else {**os.environ, "HOME": str(home)},
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = launch(playwright)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
