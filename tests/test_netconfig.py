@@ -22,6 +22,7 @@ from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers
 from portal.netconfig.templates import RenderRefused, fill
+from tests.certificates import Authority
 from tests.online_answers import PROBE_HOSTNAMES
 from tests.system import find, require
 
@@ -42,6 +43,12 @@ VARIANTS = {
     ),
     "address-and-port": DEFAULT.replace(
         "network", portal_hostname="", portal_port=8080, admin_port=8000
+    ),
+    # The files are read by render-config before it renders (tests below), not here.
+    "with-tls": DEFAULT.replace("network", portal_hostname="wifi.commune.test").replace(
+        "tls",
+        certificate_file="/etc/passerelle/tls/fullchain.pem",
+        key_file="/etc/passerelle/tls/privkey.pem",
     ),
 }
 
@@ -157,6 +164,32 @@ def test_render_config_command_names_a_bad_key(
     assert main(["render-config", "--out", str(tmp_path / "out"), "--config", str(config)]) == 2
     assert "network.dhcp_lease_minutes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_render_config_refuses_a_certificate_phones_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    authority = Authority(tmp_path / "ca")
+    issued = authority.issue("elsewhere.test")
+    config = tmp_path / "portal.toml"
+    config.write_text(
+        '[network]\nportal_hostname = "wifi.commune.test"\n'
+        f'[tls]\ncertificate_file = "{issued.certificate}"\nkey_file = "{issued.key}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["render-config", "--out", str(out), "--config", str(config)]) == 2
+    assert "tls.certificate_file: its certificate is not issued to" in capsys.readouterr().err
+    assert not out.exists()
+    good = authority.issue("wifi.commune.test", stem="good")
+    config.write_text(
+        '[network]\nportal_hostname = "wifi.commune.test"\n'
+        f'[tls]\ncertificate_file = "{good.certificate}"\nkey_file = "{good.key}"\n',
+        encoding="utf-8",
+    )
+    assert main(["render-config", "--out", str(out), "--config", str(config)]) == 0
+    dnsmasq = (out / "dnsmasq.conf").read_text(encoding="utf-8")
+    assert "dhcp-option=114,https://wifi.commune.test/api/captive\n" in dnsmasq
 
 
 # --- the renderers refuse what the portal.toml checks might miss -----------------------
@@ -287,6 +320,24 @@ def test_wifi_input_allows_only_dhcp_dns_and_the_portal() -> None:
     assert rules[-1] == "drop"
 
 
+def test_with_a_certificate_wifi_input_opens_the_pis_https_port_too() -> None:
+    rules = chain(render_ruleset(VARIANTS["with-tls"]), "wifi_input")
+    accepts = [rule for rule in rules if rule.endswith("accept")]
+    assert accepts[-1] == "ip daddr 10.42.0.1 tcp dport { 80, 443 } accept"
+    assert (
+        "ip daddr 10.42.0.1 tcp dport { 80, 443 } ct state new add @portal_guests "
+        "{ ether saddr ct count over 16 } reject with tcp reset" in rules
+    )
+    # Only the Pi's own 443: guests without access still get no HTTPS elsewhere.
+    assert chain(render_ruleset(VARIANTS["with-tls"]), "before_access") == chain(
+        render_ruleset(DEFAULT), "before_access"
+    )
+    moved = VARIANTS["with-tls"].replace("tls", port=8443)
+    assert "ip daddr 10.42.0.1 tcp dport { 80, 8443 } accept" in chain(
+        render_ruleset(moved), "wifi_input"
+    )
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_admin_port_is_never_reachable_from_wifi(variant: str) -> None:
     settings = VARIANTS[variant]
@@ -372,6 +423,17 @@ def test_dhcp_never_announces_an_http_captive_api(variant: str) -> None:
     lines = directives(dnsmasq_conf(settings))
     assert [line for line in lines if line.startswith("dhcp-option=114")] == []
     assert [line for line in lines if "/api/captive" in line] == []
+
+
+def test_dhcp_announces_the_https_api_with_a_certificate() -> None:
+    lines = directives(dnsmasq_conf(VARIANTS["with-tls"]))
+    assert [line for line in lines if "114" in line] == [
+        "dhcp-option=114,https://wifi.commune.test/api/captive"
+    ]
+    moved = VARIANTS["with-tls"].replace("tls", port=8443)
+    assert "dhcp-option=114,https://wifi.commune.test:8443/api/captive" in directives(
+        dnsmasq_conf(moved)
+    )
 
 
 def test_dns_forwards_to_the_configured_upstreams_only() -> None:

@@ -36,8 +36,19 @@ SOURCES = {
     "range_start": "network.dhcp_range_start",
     "range_end": "network.dhcp_range_end",
     "lease_file": "storage.data_dir",
+    "captive_api": "network.portal_hostname",
 }
 """The portal.toml key each placeholder's value comes from (a refusal names it)."""
+
+
+def captive_api_option(settings: Settings) -> str:
+    """DHCP option 114 with the API's https:// address, or a comment saying why there is none.
+
+    Unquoted: dnsmasq reads a value that is no address and no hex as a string, and a
+    host name holds no comma; the renderer refuses quotes in values anyway."""
+    if not settings.serves_https:
+        return "# (none: no certificate in [tls])"
+    return f"dhcp-option=114,{settings.api_url}"
 
 
 def render_dnsmasq(settings: Settings, folder: Path) -> str:
@@ -65,6 +76,7 @@ def render_dnsmasq(settings: Settings, folder: Path) -> str:
             "netmask": str(settings.wifi_network.netmask),
             "lease_minutes": str(network.dhcp_lease_minutes),
             "lease_file": str(lease_file(settings)),
+            "captive_api": captive_api_option(settings),
         },
         SOURCES,
     )

@@ -28,8 +28,16 @@ SOURCES = {
 """The portal.toml key each free-text placeholder comes from (a refusal names it)."""
 
 
+def portal_ports(settings: Settings) -> str:
+    """The Pi's ports a guest may reach the portal on: its port, and HTTPS with [tls]."""
+    ports = [settings.network.portal_port]
+    if settings.serves_https:
+        ports.append(settings.tls.port)
+    return str(ports[0]) if len(ports) == 1 else "{ " + ", ".join(map(str, ports)) + " }"
+
+
 def render_ruleset(settings: Settings) -> str:
-    """The ruleset for `nft -f`, filled from the [network] keys."""
+    """The ruleset for `nft -f`, filled from the [network] and [tls] keys."""
     network = settings.network
     return fill(
         TEMPLATE,
@@ -38,6 +46,7 @@ def render_ruleset(settings: Settings) -> str:
             "uplink": network.uplink_interface,
             "portal_address": network.portal_address,
             "portal_port": str(network.portal_port),
+            "portal_ports": portal_ports(settings),
             "admin_port": str(network.admin_port),
             "wifi_network": str(settings.wifi_network),
             "out_of_bounds": ", ".join(OUT_OF_BOUNDS),
