@@ -13,19 +13,29 @@ from tests.integration.hotspot import Hotspot, netns_unusable
 _running: list[Hotspot] = []
 
 
-@pytest.fixture(scope="session")
-def hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
-    """The Pi, the Internet and two phones (see hotspot.py); skips only without root or netns."""
+def built_hotspot(request: pytest.FixtureRequest, *, tls: bool) -> Iterator[Hotspot]:
     reason = netns_unusable("nft", "dnsmasq", "conntrack", "curl")
     if reason is not None:
         pytest.skip(reason)
     installed: InstalledPortal = request.getfixturevalue("installed_portal")
-    with Hotspot(installed.bin) as built:
+    with Hotspot(installed.bin, tls=tls) as built:
         _running.append(built)
         try:
             yield built
         finally:
             _running.remove(built)
+
+
+@pytest.fixture(scope="session")
+def hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
+    """The Pi, the Internet and two phones (see hotspot.py); skips only without root or netns."""
+    yield from built_hotspot(request, tls=False)
+
+
+@pytest.fixture(scope="module")
+def tls_hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
+    """Another one whose portal has a certificate for its name ([tls]), for one module."""
+    yield from built_hotspot(request, tls=True)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -36,4 +46,4 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     if report.failed and _running:
-        report.sections.append(("hotspot processes", _running[0].log_tails()))
+        report.sections.append(("hotspot processes", _running[-1].log_tails()))

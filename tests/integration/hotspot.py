@@ -32,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.certificates import Authority, Issued
 from tests.integration.processes import (
     Process,
     TopologyError,
@@ -84,8 +85,12 @@ AS_NOBODY = words(
 )
 
 
-def portal_toml(data_dir: Path, socket_path: Path) -> str:
-    """The hotspot's portal.toml: production settings with quick uplink checks."""
+def portal_toml(data_dir: Path, socket_path: Path, tls: Issued | None = None) -> str:
+    """The hotspot's portal.toml: production settings with quick uplink checks; with `tls`,
+    a certificate for PORTAL_HOSTNAME."""
+    https = (
+        f'\n[tls]\ncertificate_file = "{tls.certificate}"\nkey_file = "{tls.key}"\n' if tls else ""
+    )
     return f"""\
 [site]
 name = "Passerelle E2E"
@@ -117,7 +122,7 @@ up_after_successes = 1
 [firewall]
 backend = "nft"
 gatekeeper_socket = "{socket_path}"
-"""
+{https}"""
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ class EchoSession:
 class Hotspot:
     """Builds, runs and tears down the namespaces and every process in them."""
 
-    def __init__(self, bin_dir: Path, suffix: str | None = None) -> None:
+    def __init__(self, bin_dir: Path, suffix: str | None = None, *, tls: bool = False) -> None:
         self.bin = bin_dir
         """The installed portal's scripts, which uid 65534 can run wherever the checkout is."""
         self.suffix = suffix or secrets.token_hex(3)
@@ -228,6 +233,12 @@ class Hotspot:
         self.upstream_record = self.workdir / "upstream-record.log"
         self.env = clean_env(self.workdir / "home-root", bin_dir)
         self.nobody_env = clean_env(self.workdir / "home-nobody", bin_dir)
+        self.authority = Authority(self.workdir / "tls") if tls else None
+        """With `tls`: a CA made here, whose certificate for PORTAL_HOSTNAME the portal serves.
+        What runs as root in the namespaces (the phones) trusts it, as phones trust the CA
+        that issued a commune's certificate (SSL_CERT_FILE, read by OpenSSL)."""
+        if self.authority is not None:
+            self.env["SSL_CERT_FILE"] = str(self.authority.ca_file)
         self.namespaces: list[str] = []
         self.processes: dict[str, Process] = {}
         self._made_netns_dir = False
@@ -266,8 +277,10 @@ class Hotspot:
         return result
 
     def fetch(self, namespace: str, url: str, timeout: float = 5) -> HttpAnswer | None:
-        """GET `url` with curl from `namespace` (names resolved there); None when it fails."""
-        curl = words(f"curl -s -i -4 --noproxy * --max-time {timeout}", url)
+        """GET `url` with curl from `namespace` (names resolved there; an https:// certificate
+        checked against the hotspot's CA, if any); None when it fails."""
+        trust = f"--cacert {self.authority.ca_file} " if self.authority else ""
+        curl = words(f"curl -s -i -4 --noproxy * {trust}--max-time {timeout}", url)
         done = subprocess.run(
             ["ip", "netns", "exec", namespace, *curl],
             capture_output=True,
@@ -401,7 +414,13 @@ class Hotspot:
         self.data_dir.mkdir(mode=0o700)
         os.chown(self.data_dir, NOBODY, NOBODY)
         self.socket_path.parent.mkdir(mode=0o755)
-        self.config_file.write_text(portal_toml(self.data_dir, self.socket_path), encoding="utf-8")
+        issued = self.authority.issue(PORTAL_HOSTNAME) if self.authority else None
+        if issued is not None:
+            os.chown(issued.key, NOBODY, NOBODY)  # the portal's user alone reads its key
+            issued.key.chmod(0o600)
+        self.config_file.write_text(
+            portal_toml(self.data_dir, self.socket_path, issued), encoding="utf-8"
+        )
         self.config_file.chmod(0o644)
         render = [str(self.bin / "portal"), "render-config", "--out", str(self.config_dir)]
         run([*render, "--config", str(self.config_file)], env=self.env)
@@ -442,7 +461,8 @@ class Hotspot:
 
     def _portal_answers(self) -> bool:
         answer = self.fetch(self.hotspot_ns, f"http://{PORTAL_ADDRESS}/api/captive", timeout=2)
-        return answer is not None and answer.status == 200
+        # With a certificate, the plain port sends the API's address on to HTTPS.
+        return answer is not None and answer.status == (302 if self.authority else 200)
 
     def _join_all(self) -> None:
         """Every phone asks for an address at once (dnsmasq pings an address before offering it)."""
@@ -524,6 +544,18 @@ class Hotspot:
                 received += chunk
         reply: dict[str, Any] = json.loads(received.partition(b"\n")[0])
         return reply
+
+    def busybox_lease(self, phone: Phone) -> dict[str, str]:
+        """What busybox udhcpc -O 114 (as small Linux devices run it) hands its script on a
+        lease in `phone`'s namespace: router, dns, ... and opt114 (hex) if the Pi sent it."""
+        seen = self.workdir / f"udhcpc-bound-{phone.namespace}.env"
+        script = self.workdir / "udhcpc-script"
+        script.write_text('#!/bin/sh\n[ "$1" = bound ] && env > "$SEEN"\nexit 0\n', "ascii")
+        script.chmod(0o755)
+        udhcpc = words("busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -O 114 -s", str(script))
+        self.run_in(phone.namespace, ["env", f"SEEN={seen}", *udhcpc], timeout=30)
+        lines = seen.read_text(encoding="ascii").splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line)
 
     def hold_connection(self, phone: int = 0) -> EchoSession:
         """A phone opens one TCP connection to the upstream echo server and keeps it open."""

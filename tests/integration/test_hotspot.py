@@ -138,15 +138,7 @@ def test_dhcp_offer_carries_the_pi_as_dns_server_and_router_and_no_http_api(
 def test_a_busybox_client_asking_for_option_114_gets_no_http_api(hotspot: Hotspot) -> None:
     """A real DHCP client (busybox udhcpc -O 114), as small Linux devices run it."""
     require("busybox")
-    seen = hotspot.workdir / "udhcpc-bound.env"
-    script = hotspot.workdir / "udhcpc-script"
-    script.write_text(f'#!/bin/sh\n[ "$1" = bound ] && env > {seen}\nexit 0\n', encoding="ascii")
-    script.chmod(0o755)
-    udhcpc = "busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -O 114 -s"
-    hotspot.run_in(newcomer(hotspot).namespace, [*udhcpc.split(), str(script)], timeout=30)
-    bound = dict(
-        line.split("=", 1) for line in seen.read_text(encoding="ascii").splitlines() if "=" in line
-    )
+    bound = hotspot.busybox_lease(newcomer(hotspot))
     # The script saw the lease (its router and DNS server are the Pi) ...
     assert (bound["router"], bound["dns"].strip()) == (PORTAL_ADDRESS, PORTAL_ADDRESS)
     # ... and no captive-portal API, which would have come as opt114.
