@@ -122,14 +122,26 @@ def interface_name(value: str) -> str | None:
     )
 
 
+_NUMBER_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
 def _is_hostname(value: str) -> bool:
-    return len(value) <= 253 and _HOSTNAME.fullmatch(value) is not None
+    """A DNS name; one whose last label is a number is not: browsers read it as an IPv4
+    address (WHATWG URL "ends in a number": "10.42.0.1", "1.2.3", "a.0x7f")."""
+    return (
+        len(value) <= 253
+        and _HOSTNAME.fullmatch(value) is not None
+        and _NUMBER_LABEL.fullmatch(value.rpartition(".")[2]) is None
+    )
 
 
 def hostname(value: str) -> str | None:
     if value == "" or _is_hostname(value):
         return None
-    return "a lower-case host name such as 'passerelle.lan', or \"\" to use the address"
+    return (
+        "a lower-case host name such as 'passerelle.lan' (a name, not an address), "
+        'or "" to use the address'
+    )
 
 
 def _is_host(host: str, ipv6: str | None) -> bool:

@@ -53,7 +53,8 @@ class GuestWorker(GeventWorker):  # type: ignore[misc]
         client.settimeout(SILENT_SECONDS)
         if self.https is not None and self._is_https(listener.getsockname()):
             try:
-                with gevent.Timeout(self.cfg.keepalive):
+                # keepalive = 0 (an override file) would time out at once: then 15 s.
+                with gevent.Timeout(self.cfg.keepalive or SILENT_SECONDS):
                     client = self.https.wrap_socket(client, server_side=True)
             except (gevent.Timeout, OSError):  # ssl.SSLError is an OSError
                 client.close()  # a failed or stalled handshake: nothing to answer

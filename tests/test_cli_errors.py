@@ -12,10 +12,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.certificates import Authority
 from tests.live import ROOT
 
 Setup = Callable[[Path], list[str]]
@@ -64,6 +66,17 @@ def existing_key(folder: Path) -> str:
     (folder / "keys").mkdir()
     (folder / "keys" / "pack-signing.key").write_text("secret", encoding="ascii")
     return str(folder / "keys")
+
+
+def expired_certificate(folder: Path) -> str:
+    issued = Authority(folder / "ca").issue(
+        "wifi.commune.test", valid_from=timedelta(days=-100), valid_until=timedelta(days=-10)
+    )
+    return config(
+        folder,
+        '[firewall]\nbackend = "memory"\n[network]\nportal_hostname = "wifi.commune.test"\n'
+        f'[tls]\ncertificate_file = "{issued.certificate}"\nkey_file = "{issued.key}"\n',
+    )
 
 
 def database_is_a_folder(folder: Path) -> str:
@@ -134,6 +147,12 @@ CASES = [
         lambda f: ["render-config", "--out", str(f / "out"), "--config", unknown_key(f)],
         2,
         "configuration error: network.wifi_iface: unknown key",
+    ),
+    Case(
+        "serve with an expired certificate",
+        lambda f: ["serve", "--config", expired_certificate(f)],
+        2,
+        "configuration error: tls.certificate_file: its certificate expired on ",
     ),
     Case(
         "serve with a damaged site key",

@@ -54,6 +54,10 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
         ("[network]\nportal_port = 0", "network.portal_port", "from 1 to 65535"),
         ('[network]\nwifi_interface = "wlan0; rm -rf /"', "network.wifi_interface", "interface"),
         ('[network]\nportal_hostname = "Evil Host"', "network.portal_hostname", "host name"),
+        # Browsers read these as IPv4 addresses: never announced, never in a link.
+        ('[network]\nportal_hostname = "10.42.0.1"', "network.portal_hostname", "not an address"),
+        ('[network]\nportal_hostname = "wifi.1"', "network.portal_hostname", "not an address"),
+        ('[network]\nportal_hostname = "a.0x7f"', "network.portal_hostname", "not an address"),
         ('[network]\nclient_identity = "ip"', "network.client_identity", "'mac'"),
         ('[firewall]\nbackend = "iptables"', "firewall.backend", "'nft'"),
         ('[guides]\npack_id = "passerelle-wallonie\\n"', "guides.pack_id", "dashes"),
