@@ -30,6 +30,8 @@ from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingPackageData
 from portal.sitekeys import SiteKeyError
+from portal.tls import HTTPS_OFF, RENEW_WITHIN_DAYS, Certificate, in_force
+from portal.tls import check as check_certificate
 
 EXIT_PROBLEMS = 1
 EXIT_REFUSED = 2
@@ -69,35 +71,54 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def api_note(settings: Settings) -> str:
-    """What check-config says about the captive-portal API in DHCP (option 114)."""
-    from portal.tls import RENEW_WITHIN_DAYS, usable_certificate
-
-    certificate = usable_certificate(settings)
-    if certificate is None:
-        missing = "[tls] certificate_file and key_file"
-        if not settings.network.portal_hostname:
-            missing = "network.portal_hostname and " + missing
-        return (
-            "note: DHCP does not announce the captive-portal API (option 114): phones accept it"
-            " only on HTTPS, with a certificate for the portal's name. To announce it, set"
-            f" {missing}. Meanwhile phones find the portal by their probes."
-        )
-    left = certificate.days_left(datetime.now(UTC))
-    renew = f"; renew it within {left} days" if left < RENEW_WITHIN_DAYS else ""
+def _no_api_note(settings: Settings) -> str:
+    missing = "[tls] certificate_file and key_file"
+    if not settings.network.portal_hostname:
+        missing = "network.portal_hostname and " + missing
     return (
-        f"HTTPS: the certificate for {certificate.hostname} is valid until"
-        f" {certificate.not_after:%Y-%m-%d}{renew}. DHCP announces {settings.api_url}"
-        " (option 114)."
+        "note: DHCP does not announce the captive-portal API (option 114): phones accept it"
+        " only on HTTPS, with a certificate for the portal's name. To announce it, set"
+        f" {missing}. Meanwhile phones find the portal by their probes."
     )
+
+
+def _https_note(settings: Settings, certificate: Certificate) -> str:
+    now = datetime.now(UTC)
+    left = certificate.days_left(now)
+    renew = f"; renew it within {left} days" if left < RENEW_WITHIN_DAYS else ""
+    sentences = [
+        f"HTTPS: the certificate for {certificate.hostname} is valid until"
+        f" {certificate.not_after:%Y-%m-%d}{renew}."
+    ]
+    if now < certificate.not_before:
+        sentences.append(
+            f"By this Pi's clock it is valid only from {certificate.not_before:%Y-%m-%d}:"
+            " is the clock right?"
+        )
+    sentences.append(f"DHCP announces {settings.api_url} (option 114).")
+    return " ".join(sentences)
 
 
 def check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
-    note = api_note(settings)  # a certificate phones would refuse is a ConfigError (exit 2)
+    if not settings.serves_https:
+        print(f"{args.file}: OK — portal at {settings.public_url}")
+        print(_no_api_note(settings))
+        return 0
+    try:
+        certificate = check_certificate(settings)
+    except ConfigError as problem:
+        print(f"{args.file}: {problem}")
+        print(f"Until it is put right, {HTTPS_OFF}.")
+        return EXIT_PROBLEMS
     print(f"{args.file}: OK — portal at {settings.public_url}")
-    print(note)
+    print(_https_note(settings, certificate))
     return 0
+
+
+def warn(sentence: str) -> None:
+    """A problem the command works around (it goes on): one line on stderr."""
+    print(f"warning: {sentence}", file=sys.stderr, flush=True)
 
 
 def init_db(args: argparse.Namespace) -> int:
@@ -219,7 +240,7 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 def serve(args: argparse.Namespace) -> int:
     from portal.serving import PortalServer, preflight, production_options
 
-    settings = _settings(args)
+    settings = in_force(_settings(args), warn)  # as render-config decided at boot
     preflight(settings)
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
     PortalServer(settings, production_options(settings, overrides)).run()
@@ -288,11 +309,9 @@ def narrate(args: argparse.Namespace) -> int:
 
 def render_config(args: argparse.Namespace) -> int:
     from portal.netconfig import write_config
-    from portal.tls import usable_certificate
 
-    settings = _settings(args)
-    usable_certificate(settings)  # option 114 is announced only for a certificate phones accept
-    for path in write_config(settings, Path(args.out)):
+    # Option 114 and the Pi's HTTPS port only with a certificate phones accept.
+    for path in write_config(in_force(_settings(args), warn), Path(args.out)):
         print(f"wrote {path}")
     return 0
 

@@ -258,6 +258,13 @@ class Settings:
         return bool(self.tls.certificate_file)
 
     @property
+    def portal_ports(self) -> tuple[int, ...]:
+        """The ports the portal listens on: its port, then its HTTPS port with [tls]."""
+        if self.serves_https:
+            return (self.network.portal_port, self.tls.port)
+        return (self.network.portal_port,)
+
+    @property
     def public_url(self) -> str:
         """The portal's start page, built from configuration only (never from a request):
         on HTTPS under portal_hostname when a certificate is configured."""
@@ -375,6 +382,8 @@ def _check_tls(tls: TlsSettings, network: NetworkSettings) -> None:
         )
     taken = {
         **RESERVED_PORTS,
+        # Guests' port 80 is sent to the portal's plain port before access (the ruleset).
+        80: "guests' plain web traffic",
         network.portal_port: "network.portal_port",
         network.admin_port: "network.admin_port",
     }

@@ -167,11 +167,12 @@ def https_url_or_empty(value: str) -> str | None:
     if (
         match
         and value.startswith("https://")
-        and _is_host(match["host"], match["ipv6"])
+        and match["ipv6"] is None
+        and _is_hostname(match["host"].lower())  # a name: phones check certificates by name
         and _is_port(match["port"])
     ):
         return None
-    return 'an https:// address of up to 500 characters, or ""'
+    return 'an https:// address under a host name, of up to 500 characters, or ""'
 
 
 def languages(value: tuple[str, ...]) -> str | None:

@@ -12,16 +12,18 @@ The Pi's ruleset caps the connections one guest may hold (nftables `ct count`),
 and `worker_connections` what a worker serves at once.
 
 HTTPS (issue 10): gunicorn's own TLS settings would wrap every listener, and the
-phones' probes must stay on plain HTTP. So the app names one port (`https_port`)
-and its context (`https_context()`), and this worker wraps only that listener's
-sockets. The handshake, like the request line and headers, must be done within
-`keepalive` seconds as a whole; requests on it are `https` to the app.
+phones' probes must stay on plain HTTP. So the app (portal.serving.PortalServer)
+names one port and its context (`https`, an HttpsListener), and this worker
+wraps only that listener's sockets. The handshake, like the request line and
+headers, must be done within `keepalive` seconds as a whole; requests on it are
+`https` to the app.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -32,37 +34,46 @@ SILENT_SECONDS = 15.0
 """The longest a guest's socket may stay silent while a request is read or answered."""
 
 
+@dataclass(frozen=True)
+class HttpsListener:
+    port: int
+    context: ssl.SSLContext
+    """Made by gevent's SSLContext class, so its sockets wait cooperatively."""
+
+
 class GuestWorker(GeventWorker):  # type: ignore[misc]
     """Gunicorn's gevent worker; every guest socket times out after SILENT_SECONDS, and the
     app's HTTPS port speaks TLS."""
 
-    https_port: int | None = None
-    https: ssl.SSLContext | None = None
+    https: HttpsListener | None = None
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        # After the fork and gevent's patching, so the context makes cooperative sockets.
-        port = getattr(self.app, "https_port", None)
-        if port is not None:
-            self.https_port, self.https = port, self.app.https_context()
+        self.https = getattr(self.app, "https", None)
 
-    def _is_https(self, address: Any) -> bool:
-        return self.https is not None and address[1] == self.https_port
+    def _https_on(self, address: Any) -> HttpsListener | None:
+        """The HTTPS listener if `address` (host, port, ...) is its, else None."""
+        https = self.https
+        return https if https is not None and address[1] == https.port else None
 
     def handle(self, listener: socket.socket, client: socket.socket, addr: Any) -> None:
         client.settimeout(SILENT_SECONDS)
-        if self.https is not None and self._is_https(listener.getsockname()):
+        if (https := self._https_on(listener.getsockname())) is not None:
+            secure = https.context.wrap_socket(
+                client, server_side=True, do_handshake_on_connect=False
+            )
             try:
                 # keepalive = 0 (an override file) would time out at once: then 15 s.
                 with gevent.Timeout(self.cfg.keepalive or SILENT_SECONDS):
-                    client = self.https.wrap_socket(client, server_side=True)
+                    secure.do_handshake()
             except (gevent.Timeout, OSError):  # ssl.SSLError is an OSError
-                client.close()  # a failed or stalled handshake: nothing to answer
+                secure.close()  # a failed or stalled handshake: nothing to answer
                 return
+            client = secure
         # GeventWorker.handle would make the socket wait for ever (setblocking(True)).
         AsyncWorker.handle(self, listener, client, addr)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
-        if self._is_https(listener_name):
+        if self._https_on(listener_name) is not None:
             req.scheme = "https"  # gunicorn sets it from its own TLS settings, which are off
         super().handle_request(listener_name, req, sock, addr)

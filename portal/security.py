@@ -3,7 +3,7 @@ for every portal page once a certificate is configured."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, redirect, request
 from flask_wtf.csrf import CSRFProtect
@@ -78,8 +78,8 @@ def _send_plain_requests_to_https(app: Flask, https_url: str) -> None:
         if request.scheme == "https":
             return None
         target = https_url.removesuffix("/") + quote(request.path, safe="/")
-        if request.query_string:
-            target += "?" + quote(request.query_string, safe="=&")
+        if request.args:
+            target += "?" + urlencode(list(request.args.items(multi=True)))
         response = redirect(target, 302 if request.method in ("GET", "HEAD") else 307)
         response.headers["Cache-Control"] = "no-store"
         return response

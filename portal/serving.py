@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import runpy
-import ssl
 from pathlib import Path
 from typing import Any
 
+import gevent.ssl
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from portal import db
 from portal.app import create_app
-from portal.config import Settings
+from portal.config import ConfigError, Settings
 from portal.context import services_of
+from portal.guest_worker import HttpsListener
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
-from portal.tls import server_context, usable_certificate
+from portal.tls import server_context
 
 EVERY_SERVER: dict[str, Any] = {
     # No access log: it would record every visitor's IP address and user agent.
@@ -62,7 +63,6 @@ def preflight(settings: Settings) -> None:
     booting is a domain error that `portal.cli.main` prints as one sentence, not a
     traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
-    usable_certificate(settings)
     create_app(settings, restore=False)  # the firewall is each worker's business
     db.close()  # the workers open their own connections after the fork
 
@@ -76,12 +76,15 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.options = options
         self.housekeeping = housekeeping
-        self.https_port = settings.tls.port if settings.serves_https else None
-        """The listener portal.guest_worker.GuestWorker wraps in TLS, if any."""
+        # Read once, here in the master: a worker started later (they are recycled) never
+        # meets files half-renewed. gevent's context class: its sockets are cooperative.
+        self.https = (
+            HttpsListener(settings.tls.port, server_context(settings, gevent.ssl.SSLContext))
+            if settings.serves_https
+            else None
+        )
+        """What portal.guest_worker.GuestWorker wraps in TLS, if anything."""
         super().__init__()
-
-    def https_context(self) -> ssl.SSLContext:
-        return server_context(self.settings)
 
     def load_config(self) -> None:
         for name, value in self.options.items():
@@ -96,12 +99,7 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
 
 
 def bind_addresses(settings: Settings) -> list[str]:
-    """The portal's port, and its HTTPS port when a certificate is configured."""
-    address = settings.network.portal_address
-    binds = [f"{address}:{settings.network.portal_port}"]
-    if settings.serves_https:
-        binds.append(f"{address}:{settings.tls.port}")
-    return binds
+    return [f"{settings.network.portal_address}:{port}" for port in settings.portal_ports]
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:
@@ -116,14 +114,31 @@ def demo_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+NOT_OVERRIDDEN = ("certfile", "keyfile", "ssl_context", "ca_certs", "do_handshake_on_connect")
+"""gunicorn's own TLS settings: they would wrap every listener, and the probes on the portal
+port would fail; [tls] in portal.toml is how the portal serves HTTPS."""
+
+
 def production_options(settings: Settings, overrides: Path | None = None) -> dict[str, Any]:
-    """PRODUCTION_OPTIONS, changed by a gunicorn config file if given; portal.toml's address."""
+    """PRODUCTION_OPTIONS, changed by a gunicorn config file if given; portal.toml's addresses.
+
+    With [tls], the worker class stays GuestWorker: it alone speaks TLS on the HTTPS port
+    (another would answer plain HTTP there)."""
     options = dict(PRODUCTION_OPTIONS)
     if overrides is not None:
-        options |= {
+        changed = {
             name: value
             for name, value in runpy.run_path(str(overrides)).items()
             if not name.startswith("_")
         }
+        pinned = [*NOT_OVERRIDDEN, *(["worker_class"] if settings.serves_https else [])]
+        for name in pinned:
+            if name in changed and changed[name] != options.get(name):
+                raise ConfigError(
+                    f"{overrides}: {name}",
+                    "cannot be set here: the portal's own worker serves HTTPS, by [tls] in "
+                    "portal.toml",
+                )
+        options |= changed
     options["bind"] = bind_addresses(settings)
     return options

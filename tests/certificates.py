@@ -29,27 +29,36 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
 @dataclass(frozen=True)
 class Issued:
     certificate: Path
-    """The portal's certificate, then the authority's (a chain, as a commune's CA sends it)."""
+    """The portal's certificate, then the intermediate authority's if it has one (the full
+    chain a server sends)."""
     key: Path
+    not_after: datetime
 
 
 class Authority:
-    """A throw-away CA: its certificate in `folder`/ca.pem, for clients to trust."""
+    """A throw-away CA: a root whose certificate is `folder`/ca.pem, for clients to trust;
+    or, with `parent`, an intermediate authority that root signed."""
 
-    def __init__(self, folder: Path, name: str = "Passerelle Test CA") -> None:
+    def __init__(
+        self, folder: Path, name: str = "Passerelle Test CA", parent: Authority | None = None
+    ) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._key = ec.generate_private_key(ec.SECP256R1())
+        self._parent = parent
+        signer = parent._key if parent else self._key
         now = datetime.now(UTC)
-        self._certificate = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name(name))
-            .issuer_name(_name(name))
+            .issuer_name(parent._certificate.subject if parent else _name(name))
             .public_key(self._key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.BasicConstraints(ca=True, path_length=0 if parent else None), critical=True
+            )
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=False,
@@ -67,10 +76,18 @@ class Authority:
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False
             )
-            .sign(self._key, hashes.SHA256())
         )
+        if parent:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent._key.public_key()),
+                critical=False,
+            )
+        self._certificate: x509.Certificate = builder.sign(signer, hashes.SHA256())
         self.ca_file = folder / "ca.pem"
         self.ca_file.write_bytes(self._certificate.public_bytes(serialization.Encoding.PEM))
+
+    def intermediate(self, name: str = "Passerelle Test Intermediate") -> Authority:
+        return Authority(self.folder / "intermediate", name, parent=self)
 
     def issue(
         self,
@@ -78,9 +95,11 @@ class Authority:
         stem: str = "portal",
         valid_from: timedelta = timedelta(days=-1),
         valid_until: timedelta = timedelta(days=30),
+        full_chain: bool = True,
     ) -> Issued:
         """A server certificate for the DNS `names` (none: a certificate without any),
-        valid from now + `valid_from` to now + `valid_until`."""
+        valid from now + `valid_from` to now + `valid_until`; without `full_chain`, the file
+        leaves out an intermediate authority's certificate."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         builder = (
@@ -104,10 +123,16 @@ class Authority:
                 critical=False,
             )
         certificate = builder.sign(self._key, hashes.SHA256())
-        issued = Issued(self.folder / f"{stem}.pem", self.folder / f"{stem}.key")
+        issued = Issued(
+            self.folder / f"{stem}.pem",
+            self.folder / f"{stem}.key",
+            certificate.not_valid_after_utc,
+        )
+        chain: list[x509.Certificate] = [certificate]
+        if self._parent and full_chain:
+            chain.append(self._certificate)
         issued.certificate.write_bytes(
-            certificate.public_bytes(serialization.Encoding.PEM)
-            + self._certificate.public_bytes(serialization.Encoding.PEM)
+            b"".join(link.public_bytes(serialization.Encoding.PEM) for link in chain)
         )
         _write_key(key, issued.key)
         return issued

@@ -120,11 +120,13 @@ def production_server(
     firewall: str = 'backend = "memory"',
     tls: Issued | None = None,
     https_port: int = 0,
+    trusted: Path | None = None,
 ) -> Iterator[Visitor]:
     """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
     data directory (`folder`/data) in `folder`; stopped when the generator closes.
     `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
-    it serves HTTPS on `https_port` too."""
+    it serves HTTPS on `https_port` too, if the certificate leads to the authority in
+    `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE)."""
     port = free_port()
     config = folder / "portal.toml"
     https = (
@@ -147,8 +149,9 @@ data_dir = "{folder / "data"}"
 {https}""",
         encoding="utf-8",
     )
+    env = {**os.environ, "SSL_CERT_FILE": str(trusted)} if trusted else None
     for visitor in start(
-        [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/"
+        [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/", env
     ):
         visitor.https_port = https_port if tls else None
         yield visitor

@@ -81,6 +81,9 @@ def plain(app: Flask) -> FlaskClient:
         ("POST", "/access", "wifi.commune.test", 307, "https://wifi.commune.test/access"),
         ("GET", "/guides/s%C3%A9curit%C3%A9", "10.42.0.1", 302,
          "https://wifi.commune.test/guides/s%C3%A9curit%C3%A9"),
+        # A search goes on as typed, never encoded twice.
+        ("GET", "/guides/search?q=caf%C3%A9+d%27identit%C3%A9&lang=fr", "wifi.commune.test", 302,
+         "https://wifi.commune.test/guides/search?q=caf%C3%A9+d%27identit%C3%A9&lang=fr"),
     ],
 )  # fmt: skip
 def test_a_portal_page_over_plain_http_is_sent_to_https(

@@ -22,7 +22,7 @@ from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers
 from portal.netconfig.templates import RenderRefused, fill
-from tests.certificates import Authority
+from tests.certificates import Authority, Issued
 from tests.online_answers import PROBE_HOSTNAMES
 from tests.system import find, require
 
@@ -166,30 +166,43 @@ def test_render_config_command_names_a_bad_key(
     assert not (tmp_path / "out").exists()
 
 
-def test_render_config_refuses_a_certificate_phones_would_refuse(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_render_config_announces_https_only_for_a_certificate_phones_accept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     authority = Authority(tmp_path / "ca")
-    issued = authority.issue("elsewhere.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))  # the authority phones trust
     config = tmp_path / "portal.toml"
-    config.write_text(
-        '[network]\nportal_hostname = "wifi.commune.test"\n'
-        f'[tls]\ncertificate_file = "{issued.certificate}"\nkey_file = "{issued.key}"\n',
-        encoding="utf-8",
-    )
     out = tmp_path / "out"
-    assert main(["render-config", "--out", str(out), "--config", str(config)]) == 2
-    assert "tls.certificate_file: its certificate is not issued to" in capsys.readouterr().err
-    assert not out.exists()
-    good = authority.issue("wifi.commune.test", stem="good")
-    config.write_text(
-        '[network]\nportal_hostname = "wifi.commune.test"\n'
-        f'[tls]\ncertificate_file = "{good.certificate}"\nkey_file = "{good.key}"\n',
-        encoding="utf-8",
-    )
-    assert main(["render-config", "--out", str(out), "--config", str(config)]) == 0
-    dnsmasq = (out / "dnsmasq.conf").read_text(encoding="utf-8")
+
+    def render(issued: Issued) -> tuple[str, str]:
+        config.write_text(
+            '[network]\nportal_hostname = "wifi.commune.test"\n'
+            f'[tls]\ncertificate_file = "{issued.certificate}"\nkey_file = "{issued.key}"\n',
+            encoding="utf-8",
+        )
+        assert main(["render-config", "--out", str(out), "--config", str(config)]) == 0
+        dnsmasq = (out / "dnsmasq.conf").read_text(encoding="utf-8")
+        ruleset = render_ruleset_lines(out)
+        return dnsmasq, ruleset
+
+    dnsmasq, ruleset = render(authority.issue("wifi.commune.test", stem="good"))
     assert "dhcp-option=114,https://wifi.commune.test/api/captive\n" in dnsmasq
+    assert "ip daddr 10.42.0.1 tcp dport { 80, 443 } accept" in ruleset
+    assert "warning" not in capsys.readouterr().err
+    # A certificate for another name: rendered as without [tls], and said so.
+    dnsmasq, ruleset = render(authority.issue("elsewhere.test", stem="elsewhere"))
+    assert "dhcp-option=114" not in dnsmasq
+    assert "ip daddr 10.42.0.1 tcp dport 80 accept" in ruleset
+    assert capsys.readouterr().err == (
+        "warning: HTTPS is off: tls.certificate_file: its certificate is not issued to"
+        " wifi.commune.test (network.portal_hostname) but to elsewhere.test; phones would"
+        " refuse it; until it is put right, the portal serves plain HTTP only and DHCP does"
+        " not announce the captive-portal API\n"
+    )
+
+
+def render_ruleset_lines(out: Path) -> str:
+    return "\n".join(chain((out / "portal.nft").read_text(encoding="utf-8"), "wifi_input"))
 
 
 # --- the renderers refuse what the portal.toml checks might miss -----------------------

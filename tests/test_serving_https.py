@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, authority: Authority) -> It
         str(overrides),
         tls=authority.issue(TLS_HOSTNAME),
         https_port=free_port(),
+        trusted=authority.ca_file,
     )
 
 
@@ -81,6 +85,9 @@ def test_the_plain_port_sends_pages_to_https_and_still_answers_probes(server: Vi
     status, headers, _ = server.request("lesson/onboarding/1?lang=de")
     assert status == 302
     assert headers["Location"] == start + "lesson/onboarding/1?lang=de"
+    # A search goes on as typed: the query string is not encoded a second time.
+    status, headers, _ = server.request("guides/search?q=caf%C3%A9+d%27identit%C3%A9&lang=fr")
+    assert headers["Location"] == start + "guides/search?q=caf%C3%A9+d%27identit%C3%A9&lang=fr"
     status, headers, _ = probe(server)
     assert status == 302
     assert headers["Location"] == start
@@ -106,13 +113,47 @@ def test_plain_http_on_the_https_port_gets_no_page(server: Visitor) -> None:
         assert answer == b""
 
 
+def test_a_forged_scheme_header_does_not_pass_for_https(server: Visitor) -> None:
+    answer = subprocess.run(
+        ["curl", "-s", "-i", "--noproxy", "*", "-H", "X-Forwarded-Proto: https",
+         "-H", "X-Forwarded-Ssl: on", "-H", f"Host: {TLS_HOSTNAME}",
+         server.base + "lesson/onboarding/1"],
+        capture_output=True, timeout=10, check=True,
+    ).stdout  # fmt: skip
+    assert answer.startswith(b"HTTP/1.1 302 ")
+    assert f"Location: https://{TLS_HOSTNAME}:{https_port(server)}/".encode() in answer
+
+
 def test_a_guest_who_never_finishes_the_handshake_is_let_go(
     server: Visitor, authority: Authority
 ) -> None:
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", https_port(server)), timeout=30) as guest:
+        # Meanwhile others are served.
+        assert https_request(https_port(server), "/api/captive", authority.ca_file)[0] == 200
         assert guest.recv(4096) == b""  # the server ends it
     waited = time.monotonic() - started
     assert HANDSHAKE_SECONDS - 0.5 < waited < HANDSHAKE_SECONDS + 3
-    # Meanwhile, and afterwards, others are served.
-    assert https_request(https_port(server), "/api/captive", authority.ca_file)[0] == 200
+
+
+def test_an_ended_certificate_leaves_the_portal_on_plain_http(
+    tmp_path: Path, authority: Authority
+) -> None:
+    ended = authority.issue(
+        TLS_HOSTNAME, stem="ended", valid_from=timedelta(days=-90), valid_until=timedelta(days=-1)
+    )
+    port = free_port()
+    for visitor in production_server(
+        tmp_path, tls=ended, https_port=port, trusted=authority.ca_file
+    ):
+        # Villagers still get online: pages and probes on plain HTTP, nothing on HTTPS.
+        status, _, _ = visitor.request("lesson/onboarding/1?lang=fr")
+        assert status == 200
+        plain_start = visitor.base.replace("127.0.0.1", TLS_HOSTNAME)
+        assert probe(visitor)[1]["Location"] == plain_start
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        log = visitor.server_output().decode()
+        assert log.startswith(
+            "warning: HTTPS is off: tls.certificate_file: its certificate ended on "
+        )

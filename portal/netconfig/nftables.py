@@ -29,11 +29,9 @@ SOURCES = {
 
 
 def portal_ports(settings: Settings) -> str:
-    """The Pi's ports a guest may reach the portal on: its port, and HTTPS with [tls]."""
-    ports = [settings.network.portal_port]
-    if settings.serves_https:
-        ports.append(settings.tls.port)
-    return str(ports[0]) if len(ports) == 1 else "{ " + ", ".join(map(str, ports)) + " }"
+    """The Pi's ports a guest may reach the portal on, as one nft value."""
+    ports = [str(port) for port in settings.portal_ports]
+    return ports[0] if len(ports) == 1 else "{ " + ", ".join(ports) + " }"
 
 
 def render_ruleset(settings: Settings) -> str:

@@ -57,7 +57,10 @@ def trusting(
 @pytest.fixture
 def server(tmp_path: Path, authority: Authority) -> Iterator[Visitor]:
     yield from production_server(
-        tmp_path, tls=authority.issue(TLS_HOSTNAME), https_port=free_port()
+        tmp_path,
+        tls=authority.issue(TLS_HOSTNAME),
+        https_port=free_port(),
+        trusted=authority.ca_file,
     )
 
 

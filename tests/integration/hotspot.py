@@ -235,10 +235,12 @@ class Hotspot:
         self.nobody_env = clean_env(self.workdir / "home-nobody", bin_dir)
         self.authority = Authority(self.workdir / "tls") if tls else None
         """With `tls`: a CA made here, whose certificate for PORTAL_HOSTNAME the portal serves.
-        What runs as root in the namespaces (the phones) trusts it, as phones trust the CA
-        that issued a commune's certificate (SSL_CERT_FILE, read by OpenSSL)."""
+        Everything run in the namespaces trusts it (SSL_CERT_FILE, read by OpenSSL), as phones
+        and the Pi trust the authority that issued a commune's certificate."""
         if self.authority is not None:
-            self.env["SSL_CERT_FILE"] = str(self.authority.ca_file)
+            # The portal's own checks trust it too (render-config as root, serve as nobody).
+            for env in (self.env, self.nobody_env):
+                env["SSL_CERT_FILE"] = str(self.authority.ca_file)
         self.namespaces: list[str] = []
         self.processes: dict[str, Process] = {}
         self._made_netns_dir = False
