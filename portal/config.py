@@ -199,12 +199,12 @@ class TlsSettings:
         "",
         "PEM file of the certificate issued to network.portal_hostname, then the intermediate "
         'certificates; "" for none (no HTTPS, no captive-portal API in DHCP).',
-        absolute_path(200, example="/etc/passerelle/tls/fullchain.pem", optional=True),
+        absolute_path(200, example="/boot/firmware/passerelle/fullchain.pem", optional=True),
     )
     key_file: str = key(
         "",
         "PEM file of the certificate's private key.",
-        absolute_path(200, example="/etc/passerelle/tls/privkey.pem", optional=True),
+        absolute_path(200, example="/boot/firmware/passerelle/privkey.pem", optional=True),
     )
     port: int = key(443, "Port of the HTTPS pages and the captive-portal API.", between(1, 65535))
 
