@@ -58,7 +58,9 @@ class GuestWorker(GeventWorker):  # type: ignore[misc]
 
     def handle(self, listener: socket.socket, client: socket.socket, addr: Any) -> None:
         client.settimeout(SILENT_SECONDS)
-        if (https := self._https_on(listener.getsockname())) is not None:
+        # Without [tls], no system call more per connection (the probes' hot path).
+        https = self.https and self._https_on(listener.getsockname())
+        if https is not None:
             secure = https.context.wrap_socket(
                 client, server_side=True, do_handshake_on_connect=False
             )
