@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(command("init-db", init_db, "create or migrate the database"))
 
     sub = with_config(
-        command("render-config", render_config, "write the nftables and dnsmasq files")
+        command("render-config", render_config, "write the hostapd, nftables and dnsmasq files")
     )
     sub.add_argument("--out", required=True, help="folder to write the files into")
 

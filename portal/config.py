@@ -22,6 +22,7 @@ from portal.config_values import (
     Check,
     absolute_path,
     between,
+    country_code,
     dns_servers,
     host_ports,
     hostname,
@@ -32,6 +33,7 @@ from portal.config_values import (
     one_of,
     pack_id,
     public_keys,
+    ssid,
     text,
     wifi_side_address,
 )
@@ -130,6 +132,21 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class WifiSettings:
+    ssid: str = key("Passerelle", "Name of the open Wi-Fi network that phones show.", ssid)
+    country_code: str = key(
+        "BE", "Country whose radio rules the Wi-Fi follows (channels, power).", country_code
+    )
+    channel: int = key(6, "Wi-Fi channel, 2.4 GHz (1 to 13).", between(1, 13))
+    max_clients: int = key(
+        19,
+        "Most phones connected at once. The Pi's own radio takes about 7 to 10 with its usual "
+        "firmware, about 19 with the 'minimal' one; a USB adapter (mt76) takes more.",
+        between(1, 2007),
+    )
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     data_dir: str = key(
         "/var/lib/passerelle", "Where the database and generated secrets live.", absolute_path(200)
@@ -214,6 +231,7 @@ class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    wifi: WifiSettings = field(default_factory=WifiSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     firewall: FirewallSettings = field(default_factory=FirewallSettings)

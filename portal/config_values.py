@@ -246,6 +246,30 @@ def control_character(value: str) -> str | None:
     return next((c for c in value if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
 
 
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def ssid(value: str) -> str | None:
+    """A Wi-Fi network name: 1 to 32 bytes (UTF-8), as 802.11 allows, printable; no space
+    at either end (phones would show it, volunteers would not see it)."""
+    if (
+        0 < len(value.encode("utf-8")) <= 32
+        and not control_character(value)
+        and value == value.strip()
+    ):
+        return None
+    return (
+        "a network name of 1 to 32 bytes (letters with accents count two) such as "
+        "'Passerelle Wanze', without line breaks or spaces at either end"
+    )
+
+
+def country_code(value: str) -> str | None:
+    if _COUNTRY.fullmatch(value):
+        return None
+    return "a country code of two capital letters (ISO 3166), such as 'BE'"
+
+
 def text(max_length: int, *, optional: bool = False) -> Check:
     def check(value: str) -> str | None:
         if optional and value == "":

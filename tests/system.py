@@ -24,6 +24,7 @@ DEBIAN_PACKAGES = {
     "chromium": "chromium",
     "busybox": "busybox",
     "certutil": "libnss3-tools",
+    "hostapd": "hostapd",
 }
 """Tool (program name) → the Debian package that installs it."""
 

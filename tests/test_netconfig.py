@@ -21,6 +21,7 @@ from portal.config import Settings, parse_settings
 from portal.gatekeeper.dns_switch import DnsSwitch
 from portal.netconfig import render_dnsmasq, render_ruleset, write_config
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers
+from portal.netconfig.hostapd import render_hostapd
 from portal.netconfig.templates import RenderRefused, fill
 from tests.certificates import Authority, Issued
 from tests.online_answers import PROBE_HOSTNAMES
@@ -132,6 +133,7 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
     assert set(first) == {
         "portal.nft",
         "dnsmasq.conf",
+        "hostapd.conf",
         "dns-servers-up.conf",
         "dns-servers-down.conf",
         "dns-hosts-up",
@@ -234,6 +236,8 @@ SLIPPED = [
     (dnsmasq_conf, "network", "portal_hostname", "passerelle.lan\n", "a line break (U+000A)"),
     (dnsmasq_conf, "network", "portal_hostname", 'a"b', "a quote (U+0022)"),
     (dnsmasq_conf, "storage", "data_dir", "/var/lib/x\\y", "a backslash (U+005C)"),
+    (render_hostapd, "network", "wifi_interface", "wlan0\nssid=x", "a line break (U+000A)"),
+    (render_hostapd, "wifi", "country_code", "BE\nwpa=0", "a line break (U+000A)"),
 ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from portal.config import Settings
 from portal.gatekeeper.dns_switch import ACTIVE_FILES, HOSTS_FILE, SERVERS_FILE, variant
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers, render_dnsmasq
+from portal.netconfig.hostapd import render_hostapd
 from portal.netconfig.nftables import render_ruleset
 
 Renderer = Callable[[Settings, Path], str]
@@ -18,6 +19,10 @@ Renderer = Callable[[Settings, Path], str]
 
 def _ruleset(settings: Settings, _folder: Path) -> str:
     return render_ruleset(settings)
+
+
+def _hostapd(settings: Settings, _folder: Path) -> str:
+    return render_hostapd(settings)
 
 
 def _dns_servers(uplink_up: bool) -> Renderer:
@@ -31,10 +36,11 @@ def _dns_hosts(uplink_up: bool) -> Renderer:
 RENDERED_FILES: dict[str, Renderer] = {
     "portal.nft": _ruleset,
     "dnsmasq.conf": render_dnsmasq,
+    "hostapd.conf": _hostapd,
     **{variant(SERVERS_FILE, up): _dns_servers(up) for up in (True, False)},
     **{variant(HOSTS_FILE, up): _dns_hosts(up) for up in (True, False)},
 }
-"""File name → renderer; the deployment issue adds hostapd and systemd here."""
+"""File name → renderer."""
 
 STARTING_VARIANT = {name: variant(name, True) for name in ACTIVE_FILES}
 """The DNS files dnsmasq starts with: as for an uplink that is up (real answers). The
