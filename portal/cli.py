@@ -1,5 +1,6 @@
-"""The `portal` command: demo, serve, check-config, init-db, render-config, housekeep, lessons,
-pack; and, in `main`, every expected failure as one sentence and a documented exit code."""
+"""The `portal` command: demo, serve, check-config, apply-config, init-db, render-config,
+housekeep, lessons, pack; and, in `main`, every expected failure as one sentence and a
+documented exit code."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from peewee import DatabaseError
 
 from portal.access.firewall import FirewallError
+from portal.apply import BOOT_CONFIG, RENDERED
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from portal.datadir import UMASK
 from portal.guides.errors import PackDeferred, PackRejected
@@ -307,6 +309,31 @@ def narrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def apply_config(args: argparse.Namespace) -> int:
+    """Check the volunteer's portal.toml, put it (or the last good one) in force, restart
+    what changed, write portal-status.txt; exit 1 when it could not be used as it is."""
+    from portal.apply import apply, write_status
+
+    boot_file = Path(args.config)
+    applied = apply(boot_file, Path(args.out), run_quietly)
+    print(write_status(applied, boot_file, datetime.now(UTC)).replace("\r\n", "\n"), end="")
+    return 0 if applied.all_well else EXIT_PROBLEMS
+
+
+def run_quietly(argv: Sequence[str]) -> str | None:
+    """Run a system command (an argv list, no shell); None, or its complaint in one line."""
+    try:
+        done = subprocess.run(  # noqa: S603 — fixed programs, arguments from the code
+            list(argv), capture_output=True, text=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{argv[0]}: {error}"
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        return f"{argv[0]} exited with {done.returncode}" + (f": {said[-1]}" if said else "")
+    return None
+
+
 def render_config(args: argparse.Namespace) -> int:
     from portal.netconfig import write_config
 
@@ -355,6 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("file")
 
     with_config(command("init-db", init_db, "create or migrate the database"))
+
+    sub = command(
+        "apply-config",
+        apply_config,
+        "at boot: check the volunteer's portal.toml, put it (or the last good one) in force, "
+        "restart what changed, write portal-status.txt beside it",
+    )
+    sub.add_argument("--config", default=str(BOOT_CONFIG), help=f"default: {BOOT_CONFIG}")
+    sub.add_argument("--out", default=str(RENDERED), help=f"rendered files; default: {RENDERED}")
 
     sub = with_config(
         command("render-config", render_config, "write the hostapd, nftables and dnsmasq files")

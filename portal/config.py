@@ -50,18 +50,22 @@ class ConfigError(ValueError):
         super().__init__(f"{key}: {problem}" if key else problem)
 
 
-def key(default: Any, doc: str, check: Check | None = None) -> Any:
-    """Declare one configuration key: its default, what it means and what is allowed."""
+def key(default: Any, doc: str, check: Check | None = None, *, example: Any = None) -> Any:
+    """Declare one configuration key: its default, what it means and what is allowed; an
+    `example` where the default ("" or []) shows nothing to copy."""
     if isinstance(default, list):
         default = tuple(default)
-    return field(default=default, metadata={"doc": doc, "check": check})
+    return field(default=default, metadata={"doc": doc, "check": check, "example": example})
 
 
 @dataclass(frozen=True)
 class SiteSettings:
     name: str = key("Passerelle", "Name of the hotspot shown on every page.", text(60))
     commune: str = key(
-        "", "Commune that runs the hotspot (shown on the privacy page).", text(80, optional=True)
+        "",
+        "Commune that runs the hotspot (shown on the privacy page).",
+        text(80, optional=True),
+        example="Wanze",
     )
     languages: tuple[str, ...] = key(
         list(SUPPORTED_LANGUAGES), "Languages offered, in the order shown.", languages
@@ -71,13 +75,15 @@ class SiteSettings:
     )
     venue_info_url: str = key(
         "",
-        'Page about the venue, announced to phones (RFC 8908); "" for none.',
+        'Page about the venue (https://), announced to phones (RFC 8908); "" for none.',
         https_url_or_empty,
+        example="https://www.wanze.be/",
     )
     help_place: str = key(
         "",
         "Where to find a person who helps (e.g. the EPN's name and opening hours).",
         text(200, optional=True),
+        example="EPN de Wanze, place Faniel 8, Tuesday to Friday 9:00-12:00",
     )
 
 
@@ -107,11 +113,13 @@ class NetworkSettings:
         "",
         'First address handed out to phones; "" for the one after portal_address.',
         ipv4_address_or_empty,
+        example="10.42.0.20",
     )
     dhcp_range_end: str = key(
         "",
         'Last address handed out to phones; "" for the last one of the Wi-Fi network.',
         ipv4_address_or_empty,
+        example="10.42.0.200",
     )
     dhcp_lease_minutes: int = key(
         60, "How long a phone keeps its address before asking again.", between(60, 120)
@@ -217,11 +225,13 @@ class TlsSettings:
         "PEM file of the certificate issued to network.portal_hostname, then the intermediate "
         'certificates; "" for none (no HTTPS, no captive-portal API in DHCP).',
         absolute_path(200, example="/boot/firmware/passerelle/fullchain.pem", optional=True),
+        example="/boot/firmware/passerelle/fullchain.pem",
     )
     key_file: str = key(
         "",
         "PEM file of the certificate's private key.",
         absolute_path(200, example="/boot/firmware/passerelle/privkey.pem", optional=True),
+        example="/boot/firmware/passerelle/privkey.pem",
     )
     port: int = key(443, "Port of the HTTPS pages and the captive-portal API.", between(1, 65535))
 
@@ -540,6 +550,33 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     return parse_settings(content, str(chosen))
 
 
+def example_line(dotted: str) -> str | None:
+    """A line to copy into portal.toml for the key `section.key` ("[wifi] channel = 6"): its
+    example, else its default; None for a key that does not exist."""
+    section_name, _, key_name = dotted.partition(".")
+    sections = {spec.name: spec for spec in fields(Settings)}
+    if section_name not in sections:
+        return None
+    section = get_type_hints(Settings)[section_name]
+    spec = next((spec for spec in fields(section) if spec.name == key_name), None)
+    if spec is None:
+        return None
+    value = spec.metadata["example"]
+    if value is None:
+        value = spec.default
+    return f"[{section_name}] {key_name} = {_toml(value)}"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
 def documented_keys() -> dict[str, str]:
     """Every key as `section.key` with its description (the example file must list them)."""
     hints = get_type_hints(Settings)
@@ -554,6 +591,7 @@ __all__ = [
     "ConfigError",
     "Settings",
     "documented_keys",
+    "example_line",
     "load_settings",
     "parse_settings",
     "shown",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, render_template
 from flask_babel import format_datetime
 
+from portal.apply import PAGE_STATUS_NAME
 from portal.context import client_mac, services
 from portal.onboarding.path import RETENTION
+
+MAX_STATUS_BYTES = 64 * 1024
 
 pages = Blueprint("pages", __name__)
 
@@ -49,4 +55,22 @@ def status() -> str:
         else None,
         minutes_left=None if left is None else left // 60,
         access_possible=found.book.enforcing,
+        settings_status=settings_status(found.settings.data_dir / PAGE_STATUS_NAME),
     )
+
+
+def settings_status(path: Path) -> dict[str, Any] | None:
+    """What `portal apply-config` said at boot ({"all_well", "text"}), or None without it."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_STATUS_BYTES + 1)
+        said = json.loads(data) if len(data) <= MAX_STATUS_BYTES else None
+    except (OSError, ValueError):
+        return None
+    if not (
+        isinstance(said, dict)
+        and isinstance(said.get("all_well"), bool)
+        and isinstance(said.get("text"), str)
+    ):
+        return None
+    return {"all_well": said["all_well"], "text": said["text"].replace("\r\n", "\n")}

@@ -1,0 +1,247 @@
+"""Applying portal.toml at every boot (`portal apply-config`): check it, render it, restart
+what changed, and say how it went where the volunteer can read it.
+
+The volunteer edits `/boot/firmware/portal.toml` on the card's FAT partition from
+any computer. At every boot a oneshot unit runs this before the network services
+start:
+
+1. The file is read and checked whole (every key, the TLS files).
+2. If it is right, every network file is rendered from it into the rendered
+   folder (`/etc/passerelle`), a copy of it becomes the configuration in force
+   there (`portal.toml`, which every service reads), and the services whose files
+   changed are restarted (`systemctl try-restart`: at boot they have not started
+   yet, later a restart of this unit applies an edit).
+3. If it is wrong, nothing of it is used: the configuration in force stays (the
+   last good one) and is rendered again; with none yet, a safe default is put in
+   force, an open network named after the site with "-setup" appended, so the
+   volunteer can still find the Pi.
+
+Either way `portal-status.txt` is written beside the file, in plain words: all
+is well, or which key is wrong, what it allows and a line to copy; the same text
+goes to the data directory, where the portal's /status page shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from portal.config import ConfigError, Settings, example_line, parse_settings
+from portal.config_values import ssid, text
+from portal.netconfig.render import RENDERED_FILES, write_config
+from portal.tls import in_force
+
+BOOT_CONFIG = Path("/boot/firmware/portal.toml")
+RENDERED = Path("/etc/passerelle")
+STATUS_NAME = "portal-status.txt"
+"""Beside the volunteer's portal.toml: what they read on their laptop."""
+IN_FORCE_NAME = "portal.toml"
+"""In the rendered folder: the configuration every service reads, the last good one."""
+PAGE_STATUS_NAME = "config-status.json"
+"""In the data directory: the same words, for the /status page."""
+MAX_CONFIG_BYTES = 1024 * 1024
+SETUP_SUFFIX = "-setup"
+
+UNITS_FOR: dict[str, tuple[str, ...]] = {
+    "hostapd.conf": ("portal-hostapd.service",),
+    "dnsmasq.conf": ("portal-dnsmasq.service",),
+    "dns-servers-up.conf": ("portal-dnsmasq.service",),
+    "dns-servers-down.conf": ("portal-dnsmasq.service",),
+    "dns-hosts-up": ("portal-dnsmasq.service",),
+    "dns-hosts-down": ("portal-dnsmasq.service",),
+    # Loading the ruleset empties @allowed; the housekeeping unit (PartOf= the firewall
+    # unit) restarts with it and puts every unexpired grant back.
+    "portal.nft": ("portal-firewall.service",),
+    IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),
+}
+"""A file in the rendered folder → the units that read it. The active DNS files
+(dns-servers.conf, dns-hosts) belong to the gatekeeper once dnsmasq runs."""
+
+Restart = Callable[[Sequence[str]], str | None]
+"""Runs one command (an argv list); None when it worked, else why not in one line."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply` put in force, and why."""
+
+    settings: Settings
+    source: str
+    """"file" (the volunteer's), "last good" (the one in force before) or "safe default"."""
+    problem: ConfigError | None
+    """What is wrong with the volunteer's file, if anything."""
+    warnings: tuple[str, ...]
+    restarted: tuple[str, ...]
+
+    @property
+    def all_well(self) -> bool:
+        return self.problem is None and not self.warnings
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError("", f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError("", f"{path} is larger than a portal.toml can be (1 MiB)")
+    try:
+        # utf-8-sig: Windows Notepad starts the file with a byte-order mark.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{path} is not UTF-8 text") from None
+
+
+def safe_default(broken: str) -> str:
+    """portal.toml for a Pi whose file is wrong and that has none in force: every default,
+    and an open network named after the site (if the file names one) with "-setup"."""
+    name = "Passerelle"
+    try:
+        site = tomllib.loads(broken).get("site", {})
+    except (tomllib.TOMLDecodeError, RecursionError):
+        site = {}
+    wanted = site.get("name") if isinstance(site, dict) else None
+    if isinstance(wanted, str) and text(60)(wanted) is None:
+        name = wanted
+    network = name
+    while ssid(network + SETUP_SUFFIX) is not None and network:
+        network = network[:-1].rstrip()  # a long name is cut to fit 32 bytes
+    toml_name = json.dumps(name, ensure_ascii=False)  # a TOML basic string is a JSON one
+    toml_ssid = json.dumps((network or "Passerelle") + SETUP_SUFFIX, ensure_ascii=False)
+    return (
+        "# A safe default, put in force because the volunteer's portal.toml was wrong\n"
+        "# and no earlier one had worked. portal-status.txt, beside it, says why.\n"
+        f"[site]\nname = {toml_name}\n\n[wifi]\nssid = {toml_ssid}\n"
+    )
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    names = [*RENDERED_FILES, IN_FORCE_NAME]
+    return {
+        name: (folder / name).read_bytes() if (folder / name).is_file() else None for name in names
+    }
+
+
+def _write(path: Path, content: str, mode: int = 0o644) -> None:
+    """Replace `path` whole (never half-written), even on a FAT partition."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(content)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _put_in_force(toml: str, out: Path, warnings: list[str]) -> Settings:
+    """Check `toml`, render every file from it into `out` and make it the one in force;
+    ConfigError (nothing written) if it is wrong."""
+    settings = in_force(parse_settings(toml, IN_FORCE_NAME), warnings.append)
+    write_config(settings, out)
+    _write(out / IN_FORCE_NAME, toml)
+    return settings
+
+
+def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
+    """Put the volunteer's file in force, else the last good one, else the safe default."""
+    before = _snapshot(out)
+    warnings: list[str] = []
+    problem: ConfigError | None = None
+    given = ""
+    try:
+        given = _read(boot_file)
+        settings, source = _put_in_force(given, out, warnings), "file"
+    except ConfigError as wrong:
+        problem, warnings = wrong, []
+        last_good = before[IN_FORCE_NAME]
+        try:
+            if last_good is None:
+                raise ConfigError("", "no configuration was in force yet")
+            settings = _put_in_force(last_good.decode("utf-8"), out, warnings)
+            source = "last good"
+        except (ConfigError, UnicodeDecodeError):
+            warnings = []
+            settings, source = _put_in_force(safe_default(given), out, warnings), "safe default"
+    after = _snapshot(out)
+    changed = [name for name in after if after[name] != before[name]]
+    units = sorted({unit for name in changed for unit in UNITS_FOR.get(name, ())})
+    if units:
+        failed = restart(["systemctl", "try-restart", *units])
+        if failed is not None:
+            warnings.append(f"the services could not be restarted ({failed}); restart the Pi")
+    return Applied(settings, source, problem, tuple(warnings), tuple(units))
+
+
+def status_text(applied: Applied, boot_file: Path, when: datetime) -> str:
+    """What portal-status.txt says: plain words a volunteer reads on their laptop."""
+    settings = applied.settings
+    lines = [f"Passerelle: {boot_file} checked on {when:%Y-%m-%d at %H:%M} (UTC).", ""]
+    if applied.all_well:
+        lines.append(f"All is well: {boot_file.name} is in force.")
+    elif applied.problem is None:
+        lines.append(f"{boot_file.name} is in force, with a warning.")
+    else:
+        problem = applied.problem
+        lines += [f"{boot_file.name} has a mistake, so it is not used.", ""]
+        lines.append(f"What is wrong: {problem}")
+        example = example_line(problem.key) if problem.key else None
+        if example is not None:
+            lines.append(f"A right line looks like this: {example}")
+        lines.append("")
+        lines.append(
+            "Until it is put right, the settings from before stay in force."
+            if applied.source == "last good"
+            else "Until it is put right, a safe default is in force."
+        )
+    for warning in applied.warnings:
+        lines.append(f"Warning: {warning}.")
+    lines += [
+        "",
+        f'Wi-Fi network: "{settings.wifi.ssid}" (channel {settings.wifi.channel},'
+        f" country {settings.wifi.country_code}).",
+        f"Portal: {settings.public_url}",
+    ]
+    if not applied.all_well:
+        lines += [
+            "",
+            f"Put it right in {boot_file.name} on this card (any text editor will do), then"
+            " restart the Pi. deploy/portal.example.toml lists every key.",
+        ]
+    # Windows line ends: the volunteer may open it in any editor, Notepad included.
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_status(applied: Applied, boot_file: Path, when: datetime) -> str:
+    """portal-status.txt beside `boot_file`, and the same words for the /status page in the
+    data directory (when it exists, owned by the portal's user); the text."""
+    words = status_text(applied, boot_file, when)
+    _write(boot_file.parent / STATUS_NAME, words)
+    data_dir = applied.settings.data_dir
+    if data_dir.is_dir():
+        page = data_dir / PAGE_STATUS_NAME
+        _write(page, json.dumps({"all_well": applied.all_well, "text": words}), 0o600)
+        owner = data_dir.stat()
+        os.chown(page, owner.st_uid, owner.st_gid)
+    return words
+
+
+__all__ = [
+    "BOOT_CONFIG",
+    "PAGE_STATUS_NAME",
+    "RENDERED",
+    "STATUS_NAME",
+    "Applied",
+    "apply",
+    "safe_default",
+    "status_text",
+    "write_status",
+]
