@@ -9,8 +9,8 @@ start:
 2. If it is right, every network file is rendered from it into the rendered
    folder (`/etc/passerelle`), a copy of it becomes the configuration in force
    there (`portal.toml`, which every service reads), and the services whose files
-   changed are restarted (`systemctl try-restart`: at boot they have not started
-   yet, later a restart of this unit applies an edit).
+   changed are restarted (`systemctl --no-block try-restart`: at boot they have
+   not started yet, later a restart of this unit applies an edit).
 3. If it is wrong, nothing of it is used: the configuration in force stays (the
    last good one) and is rendered again; with none yet, a safe default is put in
    force, an open network named after the site with "-setup" appended, so the
@@ -35,6 +35,7 @@ from pathlib import Path
 from portal.config import ConfigError, Settings, example_line, parse_settings
 from portal.config_values import ssid, text
 from portal.netconfig.render import RENDERED_FILES, write_config
+from portal.netconfig.systemd import UNITS
 from portal.tls import in_force
 
 BOOT_CONFIG = Path("/boot/firmware/portal.toml")
@@ -47,6 +48,7 @@ PAGE_STATUS_NAME = "config-status.json"
 """In the data directory: the same words, for the /status page."""
 MAX_CONFIG_BYTES = 1024 * 1024
 SETUP_SUFFIX = "-setup"
+APPLY_UNIT = "portal-apply.service"
 
 UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
@@ -59,6 +61,10 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
     # unit) restarts with it and puts every unexpired grant back.
     "portal.nft": ("portal-firewall.service",),
     IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),
+    # Its own unit takes effect at the next boot: this very run is it.
+    **{unit: (unit,) for unit in UNITS if unit.endswith(".service") and unit != APPLY_UNIT},
+    # A socket cannot be restarted while its service runs; the service picks it up.
+    "portal-gatekeeper.socket": ("portal-gatekeeper.service",),
 }
 """A file in the rendered folder → the units that read it. The active DNS files
 (dns-servers.conf, dns-hosts) belong to the gatekeeper once dnsmasq runs."""
@@ -174,10 +180,15 @@ def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
     after = _snapshot(out)
     changed = [name for name in after if after[name] != before[name]]
     units = sorted({unit for name in changed for unit in UNITS_FOR.get(name, ())})
-    if units:
-        failed = restart(["systemctl", "try-restart", *units])
+    # --no-block: the units are ordered after this one, whose run is not over yet.
+    commands = [["systemctl", "--no-block", "try-restart", *units]] if units else []
+    if set(changed) & set(UNITS):
+        commands.insert(0, ["systemctl", "daemon-reload"])  # a unit file itself changed
+    for command in commands:
+        failed = restart(command)
         if failed is not None:
             warnings.append(f"the services could not be restarted ({failed}); restart the Pi")
+            break
     return Applied(settings, source, problem, tuple(warnings), tuple(units))
 
 

@@ -393,7 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", default=str(RENDERED), help=f"rendered files; default: {RENDERED}")
 
     sub = with_config(
-        command("render-config", render_config, "write the hostapd, nftables and dnsmasq files")
+        command(
+            "render-config", render_config, "write the hostapd, nftables, dnsmasq and systemd files"
+        )
     )
     sub.add_argument("--out", required=True, help="folder to write the files into")
 

@@ -25,6 +25,7 @@ DEBIAN_PACKAGES = {
     "busybox": "busybox",
     "certutil": "libnss3-tools",
     "hostapd": "hostapd",
+    "systemd-analyze": "systemd",
 }
 """Tool (program name) → the Debian package that installs it."""
 

@@ -21,6 +21,7 @@ WHEN = datetime(2026, 12, 2, 3, 10, tzinfo=UTC)
 EVERY_UNIT = (
     "portal-dnsmasq.service",
     "portal-firewall.service",
+    "portal-gatekeeper.service",
     "portal-hostapd.service",
     "portal-housekeep.service",
     "portal.service",
@@ -79,7 +80,10 @@ def test_a_right_file_is_rendered_put_in_force_and_its_services_started(card: Ca
     assert "ssid2=50617373657265 6c6c652057616e7a65".replace(" ", "") in (
         card.out / "hostapd.conf"
     ).read_text(encoding="utf-8")
-    assert systemctl.calls == [["systemctl", "try-restart", *EVERY_UNIT]]
+    assert systemctl.calls == [
+        ["systemctl", "daemon-reload"],  # the unit files are new too
+        ["systemctl", "--no-block", "try-restart", *EVERY_UNIT],
+    ]
 
 
 def test_applying_the_same_file_again_restarts_nothing(card: Card) -> None:
@@ -99,6 +103,7 @@ def test_a_new_network_name_restarts_hostapd_and_the_portal_only(card: Card) -> 
     assert systemctl.calls == [
         [
             "systemctl",
+            "--no-block",
             "try-restart",
             "portal-hostapd.service",
             "portal-housekeep.service",

@@ -140,6 +140,14 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "dns-hosts-down",
         "dns-servers.conf",  # dnsmasq starts with the "up" files
         "dns-hosts",
+        "portal-apply.service",
+        "portal-firewall.service",
+        "portal-hostapd.service",
+        "portal-dnsmasq.service",
+        "portal-gatekeeper.socket",
+        "portal-gatekeeper.service",
+        "portal.service",
+        "portal-housekeep.service",
     }
     assert first["dns-servers.conf"] == first["dns-servers-up.conf"]
     assert first["dns-hosts"] == first["dns-hosts-up"]

@@ -12,6 +12,7 @@ from portal.gatekeeper.dns_switch import ACTIVE_FILES, HOSTS_FILE, SERVERS_FILE,
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers, render_dnsmasq
 from portal.netconfig.hostapd import render_hostapd
 from portal.netconfig.nftables import render_ruleset
+from portal.netconfig.systemd import UNITS, render_unit
 
 Renderer = Callable[[Settings, Path], str]
 """Settings and the folder the files go to → one file's text."""
@@ -23,6 +24,10 @@ def _ruleset(settings: Settings, _folder: Path) -> str:
 
 def _hostapd(settings: Settings, _folder: Path) -> str:
     return render_hostapd(settings)
+
+
+def _unit(name: str) -> Renderer:
+    return lambda settings, folder: render_unit(name, settings, folder)
 
 
 def _dns_servers(uplink_up: bool) -> Renderer:
@@ -39,6 +44,7 @@ RENDERED_FILES: dict[str, Renderer] = {
     "hostapd.conf": _hostapd,
     **{variant(SERVERS_FILE, up): _dns_servers(up) for up in (True, False)},
     **{variant(HOSTS_FILE, up): _dns_hosts(up) for up in (True, False)},
+    **{name: _unit(name) for name in UNITS},
 }
 """File name → renderer."""
 

@@ -1,0 +1,111 @@
+"""The rendered systemd units: accepted by systemd-analyze, the web process unprivileged and
+sandboxed, the gatekeeper with two capabilities only."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from portal.config import Settings
+from portal.netconfig import write_config
+from portal.netconfig.systemd import PROGRAMS, UNITS
+from tests.system import find, require
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("rendered")
+    write_config(Settings().replace("storage", data_dir="/var/lib/passerelle"), folder)
+    return folder
+
+
+def systemd_analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    require("systemd-analyze")
+    program = find("systemd-analyze")
+    assert program is not None
+    return subprocess.run([program, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def directives(unit: str) -> dict[str, list[str]]:
+    """A unit file's settings, every value of each (comments and sections left out)."""
+    found: dict[str, list[str]] = {}
+    for line in unit.splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            name, _, value = line.partition("=")
+            found.setdefault(name, []).append(value)
+    return found
+
+
+def test_systemd_accepts_every_unit(rendered: Path) -> None:
+    # Every program a unit starts must exist: this venv's portal and portal-gatekeeper,
+    # nft, ip, hostapd and dnsmasq (make system-deps).
+    done = systemd_analyze("verify", *(str(rendered / unit) for unit in UNITS))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_systemd_analyze_would_refuse_a_missing_program(rendered: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "portal.service"
+    text = (rendered / "portal.service").read_text(encoding="utf-8")
+    broken.write_text(text.replace(f"{PROGRAMS}/portal", "/nonexistent/portal"), "utf-8")
+    done = systemd_analyze("verify", str(broken))
+    assert done.returncode == 1
+    assert "Command /nonexistent/portal is not executable" in done.stderr
+
+
+def test_the_portal_runs_unprivileged_with_one_capability(rendered: Path) -> None:
+    unit = directives((rendered / "portal.service").read_text(encoding="utf-8"))
+    assert unit["User"] == unit["Group"] == ["passerelle"]
+    assert unit["ExecStart"] == [f"{PROGRAMS}/portal serve"]
+    assert unit["Environment"] == [f"PORTAL_CONFIG={rendered}/portal.toml"]
+    assert unit["AmbientCapabilities"] == unit["CapabilityBoundingSet"] == ["CAP_NET_BIND_SERVICE"]
+    for name, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ReadWritePaths": "/var/lib/passerelle",
+        "PrivateTmp": "yes",
+        "UMask": "0077",
+        "SystemCallFilter": "@system-service",
+    }.items():
+        assert unit[name] == [value], name
+
+
+def test_housekeeping_has_no_capability_and_the_gatekeeper_two(rendered: Path) -> None:
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    assert housekeep["User"] == ["passerelle"]
+    assert housekeep["CapabilityBoundingSet"] == [""]
+    assert housekeep["PartOf"] == ["portal-firewall.service"]
+    gatekeeper = directives((rendered / "portal-gatekeeper.service").read_text("utf-8"))
+    assert "User" not in gatekeeper  # root, bounded to:
+    assert gatekeeper["CapabilityBoundingSet"] == ["CAP_NET_ADMIN CAP_KILL"]
+    assert gatekeeper["ReadWritePaths"] == [str(rendered)]
+    socket = directives((rendered / "portal-gatekeeper.socket").read_text(encoding="utf-8"))
+    assert socket["ListenStream"] == ["/run/passerelle/gatekeeper.sock"]
+    assert (socket["SocketGroup"], socket["SocketMode"]) == (["passerelle"], ["0660"])
+
+
+@pytest.mark.parametrize(
+    ("unit", "ceiling"),
+    [("portal.service", 2.5), ("portal-housekeep.service", 2.5),
+     ("portal-gatekeeper.service", 2.5), ("portal-hostapd.service", 7.5),
+     ("portal-dnsmasq.service", 7.5)],
+)  # fmt: skip
+def test_each_service_stays_sandboxed(rendered: Path, unit: str, ceiling: float) -> None:
+    done = systemd_analyze("security", "--offline=yes", str(rendered / unit))
+    level = re.search(r"Overall exposure level for \S+: (\d+\.\d)", done.stdout)
+    assert level is not None, done.stdout + done.stderr
+    assert float(level[1]) <= ceiling
+
+
+def test_the_apply_unit_runs_before_every_network_service(rendered: Path) -> None:
+    unit = directives((rendered / "portal-apply.service").read_text(encoding="utf-8"))
+    assert unit["ExecStart"] == [
+        f"{PROGRAMS}/portal apply-config --config /boot/firmware/portal.toml --out {rendered}"
+    ]
+    before = set(unit["Before"][0].split())
+    assert {unit for unit in UNITS if unit.endswith(".service")} - before == {
+        "portal-apply.service"
+    }
+    assert unit["SuccessExitStatus"] == ["1"]  # a wrong file: reported, the rest starts
