@@ -52,6 +52,7 @@ APPLY_UNIT = "portal-apply.service"
 
 UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
+    "networkmanager.conf": ("NetworkManager.service",),
     "dnsmasq.conf": ("portal-dnsmasq.service",),
     "dns-servers-up.conf": ("portal-dnsmasq.service",),
     "dns-servers-down.conf": ("portal-dnsmasq.service",),

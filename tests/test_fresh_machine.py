@@ -25,6 +25,8 @@ TOOL_USERS = (
     "tests/test_netconfig.py",
     "tests/test_narration.py",
     "tests/test_gatekeeper.py",
+    "tests/test_hostapd.py",
+    "tests/test_units.py",
     "tests/integration",
     "tests/browser",
 )

@@ -134,6 +134,7 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "portal.nft",
         "dnsmasq.conf",
         "hostapd.conf",
+        "networkmanager.conf",
         "dns-servers-up.conf",
         "dns-servers-down.conf",
         "dns-hosts-up",

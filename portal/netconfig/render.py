@@ -13,6 +13,7 @@ from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers, rende
 from portal.netconfig.hostapd import render_hostapd
 from portal.netconfig.nftables import render_ruleset
 from portal.netconfig.systemd import UNITS, render_unit
+from portal.netconfig.templates import fill
 
 Renderer = Callable[[Settings, Path], str]
 """Settings and the folder the files go to → one file's text."""
@@ -24,6 +25,14 @@ def _ruleset(settings: Settings, _folder: Path) -> str:
 
 def _hostapd(settings: Settings, _folder: Path) -> str:
     return render_hostapd(settings)
+
+
+def _networkmanager(settings: Settings, _folder: Path) -> str:
+    return fill(
+        "networkmanager.conf.in",
+        {"wifi": settings.network.wifi_interface},
+        {"wifi": "network.wifi_interface"},
+    )
 
 
 def _unit(name: str) -> Renderer:
@@ -42,6 +51,7 @@ RENDERED_FILES: dict[str, Renderer] = {
     "portal.nft": _ruleset,
     "dnsmasq.conf": render_dnsmasq,
     "hostapd.conf": _hostapd,
+    "networkmanager.conf": _networkmanager,
     **{variant(SERVERS_FILE, up): _dns_servers(up) for up in (True, False)},
     **{variant(HOSTS_FILE, up): _dns_hosts(up) for up in (True, False)},
     **{name: _unit(name) for name in UNITS},
