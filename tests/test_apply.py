@@ -19,6 +19,7 @@ from portal.context import Services
 
 WHEN = datetime(2026, 12, 2, 3, 10, tzinfo=UTC)
 EVERY_UNIT = (
+    "NetworkManager.service",  # told to leave the Wi-Fi interface alone
     "portal-dnsmasq.service",
     "portal-firewall.service",
     "portal-gatekeeper.service",
