@@ -9,7 +9,8 @@ COMPILED := $(CATALOGS:.po=.mo)
 # The Debian packages the whole test suite needs (tests that need a missing one skip,
 # naming it); `make system-deps` installs them as root, and .ci/run calls it.
 SYSTEM_PACKAGES := python3-venv nftables libnftables1 dnsmasq-base iproute2 conntrack curl \
-	chromium fonts-dejavu-core espeak-ng lame busybox libnss3-tools hostapd systemd
+	chromium fonts-dejavu-core espeak-ng lame busybox libnss3-tools hostapd systemd \
+	mmdebstrap systemd-container
 
 .PHONY: demo test lint i18n i18n-extract bench clean system-deps
 

@@ -339,7 +339,7 @@ def render_config(args: argparse.Namespace) -> int:
 
     # Option 114 and the Pi's HTTPS port only with a certificate phones accept.
     for path in write_config(in_force(_settings(args), warn), Path(args.out)):
-        print(f"wrote {path}")
+        print(f"rendered {path}")  # an unchanged file is left as it was
     return 0
 
 

@@ -26,6 +26,8 @@ DEBIAN_PACKAGES = {
     "certutil": "libnss3-tools",
     "hostapd": "hostapd",
     "systemd-analyze": "systemd",
+    "mmdebstrap": "mmdebstrap",
+    "systemd-nspawn": "systemd-container",
 }
 """Tool (program name) → the Debian package that installs it."""
 

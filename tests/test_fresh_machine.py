@@ -29,6 +29,7 @@ TOOL_USERS = (
     "tests/test_units.py",
     "tests/integration",
     "tests/browser",
+    "tests/appliance",
 )
 """Every test file or folder that needs a system tool (checked below against tests/system.py)."""
 

@@ -64,7 +64,8 @@ uplink monitor has the gatekeeper switch them once it has a verdict."""
 
 
 def write_config(settings: Settings, out_dir: Path) -> list[Path]:
-    """Render every file into `out_dir`; each file is replaced atomically (never half-written).
+    """Render every file into `out_dir` (their paths are returned): each changed file is
+    replaced atomically (never half-written), an unchanged one left as it is.
 
     Every file is rendered before any is written: a value one renderer refuses
     leaves none of them changed, never a new ruleset beside an old dnsmasq.conf.
@@ -80,6 +81,9 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     for name, content in rendered.items():
         target = out_dir / name
+        written.append(target)
+        if _holds(target, content):
+            continue  # unchanged: no write on the SD card, and systemd sees no new unit file
         handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -89,5 +93,12 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        written.append(target)
     return written
+
+
+def _holds(path: Path, content: str) -> bool:
+    """Whether `path` is a file holding exactly `content`, readable by all (0644)."""
+    try:
+        return path.stat().st_mode & 0o777 == 0o644 and path.read_bytes() == content.encode("utf-8")
+    except OSError:
+        return False

@@ -1,0 +1,136 @@
+#!/bin/sh
+# Passerelle's installer: turns a fresh Raspberry Pi OS Lite (Debian Trixie or
+# Bookworm, arm64) into a Passerelle hotspot. Run it as root; run it again at
+# any time: it changes only what is not as it should be.
+#
+#   sudo sh deploy/install.sh --wheel passerelle_portal-*.whl [--no-start] [--no-narration]
+#
+#   --wheel FILE     the portal's wheel (`python3 -m build` or tests/install.py);
+#                    its Python dependencies come from PyPI
+#   --no-start       enable the units but start nothing (an image build, a chroot)
+#   --no-narration   skip making the lessons' audio (espeak-ng, about a minute)
+#
+# What it does: the Debian packages; the user `passerelle`; /opt/passerelle/venv
+# with the wheel; the data directory (0700); /boot/firmware/portal.toml from the
+# example if there is none; `portal apply-config` (renders /etc/passerelle);
+# the units linked and enabled; NetworkManager told to leave the Wi-Fi alone;
+# forwarding on; the journal in memory; no swap on the SD card; the narration.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PREFIX=/opt/passerelle
+VENV=$PREFIX/venv
+RENDERED=/etc/passerelle
+DATA=/var/lib/passerelle
+BOOT=/boot/firmware
+SERVICE_USER=passerelle
+UNITS="portal-apply.service portal-firewall.service portal-hostapd.service
+portal-dnsmasq.service portal-gatekeeper.socket portal-gatekeeper.service portal.service
+portal-housekeep.service"
+PACKAGES="python3 python3-venv hostapd dnsmasq-base nftables libnftables1 conntrack iproute2
+ca-certificates espeak-ng lame"
+
+WHEEL=""
+START=yes
+NARRATION=yes
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --wheel) WHEEL=${2:?--wheel needs a file}; shift 2 ;;
+        --no-start) START=no; shift ;;
+        --no-narration) NARRATION=no; shift ;;
+        *) echo "install.sh: unknown argument $1 (see the top of this file)" >&2; exit 2 ;;
+    esac
+done
+if [ "$(id -u)" != 0 ]; then
+    echo "install.sh: run it as root (sudo sh $0 ...)" >&2
+    exit 2
+fi
+if [ -z "$WHEEL" ] || [ ! -f "$WHEEL" ]; then
+    echo "install.sh: give the portal's wheel with --wheel FILE" >&2
+    exit 2
+fi
+
+say() { echo "install.sh: $*"; }
+
+# --- Debian packages (only the missing ones) ---
+missing=""
+for package in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    say "installing$missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
+# Debian starts hostapd's own unit when it is installed; Passerelle runs its own.
+systemctl disable hostapd.service >/dev/null 2>&1 || true
+systemctl mask hostapd.service >/dev/null 2>&1 || true
+
+# --- the user and the data directory ---
+if ! id "$SERVICE_USER" >/dev/null 2>&1; then
+    say "adding the user $SERVICE_USER"
+    useradd --system --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin \
+        "$SERVICE_USER"
+fi
+install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA"
+
+# --- the portal: a venv with the wheel ---
+if [ ! -x "$VENV/bin/python" ]; then
+    say "making $VENV"
+    install -d -m 0755 "$PREFIX"
+    python3 -m venv "$VENV"
+fi
+installed=$("$VENV/bin/python" -m pip show passerelle-portal 2>/dev/null |
+    sed -n 's/^Version: //p')
+wanted=$(basename "$WHEEL" | cut -d- -f2)
+if [ "$installed" != "$wanted" ]; then
+    say "installing the portal $wanted"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$WHEEL"
+fi
+
+# --- the volunteer's file, and everything rendered from it ---
+if [ -d "$BOOT" ] && [ ! -f "$BOOT/portal.toml" ]; then
+    say "putting the example portal.toml on the boot partition"
+    cp "$HERE/portal.example.toml" "$BOOT/portal.toml"
+fi
+install -d -m 0755 "$RENDERED"
+# 1: the file has a mistake; portal-status.txt says which, and a safe default runs.
+"$VENV/bin/portal" apply-config --config "$BOOT/portal.toml" --out "$RENDERED" >/dev/null ||
+    [ $? -eq 1 ]
+
+# --- the system around it ---
+install -d -m 0755 /etc/NetworkManager/conf.d /etc/sysctl.d /etc/systemd/journald.conf.d
+ln -sfn "$RENDERED/networkmanager.conf" /etc/NetworkManager/conf.d/90-passerelle.conf
+install -m 0644 "$HERE/system/90-passerelle.conf" /etc/sysctl.d/90-passerelle.conf
+install -m 0644 "$HERE/system/journald-passerelle.conf" \
+    /etc/systemd/journald.conf.d/90-passerelle.conf
+# No swap on the SD card (Raspberry Pi OS: dphys-swapfile on Bookworm).
+if systemctl list-unit-files dphys-swapfile.service >/dev/null 2>&1; then
+    systemctl disable dphys-swapfile.service >/dev/null 2>&1 || true
+fi
+
+# --- the units: links to the rendered files, enabled ---
+for unit in $UNITS; do
+    ln -sfn "$RENDERED/$unit" "/etc/systemd/system/$unit"
+done
+# shellcheck disable=SC2086 # one word per unit
+systemctl enable $UNITS >/dev/null 2>&1 || systemctl --root=/ enable $UNITS
+
+# --- the lessons' audio ---
+if [ "$NARRATION" = yes ]; then
+    say "making the lessons' audio (espeak-ng)"
+    runuser -u "$SERVICE_USER" -- env PORTAL_CONFIG="$RENDERED/portal.toml" \
+        "$VENV/bin/portal" lessons narrate >/dev/null
+fi
+
+if [ "$START" = yes ]; then
+    sysctl --quiet --system >/dev/null
+    systemctl daemon-reload
+    # shellcheck disable=SC2086 # one word per unit
+    systemctl restart $UNITS
+    say "started; run \`portal doctor\` to check everything"
+else
+    say "installed; the units start at the next boot"
+fi

@@ -1,0 +1,161 @@
+"""deploy/install.sh on a fresh Debian Trixie: what it puts where, that a second run changes
+nothing, and that the Pi boots with every unit up (systemd in systemd-nspawn)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.appliance.chroot import Booted, Chroot
+from tests.appliance.conftest import CHANGING, DEPLOY, Installed
+
+pytestmark = pytest.mark.slow
+
+UNITS = (
+    "portal-apply.service",
+    "portal-firewall.service",
+    "portal-hostapd.service",
+    "portal-dnsmasq.service",
+    "portal-gatekeeper.socket",
+    "portal-gatekeeper.service",
+    "portal.service",
+    "portal-housekeep.service",
+)
+
+
+def passerelle_ids(chroot: Chroot) -> tuple[int, int]:
+    for line in chroot.path("/etc/passwd").read_text(encoding="utf-8").splitlines():
+        name, _, uid, gid, *_ = line.split(":")
+        if name == "passerelle":
+            return int(uid), int(gid)
+    raise AssertionError("no user passerelle in the chroot")
+
+
+def test_install_runs_through(installed: Installed) -> None:
+    first = installed.first
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "install.sh: installed; the units start at the next boot" in first.stdout
+    print(f"install.sh took {installed.seconds[0]:.0f} s, again {installed.seconds[1]:.0f} s")
+
+
+def test_files_owners_and_modes(installed: Installed) -> None:
+    chroot, entries = installed.chroot, installed.before
+    uid, gid = passerelle_ids(chroot)
+    assert uid < 1000  # a system user
+    data = entries["/var/lib/passerelle"]
+    assert (data.kind, data.mode, data.owner) == ("folder", 0o700, (uid, gid))
+    assert chroot.path("/opt/passerelle/venv/bin/portal").is_file()
+    for name in ("hostapd.conf", "dnsmasq.conf", "portal.nft", "portal.toml", *UNITS):
+        entry = entries[f"/etc/passerelle/{name}"]
+        assert (entry.kind, entry.mode, entry.owner) == ("file", 0o644, (0, 0)), name
+    # The volunteer's file, from the example, and what applying it said.
+    assert (
+        chroot.path("/boot/firmware/portal.toml").read_bytes()
+        == (DEPLOY / "portal.example.toml").read_bytes()
+    )
+    status = chroot.path("/boot/firmware/portal-status.txt").read_bytes().decode()
+    assert "\r\nAll is well: portal.toml is in force.\r\n" in status
+    page = json.loads(chroot.path("/var/lib/passerelle/config-status.json").read_text())
+    assert page["all_well"] is True
+    assert entries["/var/lib/passerelle/config-status.json"].owner == (uid, gid)
+
+
+def test_units_are_linked_and_enabled(installed: Installed) -> None:
+    entries = installed.before
+    for unit in UNITS:
+        link = entries[f"/etc/systemd/system/{unit}"]
+        assert (link.kind, link.content) == ("link", f"/etc/passerelle/{unit}"), unit
+    wanted = {
+        "multi-user.target.wants": [u for u in UNITS if u.endswith(".service")
+                                    and u != "portal-gatekeeper.service"],
+        "sockets.target.wants": ["portal-gatekeeper.socket"],
+    }  # fmt: skip
+    for target, units in wanted.items():
+        for unit in units:
+            assert entries[f"/etc/systemd/system/{target}/{unit}"].kind == "link", unit
+    # Debian's own hostapd unit never runs beside Passerelle's.
+    assert entries["/etc/systemd/system/hostapd.service"].content == "/dev/null"
+    assert entries["/etc/NetworkManager/conf.d/90-passerelle.conf"].content == (
+        "/etc/passerelle/networkmanager.conf"
+    )
+    assert entries["/etc/sysctl.d/90-passerelle.conf"].kind == "file"
+
+
+def test_the_lessons_are_narrated_as_the_portal_user(installed: Installed) -> None:
+    uid, gid = passerelle_ids(installed.chroot)
+    clips = [
+        entry for path, entry in installed.before.items()
+        if path.startswith("/var/lib/passerelle/narration/") and path.endswith(".mp3")
+    ]  # fmt: skip
+    assert len(clips) >= 6 * 5  # every lesson step, five languages
+    assert {clip.owner for clip in clips} == {(uid, gid)}
+
+
+def test_a_second_run_changes_nothing(installed: Installed) -> None:
+    second = installed.second
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "installing" not in second.stdout
+    before = {path: entry for path, entry in installed.before.items() if path not in CHANGING}
+    after = {path: entry for path, entry in installed.after.items() if path not in CHANGING}
+    assert sorted(set(before) ^ set(after)) == []
+    assert [path for path in before if before[path] != after[path]] == []
+
+
+def wait_active(booted: Booted, unit: str) -> tuple[str, str]:
+    for _ in range(60):
+        state = booted.unit_state(unit)
+        if state[0] in ("active", "failed"):
+            return state
+        booted.run("sleep", "1")
+    return booted.unit_state(unit)
+
+
+def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -> None:
+    with installed.chroot.booted(tmp_path / "boot.log") as booted:
+        state = booted.wait_until_settled()
+        states = {unit: booted.unit_state(unit) for unit in UNITS}
+        journal = booted.run("journalctl", "--no-pager", "-b", "-u", "portal-hostapd").stdout
+        # No Wi-Fi radio in a container: hostapd alone cannot start (it keeps trying, as
+        # for a USB adapter plugged in late), and says why.
+        assert states.pop("portal-hostapd.service")[0] in ("activating", "failed")
+        assert "nl80211" in journal or "wlan0" in journal, journal
+        assert state in ("running", "degraded")  # degraded once hostapd gives up
+        assert states.pop("portal-apply.service") == ("inactive", "success")
+        # Socket-activated: it starts with the first request (the portal's restore).
+        assert wait_active(booted, "portal-gatekeeper.service")[0] == "active"
+        states.pop("portal-gatekeeper.service")
+        assert states == dict.fromkeys(states, ("active", "success")), states
+        answer = booted.run(
+            "python3", "-c",
+            "import urllib.request as u; r = u.urlopen('http://10.42.0.1/api/captive', "
+            "timeout=10); print(r.status, r.headers['Content-Type'])",
+        )  # fmt: skip
+        assert answer.stdout.strip() == "200 application/captive+json", answer.stderr
+        table = booted.run("nft", "list", "table", "inet", "portal")
+        assert "set allowed" in table.stdout, table.stderr
+        portal_user = booted.run("ps", "-o", "user=", "-C", "gunicorn")
+        assert set(portal_user.stdout.split()) <= {"passerelle"}, portal_user.stdout
+
+
+def test_the_units_start_in_any_order(installed: Installed, tmp_path: Path) -> None:
+    with installed.chroot.booted(tmp_path / "boot.log") as booted:
+        booted.wait_until_settled()
+        running = [unit for unit in UNITS if unit not in ("portal-apply.service",
+                                                          "portal-hostapd.service")]  # fmt: skip
+        assert booted.run("systemctl", "stop", *running).returncode == 0
+        # Backwards, each alone (no unit pulls another in): the portal and the housekeeping
+        # before the gatekeeper's socket, the firewall last. The gatekeeper itself starts
+        # with the first connection to its socket, as always.
+        for unit in reversed([unit for unit in running if unit != "portal-gatekeeper.service"]):
+            done = booted.run("systemctl", "start", "--job-mode=ignore-requirements", unit)
+            assert done.returncode == 0, (unit, done.stderr)
+        for unit in running:
+            assert wait_active(booted, unit)[0] == "active", unit
+        answer = booted.run(
+            "python3", "-c",
+            "import urllib.request as u; print(u.urlopen('http://10.42.0.1/api/captive', "
+            "timeout=10).status)",
+        )  # fmt: skip
+        assert answer.stdout.strip() == "200", answer.stderr
