@@ -90,31 +90,31 @@ if [ "$installed" != "$wanted" ]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$WHEEL"
 fi
 
-# --- the volunteer's file, and everything rendered from it ---
+# --- the volunteer's file, the system around it, the units ---
 if [ -d "$BOOT" ] && [ ! -f "$BOOT/portal.toml" ]; then
     say "putting the example portal.toml on the boot partition"
     cp "$HERE/portal.example.toml" "$BOOT/portal.toml"
 fi
 install -d -m 0755 "$RENDERED"
-# 1: the file has a mistake; portal-status.txt says which, and a safe default runs.
-"$VENV/bin/portal" apply-config --config "$BOOT/portal.toml" --out "$RENDERED" >/dev/null ||
-    [ $? -eq 1 ]
-
-# --- the system around it ---
+# Everything that points into $RENDERED is in place before apply-config fills it, so
+# what it restarts (NetworkManager included) reads the new files.
 install -d -m 0755 /etc/NetworkManager/conf.d /etc/sysctl.d /etc/systemd/journald.conf.d
 ln -sfn "$RENDERED/networkmanager.conf" /etc/NetworkManager/conf.d/90-passerelle.conf
 install -m 0644 "$HERE/system/90-passerelle.conf" /etc/sysctl.d/90-passerelle.conf
 install -m 0644 "$HERE/system/journald-passerelle.conf" \
     /etc/systemd/journald.conf.d/90-passerelle.conf
+for unit in $UNITS; do
+    ln -sfn "$RENDERED/$unit" "/etc/systemd/system/$unit"
+done
 # No swap on the SD card (Raspberry Pi OS: dphys-swapfile on Bookworm).
 if systemctl list-unit-files dphys-swapfile.service >/dev/null 2>&1; then
     systemctl disable dphys-swapfile.service >/dev/null 2>&1 || true
 fi
 
-# --- the units: links to the rendered files, enabled ---
-for unit in $UNITS; do
-    ln -sfn "$RENDERED/$unit" "/etc/systemd/system/$unit"
-done
+# 1: the file has a mistake; portal-status.txt (printed here) says which, and the last
+# good settings, or a safe default, are in force.
+"$VENV/bin/portal" apply-config --config "$BOOT/portal.toml" --out "$RENDERED" ||
+    [ $? -eq 1 ]
 # shellcheck disable=SC2086 # one word per unit
 systemctl enable $UNITS >/dev/null 2>&1 || systemctl --root=/ enable $UNITS
 
@@ -127,6 +127,8 @@ fi
 
 if [ "$START" = yes ]; then
     sysctl --quiet --system >/dev/null
+    systemctl restart systemd-journald.service
+    if command -v nmcli >/dev/null 2>&1; then nmcli general reload conf || true; fi
     systemctl daemon-reload
     # shellcheck disable=SC2086 # one word per unit
     systemctl restart $UNITS

@@ -24,8 +24,6 @@ goes to the data directory, where the portal's /status page shows it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from portal.config import ConfigError, Settings, example_line, parse_settings
 from portal.config_values import ssid, text
+from portal.files import replace_file
 from portal.netconfig.render import RENDERED_FILES, write_config
 from portal.netconfig.systemd import UNITS
 from portal.tls import in_force
@@ -54,18 +53,18 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
     "networkmanager.conf": ("NetworkManager.service",),
     "dnsmasq.conf": ("portal-dnsmasq.service",),
-    "dns-servers-up.conf": ("portal-dnsmasq.service",),
-    "dns-servers-down.conf": ("portal-dnsmasq.service",),
-    "dns-hosts-up": ("portal-dnsmasq.service",),
-    "dns-hosts-down": ("portal-dnsmasq.service",),
+    "dns/dns-servers-up.conf": ("portal-dnsmasq.service",),
+    "dns/dns-servers-down.conf": ("portal-dnsmasq.service",),
+    "dns/dns-hosts-up": ("portal-dnsmasq.service",),
+    "dns/dns-hosts-down": ("portal-dnsmasq.service",),
     # Loading the ruleset empties @allowed; the housekeeping unit (PartOf= the firewall
     # unit) restarts with it and puts every unexpired grant back.
     "portal.nft": ("portal-firewall.service",),
     IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),
     # Its own unit takes effect at the next boot: this very run is it.
     **{unit: (unit,) for unit in UNITS if unit.endswith(".service") and unit != APPLY_UNIT},
-    # A socket cannot be restarted while its service runs; the service picks it up.
-    "portal-gatekeeper.socket": ("portal-gatekeeper.service",),
+    # Its service Requires= it, so the restart carries over to the gatekeeper.
+    "portal-gatekeeper.socket": ("portal-gatekeeper.socket",),
 }
 """A file in the rendered folder → the units that read it. The active DNS files
 (dns-servers.conf, dns-hosts) belong to the gatekeeper once dnsmasq runs."""
@@ -106,6 +105,9 @@ def _read(path: Path) -> str:
         raise ConfigError("", f"{path} is not UTF-8 text") from None
 
 
+SAFE_DEFAULT_MARK = "# A safe default, put in force because the volunteer's portal.toml was wrong"
+
+
 def safe_default(broken: str) -> str:
     """portal.toml for a Pi whose file is wrong and that has none in force: every default,
     and an open network named after the site (if the file names one) with "-setup"."""
@@ -123,7 +125,7 @@ def safe_default(broken: str) -> str:
     toml_name = json.dumps(name, ensure_ascii=False)  # a TOML basic string is a JSON one
     toml_ssid = json.dumps((network or "Passerelle") + SETUP_SUFFIX, ensure_ascii=False)
     return (
-        "# A safe default, put in force because the volunteer's portal.toml was wrong\n"
+        f"{SAFE_DEFAULT_MARK}\n"
         "# and no earlier one had worked. portal-status.txt, beside it, says why.\n"
         f"[site]\nname = {toml_name}\n\n[wifi]\nssid = {toml_ssid}\n"
     )
@@ -136,25 +138,12 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
     }
 
 
-def _write(path: Path, content: str, mode: int = 0o644) -> None:
-    """Replace `path` whole (never half-written), even on a FAT partition."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _put_in_force(toml: str, out: Path, warnings: list[str]) -> Settings:
     """Check `toml`, render every file from it into `out` and make it the one in force;
     ConfigError (nothing written) if it is wrong."""
     settings = in_force(parse_settings(toml, IN_FORCE_NAME), warnings.append)
     write_config(settings, out)
-    _write(out / IN_FORCE_NAME, toml)
+    replace_file(out / IN_FORCE_NAME, toml.encode("utf-8"))
     return settings
 
 
@@ -173,8 +162,10 @@ def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
         try:
             if last_good is None:
                 raise ConfigError("", "no configuration was in force yet")
-            settings = _put_in_force(last_good.decode("utf-8"), out, warnings)
-            source = "last good"
+            kept = last_good.decode("utf-8")
+            settings = _put_in_force(kept, out, warnings)
+            # A safe default from an earlier boot is still one, not "the settings from before".
+            source = "safe default" if kept.startswith(SAFE_DEFAULT_MARK) else "last good"
         except (ConfigError, UnicodeDecodeError):
             warnings = []
             settings, source = _put_in_force(safe_default(given), out, warnings), "safe default"
@@ -236,13 +227,14 @@ def write_status(applied: Applied, boot_file: Path, when: datetime) -> str:
     """portal-status.txt beside `boot_file`, and the same words for the /status page in the
     data directory (when it exists, owned by the portal's user); the text."""
     words = status_text(applied, boot_file, when)
-    _write(boot_file.parent / STATUS_NAME, words)
+    replace_file(boot_file.parent / STATUS_NAME, words.encode("utf-8"))
     data_dir = applied.settings.data_dir
     if data_dir.is_dir():
-        page = data_dir / PAGE_STATUS_NAME
-        _write(page, json.dumps({"all_well": applied.all_well, "text": words}), 0o600)
         owner = data_dir.stat()
-        os.chown(page, owner.st_uid, owner.st_gid)
+        page = json.dumps({"all_well": applied.all_well, "text": words})
+        replace_file(
+            data_dir / PAGE_STATUS_NAME, page.encode(), 0o600, (owner.st_uid, owner.st_gid)
+        )
     return words
 
 

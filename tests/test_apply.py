@@ -4,6 +4,7 @@ a safe default; what changed restarted; portal-status.txt in plain words."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ EVERY_UNIT = (
     "portal-dnsmasq.service",
     "portal-firewall.service",
     "portal-gatekeeper.service",
+    "portal-gatekeeper.socket",
     "portal-hostapd.service",
     "portal-housekeep.service",
     "portal.service",
@@ -136,6 +138,13 @@ def test_a_wrong_file_with_none_before_puts_the_safe_default_in_force(card: Card
     assert (card.out / "hostapd.conf").is_file()
 
 
+def test_a_safe_default_stays_one_on_the_next_boot(card: Card) -> None:
+    card.write("[wifi]\nchannel = 0\n")
+    assert card.apply().source == "safe default"
+    again = card.apply()  # the file is still wrong
+    assert (again.source, again.settings.wifi.ssid) == ("safe default", "Passerelle-setup")
+
+
 @pytest.mark.parametrize(
     ("broken", "network"),
     [
@@ -228,18 +237,29 @@ def test_the_status_page_gets_the_same_words(card: Card) -> None:
     assert (card.data / "config-status.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_the_command_prints_the_status_and_exits_1_on_a_mistake(card: Card) -> None:
+def test_the_command_prints_the_status_and_exits_1_on_a_mistake(card: Card, tmp_path: Path) -> None:
+    # A stand-in systemctl first on PATH: this machine's own services are left alone.
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    (stand_in / "systemctl").write_text(
+        f'#!/bin/sh\necho "$@" >> {tmp_path / "systemctl.calls"}\n', encoding="ascii"
+    )
+    (stand_in / "systemctl").chmod(0o755)
+    card.write("")
+    card.apply()  # a good one first, so the wrong one below leaves it in force
     card.write("[wifi]\nchannel = 0\n")
     done = subprocess.run(
         [sys.executable, "-m", "portal.cli", "apply-config", "--config", str(card.file),
          "--out", str(card.out)],
         capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "PATH": f"{stand_in}:{os.environ['PATH']}"},
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "What is wrong: wifi.channel: must be a whole number from 1 to 13, got 0\n" in (
         done.stdout
     )
     assert card.status().replace("\r\n", "\n") == done.stdout
+    assert not (tmp_path / "systemctl.calls").exists()  # nothing changed: nothing restarted
 
 
 def test_the_status_page_shows_what_apply_config_said(

@@ -38,10 +38,8 @@ def test_the_default_network_is_open_isolated_and_belgian() -> None:
         "wmm_enabled": "1",
         "ap_isolate": "1",
         "max_num_sta": "19",
-        "logger_syslog": "-1",
-        "logger_syslog_level": "3",
-        "logger_stdout": "-1",
-        "logger_stdout_level": "3",
+        "logger_syslog": "0",
+        "logger_stdout": "0",
     }
 
 

@@ -120,27 +120,31 @@ def test_dnsmasq_accepts_the_config_for_either_uplink_state(variant: str, tmp_pa
             ("dns-servers.conf", f"dns-servers-{state}.conf"),
             ("dns-hosts", f"dns-hosts-{state}"),
         ):
-            shutil.copyfile(tmp_path / source, tmp_path / active)
+            shutil.copyfile(tmp_path / "dns" / source, tmp_path / "dns" / active)
         result = run(dnsmasq, "--test", "-C", str(tmp_path / "dnsmasq.conf"))
         assert result.returncode == 0, (state, result.stderr)
         assert "syntax check OK" in result.stderr
 
 
 def test_rendering_is_deterministic(tmp_path: Path) -> None:
-    first = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path)}
-    second = {path.name: path.read_bytes() for path in write_config(DEFAULT, tmp_path)}
+    def named(paths: list[Path]) -> dict[str, bytes]:
+        return {str(path.relative_to(tmp_path)): path.read_bytes() for path in paths}
+
+    first = named(write_config(DEFAULT, tmp_path))
+    second = named(write_config(DEFAULT, tmp_path))
     assert first == second
     assert set(first) == {
         "portal.nft",
         "dnsmasq.conf",
         "hostapd.conf",
         "networkmanager.conf",
-        "dns-servers-up.conf",
-        "dns-servers-down.conf",
-        "dns-hosts-up",
-        "dns-hosts-down",
-        "dns-servers.conf",  # dnsmasq starts with the "up" files
-        "dns-hosts",
+        # The gatekeeper's own folder: it may write there and nowhere else.
+        "dns/dns-servers-up.conf",
+        "dns/dns-servers-down.conf",
+        "dns/dns-hosts-up",
+        "dns/dns-hosts-down",
+        "dns/dns-servers.conf",  # dnsmasq starts with the "up" files
+        "dns/dns-hosts",
         "portal-apply.service",
         "portal-firewall.service",
         "portal-hostapd.service",
@@ -150,8 +154,8 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "portal.service",
         "portal-housekeep.service",
     }
-    assert first["dns-servers.conf"] == first["dns-servers-up.conf"]
-    assert first["dns-hosts"] == first["dns-hosts-up"]
+    assert first["dns/dns-servers.conf"] == first["dns/dns-servers-up.conf"]
+    assert first["dns/dns-hosts"] == first["dns/dns-hosts-up"]
 
 
 def test_render_config_command_writes_files_dnsmasq_can_read(tmp_path: Path) -> None:
@@ -163,8 +167,9 @@ def test_render_config_command_writes_files_dnsmasq_can_read(tmp_path: Path) -> 
     assert "interface=wlan1" in (out / "dnsmasq.conf").read_text(encoding="utf-8")
     assert not [path for path in out.iterdir() if path.name.startswith(".")]
     # dnsmasq re-reads its DNS files after dropping root, whatever the command's umask.
-    assert oct(out.stat().st_mode & 0o777) == "0o755"
-    assert {oct(path.stat().st_mode & 0o777) for path in out.iterdir()} == {"0o644"}
+    assert oct(out.stat().st_mode & 0o777) == oct((out / "dns").stat().st_mode & 0o777) == "0o755"
+    files = [path for path in out.rglob("*") if path.is_file()]
+    assert {oct(path.stat().st_mode & 0o777) for path in files} == {"0o644"}
 
 
 def test_render_config_command_names_a_bad_key(
@@ -305,7 +310,7 @@ def test_dnsmasq_accepts_a_link_local_upstream_with_its_zone(tmp_path: Path) -> 
     dnsmasq = tool("dnsmasq")
     settings = DEFAULT.replace("network", dns_upstreams=("fe80::1%eth0", "9.9.9.9"))
     write_config(settings, tmp_path)
-    servers = (tmp_path / "dns-servers.conf").read_text(encoding="utf-8")
+    servers = (tmp_path / "dns" / "dns-servers.conf").read_text(encoding="utf-8")
     assert "server=fe80::1%eth0" in directives(servers)
     result = run(dnsmasq, "--test", "-C", str(tmp_path / "dnsmasq.conf"))
     assert result.returncode == 0, result.stderr
@@ -476,8 +481,8 @@ def test_dns_forwards_to_the_configured_upstreams_only() -> None:
 
 def test_dnsmasq_reads_its_dns_from_the_two_switched_files_with_a_short_ttl() -> None:
     lines = directives(dnsmasq_conf(DEFAULT))
-    assert "servers-file=/etc/passerelle/dns-servers.conf" in lines
-    assert "addn-hosts=/etc/passerelle/dns-hosts" in lines
+    assert "servers-file=/etc/passerelle/dns/dns-servers.conf" in lines
+    assert "addn-hosts=/etc/passerelle/dns/dns-hosts" in lines
     assert "local-ttl=10" in lines
     # Only the portal's own name, and Firefox's canary, are answered by the Pi for good.
     assert [line for line in lines if line.startswith("address=/")] == [
@@ -662,7 +667,7 @@ def test_dnsmasq_answers_probes_by_uplink_state_and_canary_on_wifi_only(
         for host in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.google.com"):
             assert "10.42.0.1" not in ask(phone, "10.42.0.1", host), host
         # Uplink down: the probe hosts are the Pi, AAAA is answered at once with nothing.
-        switch = DnsSwitch(tmp_path, tmp_path / "dnsmasq.pid")
+        switch = DnsSwitch(tmp_path / "dns", tmp_path / "dnsmasq.pid")
         switch.apply(False)
         for host in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.google.com"):
             assert ask(phone, "10.42.0.1", host) == "0 10.42.0.1", host

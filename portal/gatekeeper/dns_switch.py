@@ -23,6 +23,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+DNS_FOLDER = "dns"
+"""The rendered folder's subfolder with these files: the one place the gatekeeper may write
+(never beside the unit files, which would let it write itself a unit)."""
 SERVERS_FILE = "dns-servers.conf"
 """dnsmasq's servers-file: the upstreams, and (offline) the probe hosts kept local."""
 HOSTS_FILE = "dns-hosts"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from portal.captive.probes import PROBE_HOSTS
 from portal.config import Settings
-from portal.gatekeeper.dns_switch import HOSTS_FILE, SERVERS_FILE
+from portal.gatekeeper.dns_switch import DNS_FOLDER, HOSTS_FILE, SERVERS_FILE
 from portal.netconfig.templates import fill
 
 TEMPLATE = "dnsmasq.conf.in"
@@ -53,7 +53,7 @@ def captive_api_option(settings: Settings) -> str:
 
 def render_dnsmasq(settings: Settings, folder: Path) -> str:
     """dnsmasq.conf, filled from the [network] and [storage] keys; its DNS files are in
-    `folder`, beside it."""
+    `folder`'s DNS_FOLDER."""
     network = settings.network
     address = network.portal_address
     start, end = settings.dhcp_range
@@ -68,8 +68,8 @@ def render_dnsmasq(settings: Settings, folder: Path) -> str:
             "wifi": network.wifi_interface,
             "uplink": network.uplink_interface,
             "portal_address": address,
-            "servers_file": str(folder / SERVERS_FILE),
-            "hosts_file": str(folder / HOSTS_FILE),
+            "servers_file": str(folder / DNS_FOLDER / SERVERS_FILE),
+            "hosts_file": str(folder / DNS_FOLDER / HOSTS_FILE),
             "portal_name": portal_name,
             "range_start": str(start),
             "range_end": str(end),

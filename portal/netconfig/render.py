@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from portal.config import Settings
-from portal.gatekeeper.dns_switch import ACTIVE_FILES, HOSTS_FILE, SERVERS_FILE, variant
+from portal.files import replace_file
+from portal.gatekeeper.dns_switch import (
+    ACTIVE_FILES,
+    DNS_FOLDER,
+    HOSTS_FILE,
+    SERVERS_FILE,
+    variant,
+)
 from portal.netconfig.dnsmasq import render_dns_hosts, render_dns_servers, render_dnsmasq
 from portal.netconfig.hostapd import render_hostapd
 from portal.netconfig.nftables import render_ruleset
@@ -52,13 +57,15 @@ RENDERED_FILES: dict[str, Renderer] = {
     "dnsmasq.conf": render_dnsmasq,
     "hostapd.conf": _hostapd,
     "networkmanager.conf": _networkmanager,
-    **{variant(SERVERS_FILE, up): _dns_servers(up) for up in (True, False)},
-    **{variant(HOSTS_FILE, up): _dns_hosts(up) for up in (True, False)},
+    **{f"{DNS_FOLDER}/{variant(SERVERS_FILE, up)}": _dns_servers(up) for up in (True, False)},
+    **{f"{DNS_FOLDER}/{variant(HOSTS_FILE, up)}": _dns_hosts(up) for up in (True, False)},
     **{name: _unit(name) for name in UNITS},
 }
 """File name → renderer."""
 
-STARTING_VARIANT = {name: variant(name, True) for name in ACTIVE_FILES}
+STARTING_VARIANT = {
+    f"{DNS_FOLDER}/{name}": f"{DNS_FOLDER}/{variant(name, True)}" for name in ACTIVE_FILES
+}
 """The DNS files dnsmasq starts with: as for an uplink that is up (real answers). The
 uplink monitor has the gatekeeper switch them once it has a verdict."""
 
@@ -73,26 +80,19 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
     out_dir = out_dir.resolve()  # dnsmasq.conf names its DNS files by absolute path
     rendered = {name: render(settings, out_dir) for name, render in RENDERED_FILES.items()}
     rendered |= {active: rendered[source] for active, source in STARTING_VARIANT.items()}
-    if not out_dir.is_dir():
-        out_dir.mkdir(parents=True)
-        # dnsmasq re-reads its DNS files here after dropping root; the portal command's
-        # umask (077) would leave the folder closed to it. Nothing here is private.
-        out_dir.chmod(0o755)
+    for folder in (out_dir, out_dir / DNS_FOLDER):
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            # dnsmasq re-reads its DNS files here after dropping root; the portal command's
+            # umask (077) would leave the folder closed to it. Nothing here is private.
+            folder.chmod(0o755)
     written: list[Path] = []
     for name, content in rendered.items():
         target = out_dir / name
         written.append(target)
         if _holds(target, content):
             continue  # unchanged: no write on the SD card, and systemd sees no new unit file
-        handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(content)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(target, content.encode("utf-8"))
     return written
 
 

@@ -440,7 +440,8 @@ class Hotspot:
         gatekeeper = [str(self.bin / "portal-gatekeeper"), "--socket", str(self.socket_path)]
         gatekeeper += words(f"--allow-uid {NOBODY} --wifi-interface wlan0")
         # It switches dnsmasq's DNS files (rendered beside dnsmasq.conf) for the uplink.
-        gatekeeper += [f"--dns-folder={self.config_dir}", f"--dnsmasq-pid-file={self.dnsmasq_pid}"]
+        dns_folder = self.config_dir / "dns"
+        gatekeeper += [f"--dns-folder={dns_folder}", f"--dnsmasq-pid-file={self.dnsmasq_pid}"]
         self.spawn("gatekeeper", pi, gatekeeper)
         admin = words(f"--http {PORTAL_ADDRESS}:{ADMIN_PORT}={ADMIN_BODY}")
         self.spawn("admin-stand-in", pi, self.listeners(Path(os.devnull)) + admin)
