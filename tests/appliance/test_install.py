@@ -25,6 +25,20 @@ UNITS = (
 )
 
 
+ASK_API = """
+import time, urllib.request
+for attempt in range(60):  # "active" once gunicorn runs; it binds a moment later
+    try:
+        r = urllib.request.urlopen("http://10.42.0.1/api/captive", timeout=10)
+        break
+    except OSError:
+        time.sleep(0.5)
+else:
+    raise SystemExit("the portal never answered on 10.42.0.1")
+"""
+"""Python run inside the booted chroot: the portal's API response as `r`."""
+
+
 def passerelle_ids(chroot: Chroot) -> tuple[int, int]:
     for line in chroot.path("/etc/passwd").read_text(encoding="utf-8").splitlines():
         name, _, uid, gid, *_ = line.split(":")
@@ -127,11 +141,7 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
         assert wait_active(booted, "portal-gatekeeper.service")[0] == "active"
         states.pop("portal-gatekeeper.service")
         assert states == dict.fromkeys(states, ("active", "success")), states
-        answer = booted.run(
-            "python3", "-c",
-            "import urllib.request as u; r = u.urlopen('http://10.42.0.1/api/captive', "
-            "timeout=10); print(r.status, r.headers['Content-Type'])",
-        )  # fmt: skip
+        answer = booted.run("python3", "-c", ASK_API + "print(r.status, r.headers['Content-Type'])")
         assert answer.stdout.strip() == "200 application/captive+json", answer.stderr
         table = booted.run("nft", "list", "table", "inet", "portal")
         assert "set allowed" in table.stdout, table.stderr
@@ -155,10 +165,6 @@ def test_the_units_start_in_any_order(installed: Installed, tmp_path: Path) -> N
             assert done.returncode == 0, (unit, done.stderr)
         for unit in running:
             assert wait_active(booted, unit)[0] == "active", unit
-        answer = booted.run(
-            "python3", "-c",
-            "import urllib.request as u; print(u.urlopen('http://10.42.0.1/api/captive', "
-            "timeout=10).status)",
-        )  # fmt: skip
+        answer = booted.run("python3", "-c", ASK_API + "print(r.status)")
         assert answer.stdout.strip() == "200", answer.stderr
         assert "set allowed" in booted.run("nft", "list", "table", "inet", "portal").stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urljoin
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.walker import ONBOARDING, ONLINE
 
@@ -41,7 +41,8 @@ def walk_in_browser(page: Page, base: str, language: str, arrived: Arrived = not
     arrived(f"{route.steps:02d}-question")
     page.click(f'[data-action="answer"][value="{route.wrong}"]')
     expect_at(page, base, route.step(route.steps))
-    assert page.locator(".hint").is_visible()
+    # The answer is a form POST: wait for the page it brings (is_visible() would not).
+    expect(page.locator(".hint")).to_be_visible()
     arrived(f"{route.steps:02d}-wrong-answer")
     page.click(f'[data-action="answer"][value="{route.right}"]')
     expect_at(page, base, route.done)
