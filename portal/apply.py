@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from portal.config import ConfigError, Settings, example_line, parse_settings
+from portal.config import ConfigError, Settings, example_line, parse_settings, read_config
 from portal.config_values import ssid, text
 from portal.files import replace_file
+from portal.gatekeeper.dns_switch import DNS_FOLDER
 from portal.netconfig.render import RENDERED_FILES, write_config
 from portal.netconfig.systemd import UNITS
 from portal.tls import in_force
@@ -45,7 +46,6 @@ IN_FORCE_NAME = "portal.toml"
 """In the rendered folder: the configuration every service reads, the last good one."""
 PAGE_STATUS_NAME = "config-status.json"
 """In the data directory: the same words, for the /status page."""
-MAX_CONFIG_BYTES = 1024 * 1024
 SETUP_SUFFIX = "-setup"
 APPLY_UNIT = "portal-apply.service"
 
@@ -53,10 +53,12 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
     "networkmanager.conf": ("NetworkManager.service",),
     "dnsmasq.conf": ("portal-dnsmasq.service",),
-    "dns/dns-servers-up.conf": ("portal-dnsmasq.service",),
-    "dns/dns-servers-down.conf": ("portal-dnsmasq.service",),
-    "dns/dns-hosts-up": ("portal-dnsmasq.service",),
-    "dns/dns-hosts-down": ("portal-dnsmasq.service",),
+    # The DNS variants (upstreams, probe hosts); the active two are the gatekeeper's.
+    **{
+        name: ("portal-dnsmasq.service",)
+        for name in RENDERED_FILES
+        if name.startswith(f"{DNS_FOLDER}/")
+    },
     # Loading the ruleset empties @allowed; the housekeeping unit (PartOf= the firewall
     # unit) restarts with it and puts every unexpired grant back.
     "portal.nft": ("portal-firewall.service",),
@@ -88,21 +90,6 @@ class Applied:
     @property
     def all_well(self) -> bool:
         return self.problem is None and not self.warnings
-
-
-def _read(path: Path) -> str:
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_CONFIG_BYTES + 1)
-    except OSError as error:
-        raise ConfigError("", f"cannot read {path}: {error.strerror}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError("", f"{path} is larger than a portal.toml can be (1 MiB)")
-    try:
-        # utf-8-sig: Windows Notepad starts the file with a byte-order mark.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError("", f"{path} is not UTF-8 text") from None
 
 
 SAFE_DEFAULT_MARK = "# A safe default, put in force because the volunteer's portal.toml was wrong"
@@ -154,7 +141,7 @@ def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
     problem: ConfigError | None = None
     given = ""
     try:
-        given = _read(boot_file)
+        given = read_config(boot_file)
         settings, source = _put_in_force(given, out, warnings), "file"
     except ConfigError as wrong:
         problem, warnings = wrong, []

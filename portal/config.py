@@ -535,19 +535,32 @@ def parse_settings(text_: str, source: str = "portal.toml") -> Settings:
     return _from_mapping(raw)
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A portal.toml is a few kilobytes; a larger file is not one (and is not read whole)."""
+
+
+def read_config(path: str | os.PathLike[str]) -> str:
+    """The text of a portal.toml, as every command reads it; ConfigError says why not."""
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError("", f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError("", f"{path} is larger than a portal.toml can be (1 MiB)")
+    try:
+        # utf-8-sig: Windows Notepad starts the file with a byte-order mark.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{path} is not UTF-8 text") from None
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read settings from `path`, else $PORTAL_CONFIG; with neither, the defaults."""
     chosen = path if path is not None else os.environ.get(CONFIG_ENV)
     if chosen is None:
         return Settings()
-    try:
-        # utf-8-sig: Windows Notepad starts the file with a byte-order mark.
-        content = Path(chosen).read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise ConfigError("", f"cannot read {chosen}: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise ConfigError("", f"{chosen} is not UTF-8 text") from error
-    return parse_settings(content, str(chosen))
+    return parse_settings(read_config(chosen), str(chosen))
 
 
 def example_line(dotted: str) -> str | None:
@@ -594,5 +607,6 @@ __all__ = [
     "example_line",
     "load_settings",
     "parse_settings",
+    "read_config",
     "shown",
 ]
