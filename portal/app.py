@@ -22,7 +22,7 @@ from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
 from portal.context import Services, services
 from portal.guides.views import guides
-from portal.local_help import local_help_text
+from portal.local_help import local_help_html
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
 from portal.onboarding.narration import NARRATION_FOLDER, NarrationCache
 from portal.onboarding.path import LearningPaths
@@ -106,7 +106,7 @@ def create_app(
         return {
             "site_name": found.settings.site.name,
             "internet_down": not found.uplink.is_up(),
-            "local_help": local_help_text(found.settings.site),
+            "local_help": local_help_html(found.settings.site, found.settings.help),
         }
 
     return app

@@ -32,6 +32,7 @@ from portal.config_values import (
     languages,
     one_of,
     pack_id,
+    phone_number,
     public_keys,
     ssid,
     text,
@@ -79,11 +80,33 @@ class SiteSettings:
         https_url_or_empty,
         example="https://www.wanze.be/",
     )
-    help_place: str = key(
+
+
+@dataclass(frozen=True)
+class HelpSettings:
+    """Where a villager finds a person who helps: shown in the lessons and the guides."""
+
+    place: str = key(
         "",
-        "Where to find a person who helps (e.g. the EPN's name and opening hours).",
-        text(200, optional=True),
-        example="EPN de Wanze, place Faniel 8, Tuesday to Friday 9:00-12:00",
+        "Where a person helps with phones and e-services, such as the EPN (public digital "
+        'space) or the library; "" to send villagers to the town hall.',
+        text(80, optional=True),
+        example="EPN de Wanze",
+    )
+    address: str = key(
+        "", "Its street address.", text(120, optional=True), example="place Faniel 8, Wanze"
+    )
+    hours: str = key(
+        "",
+        "When someone is there, as written on its door (shown as it is, in every language).",
+        text(120, optional=True),
+        example="mardi-vendredi 9:00-12:00",
+    )
+    phone: str = key(
+        "",
+        "Its phone number, as written in Belgium or with +32; phones can call it in one tap.",
+        phone_number,
+        example="085 21 00 00",
     )
 
 
@@ -239,6 +262,7 @@ class TlsSettings:
 @dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
+    help: HelpSettings = field(default_factory=HelpSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     wifi: WifiSettings = field(default_factory=WifiSettings)
@@ -256,6 +280,10 @@ class Settings:
                 f"got {self.site.default_language!r}",
             )
         _check_network(self.network)
+        if not self.help.place:
+            for name in ("address", "hours", "phone"):
+                if getattr(self.help, name):
+                    raise ConfigError(f"help.{name}", "needs help.place: the name of the place")
         _check_tls(self.tls, self.network)
 
     @property

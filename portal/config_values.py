@@ -246,7 +246,21 @@ def control_character(value: str) -> str | None:
     return next((c for c in value if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
 
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
+_COUNTRIES = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
+    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
+    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
+    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
+    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
+    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
+    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
+    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
+    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+    """.split()  # noqa: SIM905 (a block of 249 codes reads better than 249 lines)
+)
+"""ISO 3166-1 alpha-2, the codes hostapd's country_code takes (the regulatory database's);
+249 codes as of 2024."""
 
 
 def ssid(value: str) -> str | None:
@@ -265,9 +279,30 @@ def ssid(value: str) -> str | None:
 
 
 def country_code(value: str) -> str | None:
-    if _COUNTRY.fullmatch(value):
+    if value in _COUNTRIES:
         return None
+    if value.upper() in _COUNTRIES:
+        return f"a country code in capital letters, such as {value.upper()!r}"
+    if value.upper() == "UK":
+        return "the country code of the United Kingdom, 'GB' (ISO 3166)"
     return "a country code of two capital letters (ISO 3166), such as 'BE'"
+
+
+NUMBER = re.compile(r"\+?[0-9](?:[0-9 ./-]*[0-9])?")
+"""Digits with the separators people write (spaces, dots, slashes, dashes): the shape of a
+phone number in portal.toml, and what portal.i18n keeps left-to-right in Arabic text."""
+
+
+def phone_number(value: str) -> str | None:
+    if value == "" or (NUMBER.fullmatch(value) and 3 <= len(dialled(value).lstrip("+")) <= 15):
+        return None
+    return "a phone number of 3 to 15 digits, such as '085 21 00 00' or '+32 85 21 00 00'"
+
+
+def dialled(number: str) -> str:
+    """What a phone dials for a number as written: its digits, and a leading '+'
+    (the `tel:` URI of RFC 3966 without its visual separators)."""
+    return ("+" if number.startswith("+") else "") + "".join(c for c in number if c.isdigit())
 
 
 def text(max_length: int, *, optional: bool = False) -> Check:

@@ -6,7 +6,6 @@ starts from Accept-Language and the language picker is always one tap away.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from flask import Flask, request, session
@@ -14,6 +13,7 @@ from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
 from portal.config import ConfigError, SiteSettings
+from portal.config_values import NUMBER
 from portal.context import services
 from portal.onboarding.lessons import Texts
 from portal.resources import TRANSLATIONS, bundled
@@ -58,14 +58,11 @@ def pick(texts: Texts) -> str:
     return texts.get(current_language()) or texts[_site().default_language]
 
 
-_NUMBER = re.compile(r"\+?\d(?:[\d ./-]*\d)?")
-
-
 def ltr_numbers(text: str) -> Markup:
     """Phone numbers and other digit runs kept left-to-right inside right-to-left text."""
     parts = []
     last = 0
-    for match in _NUMBER.finditer(text):
+    for match in NUMBER.finditer(text):
         parts.append(escape(text[last : match.start()]))
         parts.append(Markup('<bdi dir="ltr">%s</bdi>') % match.group(0))
         last = match.end()

@@ -7,19 +7,36 @@ per request, so a volunteer's change to portal.toml shows without rebuilding.
 from __future__ import annotations
 
 from flask_babel import gettext
+from markupsafe import Markup, escape
 
-from portal.config import SiteSettings
+from portal.config import HelpSettings, SiteSettings
+from portal.config_values import dialled
+from portal.i18n import ltr_numbers
 
 
-def local_help_text(site: SiteSettings) -> str:
-    """Where a person can help, from the site config, in the visitor's language."""
-    if site.help_place:
-        text = gettext("Ask at: %(place)s", place=site.help_place)
-    elif site.commune:
-        text = gettext(
-            "Ask at the town hall of %(commune)s. Or call 1718 (in French) or 1719 (in German).",
-            commune=site.commune,
+def local_help_html(site: SiteSettings, help_: HelpSettings) -> Markup:
+    """The help place's lines (name, address, hours, phone as a `tel:` link), escaped; or,
+    with no place configured, the town hall and the federal information numbers."""
+    if not help_.place:
+        if site.commune:
+            text = gettext(
+                "Ask at the town hall of %(commune)s. "
+                "Or call 1718 (in French) or 1719 (in German).",
+                commune=site.commune,
+            )
+        else:
+            text = gettext("Ask at your town hall. Or call 1718 (in French) or 1719 (in German).")
+        return ltr_numbers(str(text))
+    lines = [ltr_numbers(str(gettext("Ask at: %(place)s", place=help_.place)))]
+    if help_.address:
+        lines.append(ltr_numbers(help_.address))
+    if help_.hours:
+        lines.append(ltr_numbers(str(gettext("Open: %(hours)s", hours=help_.hours))))
+    if help_.phone:
+        call = Markup('<a href="tel:%s"><bdi dir="ltr">%s</bdi></a>') % (
+            dialled(help_.phone),
+            help_.phone,
         )
-    else:
-        text = gettext("Ask at your town hall. Or call 1718 (in French) or 1719 (in German).")
-    return str(text)
+        # The translated label is escaped first; the link, already Markup, goes in as it is.
+        lines.append(escape(str(gettext("Phone: %(number)s"))) % {"number": call})
+    return Markup("<br>").join(lines)

@@ -194,11 +194,15 @@ def test_value_read_by_another_program_is_checked_whole(
 
 
 @pytest.mark.parametrize("spoiler", ["\\n", "\\r", "\\t", "\\u007f", "\\u0085", "\\u2028"])
-@pytest.mark.parametrize("name", ["name", "commune", "help_place"])
-def test_site_text_is_one_line_without_control_characters(name: str, spoiler: str) -> None:
+@pytest.mark.parametrize(
+    "dotted", ["site.name", "site.commune", "help.place", "help.address", "help.hours"]
+)
+def test_site_text_is_one_line_without_control_characters(dotted: str, spoiler: str) -> None:
+    section, name = dotted.split(".")
+    place = 'place = "EPN"\n' if section == "help" and name != "place" else ""
     with pytest.raises(ConfigError) as caught:
-        parse_settings(f'[site]\n{name} = "Wanze{spoiler}"')
-    assert caught.value.key == f"site.{name}"
+        parse_settings(f'[{section}]\n{place}{name} = "Wanze{spoiler}"')
+    assert caught.value.key == dotted
     assert "line of text" in str(caught.value)
 
 
@@ -307,3 +311,45 @@ def test_check_config_says_why_dhcp_announces_no_captive_api() -> None:
         " [tls] certificate_file and key_file. Meanwhile phones find the portal by their probes."
     )
     assert "OK" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("XX", "a country code of two capital letters (ISO 3166), such as 'BE'"),
+        ("be", "a country code in capital letters, such as 'BE'"),
+        ("UK", "the country code of the United Kingdom, 'GB' (ISO 3166)"),
+        ("BEL", "a country code of two capital letters (ISO 3166), such as 'BE'"),
+    ],
+)
+def test_wifi_country_must_be_an_iso_3166_code(code: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[wifi]\ncountry_code = "{code}"')
+    assert caught.value.key == "wifi.country_code"
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("code", ["BE", "NL", "DE", "LU", "FR", "GB", "UA", "TR"])
+def test_wifi_country_of_neighbours_and_newcomers_is_accepted(code: str) -> None:
+    assert parse_settings(f'[wifi]\ncountry_code = "{code}"').wifi.country_code == code
+
+
+@pytest.mark.parametrize("number", ["085 21 00 00", "+32 85 21 00 00", "085/21.00.00", "112"])
+def test_help_phone_as_people_write_it_is_accepted(number: str) -> None:
+    settings = parse_settings(f'[help]\nplace = "EPN"\nphone = "{number}"')
+    assert settings.help.phone == number
+
+
+@pytest.mark.parametrize("number", ["12", "call 085", "085 21 00 00 ext 3", "+", "0" * 16, "-085"])
+def test_help_phone_that_is_not_a_number_is_refused(number: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[help]\nplace = "EPN"\nphone = "{number}"')
+    assert caught.value.key == "help.phone"
+    assert "a phone number of 3 to 15 digits" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["address", "hours", "phone"])
+def test_help_details_need_the_place_they_describe(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[help]\n{name} = "085 21 00 00"')
+    assert str(caught.value) == f"help.{name}: needs help.place: the name of the place"

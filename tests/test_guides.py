@@ -216,10 +216,10 @@ def test_what_a_pack_ships_under_rendered_is_replaced(tmp_path: Path, settings: 
 
 
 def guide_with_site(
-    settings: Settings, url: str = "/guides/g04-myminfin?lang=en", **site: str
+    settings: Settings, url: str = "/guides/g04-myminfin?lang=en", commune: str = "", **help_: str
 ) -> str:
-    """The guide page on a portal whose [site] section has the given keys."""
-    changed = settings.replace("site", **site)
+    """The guide page on a portal whose [help] section has the given keys."""
+    changed = settings.replace("site", commune=commune).replace("help", **help_)
     install_pack(changed)
     app = create_app(changed, firewall=MemoryFirewall(), identify=fake_identify)
     try:
@@ -229,7 +229,7 @@ def guide_with_site(
 
 
 def test_local_help_is_the_escaped_help_place(settings: Settings) -> None:
-    html = guide_with_site(settings, help_place='<b>EPN "La Source"</b> & library, tue 14-17')
+    html = guide_with_site(settings, place='<b>EPN "La Source"</b> & library, tue 14-17')
     assert "{{ local_help }}" not in html
     assert "<b>EPN" not in html
     assert "Ask at: &lt;b&gt;EPN &#34;La Source&#34;&lt;/b&gt; &amp; library" in html
@@ -237,15 +237,20 @@ def test_local_help_is_the_escaped_help_place(settings: Settings) -> None:
 
 
 def test_local_help_without_a_place_points_to_the_commune_and_1718(settings: Settings) -> None:
-    html = guide_with_site(settings, help_place="", commune="Durbuy")
+    html = guide_with_site(settings, commune="Durbuy")
     assert "Ask at the town hall of Durbuy." in html
     assert '<bdi dir="ltr">1718</bdi>' in html
     assert '<bdi dir="ltr">1719</bdi>' in html
 
 
 def test_local_help_follows_the_visitors_language(settings: Settings) -> None:
-    html = guide_with_site(settings, url="/guides/g04-myminfin?lang=nl", help_place="EPN")
-    assert "Vraag het hier: EPN" in html
+    html = guide_with_site(
+        settings, url="/guides/g04-myminfin?lang=nl", place="EPN", hours="di 9-12", phone="085 21"
+    )
+    assert (
+        'Vraag het hier: EPN<br>Open: di <bdi dir="ltr">9-12</bdi><br>'
+        'Telefoon: <a href="tel:08521"><bdi dir="ltr">085 21</bdi></a>'
+    ) in html
 
 
 # Search

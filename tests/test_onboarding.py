@@ -320,14 +320,25 @@ def test_human_help_lesson_names_the_place_from_portal_toml(settings: Settings) 
     from portal.app import create_app
     from tests.conftest import fake_identify, phone_client
 
-    local = settings.replace("site", help_place="EPN de Wanze, rue du Pont 1, mardi 14-17 h")
+    local = settings.replace(
+        "help",
+        place="EPN de Wanze",
+        address="rue du Pont 1",
+        hours="mardi 14-17 h",
+        phone="+32 85 21 00 00",
+    )
     client = phone_client(create_app(local, firewall=MemoryFirewall(), identify=fake_identify))
     lesson = services_of(client.application).lessons.get("human-help")
     number = next(step.number for step in lesson.steps if step.local_help)
     html = client.get(f"/lesson/human-help/{number}?lang=en").get_data(as_text=True)
-    assert 'class="local-help">Ask at: EPN de Wanze, rue du Pont' in html
+    assert (
+        '<p class="local-help">Ask at: EPN de Wanze<br>rue du Pont <bdi dir="ltr">1</bdi><br>'
+        'Open: mardi <bdi dir="ltr">14-17</bdi> h<br>'
+        'Phone: <a href="tel:+3285210000"><bdi dir="ltr">+32 85 21 00 00</bdi></a></p>'
+    ) in html
     html = client.get(f"/lesson/human-help/{number}?lang=ar").get_data(as_text=True)
     assert '<bdi dir="ltr">14-17</bdi>' in html
+    assert '<a href="tel:+3285210000">' in html
 
 
 def test_online_page_offers_more_time(

@@ -14,15 +14,15 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.config import SiteSettings
+from portal.config import Settings
 from portal.context import services
 from portal.guides.library import Guide, GuideLibrary, load_library
 from portal.guides.pack.names import IMAGE_TYPES, image_name_problem
 from portal.guides.render import LOCAL_HELP_MARKER
 from portal.guides.search import MAX_QUERY_CHARS, search
 from portal.guides.store import current_pack_dir
-from portal.i18n import NATIVE_NAMES, current_language, ltr_numbers, text_direction
-from portal.local_help import local_help_text
+from portal.i18n import NATIVE_NAMES, current_language, text_direction
+from portal.local_help import local_help_html
 
 guides = Blueprint("guides", __name__)
 
@@ -65,14 +65,13 @@ def _missing_page() -> Response:
     return Response(render_template("guides/missing.html"), status=200)
 
 
-def with_local_help(body: str, site: SiteSettings) -> Markup:
-    """The rendered page with its help line filled in, escaped, in the visitor's language."""
+def with_local_help(body: str, settings: Settings) -> Markup:
+    """The rendered page with its help lines filled in, escaped, in the visitor's language."""
     language = current_language()
-    text = local_help_text(site)  # one line: the config refuses control characters
     help_html = Markup('<p class="local-help" lang="%s" dir="%s">%s</p>') % (
         language,
         text_direction(language),
-        ltr_numbers(text),
+        local_help_html(settings.site, settings.help),
     )
     # `body` passed the allowlist at install (portal.guides.render); only the marker changes.
     return Markup(body.replace(LOCAL_HELP_MARKER, str(help_html)))  # noqa: S704
@@ -150,7 +149,7 @@ def guide(guide_id: str) -> str | Response:
         guide=found,
         page=page,
         page_dir=text_direction(page.language),
-        body=with_local_help(body, settings.site),
+        body=with_local_help(body, settings),
         fallback=fallback,
         other_languages=[
             (code, NATIVE_NAMES.get(code, code))
