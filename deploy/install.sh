@@ -28,7 +28,9 @@ UNITS="portal-apply.service portal-firewall.service portal-hostapd.service
 portal-dnsmasq.service portal-gatekeeper.socket portal-gatekeeper.service portal.service
 portal-housekeep.service"
 PACKAGES="python3 python3-venv hostapd dnsmasq-base nftables libnftables1 conntrack iproute2
-ca-certificates espeak-ng lame"
+rfkill ca-certificates espeak-ng lame"
+# The units that run the portal's own code: restarted when a new wheel is installed.
+CODE_UNITS="portal-gatekeeper.service portal.service portal-housekeep.service"
 
 WHEEL=""
 START=yes
@@ -85,7 +87,9 @@ fi
 installed=$("$VENV/bin/python" -m pip show passerelle-portal 2>/dev/null |
     sed -n 's/^Version: //p')
 wanted=$(basename "$WHEEL" | cut -d- -f2)
+new_code=no
 if [ "$installed" != "$wanted" ]; then
+    new_code=yes
     say "installing the portal $wanted"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$WHEEL"
 fi
@@ -95,20 +99,33 @@ if [ -d "$BOOT" ] && [ ! -f "$BOOT/portal.toml" ]; then
     say "putting the example portal.toml on the boot partition"
     cp "$HERE/portal.example.toml" "$BOOT/portal.toml"
 fi
+# Beside it, every key explained (portal-status.txt points to it); always this version's.
+if [ -d "$BOOT" ] && ! cmp -s "$HERE/portal.example.toml" "$BOOT/portal.example.toml"; then
+    cp "$HERE/portal.example.toml" "$BOOT/portal.example.toml"
+fi
 install -d -m 0755 "$RENDERED"
 # Everything that points into $RENDERED is in place before apply-config fills it, so
 # what it restarts (NetworkManager included) reads the new files.
 install -d -m 0755 /etc/NetworkManager/conf.d /etc/sysctl.d /etc/systemd/journald.conf.d
 ln -sfn "$RENDERED/networkmanager.conf" /etc/NetworkManager/conf.d/90-passerelle.conf
 install -m 0644 "$HERE/system/90-passerelle.conf" /etc/sysctl.d/90-passerelle.conf
-install -m 0644 "$HERE/system/journald-passerelle.conf" \
-    /etc/systemd/journald.conf.d/90-passerelle.conf
+journal=/etc/systemd/journald.conf.d/90-passerelle.conf
+new_journal=no
+if ! cmp -s "$HERE/system/journald-passerelle.conf" "$journal"; then
+    new_journal=yes
+    install -m 0644 "$HERE/system/journald-passerelle.conf" "$journal"
+fi
 for unit in $UNITS; do
     ln -sfn "$RENDERED/$unit" "/etc/systemd/system/$unit"
 done
-# No swap on the SD card (Raspberry Pi OS: dphys-swapfile on Bookworm).
+# No swap on the SD card. Bookworm: dphys-swapfile makes a swap file; it is turned off.
+# Trixie: rpi-swap; compressed swap in memory only (zram), never written to the card.
 if systemctl list-unit-files dphys-swapfile.service >/dev/null 2>&1; then
     systemctl disable dphys-swapfile.service >/dev/null 2>&1 || true
+fi
+if dpkg-query -W -f='${Status}' rpi-swap 2>/dev/null | grep -q "install ok installed"; then
+    install -d -m 0755 /etc/rpi/swap.conf.d
+    install -m 0644 "$HERE/system/rpi-swap-passerelle.conf" /etc/rpi/swap.conf.d/90-passerelle.conf
 fi
 
 # 1: the file has a mistake; portal-status.txt (printed here) says which, and the last
@@ -127,11 +144,17 @@ fi
 
 if [ "$START" = yes ]; then
     sysctl --quiet --system >/dev/null
-    systemctl restart systemd-journald.service
+    if [ "$new_journal" = yes ]; then systemctl restart systemd-journald.service; fi
     if command -v nmcli >/dev/null 2>&1; then nmcli general reload conf || true; fi
     systemctl daemon-reload
+    # Start what is not running; apply-config above restarted what its files changed,
+    # and a new wheel restarts what runs the portal's code. Phones stay connected.
     # shellcheck disable=SC2086 # one word per unit
-    systemctl restart $UNITS
+    systemctl start $UNITS
+    if [ "$new_code" = yes ]; then
+        # shellcheck disable=SC2086 # one word per unit
+        systemctl try-restart $CODE_UNITS
+    fi
     say "started; run \`portal doctor\` to check everything"
 else
     say "installed; the units start at the next boot"

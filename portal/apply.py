@@ -24,6 +24,8 @@ goes to the data directory, where the portal's /status page shows it.
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,10 +34,11 @@ from pathlib import Path
 
 from portal.config import ConfigError, Settings, example_line, parse_settings, read_config
 from portal.config_values import ssid, text
+from portal.datadir import private_folder
 from portal.files import replace_file
 from portal.gatekeeper.dns_switch import DNS_FOLDER
 from portal.netconfig.render import RENDERED_FILES, write_config
-from portal.netconfig.systemd import UNITS
+from portal.netconfig.systemd import SERVICE_USER, UNITS
 from portal.tls import in_force
 
 BOOT_CONFIG = Path("/boot/firmware/portal.toml")
@@ -134,6 +137,21 @@ def _put_in_force(toml: str, out: Path, warnings: list[str]) -> Settings:
     return settings
 
 
+def _make_data_dir(settings: Settings) -> None:
+    """A data directory named for the first time (a USB disk, say) is made private to the
+    portal's user before the services that write it start (the units' ReadWritePaths=)."""
+    folder = settings.data_dir
+    if folder.is_dir():
+        return
+    private_folder(folder)
+    if os.geteuid() == 0:  # at boot; a test or a laptop keeps its own user
+        try:
+            user = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            return  # not installed by deploy/install.sh: nobody else to own it
+        os.chown(folder, user.pw_uid, user.pw_gid)
+
+
 def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
     """Put the volunteer's file in force, else the last good one, else the safe default."""
     before = _snapshot(out)
@@ -156,6 +174,7 @@ def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
         except (ConfigError, UnicodeDecodeError):
             warnings = []
             settings, source = _put_in_force(safe_default(given), out, warnings), "safe default"
+    _make_data_dir(settings)
     after = _snapshot(out)
     changed = [name for name in after if after[name] != before[name]]
     units = sorted({unit for name in changed for unit in UNITS_FOR.get(name, ())})
@@ -204,7 +223,7 @@ def status_text(applied: Applied, boot_file: Path, when: datetime) -> str:
         lines += [
             "",
             f"Put it right in {boot_file.name} on this card (any text editor will do), then"
-            " restart the Pi. deploy/portal.example.toml lists every key.",
+            " restart the Pi. portal.example.toml, beside it, explains every key.",
         ]
     # Windows line ends: the volunteer may open it in any editor, Notepad included.
     return "\r\n".join(lines) + "\r\n"

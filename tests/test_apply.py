@@ -89,6 +89,13 @@ def test_a_right_file_is_rendered_put_in_force_and_its_services_started(card: Ca
     ]
 
 
+def test_a_data_directory_named_for_the_first_time_is_made_private(card: Card) -> None:
+    card.write("")
+    card.apply()
+    assert card.data.stat().st_mode & 0o777 == 0o700
+    assert card.data.stat().st_uid == os.geteuid()
+
+
 def test_applying_the_same_file_again_restarts_nothing(card: Card) -> None:
     card.write("")
     card.apply()
@@ -193,7 +200,7 @@ def test_the_status_names_the_key_what_it_allows_and_a_line_to_copy(card: Card) 
         "Portal: http://passerelle.lan/",
         "",
         "Put it right in portal.toml on this card (any text editor will do), then restart the"
-        " Pi. deploy/portal.example.toml lists every key.",
+        " Pi. portal.example.toml, beside it, explains every key.",
         "",
     ]
 

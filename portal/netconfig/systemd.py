@@ -86,7 +86,7 @@ DAEMON_HARDENING = (
 )
 """For hostapd and dnsmasq, which start as root and need the network's capabilities
 (dnsmasq then drops to its own user): /usr, /boot and /etc read-only, the rest of the
-system out of reach; no bounding set, so nothing they need is taken away."""
+system out of reach; each unit names its own capability bounding set."""
 
 
 def render_unit(name: str, settings: Settings, folder: Path) -> str:

@@ -39,6 +39,22 @@ else:
 """Python run inside the booted chroot: the portal's API response as `r`."""
 
 
+GRANT = """
+from portal.app import make_book, make_firewall
+from portal.config import load_settings
+from portal.db import prepare
+
+settings = load_settings()
+prepare(settings.data_dir)
+make_book(settings, make_firewall(settings)).give("02:00:5e:10:00:01")
+"""
+"""Python run inside as the portal's user: one device given access, as the lesson does."""
+
+
+def allowed(booted: Booted) -> str:
+    return booted.run("nft", "list", "set", "inet", "portal", "allowed").stdout
+
+
 def passerelle_ids(chroot: Chroot) -> tuple[int, int]:
     for line in chroot.path("/etc/passwd").read_text(encoding="utf-8").splitlines():
         name, _, uid, gid, *_ = line.split(":")
@@ -69,6 +85,10 @@ def test_files_owners_and_modes(installed: Installed) -> None:
         chroot.path("/boot/firmware/portal.toml").read_bytes()
         == (DEPLOY / "portal.example.toml").read_bytes()
     )
+    assert (
+        chroot.path("/boot/firmware/portal.example.toml").read_bytes()
+        == (DEPLOY / "portal.example.toml").read_bytes()
+    )  # beside it, named by portal-status.txt when something is wrong
     status = chroot.path("/boot/firmware/portal-status.txt").read_bytes().decode()
     assert "\r\nAll is well: portal.toml is in force.\r\n" in status
     page = json.loads(chroot.path("/var/lib/passerelle/config-status.json").read_text())
@@ -147,6 +167,22 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
         assert "set allowed" in table.stdout, table.stderr
         portal_user = booted.run("ps", "-o", "user=", "-C", "gunicorn")
         assert set(portal_user.stdout.split()) <= {"passerelle"}, portal_user.stdout
+        # A device given access keeps it when the ruleset is loaded again (which empties
+        # @allowed): the housekeeping restarts with the firewall unit and puts it back.
+        granted = booted.run(
+            "runuser", "-u", "passerelle", "--", "env", "PORTAL_CONFIG=/etc/passerelle/portal.toml",
+            "/opt/passerelle/venv/bin/python", "-c", GRANT,
+        )  # fmt: skip
+        assert granted.returncode == 0, granted.stderr
+        assert "02:00:5e:10:00:01" in allowed(booted)
+        assert booted.run("systemctl", "restart", "portal-firewall.service").returncode == 0
+        for _ in range(30):
+            if "02:00:5e:10:00:01" in allowed(booted):
+                break
+            booted.run("sleep", "1")
+        assert "02:00:5e:10:00:01" in allowed(booted), booted.run(
+            "journalctl", "--no-pager", "-b", "-u", "portal-housekeep"
+        ).stdout
 
 
 def test_the_units_start_in_any_order(installed: Installed, tmp_path: Path) -> None:
