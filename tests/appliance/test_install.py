@@ -117,6 +117,15 @@ def test_units_are_linked_and_enabled(installed: Installed) -> None:
     assert entries["/etc/sysctl.d/90-passerelle.conf"].kind == "file"
 
 
+def test_systemd_accepts_every_unit_where_its_programs_are(installed: Installed) -> None:
+    """Inside the installed system: the venv's portal, Debian's hostapd, dnsmasq and nft."""
+    units = (f"/etc/passerelle/{unit}" for unit in UNITS)
+    done = installed.chroot.run("systemd-analyze", "verify", *units)
+    # systemd-nspawn's own farewell about its propagation folder is not the units' business.
+    said = [line for line in done.stderr.splitlines() if "/run/systemd/nspawn/" not in line]
+    assert (done.returncode, done.stdout, said) == (0, "", [])
+
+
 def test_the_lessons_are_narrated_as_the_portal_user(installed: Installed) -> None:
     uid, gid = passerelle_ids(installed.chroot)
     clips = [
