@@ -93,6 +93,8 @@ if [ "$installed" != "$wanted" ]; then
     say "installing the portal $wanted"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$WHEEL"
 fi
+# `portal doctor`, `portal poster`... on the volunteer's PATH.
+ln -sfn "$VENV/bin/portal" /usr/local/bin/portal
 
 # --- the volunteer's file, the system around it, the units ---
 if [ -d "$BOOT" ] && [ ! -f "$BOOT/portal.toml" ]; then

@@ -334,6 +334,29 @@ def run_quietly(argv: Sequence[str]) -> str | None:
     return None
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from portal.doctor import passed, report
+
+    if os.geteuid() != 0:
+        print("doctor: run it as root (sudo portal doctor): it sends DHCP and reads the firewall")
+        return EXIT_REFUSED
+    if args.wifi:
+        from portal.doctor import wifi_side
+
+        # On a laptop the volunteer's file is optional: it makes the checks exact.
+        given = load_settings(args.config) if args.config else None
+        findings = wifi_side.check(args.wifi, given)
+        title = f"Passerelle doctor, as a phone on {args.wifi} sees the hotspot"
+    else:
+        from portal.doctor import pi_side
+
+        settings = load_settings(args.config or RENDERED / "portal.toml")
+        findings = pi_side.check(settings)
+        title = f"Passerelle doctor, on the Pi ({settings.site.name})"
+    print(report(title, findings))
+    return 0 if passed(findings) else EXIT_PROBLEMS
+
+
 def render_config(args: argparse.Namespace) -> int:
     from portal.netconfig import write_config
 
@@ -391,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--config", default=str(BOOT_CONFIG), help=f"default: {BOOT_CONFIG}")
     sub.add_argument("--out", default=str(RENDERED), help=f"rendered files; default: {RENDERED}")
+
+    sub = command(
+        "doctor",
+        doctor,
+        "check the hotspot, each problem with its fix: on the Pi, or (--wifi) on a laptop "
+        "joined to its Wi-Fi; exit 0 only when every check passes",
+    )
+    sub.add_argument(
+        "--config",
+        help=f"portal.toml (default on the Pi: {RENDERED}/portal.toml; with --wifi: none)",
+    )
+    sub.add_argument("--wifi", metavar="IFACE", help="this computer's interface on the hotspot")
 
     sub = with_config(
         command(

@@ -110,12 +110,22 @@ def tcp_reachable(target: str, timeout: float) -> bool:
         return False
 
 
-def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) -> bool:
-    """Ask `server` about `name`; any well-formed answer (even NXDOMAIN) means DNS works."""
+@dataclass(frozen=True)
+class DnsReply:
+    rcode: int
+    """0 for an answer, 3 for NXDOMAIN (RFC 1035)."""
+    addresses: tuple[str, ...]
+    """The A (or AAAA) records answered, in order."""
+
+
+def dns_query(
+    server: str, name: str, timeout: float, port: int = DNS_PORT, qtype: str = "A"
+) -> DnsReply | None:
+    """Ask `server` about `name`: its reply, or None without a well-formed one in time."""
     from scapy.layers.dns import DNS, DNSQR
 
     query_id = secrets.randbelow(65536)
-    query = bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype="A")))
+    query = bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype=qtype)))
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
@@ -123,11 +133,20 @@ def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) ->
             sock.sendto(query, (server, port))
             data, _ = sock.recvfrom(4096)
         except OSError:
-            return False
+            return None
     with contextlib.suppress(Exception):  # scapy raises many kinds on garbage
-        answer = DNS(data)
-        return bool(answer.id == query_id and answer.qr == 1)
-    return False
+        reply = DNS(data)
+        if reply.id != query_id or reply.qr != 1:
+            return None
+        wanted = 1 if qtype == "A" else 28  # the record types, RFC 1035 and 3596
+        found = tuple(str(r.rdata) for r in reply.an or [] if r.type == wanted)
+        return DnsReply(int(reply.rcode), found)
+    return None
+
+
+def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) -> bool:
+    """Any well-formed answer from `server` (even NXDOMAIN) means DNS works."""
+    return dns_query(server, name, timeout, port) is not None
 
 
 class UplinkMonitor:

@@ -21,7 +21,8 @@ INSIDE = "/root/passerelle"
 CHANGING = {"/boot/firmware/portal-status.txt", "/var/lib/passerelle/config-status.json"}
 """Files every run rewrites, as they say when the settings were checked."""
 WATCHED = ("/etc/passerelle", "/etc/systemd/system", "/etc/NetworkManager", "/etc/sysctl.d",
-           "/opt/passerelle", "/var/lib/passerelle", "/boot/firmware")  # fmt: skip
+           "/opt/passerelle", "/var/lib/passerelle", "/boot/firmware",
+           "/usr/local/bin")  # fmt: skip
 
 
 @dataclass(frozen=True)

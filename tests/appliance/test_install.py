@@ -77,6 +77,7 @@ def test_files_owners_and_modes(installed: Installed) -> None:
     data = entries["/var/lib/passerelle"]
     assert (data.kind, data.mode, data.owner) == ("folder", 0o700, (uid, gid))
     assert chroot.path("/opt/passerelle/venv/bin/portal").is_file()
+    assert entries["/usr/local/bin/portal"].content == "/opt/passerelle/venv/bin/portal"
     for name in ("hostapd.conf", "dnsmasq.conf", "portal.nft", "portal.toml", *UNITS):
         entry = entries[f"/etc/passerelle/{name}"]
         assert (entry.kind, entry.mode, entry.owner) == ("file", 0o644, (0, 0)), name

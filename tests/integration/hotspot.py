@@ -292,6 +292,14 @@ class Hotspot:
         )
         return parse_curl_include(done.stdout) if done.returncode == 0 else None
 
+    def doctor(self, namespace: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """`portal doctor` with the hotspot's portal.toml, as root in `namespace`."""
+        argv = [str(self.bin / "portal"), "doctor", "--config", str(self.config_file), *args]
+        return subprocess.run(
+            ["ip", "netns", "exec", namespace, *argv],
+            capture_output=True, text=True, timeout=120, check=False, env=self.env,
+        )  # fmt: skip
+
     def spawn(
         self, name: str, namespace: str, argv: Sequence[str], *, as_nobody: bool = False
     ) -> Process:
@@ -609,6 +617,18 @@ class Hotspot:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def doctor_rows(done: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
+    """`portal doctor`'s table: check name → (verdict, what was seen)."""
+    found = {}
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0] in ("ok", "warn", "FAIL") and line.startswith("  "):
+            verdict, rest = parts
+            name, _, seen = rest.partition("  ")
+            found[name.strip()] = (verdict, seen.strip())
+    return found
 
 
 def netns_unusable(*tools: str) -> str | None:

@@ -44,6 +44,7 @@ from tests.integration.hotspot import (
     UPSTREAM_BODY,
     Hotspot,
     Phone,
+    doctor_rows,
     wait_for,
 )
 from tests.online_answers import ONLINE_ANSWERS, PROBE_HOSTNAMES
@@ -484,6 +485,16 @@ def test_uplink_cut_shows_offline_mode_and_its_return_restores_access(online: Ho
             assert answer is not None and INTERNET_DOWN_FR in answer.body, page
         assert captive_api(online, who)["captive"] is True
         assert who.mac in online.kernel_set()
+        # portal doctor says so, on the Pi and on a phone, and that DNS is right for it.
+        for done in (
+            online.doctor(online.hotspot_ns),
+            online.doctor(who.namespace, "--wifi", "eth0"),
+        ):
+            found = doctor_rows(done)
+            assert done.returncode == 1, done.stdout
+            assert found["Internet"][0] == "FAIL", done.stdout
+            assert found["DNS"][0] == "ok", done.stdout
+            assert found["DNS"][1].startswith("the Internet is down: all "), done.stdout
     finally:
         online.run_in_upstream(["ip", "link", "set", "wan0", "up"])
     took = wait_for(lambda: every_probe(real), "online mode", 3 * window + dns_ttl)
