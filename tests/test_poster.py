@@ -16,7 +16,7 @@ import pytest
 from portal.cli import main
 from portal.config import Settings
 from portal.poster import offline_fetcher, render_html, wifi_payload, write_poster
-from tests.system import PANGO, library_missing, missing
+from tests.system import PANGO, library_missing, require
 
 SSID = "Salle du village"
 ODD_SSID = 'Café "L\'Été"; 1,2:3\\ à'
@@ -27,13 +27,17 @@ PORTAL_URL = "http://passerelle.lan/"
 
 
 @pytest.fixture
-def pdf_tools() -> None:
-    """Skip unless the PDF can be made (Pango) and read back (poppler-utils, zbar-tools)."""
-    reasons = [missing("pdftoppm", "pdfinfo", "zbarimg")]
-    reasons += [library_missing(name, package) for name, package in PANGO]
-    found = [reason for reason in reasons if reason]
+def pango() -> None:
+    """Skip unless WeasyPrint can load Pango to make the PDF."""
+    found = [reason for name, package in PANGO if (reason := library_missing(name, package))]
     if found:
         pytest.skip("; ".join(found))
+
+
+@pytest.fixture
+def pdf_tools(pango: None) -> None:
+    """Skip unless the PDF can be made and read back (poppler-utils, zbar-tools)."""
+    require("pdftoppm", "pdfinfo", "zbarimg")
 
 
 def scan(pdf: Path, folder: Path) -> set[str]:
@@ -99,7 +103,7 @@ def test_poster_page_holds_everything_it_shows(settings: Settings) -> None:
     assert html.count("<svg") == 8  # 2 codes, 6 pictograms
 
 
-def test_pdf_renderer_fetches_only_data_urls(pdf_tools: None) -> None:
+def test_pdf_renderer_fetches_only_data_urls(pango: None) -> None:
     fetcher = offline_fetcher()
     for url in ("file:///etc/passwd", "http://passerelle.lan/static/portal.css"):
         with pytest.raises(ValueError, match="disallowed protocol"):
