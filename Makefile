@@ -10,7 +10,8 @@ COMPILED := $(CATALOGS:.po=.mo)
 # naming it); `make system-deps` installs them as root, and .ci/run calls it.
 SYSTEM_PACKAGES := python3-venv nftables libnftables1 dnsmasq-base iproute2 conntrack curl \
 	chromium fonts-dejavu-core espeak-ng lame busybox libnss3-tools hostapd systemd \
-	mmdebstrap systemd-container
+	mmdebstrap systemd-container libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	poppler-utils zbar-tools
 
 .PHONY: demo test lint i18n i18n-extract bench clean system-deps
 

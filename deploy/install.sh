@@ -28,7 +28,8 @@ UNITS="portal-apply.service portal-firewall.service portal-hostapd.service
 portal-dnsmasq.service portal-gatekeeper.socket portal-gatekeeper.service portal.service
 portal-housekeep.service"
 PACKAGES="python3 python3-venv hostapd dnsmasq-base nftables libnftables1 conntrack iproute2
-rfkill ca-certificates espeak-ng lame"
+rfkill ca-certificates espeak-ng lame libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+fonts-dejavu-core"
 # The units that run the portal's own code: restarted when a new wheel is installed.
 CODE_UNITS="portal-gatekeeper.service portal.service portal-housekeep.service"
 

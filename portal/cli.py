@@ -1,5 +1,5 @@
 """The `portal` command: demo, serve, check-config, apply-config, init-db, render-config,
-housekeep, lessons, pack; and, in `main`, every expected failure as one sentence and a
+poster, housekeep, lessons, pack; and, in `main`, every expected failure as one sentence and a
 documented exit code."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
 from portal.netconfig.templates import RenderRefused
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
+from portal.poster import PosterError
 from portal.resources import MissingPackageData
 from portal.sitekeys import SiteKeyError
 from portal.tls import HTTPS_OFF, RENEW_WITHIN_DAYS, Certificate, in_force
@@ -58,6 +59,7 @@ FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (SiteKeyError, "keys", EXIT_REFUSED),
     (FirewallError, "firewall", EXIT_UNAVAILABLE),
     (NarrationError, "narration", EXIT_UNAVAILABLE),
+    (PosterError, "poster", EXIT_UNAVAILABLE),
     (MissingPackageData, "installation", EXIT_UNAVAILABLE),
     (DatabaseError, "database", EXIT_SYSTEM),
     (OSError, "system", EXIT_SYSTEM),
@@ -366,6 +368,14 @@ def render_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def poster(args: argparse.Namespace) -> int:
+    from portal.poster import write_poster
+
+    for path in write_poster(_settings(args), Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal",
@@ -433,6 +443,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     sub.add_argument("--out", required=True, help="folder to write the files into")
+
+    sub = with_config(
+        command(
+            "poster",
+            poster,
+            "write the poster to print and pin up: poster.pdf (A4) and poster.html",
+        )
+    )
+    sub.add_argument("--out", required=True, help="folder to write the two files into")
 
     lessons = commands.add_parser("lessons", help="work on the lesson folders")
     lesson_commands = lessons.add_subparsers(dest="lessons_command", required=True)

@@ -1,4 +1,5 @@
-"""Replacing a file whole: never half-written, with its mode and owner set before it appears."""
+"""Replacing a file whole: never half-written, with its mode and owner set before it appears;
+the folders such files go into."""
 
 from __future__ import annotations
 
@@ -37,4 +38,13 @@ def replace_file(
         os.close(folder)
 
 
-__all__ = ["replace_file"]
+def readable_folder(path: Path) -> None:
+    """Make `path` (and missing parents) if it is not a folder yet, readable by all (0755):
+    the portal command's umask (077) would leave it closed to everyone else. A folder that
+    is already there keeps its mode."""
+    if not path.is_dir():
+        path.mkdir(parents=True)
+        path.chmod(0o755)
+
+
+__all__ = ["readable_folder", "replace_file"]

@@ -28,11 +28,17 @@ DEBIAN_PACKAGES = {
     "systemd-analyze": "systemd",
     "mmdebstrap": "mmdebstrap",
     "systemd-nspawn": "systemd-container",
+    "pdftoppm": "poppler-utils",
+    "pdfinfo": "poppler-utils",
+    "zbarimg": "zbar-tools",
 }
 """Tool (program name) → the Debian package that installs it."""
 
 LIBNFTABLES = ("libnftables.so.1", "libnftables1")
 """The shared library the gatekeeper loads in-process, and its package."""
+
+PANGO = (("libpango-1.0.so.0", "libpango-1.0-0"), ("libpangoft2-1.0.so.0", "libpangoft2-1.0-0"))
+"""The shared libraries WeasyPrint loads to lay out the poster's PDF, and their packages."""
 
 SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """Where tools are looked for: root's PATH, whatever the caller's PATH lacks."""
@@ -59,10 +65,14 @@ def require(*tools: str) -> None:
         pytest.skip(reason)
 
 
-def libnftables_missing() -> str | None:
-    name, package = LIBNFTABLES
+def library_missing(name: str, package: str) -> str | None:
+    """Why a shared library cannot be loaded (naming its package), or None."""
     try:
         ctypes.CDLL(name)
     except OSError:
         return f"not installed: {name} (Debian package {package}); `make system-deps` installs it"
     return None
+
+
+def libnftables_missing() -> str | None:
+    return library_missing(*LIBNFTABLES)

@@ -185,6 +185,18 @@ CASES = [
         "firewall: gatekeeper unreachable at ",
     ),
     Case(
+        "poster with an unknown key",
+        lambda f: ["poster", "--out", str(f / "out"), "--config", unknown_key(f)],
+        2,
+        "configuration error: network.wifi_iface: unknown key",
+    ),
+    Case(
+        "poster into a folder under a file",
+        lambda f: ["poster", "--config", config(f), "--out", f"{file_in_the_way(f)}/poster"],
+        4,
+        "system: Not a directory: ",
+    ),
+    Case(
         "lessons check of a broken lesson",
         lambda f: ["lessons", "check", "--lessons-dir", broken_lessons(f)],
         1,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.install import ROOT
-from tests.system import DEBIAN_PACKAGES, LIBNFTABLES, find
+from tests.system import DEBIAN_PACKAGES, LIBNFTABLES, PANGO, find
 
 TOOL_USERS = (
     "tests/test_netconfig.py",
@@ -27,6 +27,7 @@ TOOL_USERS = (
     "tests/test_gatekeeper.py",
     "tests/test_hostapd.py",
     "tests/test_units.py",
+    "tests/test_poster.py",
     "tests/integration",
     "tests/browser",
     "tests/appliance",
@@ -69,7 +70,7 @@ def test_make_system_deps_installs_every_package_the_tests_name() -> None:
         ["make", "-n", "system-deps"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     words = set(done.stdout.replace("\\", " ").split())
-    assert {*DEBIAN_PACKAGES.values(), LIBNFTABLES[1]} <= words
+    assert {*DEBIAN_PACKAGES.values(), LIBNFTABLES[1], *(package for _, package in PANGO)} <= words
     assert "nftables" in words and "dnsmasq-base" in words
 
 

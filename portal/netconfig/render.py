@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from portal.config import Settings
-from portal.files import replace_file
+from portal.files import readable_folder, replace_file
 from portal.gatekeeper.dns_switch import (
     ACTIVE_FILES,
     DNS_FOLDER,
@@ -81,11 +81,8 @@ def write_config(settings: Settings, out_dir: Path) -> list[Path]:
     rendered = {name: render(settings, out_dir) for name, render in RENDERED_FILES.items()}
     rendered |= {active: rendered[source] for active, source in STARTING_VARIANT.items()}
     for folder in (out_dir, out_dir / DNS_FOLDER):
-        if not folder.is_dir():
-            folder.mkdir(parents=True)
-            # dnsmasq re-reads its DNS files here after dropping root; the portal command's
-            # umask (077) would leave the folder closed to it. Nothing here is private.
-            folder.chmod(0o755)
+        # dnsmasq re-reads its DNS files here after dropping root. Nothing here is private.
+        readable_folder(folder)
     written: list[Path] = []
     for name, content in rendered.items():
         target = out_dir / name
