@@ -26,7 +26,7 @@ BOOT=/boot/firmware
 SERVICE_USER=passerelle
 UNITS="portal-apply.service portal-firewall.service portal-hostapd.service
 portal-dnsmasq.service portal-gatekeeper.socket portal-gatekeeper.service portal.service
-portal-housekeep.service"
+portal-housekeep.service portal-report.service portal-report.timer"
 PACKAGES="python3 python3-venv hostapd dnsmasq-base nftables libnftables1 conntrack iproute2
 rfkill ca-certificates espeak-ng lame libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 fonts-dejavu-core"

@@ -38,10 +38,10 @@ from portal.datadir import private_folder
 from portal.files import replace_file
 from portal.gatekeeper.dns_switch import DNS_FOLDER
 from portal.netconfig.render import RENDERED_FILES, write_config
-from portal.netconfig.systemd import SERVICE_USER, UNITS
+from portal.netconfig.systemd import BOOT_PARTITION, SERVICE_USER, UNITS
 from portal.tls import in_force
 
-BOOT_CONFIG = Path("/boot/firmware/portal.toml")
+BOOT_CONFIG = BOOT_PARTITION / "portal.toml"
 RENDERED = Path("/etc/passerelle")
 STATUS_NAME = "portal-status.txt"
 """Beside the volunteer's portal.toml: what they read on their laptop."""
@@ -67,7 +67,11 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
     "portal.nft": ("portal-firewall.service",),
     IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),
     # Its own unit takes effect at the next boot: this very run is it.
-    **{unit: (unit,) for unit in UNITS if unit.endswith(".service") and unit != APPLY_UNIT},
+    **{
+        unit: (unit,)
+        for unit in UNITS
+        if unit.endswith((".service", ".timer")) and unit != APPLY_UNIT
+    },
     # Its service Requires= it, so the restart carries over to the gatekeeper.
     "portal-gatekeeper.socket": ("portal-gatekeeper.socket",),
 }

@@ -337,7 +337,7 @@ def run_quietly(argv: Sequence[str]) -> str | None:
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from portal.doctor import passed, report
+    from portal.doctor import passed, report, write_report
 
     if os.geteuid() != 0:
         print("doctor: run it as root (sudo portal doctor): it sends DHCP and reads the firewall")
@@ -355,7 +355,10 @@ def doctor(args: argparse.Namespace) -> int:
         settings = load_settings(args.config or RENDERED / "portal.toml")
         findings = pi_side.check(settings)
         title = f"Passerelle doctor, on the Pi ({settings.site.name})"
-    print(report(title, findings))
+    table = report(title, findings)
+    print(table)
+    if args.write:
+        write_report(Path(args.write), table, datetime.now(UTC))
     return 0 if passed(findings) else EXIT_PROBLEMS
 
 
@@ -436,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"portal.toml (default on the Pi: {RENDERED}/portal.toml; with --wifi: none)",
     )
     sub.add_argument("--wifi", metavar="IFACE", help="this computer's interface on the hotspot")
+    sub.add_argument("--write", metavar="FILE", help="also write the table here (CRLF, dated)")
 
     sub = with_config(
         command(

@@ -27,6 +27,8 @@ EVERY_UNIT = (
     "portal-gatekeeper.socket",
     "portal-hostapd.service",
     "portal-housekeep.service",
+    "portal-report.service",
+    "portal-report.timer",
     "portal.service",
 )
 

@@ -3,13 +3,14 @@ The checks against a real hotspot are in tests/integration/test_doctor.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from portal.config import Settings
-from portal.doctor import Finding, fail, ok, passed, report, warn
+from portal.doctor import Finding, fail, ok, passed, report, warn, write_report
 from portal.doctor.pi_side import disk, radio
 
 
@@ -105,3 +106,15 @@ def test_the_table_shows_each_fix_and_a_warning_passes() -> None:
     broken = [*findings, Finding("clock", "FAIL", "not set", "give the Pi the Internet")]
     assert not passed(broken)
     assert report("t", broken).endswith("1 of 3 checks failed: see the fixes above.")
+
+
+def test_the_report_on_the_boot_partition_is_dated_with_windows_line_ends(tmp_path: Path) -> None:
+    table = report("Passerelle doctor, on the Pi (Wanze)", [ok("disk", "700 MB free")])
+    write_report(tmp_path / "portal-doctor.txt", table, datetime(2026, 12, 2, 5, 40, tzinfo=UTC))
+    assert (tmp_path / "portal-doctor.txt").read_bytes() == (
+        b"Passerelle doctor, on the Pi (Wanze), 2026-12-02 at 05:40 (UTC)\r\n"
+        b"\r\n"
+        b"  ok    disk  700 MB free\r\n"
+        b"\r\n"
+        b"All 1 checks passed.\r\n"
+    )

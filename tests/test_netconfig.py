@@ -153,6 +153,8 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "portal-gatekeeper.service",
         "portal.service",
         "portal-housekeep.service",
+        "portal-report.service",
+        "portal-report.timer",
     }
     assert first["dns/dns-servers.conf"] == first["dns/dns-servers-up.conf"]
     assert first["dns/dns-hosts"] == first["dns/dns-hosts-up"]

@@ -94,11 +94,26 @@ def test_each_root_service_is_bounded_to_the_capabilities_it_needs(rendered: Pat
     assert (socket["SocketGroup"], socket["SocketMode"]) == (["passerelle"], ["0660"])
 
 
+def test_the_report_for_volunteers_writes_the_boot_partition_only(rendered: Path) -> None:
+    unit = directives((rendered / "portal-report.service").read_text(encoding="utf-8"))
+    assert unit["ExecStart"] == [
+        f"{PROGRAMS}/portal doctor --config {rendered}/portal.toml"
+        " --write /boot/firmware/portal-doctor.txt",
+        f"{PROGRAMS}/portal poster --config {rendered}/portal.toml --out /boot/firmware/poster",
+    ]
+    assert unit["ReadWritePaths"] == ["/boot/firmware"]
+    assert unit["CapabilityBoundingSet"] == ["CAP_NET_ADMIN CAP_DAC_READ_SEARCH"]
+    assert unit["SuccessExitStatus"] == ["1"]  # a failed check is reported, not a failure
+    assert unit["UMask"] == ["0022"]
+    timer = directives((rendered / "portal-report.timer").read_text(encoding="utf-8"))
+    assert (timer["OnBootSec"], timer["OnUnitActiveSec"]) == (["3min"], ["1d"])
+
+
 @pytest.mark.parametrize(
     ("unit", "ceiling"),
     [("portal.service", 2.5), ("portal-housekeep.service", 2.5),
      ("portal-gatekeeper.service", 2.5), ("portal-hostapd.service", 6.0),
-     ("portal-dnsmasq.service", 6.5)],
+     ("portal-dnsmasq.service", 6.5), ("portal-report.service", 3.5)],
 )  # fmt: skip
 def test_each_service_stays_sandboxed(rendered: Path, unit: str, ceiling: float) -> None:
     done = systemd_analyze("security", "--offline=yes", str(rendered / unit))

@@ -7,7 +7,9 @@ Two places to run it, as root (it sends DHCP, reads the firewall):
   a phone meets, DHCP, DNS, the probe, the API, HTTPS and the admin port
   (portal/doctor/wifi_side.py).
 
-It exits 0 only when no check failed; a warning (a radio that takes fewer phones
+On the Pi, portal-report.timer writes the table beside portal.toml on the boot
+partition (portal-doctor.txt) after every start and daily, for a volunteer without a
+shell. It exits 0 only when no check failed; a warning (a radio that takes fewer phones
 than `wifi.max_clients`) is shown with its fix and does not fail.
 """
 
@@ -15,6 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from portal.files import replace_file
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -62,8 +68,26 @@ def report(title: str, findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
+def write_report(path: Path, text: str, when: datetime) -> None:
+    """The table for a volunteer's laptop (portal-doctor.txt beside portal.toml): when it
+    was made, then the table, with Windows line ends for any editor, Notepad included."""
+    dated = f"{text.splitlines()[0]}, {when:%Y-%m-%d at %H:%M} (UTC)\n" + text.split("\n", 1)[1]
+    replace_file(path, dated.replace("\n", "\r\n").encode("utf-8") + b"\r\n")
+
+
 def passed(findings: Sequence[Finding]) -> bool:
     return all(finding.verdict != FAIL for finding in findings)
 
 
-__all__ = ["FAIL", "OK", "WARN", "Finding", "fail", "ok", "passed", "report", "warn"]
+__all__ = [
+    "FAIL",
+    "OK",
+    "WARN",
+    "Finding",
+    "fail",
+    "ok",
+    "passed",
+    "report",
+    "warn",
+    "write_report",
+]

@@ -14,6 +14,9 @@ from pathlib import Path
 from portal.config import Settings
 from portal.netconfig.templates import fill
 
+BOOT_PARTITION = Path("/boot/firmware")
+"""Raspberry Pi OS's FAT partition, which a volunteer's laptop reads: portal.toml and what
+the Pi writes back beside it."""
 SERVICE_USER = "passerelle"
 """The unprivileged user of the portal and the housekeeping (made by deploy/install.sh)."""
 PROGRAMS = Path(sys.executable).parent
@@ -28,6 +31,8 @@ UNITS = (
     "portal-gatekeeper.service",
     "portal.service",
     "portal-housekeep.service",
+    "portal-report.service",
+    "portal-report.timer",
 )
 
 SOURCES = {
@@ -43,10 +48,15 @@ SOURCES = {
 
 def hardening(settings: Settings) -> tuple[str, ...]:
     """The sandbox of the unprivileged services: they may write the data directory only."""
+    return sandbox(settings.data_dir, umask="0077")
+
+
+def sandbox(writable: Path, umask: str) -> tuple[str, ...]:
+    """Everything out of reach but `writable`; files made with `umask`."""
     return (
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
-        f"ReadWritePaths={settings.data_dir}",
+        f"ReadWritePaths={writable}",
         "ProtectHome=yes",
         "PrivateTmp=yes",
         "PrivateDevices=yes",
@@ -65,7 +75,7 @@ def hardening(settings: Settings) -> tuple[str, ...]:
         "SystemCallArchitectures=native",
         "SystemCallFilter=@system-service",
         "SystemCallErrorNumber=EPERM",
-        "UMask=0077",
+        f"UMask={umask}",
     )
 
 
@@ -97,6 +107,7 @@ def render_unit(name: str, settings: Settings, folder: Path) -> str:
         f"{name}.in",
         {
             "programs": str(PROGRAMS),
+            "boot": str(BOOT_PARTITION),
             "rendered": str(folder),
             "user": SERVICE_USER,
             "wifi": network.wifi_interface,
@@ -105,6 +116,8 @@ def render_unit(name: str, settings: Settings, folder: Path) -> str:
             "socket": settings.firewall.gatekeeper_socket,
             "hardening": hardening(settings),
             "daemon_hardening": DAEMON_HARDENING,
+            # Read by volunteers on any computer: the boot partition, files readable by all.
+            "report_hardening": sandbox(BOOT_PARTITION, umask="0022"),
         },
         SOURCES,
     )

@@ -22,6 +22,8 @@ UNITS = (
     "portal-gatekeeper.service",
     "portal.service",
     "portal-housekeep.service",
+    "portal-report.service",
+    "portal-report.timer",
 )
 
 
@@ -103,9 +105,10 @@ def test_units_are_linked_and_enabled(installed: Installed) -> None:
         link = entries[f"/etc/systemd/system/{unit}"]
         assert (link.kind, link.content) == ("link", f"/etc/passerelle/{unit}"), unit
     wanted = {
-        "multi-user.target.wants": [u for u in UNITS if u.endswith(".service")
-                                    and u != "portal-gatekeeper.service"],
+        "multi-user.target.wants": [u for u in UNITS if u.endswith(".service") and u not in
+                                    ("portal-gatekeeper.service", "portal-report.service")],
         "sockets.target.wants": ["portal-gatekeeper.socket"],
+        "timers.target.wants": ["portal-report.timer"],
     }  # fmt: skip
     for target, units in wanted.items():
         for unit in units:
@@ -170,11 +173,24 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
         # Socket-activated: it starts with the first request (the portal's restore).
         assert wait_active(booted, "portal-gatekeeper.service")[0] == "active"
         states.pop("portal-gatekeeper.service")
+        # Started by its timer three minutes after boot: below, by hand.
+        assert states.pop("portal-report.service") == ("inactive", "success")
         assert states == dict.fromkeys(states, ("active", "success")), states
         answer = booted.run("python3", "-c", ASK_API + "print(r.status, r.headers['Content-Type'])")
         assert answer.stdout.strip() == "200 application/captive+json", answer.stderr
         table = booted.run("nft", "list", "table", "inet", "portal")
         assert "set allowed" in table.stdout, table.stderr
+        # What a volunteer reads on the laptop: the doctor's table and the poster.
+        report = booted.run("systemctl", "start", "portal-report.service")
+        assert report.returncode == 0, booted.run(
+            "journalctl", "--no-pager", "-b", "-u", "portal-report"
+        ).stdout
+        table = installed.chroot.path("/boot/firmware/portal-doctor.txt").read_bytes().decode()
+        assert table.startswith("Passerelle doctor, on the Pi (Passerelle), "), table
+        assert "\r\n  ok    firewall  the ruleset is loaded; " in table, table
+        assert "\r\n  FAIL  radio     wlan0 is not a Wi-Fi radio\r\n" in table, table
+        poster = installed.chroot.path("/boot/firmware/poster/poster.pdf").read_bytes()
+        assert poster.startswith(b"%PDF-"), poster[:20]
         portal_user = booted.run("ps", "-o", "user=", "-C", "gunicorn")
         assert set(portal_user.stdout.split()) <= {"passerelle"}, portal_user.stdout
         # A device given access keeps it when the ruleset is loaded again (which empties
@@ -198,8 +214,9 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
 def test_the_units_start_in_any_order(installed: Installed, tmp_path: Path) -> None:
     with installed.chroot.booted(tmp_path / "boot.log") as booted:
         booted.wait_until_settled()
+        # The oneshots are not running (the report waits for its timer); hostapd has no radio.
         running = [unit for unit in UNITS if unit not in ("portal-apply.service",
-                                                          "portal-hostapd.service")]  # fmt: skip
+                   "portal-hostapd.service", "portal-report.service")]  # fmt: skip
         assert booted.run("systemctl", "stop", *running).returncode == 0
         # As after a power cut: no ruleset (stopping the firewall unit leaves it loaded).
         assert booted.run("nft", "delete", "table", "inet", "portal").returncode == 0
