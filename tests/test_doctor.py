@@ -12,6 +12,7 @@ import pytest
 from portal.config import Settings
 from portal.doctor import Finding, fail, ok, passed, report, warn, write_report
 from portal.doctor.pi_side import disk, radio
+from portal.doctor.wifi_side import check
 
 
 def fake_radio(root: Path, driver: str, uevent: str, firmware: str | None = None) -> None:
@@ -118,3 +119,13 @@ def test_the_report_on_the_boot_partition_is_dated_with_windows_line_ends(tmp_pa
         b"\r\n"
         b"All 1 checks passed.\r\n"
     )
+
+
+def test_a_wifi_interface_that_does_not_exist_is_named() -> None:
+    assert check("wlan-nope", None) == [
+        fail(
+            "DHCP",
+            "this computer has no interface wlan-nope",
+            "name its Wi-Fi interface (`ip link` lists them), e.g. --wifi wlan0",
+        )
+    ]

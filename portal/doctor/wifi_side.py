@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,12 @@ class Seen:
 
 def dhcp_offer(interface: str, settings: Settings | None, seen: Seen) -> Finding:
     """A DHCP offer, with the Pi as router and DNS, and option 114 exactly when [tls] is set."""
+    if not (Path("/sys/class/net") / interface).exists():
+        return fail(
+            "DHCP",
+            f"this computer has no interface {interface}",
+            "name its Wi-Fi interface (`ip link` lists them), e.g. --wifi wlan0",
+        )
     offer = _discover(interface)
     if offer is None:
         return fail(
