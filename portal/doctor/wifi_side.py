@@ -4,6 +4,7 @@ asked for and never accepted, and nothing is posted."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -89,8 +90,6 @@ def dhcp_offer(interface: str, settings: Settings | None, seen: Seen) -> Finding
 
 def _discover(interface: str) -> dict[str, Any] | None:
     """Send one DHCPDISCOVER (this interface's own hardware address) and read the offer."""
-    import secrets
-
     # Imported here: scapy is slow to import and only this command needs it.
     from scapy.arch import get_if_hwaddr
     from scapy.config import conf
