@@ -240,12 +240,16 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.serving import PortalServer, preflight, production_options
+    from portal.serving import PortalServer, machine_profile, preflight, production_options
 
     settings = in_force(_settings(args), warn)  # as render-config decided at boot
     preflight(settings)
+    profile = args.profile or machine_profile()
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
-    PortalServer(settings, production_options(settings, overrides)).run()
+    options = production_options(settings, profile, overrides)
+    chosen = "as asked" if args.profile else "for this machine's memory"
+    print(f"profile {profile} ({chosen}): {options['workers']} worker(s)", flush=True)
+    PortalServer(settings, options).run()
     return 0
 
 
@@ -375,7 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
     sub.add_argument(
-        "--gunicorn-config", help="a gunicorn config file whose settings replace the built-in ones"
+        "--profile",
+        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w (default: the one for "
+        "this machine's memory)",
+    )
+    sub.add_argument(
+        "--gunicorn-config",
+        help="a gunicorn config file whose settings replace the profile's",
     )
 
     sub = command("check-config", check_config, "validate a portal.toml and name any wrong key")

@@ -122,8 +122,9 @@ def production_server(
     https_port: int = 0,
     trusted: Path | None = None,
 ) -> Iterator[Visitor]:
-    """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
-    data directory (`folder`/data) in `folder`; stopped when the generator closes.
+    """`portal serve` (PRODUCTION_OPTIONS, this machine's profile) on a free loopback port,
+    with its portal.toml and data directory (`folder`/data) in `folder`; stopped when the
+    generator closes.
     `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
     it serves HTTPS on `https_port` too, if the certificate leads to the authority in
     `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE)."""
