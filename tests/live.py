@@ -55,6 +55,22 @@ class Visitor(HttpTransport):
         return self.send(path, data, host)
 
 
+def child_pids(parent: int) -> set[int]:
+    """The child processes of `parent` (a gunicorn master's are its workers), from /proc."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After "(command)": state, ppid, ...
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.add(int(entry.name))
+    return children
+
+
 def answers(base: str) -> bool:
     """Whether the server at `base` answers a request, whatever it says (a redirect to its
     HTTPS name included)."""

@@ -15,7 +15,7 @@ import pytest
 
 from portal.config import ConfigError, Settings
 from portal.serving import machine_profile, production_options, profile_for
-from tests.live import ROOT, Visitor, demo_server, probe, production_server
+from tests.live import ROOT, Visitor, child_pids, demo_server, probe, production_server
 from tests.walker import go_online
 
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -81,7 +81,7 @@ def test_an_unknown_profile_is_refused_by_name(settings: Settings) -> None:
 def test_serve_with_the_zero2w_profile_runs_one_worker(tmp_path: Path) -> None:
     for visitor in production_server(tmp_path, "--profile", "zero2w"):
         time.sleep(1)  # a second worker, were there one, would have started by now
-        assert len(worker_pids(visitor.server_pid)) == 1
+        assert len(child_pids(visitor.server_pid)) == 1
         assert b"profile zero2w (as asked): 1 worker(s)" in visitor.server_output()
         status, _, _ = probe(visitor)
         assert status == 302
@@ -163,22 +163,6 @@ def test_demo_serves_the_guide_source_it_is_given(tmp_path: Path) -> None:
         assert "La carte eID de notre village" in body.decode()
 
 
-def worker_pids(master: int) -> set[int]:
-    """The gunicorn master's child processes, from /proc."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # After "(command)": state, ppid, ...
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            children.add(int(entry.name))
-    return children
-
-
 def server_side_inode(server_port: int, client_port: int) -> str:
     """The socket inode of the server's end of an established loopback connection."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -226,7 +210,7 @@ def probe_and_see_who_answered(visitor: Visitor, workers: set[int]) -> tuple[int
 def test_production_workers_share_grants(production: Visitor) -> None:
     """A grant made through one worker is seen by the other: both answer the probe with 204."""
     deadline = time.monotonic() + 10
-    while len(workers := worker_pids(production.server_pid)) < 2 and time.monotonic() < deadline:
+    while len(workers := child_pids(production.server_pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(workers) == 2, workers
     go_online(production, "en")
