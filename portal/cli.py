@@ -254,7 +254,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def housekeep(args: argparse.Namespace) -> int:
-    from portal.app import make_book, make_firewall
+    from portal.access.configured import make_book, make_firewall
     from portal.db import prepare
     from portal.housekeeping import SWEEP_SECONDS, keep_house, upkeep
     from portal.uplink import UplinkMonitor
