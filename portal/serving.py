@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import runpy
 from pathlib import Path
@@ -19,6 +20,18 @@ from portal.guest_worker import HttpsListener
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
 from portal.tls import server_context
+
+
+def keep_pages_shared(_server: Any, _worker: Any) -> None:
+    """Gunicorn's pre_fork hook: the master's objects (every module a worker imports too) are
+    put out of the garbage collector's reach before each worker is forked.
+
+    A collection in the worker would otherwise write into every object it inherited, and the
+    kernel would copy each page it touches: the worker's own copy of what it shares with the
+    master. The garbage of `preflight`'s app goes first, so none of it is kept for good."""
+    gc.collect()
+    gc.freeze()
+
 
 EVERY_SERVER: dict[str, Any] = {
     # No access log: it would record every visitor's IP address and user agent.
@@ -42,6 +55,7 @@ EVERY_SERVER: dict[str, Any] = {
     # A request line and its headers must arrive within this many seconds, as a whole
     # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
     "keepalive": 5,
+    "pre_fork": keep_pages_shared,
 }
 """What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
 
