@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peewee import DatabaseError
 
@@ -32,8 +33,10 @@ from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingPackageData
 from portal.sitekeys import SiteKeyError
-from portal.tls import HTTPS_OFF, RENEW_WITHIN_DAYS, Certificate, in_force
-from portal.tls import check as check_certificate
+from portal.tls import HTTPS_OFF, in_force
+
+if TYPE_CHECKING:
+    from portal.certificate import Certificate
 
 EXIT_PROBLEMS = 1
 EXIT_REFUSED = 2
@@ -85,6 +88,8 @@ def _no_api_note(settings: Settings) -> str:
 
 
 def _https_note(settings: Settings, certificate: Certificate) -> str:
+    from portal.certificate import RENEW_WITHIN_DAYS
+
     now = datetime.now(UTC)
     left = certificate.days_left(now)
     renew = f"; renew it within {left} days" if left < RENEW_WITHIN_DAYS else ""
@@ -102,6 +107,8 @@ def _https_note(settings: Settings, certificate: Certificate) -> str:
 
 
 def check_config(args: argparse.Namespace) -> int:
+    from portal.certificate import check as check_certificate
+
     settings = load_settings(args.file)
     if not settings.serves_https:
         print(f"{args.file}: OK — portal at {settings.public_url}")
