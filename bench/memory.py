@@ -11,12 +11,19 @@ is the sum of PSS (a page shared by N processes counts 1/N in each, so once in
 the sum). Baseline, in the same run: the demo (`portal demo`: master and one
 worker) after the same storm.
 
+PSS also divides a page among programs outside the stack that map it (libpython
+and libc, by every Python program on this machine), so its sum moves with what
+else runs. The line "every page once" counts each physical page of the stack
+once, whoever else maps it (from /proc/PID/pagemap): the most the stack can take.
+
 Targets: TARGET_MB for each profile.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import struct
 import sys
 import tempfile
 import time
@@ -36,16 +43,21 @@ TARGET_MB = {"pi4": 120.0, "zero2w": 80.0}
 """Most PSS the whole stack may take after a join storm, per profile."""
 SETTLE_SECONDS = 2.0
 """After the storm, before the reading: the last connections close."""
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+ENTRY_BYTES = 8
+FRAME_MASK = (1 << 55) - 1
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """One process's memory, as /proc/PID/smaps_rollup counts it (kB)."""
+    """One process's memory, as /proc/PID/smaps_rollup counts it (kB), and the physical
+    pages it has in memory."""
 
     role: str
     pid: int
     rss_kb: int
     pss_kb: int
+    frames: frozenset[int]
 
 
 def footprint(role: str, pid: int) -> Footprint:
@@ -53,11 +65,35 @@ def footprint(role: str, pid: int) -> Footprint:
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines()[1:]:
         name, _, value = line.partition(":")
         fields[name] = int(value.split()[0])
-    return Footprint(role, pid, fields["Rss"], fields["Pss"])
+    return Footprint(role, pid, fields["Rss"], fields["Pss"], resident_frames(pid))
+
+
+def resident_frames(pid: int) -> frozenset[int]:
+    """The physical page numbers of the pages `pid` has in memory (/proc/PID/pagemap: bit 63
+    says present, bits 0-54 the frame; root alone is shown the frames)."""
+    frames: set[int] = set()
+    with Path(f"/proc/{pid}/pagemap").open("rb") as pagemap:
+        for line in Path(f"/proc/{pid}/maps").read_text(encoding="ascii").splitlines():
+            start, end = (int(address, 16) for address in line.split()[0].split("-"))
+            if line.endswith("[vsyscall]"):
+                continue  # above the range pagemap covers
+            pagemap.seek(start // PAGE_SIZE * ENTRY_BYTES)
+            entries = pagemap.read((end - start) // PAGE_SIZE * ENTRY_BYTES)
+            frames.update(
+                entry & FRAME_MASK for (entry,) in struct.iter_unpack("<Q", entries) if entry >> 63
+            )
+    return frozenset(frames)
 
 
 def megabytes(kb: int) -> float:
     return kb / 1024
+
+
+def once_each_mb(footprints: list[Footprint]) -> float:
+    """The pages of these processes, each counted once, also those shared with programs
+    outside them (which PSS credits to those programs)."""
+    frames = frozenset().union(*(each.frames for each in footprints))
+    return len(frames) * PAGE_SIZE / 2**20
 
 
 def table(footprints: list[Footprint]) -> list[str]:
@@ -70,6 +106,7 @@ def table(footprints: list[Footprint]) -> list[str]:
     rss = sum(each.rss_kb for each in footprints)
     pss = sum(each.pss_kb for each in footprints)
     lines.append(f"    {'total':<22} {'':>7} {megabytes(rss):8.1f} {megabytes(pss):8.1f}")
+    lines.append(f"    {'every page once':<22} {'':>7} {'':>8} {once_each_mb(footprints):8.1f}")
     return lines
 
 
