@@ -75,7 +75,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # Pi 4 and 5, and a 3B+ (1 GB): two processes, so a worker busy with a page or
     # restarting (max_requests) never leaves the probes unanswered.
     "pi4": {"workers": 2},
-    # Zero 2 W (512 MB): one process (the stack takes some 15 MB less after a join storm,
+    # Zero 2 W (512 MB): one process (the stack takes some 13 MB less after a join storm,
     # bench/memory.py). worker_connections stays: a held connection costs about 20 KB, and
     # fewer would let a few slow guests (16 connections each, by the ruleset) take them all.
     # max_requests stays: a worker's memory does not grow from one join storm to the next.
