@@ -11,6 +11,11 @@ python grant_phone.py connects HOST PORT COUNT
 python grant_phone.py sink HOST PORT
     (upstream side) accepts and closes connections as fast as they come, with a
     deep backlog so no SYN is ever dropped (a dropped SYN costs a 1 s retry).
+python grant_phone.py storm BASE SUBNET PHONES PARALLEL
+    (on the Pi's side, for a portal with client_identity = "address") a join storm:
+    PHONES phones, each from a loopback address 127.SUBNET.x.y of its own, PARALLEL at a
+    time, walk the lesson and ask for access (bench/slow_guests.py's crowd); prints how
+    many got online and the p95 of a walk in seconds, and a few failures on stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import struct
 import sys
 import time
 
+from bench.slow_guests import onboard
 from tests.walker import HttpTransport, ask_for_access, walk_to_access
 
 
@@ -74,10 +80,19 @@ def sink(host: str, port: int) -> None:
             connection.close()
 
 
+def storm(base: str, subnet: int, phones: int, parallel: int) -> None:
+    crowd = onboard(base, subnet, phones, parallel)
+    for failure in sorted(set(crowd.failures))[:3]:
+        print(failure, file=sys.stderr)
+    print(f"{crowd.online} {crowd.p95_seconds:.3f}", flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "latency":
         latency(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1] == "sink":
         sink(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "storm":
+        storm(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     else:
         connects(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

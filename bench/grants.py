@@ -18,12 +18,11 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
-from tests.install import build_wheel, install_wheel
+from tests.install import installed
 from tests.integration.hotspot import UPSTREAM_ADDRESS, Hotspot, netns_unusable
 from tests.integration.processes import checkout_script
 
@@ -135,10 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if reason is not None:
         print(f"grants: skipped ({reason})")
         return 0
-    with tempfile.TemporaryDirectory(prefix="passerelle-wheel-") as work:
-        Path(work).chmod(0o755)
-        bin_dir = install_wheel(build_wheel(Path(work)), Path(work) / "venv")
-        return run_benchmarks(bin_dir, args)
+    with installed() as portal:
+        return run_benchmarks(portal.bin, args)
 
 
 def run_benchmarks(bin_dir: Path, args: argparse.Namespace) -> int:

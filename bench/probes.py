@@ -39,8 +39,9 @@ from bench.harness import (
     fetch,
 )
 from portal import db
+from portal.access.configured import make_book
 from portal.access.firewall import MemoryFirewall
-from portal.app import create_app, make_book
+from portal.app import create_app
 from portal.clients import address_identity
 from portal.config import Settings
 

@@ -12,10 +12,8 @@ from pathlib import Path
 from flask import Flask
 
 from portal import db, errors, i18n, numbers, security
-from portal.access.book import GrantBook
-from portal.access.firewall import Clock, Firewall, MemoryFirewall
-from portal.access.gatekeeper_client import GatekeeperFirewall
-from portal.access.view import GrantView
+from portal.access.configured import make_book, make_firewall
+from portal.access.firewall import Clock, Firewall
 from portal.captive.gate import ProbeGate
 from portal.captive.views import captive
 from portal.clients import Identify, address_identity, neighbour_identity
@@ -33,27 +31,10 @@ from portal.sitekeys import SiteKeys
 from portal.uplink import UplinkStatus, state_path
 
 
-def make_firewall(settings: Settings) -> Firewall:
-    if settings.firewall.backend == "memory":
-        return MemoryFirewall()
-    return GatekeeperFirewall(settings.firewall.gatekeeper_socket)
-
-
 def make_identify(settings: Settings) -> Identify:
     if settings.network.client_identity == "address":
         return address_identity
     return neighbour_identity(settings.network.wifi_interface)
-
-
-def make_book(settings: Settings, firewall: Firewall, clock: Clock = time.time) -> GrantBook:
-    """The grant lifecycle on `firewall`; the database must be prepared (`db.prepare`)."""
-    return GrantBook(
-        firewall,
-        GrantView(db.database_path(settings.data_dir), clock),
-        session_seconds=settings.access.session_minutes * 60,
-        idle_seconds=settings.access.idle_minutes * 60,
-        clock=clock,
-    )
 
 
 def create_app(

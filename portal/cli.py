@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peewee import DatabaseError
 
@@ -33,8 +34,10 @@ from portal.onboarding.narration import NarrationError
 from portal.poster import PosterError
 from portal.resources import MissingPackageData
 from portal.sitekeys import SiteKeyError
-from portal.tls import HTTPS_OFF, RENEW_WITHIN_DAYS, Certificate, in_force
-from portal.tls import check as check_certificate
+from portal.tls import HTTPS_OFF, in_force
+
+if TYPE_CHECKING:
+    from portal.certificate import Certificate
 
 EXIT_PROBLEMS = 1
 EXIT_REFUSED = 2
@@ -87,6 +90,8 @@ def _no_api_note(settings: Settings) -> str:
 
 
 def _https_note(settings: Settings, certificate: Certificate) -> str:
+    from portal.certificate import RENEW_WITHIN_DAYS
+
     now = datetime.now(UTC)
     left = certificate.days_left(now)
     renew = f"; renew it within {left} days" if left < RENEW_WITHIN_DAYS else ""
@@ -104,6 +109,8 @@ def _https_note(settings: Settings, certificate: Certificate) -> str:
 
 
 def check_config(args: argparse.Namespace) -> int:
+    from portal.certificate import check as check_certificate
+
     settings = load_settings(args.file)
     if not settings.serves_https:
         print(f"{args.file}: OK — portal at {settings.public_url}")
@@ -242,17 +249,21 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.serving import PortalServer, preflight, production_options
+    from portal.serving import PortalServer, machine_profile, preflight, production_options
 
     settings = in_force(_settings(args), warn)  # as render-config decided at boot
     preflight(settings)
+    profile = args.profile or machine_profile()
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
-    PortalServer(settings, production_options(settings, overrides)).run()
+    options = production_options(settings, profile, overrides)
+    chosen = "as asked" if args.profile else "for this machine's memory"
+    print(f"profile {profile} ({chosen}): {options['workers']} worker(s)", flush=True)
+    PortalServer(settings, options).run()
     return 0
 
 
 def housekeep(args: argparse.Namespace) -> int:
-    from portal.app import make_book, make_firewall
+    from portal.access.configured import make_book, make_firewall
     from portal.db import prepare
     from portal.housekeeping import SWEEP_SECONDS, keep_house, upkeep
     from portal.uplink import UplinkMonitor
@@ -411,7 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
     sub.add_argument(
-        "--gunicorn-config", help="a gunicorn config file whose settings replace the built-in ones"
+        "--profile",
+        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w (default: the one for "
+        "this machine's memory)",
+    )
+    sub.add_argument(
+        "--gunicorn-config",
+        help="a gunicorn config file whose settings replace the profile's",
     )
 
     sub = command("check-config", check_config, "validate a portal.toml and name any wrong key")

@@ -424,7 +424,7 @@ def _check_network(network: NetworkSettings) -> None:
 
 def _check_tls(tls: TlsSettings, network: NetworkSettings) -> None:
     """A certificate comes with its key, names the portal, and has a port of its own.
-    What the files hold is checked when they are read (portal/tls.py)."""
+    What the files hold is checked when they are read (portal/certificate.py)."""
     for name, other in (("certificate_file", "key_file"), ("key_file", "certificate_file")):
         if getattr(tls, other) and not getattr(tls, name):
             raise ConfigError(f"tls.{name}", f"must be set too when tls.{other} is")

@@ -8,12 +8,14 @@ closes each request's connection when the request ends.
 from __future__ import annotations
 
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from portal.datadir import private_files, private_folder
 from portal.migrations import migrate
 from portal.models import database
+
+if TYPE_CHECKING:
+    from flask import Flask  # only the web app calls init_app: the other processes never load it
 
 PRAGMAS = {
     "journal_mode": "wal",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,24 @@ from gunicorn.app.base import BaseApplication
 
 from portal import db
 from portal.app import create_app
-from portal.config import ConfigError, Settings
+from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
 from portal.housekeeping import start_in_thread
 from portal.log_privacy import PrivateLogger
 from portal.tls import server_context
+
+
+def keep_pages_shared(_server: Any, _worker: Any) -> None:
+    """Gunicorn's pre_fork hook: the master's objects (every module a worker imports too) are
+    put out of the garbage collector's reach before each worker is forked.
+
+    A collection in the worker would otherwise write into every object it inherited, and the
+    kernel would copy each page it touches: the worker's own copy of what it shares with the
+    master. The garbage of `preflight`'s app goes first, so none of it is kept for good."""
+    gc.collect()
+    gc.freeze()
+
 
 EVERY_SERVER: dict[str, Any] = {
     # No access log: it would record every visitor's IP address and user agent.
@@ -41,12 +55,11 @@ EVERY_SERVER: dict[str, Any] = {
     # A request line and its headers must arrive within this many seconds, as a whole
     # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
     "keepalive": 5,
+    "pre_fork": keep_pages_shared,
 }
 """What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
 
 PRODUCTION_OPTIONS: dict[str, Any] = {
-    # Two processes suit a Pi 4/5.
-    "workers": 2,
     "timeout": 30,
     "graceful_timeout": 10,
     # Recycle workers now and then so a slow leak never grows on a device left for months.
@@ -55,7 +68,47 @@ PRODUCTION_OPTIONS: dict[str, Any] = {
     "loglevel": "warning",
     **EVERY_SERVER,
 }
-"""Gunicorn settings of `portal serve` on a Raspberry Pi (the addresses come from portal.toml)."""
+"""Gunicorn settings of `portal serve` on every Raspberry Pi; its profile (PROFILES) adds what
+depends on the Pi's memory, portal.toml the addresses."""
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # Pi 4 and 5, and a 3B+ (1 GB): two processes, so a worker busy with a page or
+    # restarting (max_requests) never leaves the probes unanswered.
+    "pi4": {"workers": 2},
+    # Zero 2 W (512 MB): one process (the stack takes some 13 MB less after a join storm,
+    # bench/memory.py). worker_connections stays: a held connection costs about 20 KB, and
+    # fewer would let a few slow guests (16 connections each, by the ruleset) take them all.
+    # max_requests stays: a worker's memory does not grow from one join storm to the next.
+    # While the one worker restarts, connections wait in the listen queue.
+    "zero2w": {"workers": 1},
+}
+"""`portal serve --profile NAME`; without it, the one `machine_profile` picks."""
+
+SMALL_PROFILE = "zero2w"
+LARGE_PROFILE = "pi4"
+SMALL_MEMORY_KB = 768 * 1024
+"""Under this MemTotal, the small profile. A Pi shows less than its RAM (the firmware keeps
+some for the GPU): a 512 MB board about 430 MB, a 1 GB one about 900 MB, so the line between
+them is not 1 GiB (that would give a 3B+ one worker)."""
+MEMINFO = Path("/proc/meminfo")
+_MEM_TOTAL = re.compile(r"^MemTotal:\s+([0-9]+) kB$", re.ASCII | re.MULTILINE)
+
+
+def profile_for(meminfo: str) -> str:
+    """The profile for a machine whose /proc/meminfo reads `meminfo`; the large one when it
+    says no MemTotal (then nothing shows the machine is small)."""
+    total = _MEM_TOTAL.search(meminfo)
+    if total is not None and int(total[1]) < SMALL_MEMORY_KB:
+        return SMALL_PROFILE
+    return LARGE_PROFILE
+
+
+def machine_profile(meminfo: Path = MEMINFO) -> str:
+    """The profile for this machine, from its memory (the large one where /proc is missing)."""
+    try:
+        return profile_for(meminfo.read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return LARGE_PROFILE
 
 
 def preflight(settings: Settings) -> None:
@@ -119,12 +172,18 @@ NOT_OVERRIDDEN = ("certfile", "keyfile", "ssl_context", "ca_certs", "do_handshak
 port would fail; [tls] in portal.toml is how the portal serves HTTPS."""
 
 
-def production_options(settings: Settings, overrides: Path | None = None) -> dict[str, Any]:
-    """PRODUCTION_OPTIONS, changed by a gunicorn config file if given; portal.toml's addresses.
+def production_options(
+    settings: Settings, profile: str, overrides: Path | None = None
+) -> dict[str, Any]:
+    """PRODUCTION_OPTIONS and the profile's (one of PROFILES), changed by a gunicorn config
+    file if given; portal.toml's addresses.
 
     With [tls], the worker class stays GuestWorker: it alone speaks TLS on the HTTPS port
     (another would answer plain HTTP there)."""
-    options = dict(PRODUCTION_OPTIONS)
+    if profile not in PROFILES:
+        names = ", ".join(PROFILES)
+        raise ConfigError("--profile", f"must be one of {names}, not {shown(profile)}")
+    options = {**PRODUCTION_OPTIONS, **PROFILES[profile]}
     if overrides is not None:
         changed = {
             name: value

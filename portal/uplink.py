@@ -9,12 +9,12 @@ whose pages say that lessons and guides still work. Grants are untouched.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import secrets
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "uplink.json"
 DNS_PORT = 53
+_HEADER_BYTES = 12
+_RECURSION_DESIRED = 0x0100
+_RESPONSE_BIT = 0x80
+"""In the third byte of the header (QR)."""
+_TYPE_A = 1
+_CLASS_IN = 1
 
 
 @dataclass(frozen=True)
@@ -110,43 +116,34 @@ def tcp_reachable(target: str, timeout: float) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class DnsReply:
-    rcode: int
-    """0 for an answer, 3 for NXDOMAIN (RFC 1035)."""
-    addresses: tuple[str, ...]
-    """The A (or AAAA) records answered, in order."""
+def dns_question(query_id: int, name: str) -> bytes:
+    """A DNS query for the A record of `name` (a checked host name: ASCII labels of at most
+    63 bytes), recursion desired, as RFC 1035 section 4.1 lays it out.
+
+    Built here rather than with scapy: it is 30-odd bytes, and importing scapy would be a
+    quarter of the housekeeping process's memory (about 24 MB)."""
+    header = struct.pack("!6H", query_id, _RECURSION_DESIRED, 1, 0, 0, 0)
+    labels = b"".join(bytes([len(label)]) + label for label in name.encode("ascii").split(b"."))
+    return header + labels + b"\0" + struct.pack("!2H", _TYPE_A, _CLASS_IN)
 
 
-def dns_query(
-    server: str, name: str, timeout: float, port: int = DNS_PORT, qtype: str = "A"
-) -> DnsReply | None:
-    """Ask `server` about `name`: its reply, or None without a well-formed one in time."""
-    from scapy.layers.dns import DNS, DNSQR
-
+def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) -> bool:
+    """Ask `server` about `name`; any answer to this query (even NXDOMAIN) means DNS works."""
     query_id = secrets.randbelow(65536)
-    query = bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype=qtype)))
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.sendto(query, (server, port))
+            sock.sendto(dns_question(query_id, name), (server, port))
             data, _ = sock.recvfrom(4096)
         except OSError:
-            return None
-    with contextlib.suppress(Exception):  # scapy raises many kinds on garbage
-        reply = DNS(data)
-        if reply.id != query_id or reply.qr != 1:
-            return None
-        wanted = 1 if qtype == "A" else 28  # the record types, RFC 1035 and 3596
-        found = tuple(str(r.rdata) for r in reply.an or [] if r.type == wanted)
-        return DnsReply(int(reply.rcode), found)
-    return None
-
-
-def dns_answers(server: str, name: str, timeout: float, port: int = DNS_PORT) -> bool:
-    """Any well-formed answer from `server` (even NXDOMAIN) means DNS works."""
-    return dns_query(server, name, timeout, port) is not None
+            return False
+    # A whole header with our id and the "response" bit: what follows does not matter.
+    return (
+        len(data) >= _HEADER_BYTES
+        and data[:2] == query_id.to_bytes(2, "big")
+        and (data[2] & _RESPONSE_BIT != 0)
+    )
 
 
 class UplinkMonitor:

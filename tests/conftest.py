@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ from portal.access.firewall import MemoryFirewall
 from portal.app import create_app
 from portal.config import Settings
 from portal.context import Services, services_of
-from tests.install import build_wheel, install_wheel
+from tests.install import InstalledPortal, installed
 from tests.walker import Reply, go_online
 from tests.walker import csrf_token as csrf_token  # tests import it from here
 
@@ -79,23 +76,11 @@ def make_settings(data_dir: Path) -> Settings:
     )
 
 
-@dataclass(frozen=True)
-class InstalledPortal:
-    wheel: Path
-    bin: Path
-    """The venv's scripts: `portal`, `portal-gatekeeper`, `python`."""
-
-
 @pytest.fixture(scope="session")
 def installed_portal() -> Iterator[InstalledPortal]:
     """The wheel of this checkout in a fresh venv that every user can reach (tests/install.py)."""
-    work = Path(tempfile.mkdtemp(prefix="passerelle-wheel-"))
-    work.chmod(0o755)
-    try:
-        wheel = build_wheel(work)
-        yield InstalledPortal(wheel, install_wheel(wheel, work / "venv"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with installed() as portal:
+        yield portal
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +42,22 @@ def install_wheel(wheel: Path, venv: Path) -> Path:
     # Whatever the caller's umask: every user may read and run the install.
     subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
     return venv / "bin"
+
+
+@dataclass(frozen=True)
+class InstalledPortal:
+    wheel: Path
+    bin: Path
+    """The venv's scripts: `portal`, `portal-gatekeeper`, `python`."""
+
+
+@contextmanager
+def installed() -> Iterator[InstalledPortal]:
+    """The wheel of this checkout in a fresh venv that every user can reach, removed after."""
+    work = Path(tempfile.mkdtemp(prefix="passerelle-wheel-"))
+    work.chmod(0o755)
+    try:
+        wheel = build_wheel(work)
+        yield InstalledPortal(wheel, install_wheel(wheel, work / "venv"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -55,6 +55,22 @@ class Visitor(HttpTransport):
         return self.send(path, data, host)
 
 
+def child_pids(parent: int) -> set[int]:
+    """The child processes of `parent` (a gunicorn master's are its workers), from /proc."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After "(command)": state, ppid, ...
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.add(int(entry.name))
+    return children
+
+
 def answers(base: str) -> bool:
     """Whether the server at `base` answers a request, whatever it says (a redirect to its
     HTTPS name included)."""
@@ -122,8 +138,9 @@ def production_server(
     https_port: int = 0,
     trusted: Path | None = None,
 ) -> Iterator[Visitor]:
-    """`portal serve` (PRODUCTION_OPTIONS) on a free loopback port, with its portal.toml and
-    data directory (`folder`/data) in `folder`; stopped when the generator closes.
+    """`portal serve` (PRODUCTION_OPTIONS, this machine's profile) on a free loopback port,
+    with its portal.toml and data directory (`folder`/data) in `folder`; stopped when the
+    generator closes.
     `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
     it serves HTTPS on `https_port` too, if the certificate leads to the authority in
     `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE)."""

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
+from portal.access.configured import make_firewall
 from portal.access.firewall import Firewall, FirewallError, MemoryFirewall
 from portal.access.gatekeeper_client import GatekeeperError, GatekeeperFirewall
-from portal.app import make_firewall
 from portal.config import Settings
 from portal.gatekeeper.allowed_set import parse_set_json
 from portal.gatekeeper.commands import CommandError, Completed

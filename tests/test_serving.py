@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, Visitor, demo_server, probe, production_server
+from portal.config import ConfigError, Settings
+from portal.serving import machine_profile, production_options, profile_for
+from tests.live import ROOT, Visitor, child_pids, demo_server, probe, production_server
 from tests.walker import go_online
 
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -26,8 +28,63 @@ def demo(tmp_path: Path) -> Iterator[Visitor]:
 
 @pytest.fixture
 def production(tmp_path: Path) -> Iterator[Visitor]:
-    """`portal serve` with the built-in PRODUCTION_OPTIONS: two worker processes."""
-    yield from production_server(tmp_path)
+    """`portal serve` with the built-in settings of a Pi 4: two worker processes."""
+    yield from production_server(tmp_path, "--profile", "pi4")
+
+
+def meminfo(mem_total_kb: int) -> str:
+    """The first lines of /proc/meminfo on a machine with that much memory."""
+    return (
+        f"MemTotal:       {mem_total_kb:>8} kB\n"
+        "MemFree:          182340 kB\n"
+        "MemAvailable:     301220 kB\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mem_total_kb", "profile", "workers"),
+    [
+        (3_884_548, "pi4", 2),  # a Pi 4 with 4 GB
+        (905_000, "pi4", 2),  # a 3B+ (1 GB): under 1 GiB once the GPU has its share
+        (786_432, "pi4", 2),  # 768 MiB: the smallest machine with two workers
+        (786_431, "zero2w", 1),
+        (427_000, "zero2w", 1),  # a Zero 2 W (512 MB)
+    ],
+)
+def test_the_gunicorn_profile_follows_the_machines_memory(
+    settings: Settings, mem_total_kb: int, profile: str, workers: int
+) -> None:
+    chosen = profile_for(meminfo(mem_total_kb))
+    assert chosen == profile
+    assert production_options(settings, chosen)["workers"] == workers
+
+
+def test_a_machine_that_does_not_say_its_memory_gets_the_pi4_profile(tmp_path: Path) -> None:
+    assert profile_for("MemFree: 182340 kB\nMemTotal: 427 MB\n") == "pi4"
+    assert machine_profile(tmp_path / "no-meminfo") == "pi4"
+
+
+def test_a_gunicorn_config_file_changes_the_profiles_settings(
+    settings: Settings, tmp_path: Path
+) -> None:
+    overrides = tmp_path / "gunicorn.conf.py"
+    overrides.write_text("workers = 3\n", encoding="utf-8")
+    options = production_options(settings, "zero2w", overrides)
+    assert (options["workers"], options["worker_connections"]) == (3, 300)
+
+
+def test_an_unknown_profile_is_refused_by_name(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match=r"--profile: must be one of pi4, zero2w, not 'pi3'"):
+        production_options(settings, "pi3")
+
+
+def test_serve_with_the_zero2w_profile_runs_one_worker(tmp_path: Path) -> None:
+    for visitor in production_server(tmp_path, "--profile", "zero2w"):
+        time.sleep(1)  # a second worker, were there one, would have started by now
+        assert len(child_pids(visitor.server_pid)) == 1
+        assert b"profile zero2w (as asked): 1 worker(s)" in visitor.server_output()
+        status, _, _ = probe(visitor)
+        assert status == 302
 
 
 def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:
@@ -106,22 +163,6 @@ def test_demo_serves_the_guide_source_it_is_given(tmp_path: Path) -> None:
         assert "La carte eID de notre village" in body.decode()
 
 
-def worker_pids(master: int) -> set[int]:
-    """The gunicorn master's child processes, from /proc."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # After "(command)": state, ppid, ...
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            children.add(int(entry.name))
-    return children
-
-
 def server_side_inode(server_port: int, client_port: int) -> str:
     """The socket inode of the server's end of an established loopback connection."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -169,7 +210,7 @@ def probe_and_see_who_answered(visitor: Visitor, workers: set[int]) -> tuple[int
 def test_production_workers_share_grants(production: Visitor) -> None:
     """A grant made through one worker is seen by the other: both answer the probe with 204."""
     deadline = time.monotonic() + 10
-    while len(workers := worker_pids(production.server_pid)) < 2 and time.monotonic() < deadline:
+    while len(workers := child_pids(production.server_pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(workers) == 2, workers
     go_online(production, "en")

@@ -12,8 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from portal.certificate import check
 from portal.config import ConfigError, Settings, parse_settings
-from portal.tls import check, in_force
+from portal.tls import in_force
 from tests.certificates import Authority, Issued
 
 HOSTNAME = "wifi.commune.test"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from portal.uplink import (
     UplinkState,
     UplinkStatus,
     dns_answers,
+    dns_question,
     read_state,
     state_path,
     tcp_reachable,
@@ -121,11 +123,9 @@ def test_tcp_check(listening_port: int) -> None:
     assert not tcp_reachable(f"127.0.0.1:{closed_port()}", 0.5)
 
 
-@pytest.fixture
-def dns_server() -> Iterator[int]:
-    """A loopback DNS server answering every A question with 192.0.2.1, via scapy."""
-    from scapy.layers.dns import DNS, DNSRR
-
+@contextmanager
+def udp_server(reply: Callable[[bytes], bytes]) -> Iterator[int]:
+    """A loopback UDP server sending `reply(datagram)` back for every datagram; its port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.2)
@@ -137,15 +137,7 @@ def dns_server() -> Iterator[int]:
                 data, peer = sock.recvfrom(4096)
             except TimeoutError:
                 continue
-            question = DNS(data)
-            reply = DNS(
-                id=question.id,
-                qr=1,
-                aa=1,
-                qd=question.qd,
-                an=DNSRR(rrname=question.qd[0].qname, rdata="192.0.2.1"),
-            )
-            sock.sendto(bytes(reply), peer)
+            sock.sendto(reply(data), peer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -155,9 +147,60 @@ def dns_server() -> Iterator[int]:
     sock.close()
 
 
+def a_record(data: bytes) -> bytes:
+    """What a DNS server answers to an A question (scapy's reading of it): 192.0.2.1."""
+    from scapy.layers.dns import DNS, DNSRR
+
+    question = DNS(data)
+    reply = DNS(
+        id=question.id,
+        qr=1,
+        aa=1,
+        qd=question.qd,
+        an=DNSRR(rrname=question.qd[0].qname, rdata="192.0.2.1"),
+    )
+    return bytes(reply)
+
+
+@pytest.fixture
+def dns_server() -> Iterator[int]:
+    """A loopback DNS server answering every A question with 192.0.2.1, via scapy."""
+    with udp_server(a_record) as port:
+        yield port
+
+
 def test_dns_check_against_a_local_server(dns_server: int) -> None:
     assert dns_answers("127.0.0.1", "wallonie.be", 1.0, port=dns_server)
     assert not dns_answers("127.0.0.1", "wallonie.be", 0.3, port=closed_port())
+
+
+def test_the_dns_question_is_an_a_query_for_the_name_with_recursion() -> None:
+    from scapy.layers.dns import DNS
+
+    query = DNS(dns_question(0x1234, "connectivity-check.wallonie.be"))
+    assert (query.id, query.qr, query.rd, query.qdcount, query.ancount) == (0x1234, 0, 1, 1, 0)
+    question = query.qd[0]
+    assert (question.qname, question.qtype, question.qclass) == (
+        b"connectivity-check.wallonie.be.",
+        1,
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        lambda query: query,  # an echo of the question is no answer (its QR bit is 0)
+        lambda query: bytes([query[0] ^ 0xFF]) + a_record(query)[1:],  # another question's
+        lambda query: a_record(query)[:11],  # not even a whole header
+    ],
+    ids=["echo", "other id", "truncated"],
+)
+def test_only_an_answer_to_our_question_means_dns_works(
+    reply: Callable[[bytes], bytes],
+) -> None:
+    with udp_server(reply) as port:
+        assert not dns_answers("127.0.0.1", "wallonie.be", 1.0, port=port)
 
 
 def test_check_needs_tcp_and_dns(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import InstalledPortal
+from tests.install import InstalledPortal
 from tests.live import Visitor, free_port, start
 
 

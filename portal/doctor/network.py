@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import secrets
 import socket
 import ssl
 from dataclasses import dataclass
@@ -12,12 +14,47 @@ from urllib.parse import urlsplit
 
 from portal.captive.probes import PROBE_HOSTS
 from portal.doctor import Finding, fail, ok
-from portal.uplink import dns_query
+from portal.uplink import DNS_PORT
 
 TIMEOUT = 3.0
 """Seconds any one answer may take: a phone gives up about as soon."""
 DOH_CANARY = "use-application-dns.net"
 """Answered NXDOMAIN, browsers keep their DNS-over-HTTPS off (and meet the portal)."""
+
+
+@dataclass(frozen=True)
+class DnsReply:
+    rcode: int
+    """0 for an answer, 3 for NXDOMAIN (RFC 1035)."""
+    addresses: tuple[str, ...]
+    """The A (or AAAA) records answered, in order."""
+
+
+def dns_query(
+    server: str, name: str, timeout: float, port: int = DNS_PORT, qtype: str = "A"
+) -> DnsReply | None:
+    """Ask `server` about `name`: its reply, or None without a well-formed one in time. With
+    scapy, which reads answers whole (the uplink monitor, resident, asks without it)."""
+    from scapy.layers.dns import DNS, DNSQR
+
+    query_id = secrets.randbelow(65536)
+    query = bytes(DNS(id=query_id, rd=1, qd=DNSQR(qname=name, qtype=qtype)))
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(query, (server, port))
+            data, _ = sock.recvfrom(4096)
+        except OSError:
+            return None
+    with contextlib.suppress(Exception):  # scapy raises many kinds on garbage
+        reply = DNS(data)
+        if reply.id != query_id or reply.qr != 1:
+            return None
+        wanted = 1 if qtype == "A" else 28  # the record types, RFC 1035 and 3596
+        found = tuple(str(r.rdata) for r in reply.an or [] if r.type == wanted)
+        return DnsReply(int(reply.rcode), found)
+    return None
 
 
 @dataclass(frozen=True)
@@ -162,4 +199,4 @@ def captive_api(
     return ok("API", f"{url}: captive {str(document['captive']).lower()}"), answer
 
 
-__all__ = ["TIMEOUT", "Answer", "captive_api", "dns_of_probe_hosts", "get"]
+__all__ = ["TIMEOUT", "Answer", "DnsReply", "captive_api", "dns_of_probe_hosts", "dns_query", "get"]

@@ -14,8 +14,14 @@ from urllib.parse import urlsplit
 
 from portal.config import Settings
 from portal.doctor import OK, Finding, fail, ok
-from portal.doctor.network import TIMEOUT, Answer, captive_api, dns_of_probe_hosts, get
-from portal.uplink import dns_query
+from portal.doctor.network import (
+    TIMEOUT,
+    Answer,
+    captive_api,
+    dns_of_probe_hosts,
+    dns_query,
+    get,
+)
 
 BROADCAST_FLAG = 0x8000
 """Asks the server to broadcast its offer: the laptop may have no address to receive on."""

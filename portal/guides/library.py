@@ -1,4 +1,7 @@
-"""The installed pack as the pages read it: what `prepare` wrote, loaded once per version."""
+"""The installed pack as the pages read it: what `prepare` wrote, loaded once per version.
+
+The layout of what `prepare` (portal/guides/render.py) writes is defined here, where it is
+read: the web workers import this module, never the renderer and its Markdown parser."""
 
 from __future__ import annotations
 
@@ -12,8 +15,13 @@ from typing import Any
 from portal.guides.errors import PackRejected
 from portal.guides.pack.names import TOPICS, guide_id_problem
 from portal.guides.pack.page import Source
-from portal.guides.render import FORMAT, LIBRARY_FILE, RENDERED
 from portal.guides.search import INDEX_NAME
+
+RENDERED = "rendered"
+LIBRARY_FILE = "library.json"
+FORMAT = 1
+LOCAL_HELP_MARKER = "<p>{{ local_help }}</p>"
+"""What the source line becomes; replaced at request time by the site's help text."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """`portal pack ...`: keygen, build, verify, install, list, rollback; and the demo's pack.
 
-Every refusal is a PackRejected, which `portal.cli.main` prints with exit code 2.
+Every refusal is a PackRejected, which `portal.cli.main` prints with exit code 2. Each
+command imports what does its work (pyca/cryptography among it): `portal.cli` imports
+this module for every command, `portal serve` and `portal housekeep` included.
 """
 
 from __future__ import annotations
@@ -15,13 +17,6 @@ from typing import Any
 from portal.config import Settings, load_settings
 from portal.guides.errors import PackRejected
 from portal.guides.pack.manifest import Limits, Manifest
-from portal.guides.pack.read import read_pack
-from portal.guides.pack_keys import (
-    PRIVATE_KEY_FILE,
-    PUBLIC_KEY_FILE,
-    generate_keys,
-    load_private_key,
-)
 from portal.guides.progress import TerminalProgress
 from portal.resources import GUIDE_SOURCES, bundled
 
@@ -40,6 +35,8 @@ def _describe(manifest: Manifest) -> str:
 
 
 def keygen(args: argparse.Namespace) -> int:
+    from portal.guides.pack_keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, generate_keys
+
     folder = Path(args.out)
     if (folder / PRIVATE_KEY_FILE).exists():
         raise PackRejected(f"{folder / PRIVATE_KEY_FILE} exists already; not overwritten")
@@ -55,6 +52,7 @@ def keygen(args: argparse.Namespace) -> int:
 
 def build(args: argparse.Namespace) -> int:
     from portal.guides.pack.build import build_pack
+    from portal.guides.pack_keys import load_private_key
 
     started = time.monotonic()
     out = Path(args.out)
@@ -81,6 +79,8 @@ def _trusted(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
 
 
 def verify(args: argparse.Namespace) -> int:
+    from portal.guides.pack.read import read_pack
+
     settings = load_settings(args.config)
     path = Path(args.file)
     progress = TerminalProgress()
@@ -172,6 +172,12 @@ def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Set
     Returns the settings with that key trusted. A kept --data-dir reuses its key.
     """
     from portal.guides.pack.build import build_pack
+    from portal.guides.pack_keys import (
+        PRIVATE_KEY_FILE,
+        PUBLIC_KEY_FILE,
+        generate_keys,
+        load_private_key,
+    )
     from portal.guides.store import DOWNLOADS, install_file, store_folder
 
     started = time.monotonic()

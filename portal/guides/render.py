@@ -23,18 +23,13 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
 from portal.config import Settings
+from portal.guides.library import FORMAT, LIBRARY_FILE, LOCAL_HELP_MARKER, RENDERED
 from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
 
-RENDERED = "rendered"
-LIBRARY_FILE = "library.json"
-FORMAT = 1
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
-
-LOCAL_HELP_MARKER = "<p>{{ local_help }}</p>"
-"""What the source line becomes; replaced at request time by the site's help text."""
 
 ALLOWED_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em"}

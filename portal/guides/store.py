@@ -18,6 +18,10 @@ the new one is staged beside it, renamed into versions/, and both slots are
 switched with one rename(2) of the `slots` symlink. A kill at any moment leaves
 `current` pointing at a complete pack and `previous` at the one before it.
 
+The web workers import this module for `current_pack_dir` alone: what installs (the
+reader of pack files with its signature checks, the renderer) is imported by the
+functions that install, so no worker carries pyca/cryptography or the Markdown parser.
+
 The store trusts nothing on disk it did not make: a link or a file where one of
 its folders belongs is removed (never followed), a slot is served only when it
 resolves to a real folder of versions/, and deletions go through a descriptor of
@@ -45,7 +49,6 @@ from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.library import check_prepared
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
-from portal.guides.pack.read import check_digest, read_pack
 from portal.guides.progress import Progress, SilentProgress
 
 GUIDES = "guides"
@@ -136,6 +139,8 @@ def installed_manifest(folder: Path) -> Manifest:
 def verify_installed(folder: Path) -> Manifest:
     """A stored pack is whole before it is served again: every file of its manifest with
     its SHA-256, and what prepare() made (the checks install ran on it)."""
+    from portal.guides.pack.read import check_digest
+
     manifest = installed_manifest(folder)
     for entry in manifest.files:
         with _stored(folder, entry.path) as file:
@@ -332,6 +337,8 @@ def _prepare(folder: Path, settings: Settings) -> None:
 
 def install_file(path: Path, settings: Settings, progress: Progress | None = None) -> InstallResult:
     """Verify, stage, prepare and switch to the pack file `path`; PackRejected says why not."""
+    from portal.guides.pack.read import read_pack
+
     progress = progress or SilentProgress()
     started = time.monotonic()
     guides = guides_dir(settings)

@@ -16,9 +16,8 @@ from markupsafe import Markup
 
 from portal.config import Settings
 from portal.context import services
-from portal.guides.library import Guide, GuideLibrary, load_library
+from portal.guides.library import LOCAL_HELP_MARKER, Guide, GuideLibrary, load_library
 from portal.guides.pack.names import IMAGE_TYPES, image_name_problem
-from portal.guides.render import LOCAL_HELP_MARKER
 from portal.guides.search import MAX_QUERY_CHARS, search
 from portal.guides.store import current_pack_dir
 from portal.i18n import NATIVE_NAMES, current_language, text_direction

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,6 +187,9 @@ def narrate(
 
     Clips of lessons outside `only` are kept while their text is current.
     """
+    # Imported here: the web workers import this module for NarrationCache alone.
+    from concurrent.futures import ThreadPoolExecutor
+
     tools = tools or Tools.find()
     chosen = set(only)
     unknown = chosen - {lesson.slug for lesson in library.path}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.appliance.chroot import Chroot, Entry, unusable
-from tests.conftest import InstalledPortal
+from tests.install import InstalledPortal
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 INSIDE = "/root/passerelle"

@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 import pluggy
 import pytest
 
-from tests.conftest import InstalledPortal
+from tests.install import InstalledPortal
 from tests.integration.hotspot import Hotspot, netns_unusable
 
 _running: list[Hotspot] = []

@@ -85,9 +85,11 @@ AS_NOBODY = words(
 )
 
 
-def portal_toml(data_dir: Path, socket_path: Path, tls: Issued | None = None) -> str:
+def portal_toml(
+    data_dir: Path, socket_path: Path, tls: Issued | None = None, identity: str = "mac"
+) -> str:
     """The hotspot's portal.toml: production settings with quick uplink checks; with `tls`,
-    a certificate for PORTAL_HOSTNAME."""
+    a certificate for PORTAL_HOSTNAME; `identity` is network.client_identity."""
     https = (
         f'\n[tls]\ncertificate_file = "{tls.certificate}"\nkey_file = "{tls.key}"\n' if tls else ""
     )
@@ -106,7 +108,7 @@ prefix_length = 24
 portal_port = 80
 admin_port = {ADMIN_PORT}
 portal_hostname = "{PORTAL_HOSTNAME}"
-client_identity = "mac"
+client_identity = "{identity}"
 dns_upstreams = ["{UPSTREAM_ADDRESS}"]
 
 [storage]
@@ -210,7 +212,9 @@ class EchoSession:
 class Hotspot:
     """Builds, runs and tears down the namespaces and every process in them."""
 
-    def __init__(self, bin_dir: Path, suffix: str | None = None, *, tls: bool = False) -> None:
+    def __init__(
+        self, bin_dir: Path, suffix: str | None = None, *, tls: bool = False, identity: str = "mac"
+    ) -> None:
         self.bin = bin_dir
         """The installed portal's scripts, which uid 65534 can run wherever the checkout is."""
         self.suffix = suffix or secrets.token_hex(3)
@@ -233,6 +237,9 @@ class Hotspot:
         self.upstream_record = self.workdir / "upstream-record.log"
         self.env = clean_env(self.workdir / "home-root", bin_dir)
         self.nobody_env = clean_env(self.workdir / "home-nobody", bin_dir)
+        self.identity = identity
+        """network.client_identity: "address" lets a benchmark's crowd of phones come from
+        loopback addresses of the Pi's own namespace (no Wi-Fi frames, so no MACs)."""
         self.authority = Authority(self.workdir / "tls") if tls else None
         """With `tls`: a CA made here, whose certificate for PORTAL_HOSTNAME the portal serves.
         Everything run in the namespaces trusts it (SSL_CERT_FILE, read by OpenSSL), as phones
@@ -429,7 +436,7 @@ class Hotspot:
             os.chown(issued.key, NOBODY, NOBODY)  # the portal's user alone reads its key
             issued.key.chmod(0o600)
         self.config_file.write_text(
-            portal_toml(self.data_dir, self.socket_path, issued), encoding="utf-8"
+            portal_toml(self.data_dir, self.socket_path, issued, self.identity), encoding="utf-8"
         )
         self.config_file.chmod(0o644)
         render = [str(self.bin / "portal"), "render-config", "--out", str(self.config_dir)]
@@ -463,9 +470,10 @@ class Hotspot:
         self.wait_alive("housekeep", lambda: self.uplink_state() is not None, "the uplink verdict")
         self.wait_alive("admin-stand-in", self.ready_line("admin-stand-in"), "the admin stand-in")
 
-    def start_portal(self) -> Process:
-        """`portal serve` (production gunicorn, two workers) as uid 65534, once it answers."""
-        serve = [str(self.bin / "portal"), "serve", "--config", str(self.config_file)]
+    def start_portal(self, *options: str) -> Process:
+        """`portal serve OPTIONS` (production gunicorn; this machine's profile unless OPTIONS
+        name one) as uid 65534, once it answers."""
+        serve = [str(self.bin / "portal"), "serve", "--config", str(self.config_file), *options]
         process = self.spawn("portal", self.hotspot_ns, serve, as_nobody=True)
         self.wait_alive("portal", self._portal_answers, "the portal answering")
         return process
