@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from portal.access.firewall import FirewallError
 from portal.log_privacy import GUEST_PRIVACY
+from portal.security import FormExpired
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,27 @@ MESSAGES = {
     500: _l("Sorry, something broke on our side. Please try again."),
     503: _l("We cannot open the Internet right now. Please try again in one minute."),
 }
-EXPIRED_FORM = _l("This page was open too long. Please go back and try again.")
+EXPIRED_FORM = _l("This page was open too long. Please try again.")
 
 
-def error_page(status: int, message: object | None = None) -> tuple[str, int]:
+def error_page(
+    status: int, message: object | None = None, retry: str | None = None
+) -> tuple[str, int]:
     fallback = MESSAGES[500] if status >= 500 else MESSAGES[400]
     text = message if message is not None else MESSAGES.get(status, fallback)
-    return render_template("error.html", status=status, message=text), status
+    page = render_template("error.html", status=status, message=text, retry=retry)
+    return page, status
+
+
+def _page_of_form() -> str | None:
+    """The page a refused form was on (the same address, asked for again), if there is one:
+    it comes back with a fresh token."""
+    try:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        endpoint, values = adapter.match(request.path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        return None
+    return url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:
@@ -38,9 +52,9 @@ def init_app(app: Flask) -> None:
     log.addFilter(GUEST_PRIVACY)
     app.logger.addFilter(GUEST_PRIVACY)
 
-    @app.errorhandler(CSRFError)
-    def expired_form(error: CSRFError) -> tuple[str, int]:
-        return error_page(400, EXPIRED_FORM)
+    @app.errorhandler(FormExpired)
+    def expired_form(error: FormExpired) -> tuple[str, int]:
+        return error_page(400, EXPIRED_FORM, retry=_page_of_form())
 
     @app.errorhandler(FirewallError)
     def firewall_down(error: FirewallError) -> tuple[str, int]:

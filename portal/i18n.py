@@ -1,20 +1,24 @@
-"""Which language a visitor sees: ?lang=, then the session, then Accept-Language, then the site's.
+"""Which language a visitor sees: ?lang=, then the one a returning device chose, then
+Accept-Language, then the site's.
 
-The iOS captive mini-browser keeps no cookies across visits, so every visit
-starts from Accept-Language and the language picker is always one tap away.
+No cookie carries it: the iOS captive mini-browser keeps none across visits, and some
+phones keep none at all. The language travels in every link and form instead (Flask's
+URL defaults add `lang=` to every page's address), and a device that finished a lesson
+finds its language again next to its learning path (portal/onboarding/path.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
 from portal.config import ConfigError, SiteSettings
 from portal.config_values import NUMBER
-from portal.context import services
+from portal.context import client_mac, services
 from portal.onboarding.lessons import Texts
 from portal.resources import TRANSLATIONS, bundled
 
@@ -33,14 +37,18 @@ def _site() -> SiteSettings:
     return services().settings.site
 
 
+NOT_PAGES = frozenset(
+    {"static", "onboarding.pictogram", "guides.media", "speaker.clip", "captive.captive_api"}
+)
+"""Endpoints that answer files or JSON, the same in every language: no `lang=` added."""
+
+
 def select_locale() -> str:
     offered = _site().languages
     asked = request.args.get("lang", "")
     if asked in offered:
-        if session.get("lang") != asked:
-            session["lang"] = asked
         return asked
-    remembered = session.get("lang")
+    remembered = services().paths.language_of(client_mac())
     if remembered in offered:
         return str(remembered)
     best = request.accept_languages.best_match(offered)
@@ -96,6 +104,11 @@ def init_app(app: Flask, site: SiteSettings) -> None:
     Babel(app, locale_selector=select_locale)
     app.add_template_filter(ltr_numbers)
     app.add_template_global(text_direction)
+
+    @app.url_defaults
+    def language_in_every_link(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint not in NOT_PAGES and "lang" not in values and has_request_context():
+            values["lang"] = current_language()
 
     @app.context_processor
     def language_context() -> dict[str, object]:

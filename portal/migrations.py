@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from playhouse.migrate import SqliteMigrator
+from playhouse.migrate import migrate as alter
+
 from portal.models import Grant, LearningPath, database
 
 
@@ -19,7 +22,19 @@ def _create_learning_paths() -> None:
     database.create_tables([LearningPath])
 
 
-MIGRATIONS: list[Callable[[], None]] = [_create_grants, _create_learning_paths]
+def _remember_languages() -> None:
+    # A database made after this step existed got the column from the model already.
+    if "language" not in {column.name for column in database.get_columns("learning_path")}:
+        alter(
+            SqliteMigrator(database).add_column("learning_path", "language", LearningPath.language)
+        )
+
+
+MIGRATIONS: list[Callable[[], None]] = [
+    _create_grants,
+    _create_learning_paths,
+    _remember_languages,
+]
 
 
 def schema_version() -> int:

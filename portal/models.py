@@ -121,6 +121,8 @@ class LearningPath(BaseModel):
     lessons = TextField(default="")
     """Finished lesson slugs, in the order they were finished, separated by spaces."""
     last_seen = DateField(index=True)
+    language = CharField(max_length=8, default="")
+    """The language the device last finished a lesson in: its pages open in it again."""
 
     class Meta:
         table_name = "learning_path"
@@ -131,15 +133,23 @@ class LearningPath(BaseModel):
         return str(row.lessons).split() if row else []
 
     @classmethod
-    def record(cls, device: str, lesson: str, today: date) -> None:
-        """Add a finished lesson (once) and refresh the device's date."""
+    def language_of(cls, device: str) -> str:
+        row = cls.get_or_none(cls.device == device)
+        return str(row.language) if row else ""
+
+    @classmethod
+    def record(cls, device: str, lesson: str, today: date, language: str) -> None:
+        """Add a finished lesson (once); refresh the device's date and language."""
         with writing():
             done = cls.finished(device)
             if lesson not in done:
                 done.append(lesson)
-            cls.insert(device=device, lessons=" ".join(done), last_seen=today).on_conflict(
+            lessons = " ".join(done)
+            cls.insert(
+                device=device, lessons=lessons, last_seen=today, language=language
+            ).on_conflict(
                 conflict_target=[cls.device],
-                update={cls.lessons: " ".join(done), cls.last_seen: today},
+                update={cls.lessons: lessons, cls.last_seen: today, cls.language: language},
             ).execute()
 
     @classmethod

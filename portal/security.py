@@ -1,15 +1,23 @@
 """Headers on every response, CSRF on every POST, the cap on request bodies, and HTTPS
-for every portal page once a certificate is configured."""
+for every portal page once a certificate is configured.
+
+The anti-forgery token needs no cookie (some phones keep none): it is signed with the
+portal's secret key, bound to the device (its pseudonym, in the signature, not in the
+token) and valid for a day, the longest access lasts. Another site's page cannot read
+it, and a token taken from one device is worth nothing on another.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from flask import Flask, Response, redirect, request
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, current_app, redirect, request
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from portal.config import Settings
+from portal.context import client_mac, services
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,25 +43,51 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 """On every response, the probe gate's included."""
 
-csrf = CSRFProtect()
+CSRF_FIELD = "csrf_token"
+CSRF_MAX_AGE_SECONDS = 24 * 3600
+"""A slow reader is never refused: a page's forms work for a day, the longest access."""
+
+
+class FormExpired(BadRequest):
+    """A POST whose anti-forgery token is missing, forged, another device's or too old."""
+
+
+def _signer() -> URLSafeTimedSerializer:
+    mac = client_mac()
+    device = services().paths.device(mac) if mac else "unidentified"
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt=f"form {device}")
+
+
+def csrf_token() -> str:
+    """The token for this device's forms (a template global)."""
+    return str(_signer().dumps(1))
+
+
+def check_csrf() -> None:
+    try:
+        _signer().loads(request.form.get(CSRF_FIELD, ""), max_age=CSRF_MAX_AGE_SECONDS)
+    except BadData:
+        raise FormExpired() from None
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
-    # A token lives as long as the visit's session: a slow reader must not be refused.
-    app.config["WTF_CSRF_TIME_LIMIT"] = None
-    # On HTTPS Flask-WTF would also want a Referer from the same site, which
-    # Referrer-Policy: no-referrer (below) never lets a browser send; the token in the
-    # session (a Secure, SameSite cookie) is the check.
-    app.config["WTF_CSRF_SSL_STRICT"] = False
+    # Nothing keeps a session (the language and a lesson's trail travel in its links):
+    # Flask sets no cookie. Were one ever set, it would stay out of scripts' and other
+    # sites' reach, and off plain HTTP once the portal has HTTPS (the Wi-Fi is open).
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    # The Wi-Fi is open: with HTTPS, the session never travels where others can read it.
     app.config["SESSION_COOKIE_SECURE"] = settings.serves_https
     if settings.serves_https:  # before the CSRF check: a plain form is sent on, not refused
         _send_plain_requests_to_https(app, settings.public_url)
-    csrf.init_app(app)
+    app.add_template_global(csrf_token)
+
+    @app.before_request
+    def forms_come_from_our_pages() -> None:
+        # An address no view answers is a 404 or a 405 page, not a refused form.
+        if request.method == "POST" and request.routing_exception is None:
+            check_csrf()
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -146,8 +146,7 @@ class FlaskTransport:
 
     @staticmethod
     def _reply(response: TestResponse) -> Reply:
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Reply(response.status_code, headers, response.get_data(as_text=True))
+        return Reply.of(response.status_code, response.headers, response.get_data(as_text=True))
 
     def get(self, path: str) -> Reply:
         return self._reply(self.client.get(path))

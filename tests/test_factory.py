@@ -45,9 +45,9 @@ def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    assert db.prepare(tmp_path) == 2
-    assert migrate() == 2
-    assert schema_version() == 2
+    assert db.prepare(tmp_path) == 3
+    assert migrate() == 3
+    assert schema_version() == 3
     assert set(database.get_tables()) == {"grant", "learning_path"}
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
@@ -56,13 +56,34 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}
 
 
+def test_a_database_from_before_languages_were_remembered_gets_the_column(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(db.database_path(tmp_path))
+    old.executescript(
+        'CREATE TABLE "learning_path" ("device" VARCHAR(64) NOT NULL PRIMARY KEY,'
+        ' "lessons" TEXT NOT NULL, "last_seen" DATE NOT NULL);'
+        "INSERT INTO learning_path VALUES ('ab', 'onboarding', '2026-11-30');"
+        'CREATE TABLE "grant" ("mac" VARCHAR(17) NOT NULL PRIMARY KEY);'
+        "PRAGMA user_version = 2;"
+    )
+    old.close()
+    assert db.prepare(tmp_path) == 3
+    columns = [column.name for column in database.get_columns("learning_path")]
+    assert columns == ["device", "lessons", "last_seen", "language"]
+    kept = database.execute_sql("SELECT lessons, language FROM learning_path").fetchall()
+    assert kept == [("onboarding", "")]
+
+
 def test_init_db_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from portal.cli import main
 
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
     assert main(["init-db", "--config", str(config)]) == 0
-    assert "schema version 2" in capsys.readouterr().out
+    assert "schema version 3" in capsys.readouterr().out
     assert (tmp_path / "data" / "portal.sqlite3").exists()
 
 

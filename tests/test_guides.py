@@ -335,7 +335,7 @@ def test_hostile_queries_are_answered_normally(reader: FlaskClient, query: str) 
 
 def test_search_page_shows_title_and_summary(reader: FlaskClient) -> None:
     html = main_part(page_text(reader, "/guides/search?q=impots&lang=fr"))
-    assert 'href="/guides/g04-myminfin"' in html
+    assert 'href="/guides/g04-myminfin?lang=fr"' in html
     assert "MyMinfin et Tax-on-web : vos impôts en ligne" in html
     assert "Voir vos documents d&#39;impôts dans MyMinfin" in html
     assert 'value="impots"' in html
@@ -359,7 +359,8 @@ def test_guides_by_topic_with_pictograms(reader: FlaskClient) -> None:
     assert len(topics) == len(set(topics)) >= 6
     assert len(re.findall(r'href="/guides/g\d\d-', html)) == 12
     assert '<img src="/guides/media/taxes.svg"' in html
-    assert 'action="/guides/search" method="get"' in html
+    assert 'action="/guides/search?lang=fr" method="get"' in html
+    assert '<input type="hidden" name="lang" value="fr">' in html  # a GET form's query
 
 
 def test_a_guide_in_french_and_in_dutch(reader: FlaskClient) -> None:
@@ -439,7 +440,7 @@ def test_guides_are_readable_before_access(reader: FlaskClient, services: Servic
 
 def test_header_links_to_the_guides(client: FlaskClient) -> None:
     html = page_text(client, "/lessons?lang=en")
-    assert '<a class="header-link" href="/guides">' in html
+    assert '<a class="header-link" href="/guides?lang=en">' in html
     assert client.get("/static/icons/guides.svg").status_code == 200
 
 

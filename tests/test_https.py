@@ -120,7 +120,6 @@ def test_the_lesson_walks_over_https_without_a_referer(phone: FlaskClient) -> No
     complete_onboarding(phone, "nl")
     page = phone.get("/online")
     assert page.status_code == 200
-    assert phone.get_cookie("session", domain="wifi.commune.test") is not None
 
 
 def test_a_form_without_its_token_is_refused_over_https(phone: FlaskClient) -> None:
@@ -128,12 +127,11 @@ def test_a_form_without_its_token_is_refused_over_https(phone: FlaskClient) -> N
     assert phone.post("/access", data={}).status_code == 400
 
 
-def test_the_session_cookie_travels_only_over_https(phone: FlaskClient) -> None:
-    response = phone.get("/lesson/onboarding/1?lang=fr")
-    cookies = response.headers.getlist("Set-Cookie")
-    assert len(cookies) == 1
-    attributes = {part.strip().split("=")[0].lower() for part in cookies[0].split(";")[1:]}
-    assert {"secure", "httponly", "samesite"} <= attributes
+def test_a_session_cookie_would_travel_only_over_https(phone: FlaskClient) -> None:
+    # The portal sets none (tests/walker.py checks every reply); were one set, it would be
+    # Secure.
+    assert phone.application.config["SESSION_COOKIE_SECURE"] is True
+    assert phone.application.config["SESSION_COOKIE_HTTPONLY"] is True
 
 
 def test_the_api_over_https_names_https_pages(phone: FlaskClient) -> None:

@@ -70,7 +70,9 @@ def test_returning_device_is_offered_the_next_lesson_which_it_may_skip(
     html = client.get("/online").get_data(as_text=True)
     assert "A new short lesson for you" in html
     # The second lesson of path.toml, offered as a card.
-    assert '<a class="lesson-card" href="/lesson/touchscreen/1" data-action="lesson">' in html
+    assert (
+        '<a class="lesson-card" href="/lesson/touchscreen/1?lang=en" data-action="lesson">' in html
+    )
     assert "<strong>Using the touchscreen</strong>" in html
     finish_lesson(client, "touchscreen")
     html = client.get("/online").get_data(as_text=True)
@@ -79,14 +81,14 @@ def test_returning_device_is_offered_the_next_lesson_which_it_may_skip(
     expire_grant(app, clock)
     again = new_visit(app)
     start = again.get("/?lang=en").get_data(as_text=True)
-    assert 'href="/lesson/scams/1" data-action="lesson"' in start
+    assert 'href="/lesson/scams/1?lang=en" data-action="lesson"' in start
 
 
 def test_lessons_page_marks_what_this_device_finished(client: FlaskClient) -> None:
     complete_onboarding(client, "en")
     html = client.get("/lessons").get_data(as_text=True)
     assert html.count("lesson-card done") == 1
-    assert '<a class="lesson-card done" href="/lesson/onboarding/1">' in html
+    assert '<a class="lesson-card done" href="/lesson/onboarding/1?lang=en">' in html
     for slug in ["onboarding", "touchscreen", "scams", "digital-keys", "human-help"]:
         assert f"/lesson/{slug}/1" in html
 
@@ -163,14 +165,26 @@ def test_privacy_page_says_what_is_kept_in_every_language(client: FlaskClient) -
     )
 
 
-def test_privacy_page_names_the_visit_cookie_in_every_language(client: FlaskClient) -> None:
+def test_privacy_page_says_no_cookie_and_not_a_phone_number_in_every_language(
+    client: FlaskClient,
+) -> None:
     privacy_page_says(
         client,
         {
-            "fr": "les pages de leçon que vous avez vues",
-            "nl": "de lespagina's die u zag",
-            "de": "die Lektionsseiten, die Sie gesehen haben",
-            "en": "the lesson pages you saw",
-            "ar": "وصفحات الدرس التي رأيتها",
+            "fr": "pas de cookie",
+            "nl": "geen cookie",
+            "de": "kein Cookie",
+            "en": "no cookie",
+            "ar": "لا ملفات تعريف ارتباط",
+        },
+    )
+    privacy_page_says(
+        client,
+        {
+            "fr": "Ce n'est pas votre numéro de téléphone.",
+            "nl": "Dat is niet uw telefoonnummer.",
+            "de": "Das ist nicht Ihre Telefonnummer.",
+            "en": "It is not your phone number.",
+            "ar": "هذا ليس رقم هاتفك.",
         },
     )

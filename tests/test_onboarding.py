@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -13,7 +14,6 @@ from portal.context import Services, services_of
 from tests.conftest import (
     OTHER_IP,
     PHONE_IP,
-    PORTAL_HOST,
     SESSION_SECONDS,
     FakeClock,
     FlaskTransport,
@@ -22,7 +22,26 @@ from tests.conftest import (
     phone_client,
 )
 from tests.walker import ONBOARDING as ONBOARDING_ROUTE
-from tests.walker import walk_lesson, walk_to_access, walk_to_check
+from tests.walker import (
+    Reply,
+    answer_form,
+    form_action,
+    language_of,
+    path_of,
+    walk_lesson,
+    walk_to_access,
+    walk_to_check,
+)
+
+BACK_TO_THE_START = "/lesson/onboarding/1?back=1&lang=fr"
+"""Where a device is sent that asks for what it has not earned: the lesson's first step."""
+
+
+def next_link(page: Reply) -> str:
+    link = re.search(r'data-action="next" href="([^"]+)"', page.body)
+    assert link is not None, page.body
+    return unescape(link[1])
+
 
 LANGUAGES = ["fr", "nl", "de", "en", "ar"]
 
@@ -53,38 +72,39 @@ def test_whole_onboarding_in_each_language(client: FlaskClient, language: str) -
 
 def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
     html = client.get("/lesson/onboarding/1?lang=en").get_data(as_text=True)
-    assert 'data-action="next" href="/lesson/onboarding/2"' in html
+    link = re.search(r'data-action="next" href="([^"]+)"', html)
+    assert link is not None
+    assert path_of(unescape(link[1])) == "/lesson/onboarding/2"
+    assert language_of(unescape(link[1])) == "en"
     assert "This Wi-Fi is free." in html
     assert 'alt="The Wi-Fi sign and a crossed-out coin."' in html
 
 
 def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
-    html = walk_to_check(
-        FlaskTransport(client), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en"
-    ).body
-    assert html.count('data-action="answer"') == 2
-    wrong = client.post(
-        "/lesson/onboarding/5", data={"answer": "2", "csrf_token": csrf_token(html)}
-    )
-    assert wrong.status_code == 200
-    text = wrong.get_data(as_text=True)
-    assert "Not quite. Try again." in text
-    assert "This Wi-Fi is free for everyone." in text
-    assert text.count('data-action="answer"') == 2
-    right = client.post(
-        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(text)}
-    )
-    assert right.status_code == 303
-    assert right.headers["Location"] == "/lesson/onboarding/done"
+    check = walk_to_check(FlaskTransport(client), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en")
+    assert check.body.count('data-action="answer"') == 2
+    wrong = FlaskTransport(client).post(form_action(check), answer_form(check, "2"))
+    assert wrong.status == 200
+    assert "Not quite. Try again." in wrong.body
+    assert "This Wi-Fi is free for everyone." in wrong.body
+    assert wrong.body.count('data-action="answer"') == 2
+    # The page of the wrong answer carries the steps seen on: the right answer finishes.
+    right = FlaskTransport(client).post(form_action(wrong), answer_form(wrong, "1"))
+    assert (right.status, right.location) == (303, "/lesson/onboarding/done?lang=en")
 
 
-def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
-    client.get("/lesson/onboarding/5?lang=nl")
-    response = client.post("/access")
+def test_post_without_csrf_token_is_refused_with_a_retry_that_works(
+    client: FlaskClient,
+) -> None:
+    response = client.post("/access?lang=nl")
     assert response.status_code == 400
     assert "te lang open" in response.get_data(as_text=True)
-    answer = client.post("/lesson/onboarding/5", data={"answer": "1"})
+    answer = client.post("/lesson/onboarding/5?lang=nl", data={"answer": "1"})
     assert answer.status_code == 400
+    retry = re.search(r'data-action="retry" href="([^"]+)"', answer.get_data(as_text=True))
+    assert retry is not None and unescape(retry[1]) == "/lesson/onboarding/5?lang=nl"
+    again = client.get(unescape(retry[1]))
+    assert again.status_code == 200 and 'data-action="answer"' in again.get_data(as_text=True)
 
 
 def test_post_with_a_forged_csrf_token_is_refused(client: FlaskClient) -> None:
@@ -98,7 +118,7 @@ def test_access_requires_going_through_the_lesson(client: FlaskClient) -> None:
     html = client.get("/lesson/onboarding/5").get_data(as_text=True)
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 303
-    assert response.headers["Location"] == "/lesson/onboarding/1"
+    assert response.headers["Location"] == "/lesson/onboarding/1?back=1&lang=fr"
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
 
 
@@ -110,67 +130,63 @@ def captive(client: FlaskClient) -> bool:
 def test_opening_the_done_page_finishes_nothing(client: FlaskClient) -> None:
     # Any web page can make a phone GET this address (a link, an image).
     page = client.get("/lesson/onboarding/done")
-    assert (page.status_code, page.headers["Location"]) == (303, "/lesson/onboarding/1")
+    assert (page.status_code, page.headers["Location"]) == (303, BACK_TO_THE_START)
     assert 'data-action="continue"' not in client.get("/?lang=en").get_data(as_text=True)
     html = client.get("/lesson/onboarding/5").get_data(as_text=True)
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
-    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/1")
+    assert (response.status_code, response.headers["Location"]) == (303, BACK_TO_THE_START)
     assert captive(client)
 
 
 def test_jumping_to_the_check_does_not_finish_the_lesson(client: FlaskClient) -> None:
-    for number in (1, 2, 5):  # steps 3 and 4 skipped
-        client.get(f"/lesson/onboarding/{number}?lang=en")
-    html = client.get("/lesson/onboarding/5").get_data(as_text=True)
-    right = client.post(
-        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(html)}
-    )
+    walker = FlaskTransport(client)
+    step2 = walker.get(next_link(walker.get("/lesson/onboarding/1?lang=en")))
+    # Step 2's Next link, with its trail of steps 1 and 2, changed to go to step 5.
+    check = walker.get(next_link(step2).replace("/onboarding/3?", "/onboarding/5?"))
+    right = walker.post(form_action(check), answer_form(check, "1"))
     # Back to the first step not seen; the lesson is not finished, the Internet stays shut.
-    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/3")
+    assert (right.status, path_of(right.location)) == (303, "/lesson/onboarding/3")
     assert client.get("/lesson/onboarding/done").status_code == 303
-    response = client.post("/access", data={"csrf_token": csrf_token(html)})
-    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/3")
     assert captive(client)
     # Seeing the two missing steps is enough: the answer then finishes the lesson. The
     # step the visitor is sent back to says why they are there, once.
-    back = client.get("/lesson/onboarding/3").get_data(as_text=True)
-    assert "Please look at this page first. Then you can go on." in back
-    assert 'data-state="sent-back"' not in client.get("/lesson/onboarding/4").get_data(as_text=True)
-    right = client.post(
-        "/lesson/onboarding/5", data={"answer": "1", "csrf_token": csrf_token(html)}
-    )
-    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/done")
+    back = walker.get(right.location)
+    assert "Please look at this page first. Then you can go on." in back.body
+    step4 = walker.get(next_link(back))
+    assert 'data-state="sent-back"' not in step4.body
+    check = walker.get(next_link(step4))
+    done = walker.post(form_action(check), answer_form(check, "1"))
+    assert (done.status, done.location) == (303, "/lesson/onboarding/done?lang=en")
     assert client.get("/lesson/onboarding/done").status_code == 200
 
 
-def test_a_session_cookie_carried_to_another_device_grants_nothing(app: Flask) -> None:
-    phone = phone_client(app, PHONE_IP)
+def test_a_trail_carried_to_another_device_grants_nothing(app: Flask) -> None:
+    phone, other = phone_client(app, PHONE_IP), phone_client(app, OTHER_IP)
     check = walk_to_check(FlaskTransport(phone), ONBOARDING_ROUTE)
-    other = phone_client(app, OTHER_IP)
-    cookie = phone.get_cookie("session", domain=PORTAL_HOST)
-    assert cookie is not None
-    other.set_cookie("session", cookie.value, domain=cookie.domain)
-    # The other device answers with the first one's cookie: nothing was seen on it.
-    token = csrf_token(check)
-    right = other.post("/lesson/onboarding/5", data={"answer": "1", "csrf_token": token})
-    assert (right.status_code, right.headers["Location"]) == (303, "/lesson/onboarding/1")
-    # The first device finishes and goes online; its cookie still opens nothing elsewhere.
-    complete = phone.post("/lesson/onboarding/5", data={"answer": "1", "csrf_token": token})
-    assert complete.headers["Location"] == "/lesson/onboarding/done"
-    phone.post("/access", data={"csrf_token": token})
+    # The phone's own form, sent by another device: its token is the phone's.
+    stolen = other.post(form_action(check), data=answer_form(check, "1"))
+    assert stolen.status_code == 400
+    # With a token of its own, but the phone's trail: nothing was seen on the other device.
+    own = csrf_token(other.get("/lesson/onboarding/5").get_data(as_text=True))
+    right = other.post(form_action(check), data={**answer_form(check, "1"), "csrf_token": own})
+    assert (right.status_code, path_of(right.headers["Location"])) == (303, "/lesson/onboarding/1")
+    # The phone finishes and goes online; nothing of it opens anything for the other.
+    done = FlaskTransport(phone).post(form_action(check), answer_form(check, "1"))
+    assert done.location == "/lesson/onboarding/done?lang=fr"
+    phone.post("/access", data={"csrf_token": csrf_token(check)})
     assert not captive(phone)
-    cookie = phone.get_cookie("session", domain=PORTAL_HOST)
-    assert cookie is not None
-    other.set_cookie("session", cookie.value, domain=cookie.domain)
-    refused = other.post("/access", data={"csrf_token": token})
-    assert (refused.status_code, refused.headers["Location"]) == (303, "/lesson/onboarding/1")
+    refused = other.post("/access", data={"csrf_token": own})
+    assert (refused.status_code, path_of(refused.headers["Location"])) == (
+        303,
+        "/lesson/onboarding/1",
+    )
     assert captive(other)
 
 
 def test_online_page_without_access_goes_back_to_the_start(client: FlaskClient) -> None:
     response = client.get("/online")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/?lang=fr"
 
 
 def test_start_page_tells_a_granted_device_it_is_online(client: FlaskClient) -> None:
@@ -193,13 +209,23 @@ def test_language_choice_order(client: FlaskClient, query: str, accept: str, exp
     assert html_attributes(html)[0] == expected
 
 
-def test_chosen_language_is_remembered_for_the_visit(client: FlaskClient) -> None:
-    client.get("/?lang=de")
-    html = client.get("/lesson/onboarding/2", headers={"Accept-Language": "en"}).get_data(
-        as_text=True
-    )
+def test_the_chosen_language_travels_in_every_link_without_a_cookie(client: FlaskClient) -> None:
+    html = client.get("/lesson/onboarding/2?lang=de", headers={"Accept-Language": "en"})
+    text = html.get_data(as_text=True)
+    assert html_attributes(text) == ("de", "ltr")
+    assert "Seien Sie freundlich" in text
+    links = [unescape(href) for href in re.findall(r'href="(/[^"]*)"', text)]
+    pages = [link for link in links if not link.startswith(("/static/", "/pictogram/"))]
+    assert pages and all(language_of(link) == "de" for link in pages), pages
+    assert "Set-Cookie" not in html.headers
+
+
+def test_a_returning_device_finds_its_language_again(client: FlaskClient) -> None:
+    complete_onboarding(client, "de")
+    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert html_attributes(html) == ("de", "ltr")
-    assert "Seien Sie freundlich" in html
+    # A language asked for in the address still wins.
+    assert html_attributes(client.get("/?lang=nl").get_data(as_text=True)) == ("nl", "ltr")
 
 
 def test_arabic_is_right_to_left_and_the_address_stays_left_to_right(
@@ -286,8 +312,8 @@ def test_firewall_failure_is_a_503_page(client: FlaskClient, services: Services)
             raise FirewallError("gatekeeper socket missing")
 
     services_of(client.application).book.firewall = Down()
-    token = walk_to_access(FlaskTransport(client), "en")
-    response = client.post("/access", data={"csrf_token": token})
+    done = walk_to_access(FlaskTransport(client), "en")
+    response = client.post(form_action(done), data={"csrf_token": csrf_token(done)})
     assert response.status_code == 503
     assert "try again in one minute" in response.get_data(as_text=True)
     assert client.get("/api/captive").get_json(force=True)["captive"] is True
@@ -359,7 +385,8 @@ def test_a_device_that_saw_every_step_but_did_not_answer_goes_back_to_the_check(
 ) -> None:
     check = walk_to_check(FlaskTransport(client), ONBOARDING_ROUTE)
     response = client.post("/access", data={"csrf_token": csrf_token(check)})
-    assert (response.status_code, response.headers["Location"]) == (303, "/lesson/onboarding/5")
+    # Its trail stays with the lesson's own pages: the lesson starts again.
+    assert (response.status_code, response.headers["Location"]) == (303, BACK_TO_THE_START)
     assert captive(client)
 
 
@@ -370,6 +397,6 @@ def test_a_device_without_a_known_address_finishes_the_lesson_but_is_never_grant
     stranger = phone_client(app, "10.42.0.200")
     done = walk_lesson(FlaskTransport(stranger), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en")
     assert "You finished the lesson." in done.body
-    assert 'action="/access"' not in done.body
+    assert 'action="/access' not in done.body
     token = csrf_token(stranger.get("/lesson/onboarding/5").get_data(as_text=True))
     assert stranger.post("/access", data={"csrf_token": token}).status_code == 400

@@ -1,10 +1,10 @@
 """The one place that knows the lesson flow, walked over any transport that can GET and POST.
 
 A visitor taps their language on the start page, follows each step's "Next"
-link, answers the check question right (a form POST with its CSRF token, which
-finishes the lesson once every step was seen) and lands on the lesson's "done"
-page; for the onboarding lesson the access POST there sends them to "You are
-online". What is right is written here as
+link, answers the check question right (a form POST with its CSRF token and the
+trail of steps seen, which finishes the lesson once every step was seen) and
+lands on the lesson's "done" page; for the onboarding lesson the access POST
+there sends them to "You are online". What is right is written here as
 literals, never read from the lesson files under test.
 
 Transports: the Flask test client (tests/conftest.py), urllib against a live
@@ -15,8 +15,8 @@ route. Only the standard library here: phone.py runs in a network namespace.
 
 from __future__ import annotations
 
+import html
 import http.client
-import http.cookiejar
 import re
 import urllib.error
 import urllib.parse
@@ -41,10 +41,18 @@ class Reply:
     def location(self) -> str:
         return self.headers.get("location", "")
 
+    @classmethod
+    def of(cls, status: int, headers: Mapping[str, str], body: str) -> Reply:
+        """A reply with its header names in lower case; FlowError if it sets a cookie (the
+        portal needs none: some phones keep none)."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        expect("set-cookie" not in lowered, f"a cookie was set: {lowered.get('set-cookie')}")
+        return cls(status, lowered, body)
+
 
 class Transport(Protocol):
-    """GET and POST a portal path ("/lesson/onboarding/1"), keeping cookies, never following
-    redirects."""
+    """GET and POST a portal path ("/lesson/onboarding/1"), keeping no cookie (the portal
+    needs none), never following redirects."""
 
     def get(self, path: str) -> Reply: ...
 
@@ -90,8 +98,10 @@ ACCESS = "/access"
 ONLINE = "/online"
 
 CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+TRAIL = re.compile(r'name="seen" value="([^"]+)"')
 NEXT_LINK = re.compile(r'data-action="next" href="([^"]+)"')
 ANSWER = re.compile(r'name="answer" value="([^"]+)"')
+FORM_ACTION = re.compile(r'<form method="post"[^>]*? action="([^"]+)"')
 
 
 def expect(condition: bool, what: str) -> None:
@@ -107,6 +117,23 @@ def csrf_token(page: Reply | str) -> str:
     return match.group(1)
 
 
+def form_action(page: Reply) -> str:
+    """Where the page's (first) form posts to, its query included."""
+    match = FORM_ACTION.search(page.body)
+    expect(match is not None, "the page has no form")
+    assert match is not None
+    return html.unescape(match.group(1))
+
+
+def path_of(address: str) -> str:
+    return urllib.parse.urlsplit(address).path
+
+
+def language_of(address: str) -> str:
+    """The `lang=` an address carries ("" without one)."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(address).query).get("lang", [""])[0]
+
+
 def get_page(transport: Transport, path: str) -> Reply:
     page = transport.get(path)
     expect(page.status == 200, f"GET {path}: {page.status}, not 200")
@@ -119,57 +146,79 @@ def language_link(start_page: Reply, language: str) -> str:
     match = re.search(pattern, start_page.body)
     expect(match is not None, f"the start page offers no link for {language!r}")
     assert match is not None
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def walk_to_check(transport: Transport, route: LessonRoute, first: str | None = None) -> Reply:
-    """Step 1 (or `first`, its address with ?lang=) by its Next links to the check step."""
+    """Step 1 (or `first`, its address with ?lang=) by its Next links to the check step. No
+    cookie is needed: each link carries the language and the steps seen."""
     path = first or route.step(1)
+    language = language_of(path)  # without one asked for, the language the links carry
     for number in range(1, route.steps):
         page = get_page(transport, path)
         expect(ANSWER.findall(page.body) == [], f"{path}: a check question before the last step")
         link = NEXT_LINK.search(page.body)
         expect(link is not None, f"{path}: no Next link")
         assert link is not None
-        path = link.group(1)
-        expect(path == route.step(number + 1), f"{route.step(number)}: Next goes to {path}")
+        path = html.unescape(link.group(1))
+        expect(
+            path_of(path) == route.step(number + 1), f"{route.step(number)}: Next goes to {path}"
+        )
+        language = language or language_of(path)
+        expect(language_of(path) == language, f"{route.step(number)}: Next loses the language")
     check = get_page(transport, path)
     answers = ANSWER.findall(check.body)
     expect(answers == list(route.answers), f"{path}: answers {answers}")
     return check
 
 
+def answer_form(check: Reply, answer: str) -> dict[str, str]:
+    """What tapping `answer` on the check step sends: the answer, the token, the trail."""
+    trail = TRAIL.search(check.body)
+    expect(trail is not None, "the check step carries no trail of the steps seen")
+    assert trail is not None
+    return {"answer": answer, "csrf_token": csrf_token(check), "seen": html.unescape(trail[1])}
+
+
 def walk_lesson(transport: Transport, route: LessonRoute, first: str | None = None) -> Reply:
     """Every step to the check, answered right (a POST); the done page."""
     check = walk_to_check(transport, route, first)
-    form = {"answer": route.right, "csrf_token": csrf_token(check)}
-    answered = transport.post(route.step(route.steps), form)
+    action = form_action(check)
+    answered = transport.post(action, answer_form(check, route.right))
     expect(
-        (answered.status, answered.location) == (303, route.done),
-        f"POST {route.step(route.steps)} (right answer): {answered.status} {answered.location}",
+        (answered.status, path_of(answered.location)) == (303, route.done),
+        f"POST {action} (right answer): {answered.status} {answered.location}",
     )
-    return get_page(transport, route.done)
+    expect(
+        language_of(answered.location) == language_of(action),
+        f"POST {action}: the done page loses the language",
+    )
+    return get_page(transport, answered.location)
 
 
-def walk_to_access(transport: Transport, language: str = "fr") -> str:
-    """From the start page in `language` through the onboarding lesson to the access button.
-
-    Returns the CSRF token of the access form on the done page.
-    """
+def walk_to_access(transport: Transport, language: str = "fr") -> Reply:
+    """From the start page in `language` through the onboarding lesson to the access button:
+    the done page."""
     start = get_page(transport, "/")
     first = language_link(start, language)
     expect(first == f"{ONBOARDING.step(1)}?lang={language}", f"{language} link: {first}")
     done = walk_lesson(transport, ONBOARDING, first)
-    expect(f'action="{ACCESS}"' in done.body, f"{ONBOARDING.done}: no access form")
-    return csrf_token(done)
+    expect(path_of(form_action(done)) == ACCESS, f"{ONBOARDING.done}: no access form")
+    return done
 
 
-def ask_for_access(transport: Transport, token: str) -> Reply:
-    """The access POST ("Go on the Internet"); it must send the visitor to the online page."""
-    granted = transport.post(ACCESS, {"csrf_token": token})
+def ask_for_access(transport: Transport, page: Reply) -> Reply:
+    """The access POST ("Go on the Internet") of `page`; it must send the visitor to the
+    online page, in the page's language."""
+    action = form_action(page)
+    granted = transport.post(action, {"csrf_token": csrf_token(page)})
     expect(
-        (granted.status, granted.location) == (303, ONLINE),
-        f"POST {ACCESS}: {granted.status} {granted.location}",
+        (granted.status, path_of(granted.location)) == (303, ONLINE),
+        f"POST {action}: {granted.status} {granted.location}",
+    )
+    expect(
+        language_of(granted.location) == language_of(action),
+        f"POST {action}: the online page loses the language",
     )
     return granted
 
@@ -184,7 +233,7 @@ def greeting(start_page: Reply) -> str:
     learning path is remembered: one tap to go online) or "online" (it has access)."""
     if 'data-action="continue"' in start_page.body:
         return "returning"
-    if f'href="{ONLINE}"' in start_page.body:
+    if f'href="{ONLINE}' in start_page.body:
         return "online"
     return "lesson"
 
@@ -193,14 +242,14 @@ def come_back(transport: Transport, language: str = "fr") -> None:
     """A returning device (no cookie kept): "Go on the Internet" on the start page."""
     start = get_page(transport, f"/?lang={language}")
     expect(greeting(start) == "returning", "the start page does not welcome this device back")
-    ask_for_access(transport, csrf_token(start))
+    ask_for_access(transport, start)
 
 
 def take_more_time(transport: Transport) -> None:
     """A device with access: "Get more time" on the online page, a full session again."""
     page = get_page(transport, ONLINE)
     expect('data-action="extend"' in page.body, f"{ONLINE}: no Get more time button")
-    ask_for_access(transport, csrf_token(page))
+    ask_for_access(transport, page)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -220,14 +269,13 @@ class _FromAddress(urllib.request.HTTPHandler):
 
 
 class HttpTransport:
-    """urllib against a live portal at `base` ("http://host:port/"): cookies, no redirects,
+    """urllib against a live portal at `base` ("http://host:port/"): no cookie, no redirects,
     no proxy; from `source` when given (a loopback address of its own)."""
 
     def __init__(self, base: str, source: str | None = None) -> None:
         self.base = base
         self.opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}),
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
             _NoRedirect(),
             *([_FromAddress(source)] if source else []),
         )
@@ -249,8 +297,7 @@ class HttpTransport:
 
     def _reply(self, path: str, form: dict[str, str] | None) -> Reply:
         status, headers, body = self.send(path, form)
-        lowered = {name.lower(): value for name, value in headers.items()}
-        return Reply(status, lowered, body.decode("utf-8", errors="replace"))
+        return Reply.of(status, headers, body.decode("utf-8", errors="replace"))
 
     def get(self, path: str) -> Reply:
         return self._reply(path, None)

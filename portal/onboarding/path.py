@@ -48,8 +48,12 @@ class LearningPaths:
         """Has this device done the mandatory lesson before (within 90 days)?"""
         return self.has_finished(mac, ONBOARDING)
 
-    def record(self, mac: str, lesson: Lesson) -> None:
-        LearningPath.record(self.device(mac), lesson.slug, self._today())
+    def record(self, mac: str, lesson: Lesson, language: str) -> None:
+        LearningPath.record(self.device(mac), lesson.slug, self._today(), language)
+
+    def language_of(self, mac: str | None) -> str:
+        """The language this device last finished a lesson in (within 90 days), or ""."""
+        return LearningPath.language_of(self.device(mac)) if mac else ""
 
     def next_lesson(self, mac: str | None) -> Lesson | None:
         """The first lesson of the path this device has not finished yet."""

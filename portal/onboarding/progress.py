@@ -1,11 +1,14 @@
-"""Which steps of each lesson this visit has seen: in the session, bound to the device.
+"""Which steps of a lesson this visit has seen: carried in the lesson's own links, bound to
+the device, with no cookie.
 
 A lesson is finished, and recorded under the device's pseudonym in the database
 (portal/onboarding/path.py), only by a right answer POSTed once every step of it
-was seen. What was seen lives in the signed session cookie with a tag of the
-device it was seen on: an HMAC of the MAC and a random number drawn for this
-visit, so the tag names no device outside the visit, and on another device the
-same cookie shows nothing seen (and grants nothing: access reads the database).
+was seen. What was seen travels as a trail in every link and form of the lesson
+(`seen=`), signed with the portal's secret key: the lesson, the steps seen, and a
+tag of the device they were seen on, an HMAC of the MAC and a random number drawn
+when the lesson began, so the tag names no device outside that walk. On another
+device the same trail shows nothing seen (and grants nothing: access reads the
+database). Phones that lose or refuse cookies walk the lesson all the same.
 """
 
 from __future__ import annotations
@@ -14,41 +17,52 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-from flask import session
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
 
 from portal.onboarding.lessons import Lesson
 
-SEEN_KEY = "seen"
-"""Session key: {"nonce": this visit's random hex, "device": tag, "steps": {slug: [numbers]}}."""
+TRAIL = "seen"
+"""The query and form field that carries a lesson's trail."""
 
 DeviceTag = Callable[[str], str]
-"""The visiting device's tag for a visit's nonce (LearningPaths.visit_tag, bound to its MAC)."""
-
-Steps = dict[str, list[int]]
+"""The visiting device's tag for a walk's nonce (LearningPaths.visit_tag, bound to its MAC)."""
 
 
-def _kept(tag: DeviceTag) -> tuple[str, Steps] | None:
-    """This visit's nonce and seen steps, if the session's were seen on this device."""
-    kept = session.get(SEEN_KEY)
-    if not isinstance(kept, dict):
-        return None
-    nonce, device, steps = kept.get("nonce"), kept.get("device"), kept.get("steps")
-    if not (isinstance(nonce, str) and isinstance(device, str) and isinstance(steps, dict)):
-        return None
-    return (nonce, steps) if hmac.compare_digest(device, tag(nonce)) else None
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key or "", salt="lesson trail")
 
 
-def mark_seen(lesson: Lesson, number: int, tag: DeviceTag) -> None:
-    """Step `number` of `lesson` was shown to this device."""
-    nonce, steps = _kept(tag) or (secrets.token_hex(16), {})
-    numbers = set(steps.get(lesson.slug, []))
-    if number not in numbers:
-        steps = {**steps, lesson.slug: sorted(numbers | {number})}
-        session[SEEN_KEY] = {"nonce": nonce, "device": tag(nonce), "steps": steps}
+def seen(lesson: Lesson, trail: str, tag: DeviceTag) -> tuple[str, set[int]]:
+    """The walk's nonce and the steps of `lesson` its trail says this device saw; a new
+    nonce and nothing when the trail is missing, forged, another lesson's or another
+    device's."""
+    try:
+        kept = _signer().loads(trail) if trail else None
+    except BadData:
+        kept = None
+    if isinstance(kept, dict) and kept.get("lesson") == lesson.slug:
+        nonce, device, steps = kept.get("nonce"), kept.get("device"), kept.get("steps")
+        if (
+            isinstance(nonce, str)
+            and isinstance(device, str)
+            and isinstance(steps, list)
+            and hmac.compare_digest(device, tag(nonce))
+        ):
+            return nonce, {n for n in steps if isinstance(n, int)}
+    return secrets.token_hex(16), set()
 
 
-def first_unseen(lesson: Lesson, tag: DeviceTag) -> int | None:
-    """The first step of `lesson` this device has not seen in this visit, or None."""
-    _, steps = _kept(tag) or ("", {})
-    seen = set(steps.get(lesson.slug, []))
-    return next((step.number for step in lesson.steps if step.number not in seen), None)
+def trail_with(lesson: Lesson, nonce: str, steps: set[int], tag: DeviceTag) -> str:
+    """The trail for links onward from a page, with `steps` seen."""
+    known = sorted(n for n in steps if lesson.step(n) is not None)
+    return str(
+        _signer().dumps(
+            {"lesson": lesson.slug, "nonce": nonce, "device": tag(nonce), "steps": known}
+        )
+    )
+
+
+def first_unseen(lesson: Lesson, steps: set[int]) -> int | None:
+    """The first step of `lesson` not in `steps`, or None when all were seen."""
+    return next((step.number for step in lesson.steps if step.number not in steps), None)

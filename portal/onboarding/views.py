@@ -12,8 +12,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    flash,
-    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -23,6 +21,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
+from portal.i18n import current_language
 from portal.numbers import visitor_number
 from portal.onboarding import progress
 from portal.onboarding.lessons import ONBOARDING, Lesson, LessonStep
@@ -67,60 +66,62 @@ def start() -> str:
     )
 
 
-def _next_url(lesson: Lesson, step: LessonStep) -> str:
+def _next_url(lesson: Lesson, step: LessonStep, trail: str) -> str:
     if step.number < len(lesson.steps):
-        return url_for(".step", slug=lesson.slug, number=step.number + 1)
+        return url_for(".step", slug=lesson.slug, number=step.number + 1, seen=trail)
     return url_for(".finish", slug=lesson.slug)
 
 
-def _render_step(lesson: Lesson, step: LessonStep, wrong: int | None = None) -> str:
+def _render_step(lesson: Lesson, step: LessonStep, trail: str, wrong: int | None = None) -> str:
     return render_template(
         "step.html",
         lesson=lesson,
         step=step,
         total=len(lesson.steps),
-        next_url=_next_url(lesson, step),
-        back_url=url_for(".step", slug=lesson.slug, number=step.number - 1)
+        next_url=_next_url(lesson, step, trail),
+        back_url=url_for(".step", slug=lesson.slug, number=step.number - 1, seen=trail)
         if step.number > 1
         else url_for(".start"),
+        trail=trail,
         wrong=wrong,
-        sent_back=SENT_BACK in get_flashed_messages(),
+        sent_back=request.args.get(SENT_BACK) == "1",
     )
 
 
-def _device_tag(mac: str) -> progress.DeviceTag:
-    return partial(services().paths.visit_tag, mac)
+def _device_tag(mac: str | None) -> progress.DeviceTag:
+    # A device the portal cannot identify is never granted: its trail needs no binding.
+    return partial(services().paths.visit_tag, mac or "")
 
 
-SENT_BACK = "sent-back"
-"""Flashed when a visitor is sent back to a step: the page says why (step.html)."""
+SENT_BACK = "back"
+"""In the address of a step a visitor was sent back to: the page says why (step.html)."""
 
 
-def _resume(lesson: Lesson, mac: str | None) -> BaseResponse:
-    """To the first step of `lesson` this device has not seen in this visit; to its check
+def _resume(lesson: Lesson, mac: str | None, trail: str) -> BaseResponse:
+    """To the first step of `lesson` this device has not seen on its walk; to its check
     if it saw them all. The step then says to look at it first."""
-    flash(SENT_BACK)
-    number = 1
-    if mac is not None:
-        number = progress.first_unseen(lesson, _device_tag(mac)) or len(lesson.steps)
-    return redirect(url_for(".step", slug=lesson.slug, number=number), 303)
+    tag = _device_tag(mac)
+    _, steps = progress.seen(lesson, trail, tag)
+    number = progress.first_unseen(lesson, steps) or len(lesson.steps)
+    target = url_for(".step", slug=lesson.slug, number=number, seen=trail or None, back="1")
+    return redirect(target, 303)
 
 
 @onboarding.get("/lesson/<slug>/<int:number>")
 def step(slug: str, number: int) -> str:
     lesson = _lesson_or_404(slug)
     current = _step_or_404(lesson, number)
-    mac = client_mac()
-    if mac is not None:
-        progress.mark_seen(lesson, number, _device_tag(mac))
-    return _render_step(lesson, current)
+    tag = _device_tag(client_mac())
+    nonce, steps = progress.seen(lesson, request.args.get(progress.TRAIL, ""), tag)
+    return _render_step(lesson, current, progress.trail_with(lesson, nonce, steps | {number}, tag))
 
 
 @onboarding.post("/lesson/<slug>/<int:number>")
 def answer(slug: str, number: int) -> str | BaseResponse:
     """The check question answered. The right answer finishes the lesson for this device,
-    in the database, if it saw every step of the lesson first. A device the portal cannot
-    identify (no MAC: it can never be granted) sees the end page, with nothing recorded."""
+    in the database, if it saw every step of the lesson first (its trail says so). A
+    device the portal cannot identify (no MAC: it can never be granted) sees the end
+    page, with nothing recorded."""
     lesson = _lesson_or_404(slug)
     current = _step_or_404(lesson, number)
     if current.check is None:
@@ -128,14 +129,20 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     chosen = visitor_number(request.form.get("answer", ""))
     if chosen is None or not 1 <= chosen <= len(current.check.answers):
         abort(400)
-    if not current.check.answers[chosen - 1].correct:
-        return _render_step(lesson, current, wrong=chosen)
     mac = client_mac()
+    trail = request.form.get(progress.TRAIL, "")
+    if not current.check.answers[chosen - 1].correct:
+        tag = _device_tag(mac)
+        nonce, steps = progress.seen(lesson, trail, tag)
+        return _render_step(
+            lesson, current, progress.trail_with(lesson, nonce, steps, tag), wrong=chosen
+        )
     if mac is not None:
-        if progress.first_unseen(lesson, _device_tag(mac)) is not None:
-            return _resume(lesson, mac)
-        services().paths.record(mac, lesson)
-    return redirect(_next_url(lesson, current), 303)
+        _, steps = progress.seen(lesson, trail, _device_tag(mac))
+        if progress.first_unseen(lesson, steps) is not None:
+            return _resume(lesson, mac, trail)
+        services().paths.record(mac, lesson, current_language())
+    return redirect(_next_url(lesson, current, trail), 303)
 
 
 @onboarding.get("/lesson/<slug>/done")
@@ -147,18 +154,18 @@ def finish(slug: str) -> str | BaseResponse:
     if mac is None:
         return render_template("finish.html", lesson=lesson, opens_access=False)
     if not services().paths.has_finished(mac, slug):
-        return _resume(lesson, mac)
+        return _resume(lesson, mac, "")
     return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
 
 
 @onboarding.post("/access")
 def grant_access() -> BaseResponse:
     """Grant access to a device that finished the onboarding lesson, now or within 90 days:
-    as the database says for this device, whatever the session cookie holds."""
+    as the database says for this device, whatever its links carry."""
     mac = _identified_mac()
     found = services()
     if not found.paths.returning(mac):
-        return _resume(found.lessons.onboarding, mac)
+        return _resume(found.lessons.onboarding, mac, "")
     found.book.give(mac)
     return redirect(url_for(".online"), 303)
 
