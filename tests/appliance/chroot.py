@@ -105,10 +105,12 @@ class Chroot:
         self, *argv: str, timeout: float = 900, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run a command inside (as root, the host's network), `stdin` its standard input;
-        its result, whatever it is."""
+        its result, whatever it is. systemd's tools are told they run in a chroot, as in
+        pi-gen's: the command is PID 1 of its own namespace, so they would not see it, and
+        `systemctl try-restart` would fail for want of a running systemd."""
         return subprocess.run(
             [*NSPAWN, "--pipe", f"--directory={self.root}", "--setenv=LC_ALL=C.UTF-8",
-             *host_package_access(), *argv],
+             "--setenv=SYSTEMD_IN_CHROOT=1", *host_package_access(), *argv],
             input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
 

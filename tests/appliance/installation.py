@@ -39,11 +39,13 @@ UNITS = (
 )
 
 
-def run_image_stage(chroot: Chroot, wheel: Path, work: Path) -> subprocess.CompletedProcess[str]:
+def run_image_stage(
+    chroot: Chroot, wheel: Path, work: Path, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """The pi-gen stage into the chroot, as pi-gen runs it: 00-run.sh here, from its own
     folder of a checkout (deploy/, and dist/ holding the wheel, laid in `work`) with
-    ROOTFS_DIR set; then 01-run-chroot.sh inside, on the standard input of `bash -e`.
-    The result of the first that failed, or of the second."""
+    ROOTFS_DIR set; then 01-run-chroot.sh inside, on the standard input of `bash -e`, for
+    at most `timeout` seconds. The result of the first that failed, or of the second."""
     checkout = work / "checkout"
     shutil.copytree(DEPLOY, checkout / "deploy", symlinks=True)
     (checkout / "dist").mkdir()
@@ -55,7 +57,8 @@ def run_image_stage(chroot: Chroot, wheel: Path, work: Path) -> subprocess.Compl
     )  # fmt: skip
     if copied.returncode != 0:
         return copied
-    return chroot.run("bash", "-e", stdin=(step / "01-run-chroot.sh").read_text(encoding="utf-8"))
+    script = (step / "01-run-chroot.sh").read_text(encoding="utf-8")
+    return chroot.run("bash", "-e", stdin=script, timeout=timeout)
 
 
 def lay_download(chroot: Chroot, wheel: Path) -> str:

@@ -39,6 +39,8 @@ def test_install_runs_through(installed: Installed) -> None:
     first = installed.first
     assert first.returncode == 0, first.stdout + first.stderr
     assert "install.sh: installed; the units start at the next boot" in first.stdout
+    # Applying the example said so (apply-config prints portal-status.txt's words).
+    assert "\nAll is well: portal.toml is in force.\n" in first.stdout, first.stdout
     print(f"the image stage took {installed.seconds[0]:.0f} s, install.sh again"
           f" {installed.seconds[1]:.0f} s")  # fmt: skip
 
