@@ -1,5 +1,6 @@
 """A fresh Debian Trixie, as Raspberry Pi OS Lite starts from, in a folder: built with
-mmdebstrap, entered and booted with systemd-nspawn.
+mmdebstrap (for this machine's architecture, or the Pi's arm64 through qemu-user), entered
+and booted with systemd-nspawn.
 
 Commands run with the host's network and package access (apt and pip need the
 registries) but never touch the host: install.sh starts nothing with --no-start.
@@ -82,25 +83,35 @@ class Chroot:
         self.root = root
 
     @classmethod
-    def build(cls, root: Path, log: Path) -> Chroot:
+    def build(cls, root: Path, log: Path, architecture: str | None = None) -> Chroot:
+        """mmdebstrap into `root`; `architecture` (Debian's name, such as arm64) runs through
+        the host's binfmt_misc emulation, None is this machine's own."""
+        foreign = [f"--architectures={architecture}"] if architecture else []
         with log.open("wb") as output:
             done = subprocess.run(
                 ["mmdebstrap", "--mode=root", "--variant=apt", f"--include={BASE_PACKAGES}",
-                 SUITE, str(root), MIRROR],
-                stdout=output, stderr=subprocess.STDOUT, timeout=900, check=False,
+                 *foreign, SUITE, str(root), MIRROR],
+                stdout=output, stderr=subprocess.STDOUT, timeout=1800, check=False,
             )  # fmt: skip
         if done.returncode != 0:
             raise ChrootError(f"mmdebstrap failed:\n{log.read_text(errors='replace')[-3000:]}")
         # apt and pip inside need names resolved as on the host.
         shutil.copyfile("/etc/resolv.conf", root / "etc" / "resolv.conf")
+        # Where Raspberry Pi OS mounts the boot partition (the volunteer's portal.toml).
+        (root / "boot" / "firmware").mkdir(parents=True, exist_ok=True)
         return cls(root)
 
-    def run(self, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        """Run a command inside (as root, the host's network); its result, whatever it is."""
+    def run(
+        self, *argv: str, timeout: float = 900, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command inside (as root, the host's network), `stdin` its standard input;
+        its result, whatever it is. systemd's tools are told they run in a chroot, as in
+        pi-gen's: the command is PID 1 of its own namespace, so they would not see it, and
+        `systemctl try-restart` would fail for want of a running systemd."""
         return subprocess.run(
             [*NSPAWN, "--pipe", f"--directory={self.root}", "--setenv=LC_ALL=C.UTF-8",
-             *host_package_access(), *argv],
-            capture_output=True, text=True, timeout=timeout, check=False,
+             "--setenv=SYSTEMD_IN_CHROOT=1", *host_package_access(), *argv],
+            input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
 
     def path(self, inside: str) -> Path:

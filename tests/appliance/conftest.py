@@ -1,4 +1,5 @@
-"""One chroot per session: Debian Trixie, then deploy/install.sh run in it twice."""
+"""One chroot per session: Debian Trixie, Passerelle put in by the image's pi-gen stage, then
+deploy/install.sh run again from a download, as a volunteer would."""
 
 from __future__ import annotations
 
@@ -13,35 +14,21 @@ from pathlib import Path
 import pytest
 
 from tests.appliance.chroot import Chroot, Entry, unusable
-from tests.install import InstalledPortal
-
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-INSIDE = "/root/passerelle"
-"""Where the wheel and deploy/ are put inside, as a volunteer's download would be."""
-CHANGING = {"/boot/firmware/portal-status.txt", "/var/lib/passerelle/config-status.json"}
-"""Files every run rewrites, as they say when the settings were checked."""
-WATCHED = ("/etc/passerelle", "/etc/systemd/system", "/etc/NetworkManager", "/etc/sysctl.d",
-           "/opt/passerelle", "/var/lib/passerelle", "/boot/firmware",
-           "/usr/local/bin")  # fmt: skip
+from tests.appliance.installation import WATCHED, install, lay_download, run_image_stage
+from tests.conftest import InstalledPortal
 
 
 @dataclass(frozen=True)
 class Installed:
     chroot: Chroot
-    wheel: str
-    """The wheel's path inside."""
     first: subprocess.CompletedProcess[str]
+    """The image stage's run (deploy/pi-gen), which installs."""
     second: subprocess.CompletedProcess[str]
+    """deploy/install.sh run again from a download."""
     before: dict[str, Entry]
     after: dict[str, Entry]
     seconds: tuple[float, float]
     """How long each run took."""
-
-
-def install(chroot: Chroot, wheel: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    done = chroot.run("sh", f"{INSIDE}/deploy/install.sh", "--wheel", wheel, "--no-start")
-    return done, time.monotonic() - started
 
 
 @pytest.fixture(scope="session")
@@ -53,16 +40,15 @@ def installed(request: pytest.FixtureRequest) -> Iterator[Installed]:
     work = Path(tempfile.mkdtemp(prefix="passerelle-chroot-", dir="/var/tmp"))
     try:
         chroot = Chroot.build(work / "root", work / "mmdebstrap.log")
-        shutil.copytree(DEPLOY, chroot.path(f"{INSIDE}/deploy"))
-        shutil.copy(portal.wheel, chroot.path(INSIDE))
-        chroot.path("/boot/firmware").mkdir(parents=True, exist_ok=True)
-        wheel = f"{INSIDE}/{portal.wheel.name}"
-        first, first_seconds = install(chroot, wheel)
+        started = time.monotonic()
+        first = run_image_stage(chroot, portal.wheel, work)
+        first_seconds = time.monotonic() - started
         before = chroot.snapshot(*WATCHED)
-        second, second_seconds = install(chroot, wheel)
+        wheel = lay_download(chroot, portal.wheel)
+        started = time.monotonic()
+        second = install(chroot, wheel)
+        second_seconds = time.monotonic() - started
         after = chroot.snapshot(*WATCHED)
-        yield Installed(
-            chroot, wheel, first, second, before, after, (first_seconds, second_seconds)
-        )
+        yield Installed(chroot, first, second, before, after, (first_seconds, second_seconds))
     finally:
         shutil.rmtree(work, ignore_errors=True)
