@@ -31,8 +31,7 @@ from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
 from portal.netconfig.templates import RenderRefused
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
-from portal.poster import PosterError
-from portal.resources import MissingPackageData
+from portal.resources import MissingLibrary, MissingPackageData
 from portal.sitekeys import SiteKeyError
 from portal.tls import HTTPS_OFF, in_force
 
@@ -62,7 +61,7 @@ FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (SiteKeyError, "keys", EXIT_REFUSED),
     (FirewallError, "firewall", EXIT_UNAVAILABLE),
     (NarrationError, "narration", EXIT_UNAVAILABLE),
-    (PosterError, "poster", EXIT_UNAVAILABLE),
+    (MissingLibrary, "not installed", EXIT_UNAVAILABLE),
     (MissingPackageData, "installation", EXIT_UNAVAILABLE),
     (DatabaseError, "database", EXIT_SYSTEM),
     (OSError, "system", EXIT_SYSTEM),

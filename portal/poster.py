@@ -19,17 +19,13 @@ from markupsafe import Markup
 from portal.config import Settings
 from portal.files import readable_folder, replace_file
 from portal.i18n import NATIVE_NAMES, check_catalogs, text_direction
-from portal.resources import bundled
+from portal.resources import MissingLibrary, bundled
 
 HTML_NAME = "poster.html"
 PDF_NAME = "poster.pdf"
 
 _WIFI_ESCAPES = str.maketrans({character: "\\" + character for character in '\\;,:"'})
 """The characters the WIFI: format reserves. segno.helpers.make_wifi_data leaves ',' as it is."""
-
-
-class PosterError(RuntimeError):
-    """The PDF cannot be made on this computer: WeasyPrint lacks a system library."""
 
 
 @dataclass(frozen=True)
@@ -133,13 +129,13 @@ def render_html(settings: Settings) -> str:
 
 
 def _weasyprint() -> Any:
-    """The weasyprint module (it has no type hints); PosterError when it cannot load Pango."""
+    """The weasyprint module (it has no type hints); MissingLibrary when it cannot load Pango."""
     # WeasyPrint prints a page of advice when it cannot load Pango; one sentence will do.
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             import weasyprint
         except OSError as error:
-            raise PosterError(
+            raise MissingLibrary(
                 "WeasyPrint cannot load Pango: install the Debian packages "
                 "libpango-1.0-0 and libpangoft2-1.0-0"
             ) from error

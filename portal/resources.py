@@ -15,6 +15,12 @@ class MissingPackageData(RuntimeError):
     """A folder the package should carry is not there: a broken or partial install."""
 
 
+class MissingLibrary(RuntimeError):
+    """A system library a command loads is not installed; the message names its Debian
+    packages. Here, not beside the command, so `portal`'s error table imports nothing heavy
+    (the housekeeping process runs `portal` too)."""
+
+
 def bundled(*parts: str) -> Path:
     """The path of a file or folder shipped inside the `portal` package."""
     found = files("portal").joinpath(*parts)

@@ -266,3 +266,15 @@ def test_each_round_checks_then_points_the_dns_at_the_verdict(
     monitor = UplinkMonitor(unreachable, clock, timeout=0.3, point_dns=pointed)
     assert monitor.round().up  # one failed check is a hiccup: still up
     assert pointed.calls == [True]
+
+
+def test_the_housekeeping_process_loads_no_web_stack() -> None:
+    """`portal housekeep` (the uplink monitor's process, resident on the Pi) holds neither
+    Flask, scapy nor WeasyPrint: each is megabytes of every Pi's memory (bench memory)."""
+    from tests.test_gatekeeper import modules_loaded_by
+
+    loaded = modules_loaded_by(
+        "portal.cli", "portal.access.configured", "portal.housekeeping", "portal.uplink"
+    )
+    heavy = {"flask", "flask_babel", "scapy", "weasyprint", "cryptography", "segno"}
+    assert {name.split(".")[0] for name in loaded} & heavy == set()
