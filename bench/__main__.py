@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import fuzz, grants, packs, probes, search, slow_guests
+from bench import appliance, fuzz, grants, packs, probes, search, slow_guests
 from bench.harness import describe_machine
 
 Benchmark = Callable[[Sequence[str]], int]
@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "grants": grants.main,
     "fuzz": fuzz.main,
     "slow_guests": slow_guests.main,
+    "appliance": appliance.main,
 }
 """Adding a benchmark is one line here."""
 
