@@ -347,10 +347,13 @@ def run_quietly(argv: Sequence[str]) -> str | None:
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from portal.doctor import passed, report, write_report
+    from portal.doctor import dated, passed, report, write_report
 
     if os.geteuid() != 0:
-        print("doctor: run it as root (sudo portal doctor): it sends DHCP and reads the firewall")
+        print(
+            "doctor: run it as root (sudo portal doctor): it sends DHCP and reads the firewall",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
     if args.wifi:
         from portal.doctor import wifi_side
@@ -365,10 +368,9 @@ def doctor(args: argparse.Namespace) -> int:
         settings = load_settings(args.config or RENDERED / "portal.toml")
         findings = pi_side.check(settings)
         title = f"Passerelle doctor, on the Pi ({settings.site.name})"
-    table = report(title, findings)
-    print(table)
+    print(report(title, findings))
     if args.write:
-        write_report(Path(args.write), table, datetime.now(UTC))
+        write_report(Path(args.write), report(dated(title, datetime.now(UTC)), findings))
     return 0 if passed(findings) else EXIT_PROBLEMS
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from portal.config import Settings
-from portal.doctor import Finding, fail, ok, passed, report, warn, write_report
+from portal.doctor import Finding, dated, fail, ok, passed, report, warn, write_report
 from portal.doctor.pi_side import disk, radio
 from portal.doctor.wifi_side import check
 
@@ -110,8 +110,8 @@ def test_the_table_shows_each_fix_and_a_warning_passes() -> None:
 
 
 def test_the_report_on_the_boot_partition_is_dated_with_windows_line_ends(tmp_path: Path) -> None:
-    table = report("Passerelle doctor, on the Pi (Wanze)", [ok("disk", "700 MB free")])
-    write_report(tmp_path / "portal-doctor.txt", table, datetime(2026, 12, 2, 5, 40, tzinfo=UTC))
+    title = dated("Passerelle doctor, on the Pi (Wanze)", datetime(2026, 12, 2, 5, 40, tzinfo=UTC))
+    write_report(tmp_path / "portal-doctor.txt", report(title, [ok("disk", "700 MB free")]))
     assert (tmp_path / "portal-doctor.txt").read_bytes() == (
         b"Passerelle doctor, on the Pi (Wanze), 2026-12-02 at 05:40 (UTC)\r\n"
         b"\r\n"

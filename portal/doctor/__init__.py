@@ -68,11 +68,15 @@ def report(title: str, findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, text: str, when: datetime) -> None:
-    """The table for a volunteer's laptop (portal-doctor.txt beside portal.toml): when it
-    was made, then the table, with Windows line ends for any editor, Notepad included."""
-    dated = f"{text.splitlines()[0]}, {when:%Y-%m-%d at %H:%M} (UTC)\n" + text.split("\n", 1)[1]
-    replace_file(path, dated.replace("\n", "\r\n").encode("utf-8") + b"\r\n")
+def dated(title: str, when: datetime) -> str:
+    """A report's title for the boot partition, where no terminal says when it was made."""
+    return f"{title}, {when:%Y-%m-%d at %H:%M} (UTC)"
+
+
+def write_report(path: Path, text: str) -> None:
+    """The table for a volunteer's laptop (portal-doctor.txt beside portal.toml), with
+    Windows line ends for any editor, Notepad included."""
+    replace_file(path, text.replace("\n", "\r\n").encode("utf-8") + b"\r\n")
 
 
 def passed(findings: Sequence[Finding]) -> bool:
@@ -84,6 +88,7 @@ __all__ = [
     "OK",
     "WARN",
     "Finding",
+    "dated",
     "fail",
     "ok",
     "passed",

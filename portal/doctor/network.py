@@ -109,19 +109,20 @@ def get(url: str, *, address: str | None = None, host: str | None = None) -> Ans
         connection.close()
 
 
-def dns_of_probe_hosts(server: str, pi: str, internet_up: bool | None) -> tuple[Finding, str]:
-    """Ask `server` (the Pi) about every probe host: while the Internet is up each has its
-    real address, while it is down each is the Pi. With `internet_up` None (a laptop cannot
-    know) the answers must agree with each other. The finding, and one real address seen."""
+def dns_of_probe_hosts(pi: str, internet_up: bool | None) -> tuple[Finding, str]:
+    """Ask the Pi's DNS (at `pi`, its address) about every probe host: while the Internet is
+    up each has its real address, while it is down each is the Pi. With `internet_up` None
+    (a laptop cannot know) the answers must agree with each other. The finding, and one
+    real address seen."""
     hosts = sorted(PROBE_HOSTS)
     at_pi, elsewhere, unanswered = [], [], []
     real = ""
     for host in hosts:
-        reply = dns_query(server, host, TIMEOUT)
+        reply = dns_query(pi, host, TIMEOUT)
         if reply is None:
             return fail(
                 "DNS",
-                f"{server} did not answer about {host} within {TIMEOUT:.0f} s",
+                f"{pi} did not answer about {host} within {TIMEOUT:.0f} s",
                 "phones cannot find any name. On the Pi: systemctl restart portal-dnsmasq",
             ), ""
         if reply.addresses == (pi,):
@@ -131,7 +132,7 @@ def dns_of_probe_hosts(server: str, pi: str, internet_up: bool | None) -> tuple[
             real = real or reply.addresses[0]
         else:
             unanswered.append(host)
-    canary = dns_query(server, DOH_CANARY, TIMEOUT)
+    canary = dns_query(pi, DOH_CANARY, TIMEOUT)
     if canary is None or canary.rcode != 3:
         return fail(
             "DNS",

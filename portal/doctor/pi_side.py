@@ -68,7 +68,7 @@ def internet(settings: Settings) -> tuple[Finding, bool]:
 
 def dns(settings: Settings, internet_up: bool) -> Finding:
     pi = settings.network.portal_address
-    return dns_of_probe_hosts(pi, pi, internet_up)[0]
+    return dns_of_probe_hosts(pi, internet_up)[0]
 
 
 def portal(settings: Settings) -> Finding:

@@ -30,6 +30,8 @@ CLOCK_SKEW_SECONDS = 120
 """A Pi's clock further off than this from the laptop's makes access end early or late."""
 FAST_SECONDS = 1.0
 """HTTPS before access must fail within this: a browser that waits longer looks broken."""
+PORTAL_FIX = "on the Pi: systemctl restart portal (and read `journalctl -u portal`)"
+FIREWALL_FIX = "the ruleset is not the Pi's: on the Pi, systemctl restart portal-firewall"
 
 
 @dataclass
@@ -133,7 +135,7 @@ def _discover(interface: str) -> dict[str, Any] | None:
 
 
 def dns(seen: Seen) -> Finding:
-    finding, seen.outside = dns_of_probe_hosts(seen.pi, seen.pi, None)
+    finding, seen.outside = dns_of_probe_hosts(seen.pi, None)
     seen.internet_up = bool(seen.outside) if finding.verdict == OK else None
     return finding
 
@@ -160,7 +162,7 @@ def probe(settings: Settings | None, seen: Seen) -> Finding:
     try:
         answer = get(f"http://{host}{path}", address=address)
     except OSError as error:
-        return fail("probe", f"http://{host}{path}: {error}", _portal_fix())
+        return fail("probe", f"http://{host}{path}: {error}", PORTAL_FIX)
     location = answer.headers.get("location", "")
     if answer.status == 204:
         seen.online = True
@@ -172,7 +174,7 @@ def probe(settings: Settings | None, seen: Seen) -> Finding:
     return fail(
         "probe",
         f"http://{host}{path} answered {answer.status} {location}".rstrip(),
-        "phones would not open the sign-in window. " + _portal_fix(),
+        "phones would not open the sign-in window. " + PORTAL_FIX,
     )
 
 
@@ -199,11 +201,11 @@ def https_fails_fast(seen: Seen) -> Finding:
         took = time.monotonic() - started
         if took <= FAST_SECONDS:
             return ok("HTTPS", f"refused in {took * 1000:.0f} ms before access, as it should be")
-        return fail("HTTPS", f"refused after {took:.1f} s", _firewall_fix())
+        return fail("HTTPS", f"refused after {took:.1f} s", FIREWALL_FIX)
     except OSError:
         took = time.monotonic() - started
-        return fail("HTTPS", f"no answer in {took:.1f} s: phones wait, then fail", _firewall_fix())
-    return fail("HTTPS", f"{seen.outside}:443 connects before access", _firewall_fix())
+        return fail("HTTPS", f"no answer in {took:.1f} s: phones wait, then fail", FIREWALL_FIX)
+    return fail("HTTPS", f"{seen.outside}:443 connects before access", FIREWALL_FIX)
 
 
 def admin_port(settings: Settings | None, seen: Seen) -> Finding:
@@ -213,14 +215,14 @@ def admin_port(settings: Settings | None, seen: Seen) -> Finding:
             pass
     except OSError:
         return ok("admin port", f"{seen.pi}:{port} is out of reach from the Wi-Fi")
-    return fail("admin port", f"{seen.pi}:{port} answers from the Wi-Fi", _firewall_fix())
+    return fail("admin port", f"{seen.pi}:{port} answers from the Wi-Fi", FIREWALL_FIX)
 
 
 def clock(seen: Seen) -> Finding:
     """The Pi's clock (its Date header) against this computer's."""
     skews = [s for s in (a.date_skew(time.time()) for a in seen.answers) if s is not None]
     if not skews:
-        return fail("clock", "the portal sent no time", _portal_fix())
+        return fail("clock", "the portal sent no time", PORTAL_FIX)
     skew = skews[0]
     if abs(skew) <= CLOCK_SKEW_SECONDS:
         return ok("clock", f"the Pi's clock is within {abs(skew):.0f} s of this computer's")
@@ -230,14 +232,6 @@ def clock(seen: Seen) -> Finding:
         "access would end early or late. The Pi has no battery clock: give it the Internet "
         "(its uplink) and restart it; it sets the time by itself",
     )
-
-
-def _portal_fix() -> str:
-    return "on the Pi: systemctl restart portal (and read `journalctl -u portal`)"
-
-
-def _firewall_fix() -> str:
-    return "the ruleset is not the Pi's: on the Pi, systemctl restart portal-firewall"
 
 
 def check(interface: str, settings: Settings | None) -> list[Finding]:
