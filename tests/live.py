@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from tests.certificates import Issued
+from tests.integration.processes import process_stats
 from tests.walker import HttpTransport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,19 +57,8 @@ class Visitor(HttpTransport):
 
 
 def child_pids(parent: int) -> set[int]:
-    """The child processes of `parent` (a gunicorn master's are its workers), from /proc."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # After "(command)": state, ppid, ...
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            children.add(int(entry.name))
-    return children
+    """The child processes of `parent` (a gunicorn master's are its workers)."""
+    return {pid for pid, fields in process_stats() if int(fields[1]) == parent}
 
 
 def answers(base: str) -> bool:
