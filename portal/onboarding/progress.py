@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
@@ -63,6 +64,6 @@ def trail_with(lesson: Lesson, nonce: str, steps: set[int], tag: DeviceTag) -> s
     )
 
 
-def first_unseen(lesson: Lesson, steps: set[int]) -> int | None:
+def first_unseen(lesson: Lesson, steps: AbstractSet[int]) -> int | None:
     """The first step of `lesson` not in `steps`, or None when all were seen."""
     return next((step.number for step in lesson.steps if step.number not in steps), None)

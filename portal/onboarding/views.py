@@ -6,6 +6,7 @@ JavaScript and in the iOS captive mini-browser.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from functools import partial
 
 from flask import (
@@ -97,11 +98,9 @@ SENT_BACK = "back"
 """In the address of a step a visitor was sent back to: the page says why (step.html)."""
 
 
-def _resume(lesson: Lesson, mac: str | None, trail: str) -> BaseResponse:
-    """To the first step of `lesson` this device has not seen on its walk; to its check
-    if it saw them all. The step then says to look at it first."""
-    tag = _device_tag(mac)
-    _, steps = progress.seen(lesson, trail, tag)
+def _resume(lesson: Lesson, trail: str = "", steps: AbstractSet[int] = frozenset()) -> BaseResponse:
+    """To the first step of `lesson` not in `steps` (the ones its `trail` says this device
+    saw); to its check if it saw them all. The step then says to look at it first."""
     number = progress.first_unseen(lesson, steps) or len(lesson.steps)
     target = url_for(".step", slug=lesson.slug, number=number, seen=trail or None, back="1")
     return redirect(target, 303)
@@ -132,15 +131,11 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     mac = client_mac()
     trail = request.form.get(progress.TRAIL, "")
     if not current.check.answers[chosen - 1].correct:
-        tag = _device_tag(mac)
-        nonce, steps = progress.seen(lesson, trail, tag)
-        return _render_step(
-            lesson, current, progress.trail_with(lesson, nonce, steps, tag), wrong=chosen
-        )
+        return _render_step(lesson, current, trail, wrong=chosen)  # the same trail onward
     if mac is not None:
         _, steps = progress.seen(lesson, trail, _device_tag(mac))
         if progress.first_unseen(lesson, steps) is not None:
-            return _resume(lesson, mac, trail)
+            return _resume(lesson, trail, steps)
         services().paths.record(mac, lesson, current_language())
     return redirect(_next_url(lesson, current, trail), 303)
 
@@ -154,7 +149,7 @@ def finish(slug: str) -> str | BaseResponse:
     if mac is None:
         return render_template("finish.html", lesson=lesson, opens_access=False)
     if not services().paths.has_finished(mac, slug):
-        return _resume(lesson, mac, "")
+        return _resume(lesson)
     return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
 
 
@@ -165,7 +160,7 @@ def grant_access() -> BaseResponse:
     mac = _identified_mac()
     found = services()
     if not found.paths.returning(mac):
-        return _resume(found.lessons.onboarding, mac, "")
+        return _resume(found.lessons.onboarding)
     found.book.give(mac)
     return redirect(url_for(".online"), 303)
 
