@@ -127,13 +127,15 @@ def production_server(
     tls: Issued | None = None,
     https_port: int = 0,
     trusted: Path | None = None,
+    tables: str = "",
 ) -> Iterator[Visitor]:
     """`portal serve` (PRODUCTION_OPTIONS, this machine's profile) on a free loopback port,
     with its portal.toml and data directory (`folder`/data) in `folder`; stopped when the
     generator closes.
     `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
     it serves HTTPS on `https_port` too, if the certificate leads to the authority in
-    `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE)."""
+    `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE). `tables`: more
+    of portal.toml (such as a [help] table)."""
     port = free_port()
     config = folder / "portal.toml"
     https = (
@@ -153,7 +155,7 @@ client_identity = "address"
 data_dir = "{folder / "data"}"
 [firewall]
 {firewall}
-{https}""",
+{https}{tables}""",
         encoding="utf-8",
     )
     env = {**os.environ, "SSL_CERT_FILE": str(trusted)} if trusted else None
