@@ -87,28 +87,28 @@ def outside_first_screen(page: Page, **targets: str) -> list[str]:
     return [f"{page.url}: {problem}" for problem in page.evaluate(OUTSIDE, [targets, SCREEN])]
 
 
-OVERFLOW = """() => {
+OVERFLOW = """(size) => {
+  // Through the CSS object model: the Content-Security-Policy forbids an inline <style>.
+  document.documentElement.style.setProperty("font-size", size, "important");
   const width = document.documentElement.clientWidth;
   const wide = [...document.body.querySelectorAll("*")].filter((element) => {
     const box = element.getBoundingClientRect();
     return box.width > 0 && (box.right > width + 1 || box.left < -1);
   });
-  return {
+  const found = {
     scroll: document.documentElement.scrollWidth - width,
     wide: wide.map((element) => element.tagName + "." + element.className).slice(0, 5),
   };
+  document.documentElement.style.removeProperty("font-size");
+  return found;
 }"""
-"""How far the page scrolls sideways, and the first elements that pass either edge."""
+"""With text at `size`: how far the page scrolls sideways, and the first elements that pass
+either edge; then text at its own size again."""
 
 
 def overflow_at_200_percent(page: Page) -> list[str]:
-    """Text made twice as big: what would then need scrolling sideways (the page is left so)."""
-    # Through the CSS object model: the Content-Security-Policy forbids an inline <style>.
-    page.evaluate(
-        "size => document.documentElement.style.setProperty('font-size', size, 'important')",
-        TEXT_AT_200_PERCENT,
-    )
-    found = page.evaluate(OVERFLOW)
+    """Text made twice as big: what would then need scrolling sideways."""
+    found = page.evaluate(OVERFLOW, TEXT_AT_200_PERCENT)
     if found["scroll"] > 0 or found["wide"]:
         return [f"{page.url} at 200%: {found['scroll']} px sideways, too wide: {found['wide']}"]
     return []
@@ -158,7 +158,6 @@ def test_every_step_shows_what_it_asks_in_the_first_screen(
                 **forward,
             )
             problems += look(page, f"{language}-{route.slug}-{number}")
-        page.reload()  # text at its own size again, the form as it came
         page.click(f'[data-action="answer"][value="{route.wrong}"]')
         page.locator('.feedback[role="alert"]').wait_for()
         page.wait_for_load_state()  # speaker.js has made its button
@@ -188,7 +187,6 @@ def test_text_at_200_percent_overflows_nothing_to_the_end(
     page.wait_for_url(f"**{ONBOARDING.done}?*")
     expect_at(page, site.base, ONBOARDING.done)
     problems = look(page, f"{language}-finish")
-    page.reload()
     page.click('[data-action="next"]')
     page.wait_for_url(f"**{ONLINE}?*")
     expect_at(page, site.base, ONLINE)
