@@ -20,6 +20,7 @@ from portal.onboarding.narration import (
     NarrationCache,
     clip_name,
     narrate,
+    step_speech,
 )
 from tests.system import require
 
@@ -110,14 +111,15 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
     )
     assert main(["lessons", "narrate", "--config", str(config), "--lesson", ONBOARDING]) == 0
     out = capsys.readouterr().out
-    assert f"{ONBOARDING}: 10 made, 0 kept" in out
+    assert "pages: 4 made, 0 kept" in out  # the start and online pages, two languages
+    assert f"{ONBOARDING}: 14 made, 0 kept" in out  # five steps and two answers
 
     folder = tmp_path / "data" / NARRATION_FOLDER
     lesson = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).onboarding
     cache = NarrationCache(folder)
     for step in lesson.steps:
         for language in LANGUAGES:
-            clip = cache.clip(step, language)
+            clip = cache.clip(step_speech(step, language), language)
             assert clip is not None, f"step {step.number} has no {language} clip"
             data = clip.read_bytes()
             assert len(data) <= CLIP_BUDGET
@@ -127,7 +129,7 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
             assert {frame[2] for frame in frames} == {0b11}, "not mono"
             seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
             assert 1 < seconds < 12
-    assert len(list(folder.iterdir())) == 10  # five steps, two languages
+    assert len(list(folder.iterdir())) == 18  # (2 pages + 5 steps + 2 answers) × 2 languages
 
 
 def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
@@ -138,7 +140,8 @@ def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path
     library = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES)
     narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=lines.append)
     assert mtimes(folder) == before
-    assert len(lines) == 1 and lines[0].startswith(f"{ONBOARDING}: 0 made, 10 kept")
+    assert lines[0].startswith("pages: 0 made, 4 kept")
+    assert len(lines) == 2 and lines[1].startswith(f"{ONBOARDING}: 0 made, 14 kept")
 
 
 def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path: Path) -> None:
@@ -147,7 +150,7 @@ def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path:
     folder = tmp_path / "narration"
     shutil.copytree(built_cache, folder)
     old_library = LessonLibrary.load(lessons, LANGUAGES)
-    old_name = clip_name(old_library.onboarding.steps[0], "fr")
+    old_name = clip_name(step_speech(old_library.onboarding.steps[0], "fr"), "fr")
     toml = lessons / ONBOARDING / "lesson.toml"
     original = 'fr = "Ce Wi-Fi est gratuit. Il est pour tout le monde."'
     content = toml.read_text(encoding="utf-8")
@@ -161,7 +164,7 @@ def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path:
     library = LessonLibrary.load(lessons, LANGUAGES)
     narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=quiet)
 
-    new_name = clip_name(library.onboarding.steps[0], "fr")
+    new_name = clip_name(step_speech(library.onboarding.steps[0], "fr"), "fr")
     after = mtimes(folder)
     assert old_name is not None and new_name is not None and new_name != old_name
     assert old_name not in after, "the stale clip is still there"
