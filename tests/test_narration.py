@@ -129,7 +129,7 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
             assert {frame[2] for frame in frames} == {0b11}, "not mono"
             seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
             assert 1 < seconds < 12
-    assert len(list(folder.iterdir())) == 18  # (2 pages + 5 steps + 2 answers) × 2 languages
+    assert len(list(folder.iterdir())) == 18  # 2 pages, 5 steps and 2 answers, in 2 languages
 
 
 def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
