@@ -77,7 +77,7 @@ def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
     assert path_of(unescape(link[1])) == "/lesson/onboarding/2"
     assert language_of(unescape(link[1])) == "en"
     assert "This Wi-Fi is free." in html
-    assert 'alt="The Wi-Fi sign and a crossed-out coin."' in html
+    assert 'alt="The Wi-Fi sign and a coin marked 0 euros."' in html
 
 
 def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
