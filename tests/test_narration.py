@@ -440,5 +440,5 @@ def test_start_and_online_pages_have_a_speaker(narrated_app: Flask, client: Flas
 
 def test_the_playing_speaker_says_how_to_stop_it(narrated_app: Flask, client: FlaskClient) -> None:
     page = client.get(step_url(1, "fr")).get_data(as_text=True)
-    assert '<span class="when-playing">Vous écoutez… Touchez pour arrêter.</span>' in page
+    assert '<span class="when-playing">Lecture… Arrêter</span>' in page
     assert '<span class="when-stopped">Écouter</span>' in page

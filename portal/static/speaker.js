@@ -1,5 +1,5 @@
 /* Turns each audio player into one speaker button that plays and stops; while it plays,
-   aria-pressed="true" (CSS then shows "Listening… Tap to stop."). One clip at a time.
+   aria-pressed="true" (CSS then shows "Playing… Stop"). One clip at a time.
    Plain ES5 for old phones; the page works the same without it. */
 (function () {
   "use strict";

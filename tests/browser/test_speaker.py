@@ -9,7 +9,8 @@ from playwright.sync_api import Locator, Page, expect
 from tests.live import Visitor
 from tests.system import require
 
-PLAYING = "Vous écoutez… Touchez pour arrêter."
+PLAYING = "Lecture… Arrêter"
+"""The French label while it plays; at 18 px it keeps to one line on a 320 px phone."""
 STOPPED = "Écouter"
 
 
@@ -29,6 +30,12 @@ def says(button: Locator, words: str) -> None:
     assert button.inner_text().strip() == words
 
 
+def height(element: Locator) -> float:
+    box = element.bounding_box()
+    assert box is not None
+    return float(box["height"])
+
+
 def background(element: Locator) -> str:
     return str(element.evaluate("node => getComputedStyle(node).backgroundColor"))
 
@@ -44,6 +51,7 @@ def test_the_speaker_says_it_plays_and_stops_when_tapped_again(
     expect(button).to_have_attribute("aria-pressed", "false")
     says(button, STOPPED)
     stopped_colour = background(button)
+    stopped_height = height(button)
 
     button.click()
     expect(button).to_have_attribute("aria-pressed", "true")
@@ -51,6 +59,7 @@ def test_the_speaker_says_it_plays_and_stops_when_tapped_again(
     assert not paused(speaker)
     next_colour = background(phone.locator('[data-action="next"]'))
     assert background(button) not in {next_colour, stopped_colour}
+    assert height(button) == stopped_height, "the buttons below moved"
 
     button.click()
     expect(button).to_have_attribute("aria-pressed", "false")
