@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 
 from portal.cli import main
 from portal.config import Settings
@@ -25,6 +26,7 @@ from portal.onboarding.lessons import (
 from portal.onboarding.narration import (
     CLIP_BUDGET,
     NARRATION_FOLDER,
+    PAGES,
     NarrationCache,
     Tools,
     answer_speech,
@@ -384,6 +386,30 @@ def test_pages_say_their_main_sentence_in_the_language_asked(app: Flask) -> None
         assert page_speech("online", "en") == (
             "You are online. When the time is over, open your browser."
         )
+        assert page_speech("online", "ar") == (
+            "أَنْتَ مُتَّصِلٌ بِالْإِنْتَرْنِتْ. عِنْدَمَا يَنْتَهِي الْوَقْتُ، افْتَحِ الْمُتَصَفِّحَ."
+        )
+
+
+SHOWN = {
+    "start": ("First, a short lesson with pictures. Then you are online.",),
+    "online": ("You are online.", "When the time is over, open your browser."),
+}
+"""The sentences start.html and online.html show beside their speaker."""
+ARABIC_VOWEL_MARKS = re.compile("[\u064b-\u065f\u0670]")
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+def test_a_page_speaker_says_the_sentence_the_page_shows(app: Flask, language: str) -> None:
+    with app.app_context():
+        said = {page: page_speech(page, language) for page in PAGES}
+        with force_locale(language):
+            shown = {page: " ".join(gettext(msgid) for msgid in SHOWN[page]) for page in PAGES}
+    if language == "ar":
+        assert said != shown, "the Arabic speech is vowelled"
+        said = {page: ARABIC_VOWEL_MARKS.sub("", text) for page, text in said.items()}
+        shown = {page: ARABIC_VOWEL_MARKS.sub("", text) for page, text in shown.items()}
+    assert said == shown
 
 
 def test_each_answer_has_its_own_small_speaker(narrated_app: Flask, client: FlaskClient) -> None:

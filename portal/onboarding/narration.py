@@ -80,19 +80,26 @@ def answer_speech(answer: Answer, language: str) -> str | None:
     return said(answer.label, answer.speech, language)
 
 
-PAGES = {
-    "start": ("First, a short lesson with pictures. Then you are online.",),
-    "online": ("You are online.", "When the time is over, open your browser."),
-}
-"""Page → the msgids of its main sentence, which its speaker says (templates show the same)."""
+PAGES = ("start", "online")
+"""The pages whose main sentence has a speaker (start.html, online.html)."""
 
 
 def page_speech(page: str, language: str) -> str:
-    """What the page's speaker says in `language`, from the catalogs (needs an app context)."""
-    from flask_babel import force_locale, gettext
+    """What the page's speaker says in `language` (needs an app context): its main sentence
+    from the catalogs, where the context "speech" gives it as it is said (vowelled Arabic)."""
+    from flask_babel import force_locale, pgettext
 
     with force_locale(language):
-        return " ".join(gettext(msgid) for msgid in PAGES[page])
+        said = {
+            "start": [
+                pgettext("speech", "First, a short lesson with pictures. Then you are online.")
+            ],
+            "online": [
+                pgettext("speech", "You are online."),
+                pgettext("speech", "When the time is over, open your browser."),
+            ],
+        }[page]
+    return " ".join(said)
 
 
 def clip_name(text: str | None, language: str) -> str | None:
