@@ -195,9 +195,10 @@ def _check(
 def _answer(
     raw: Any, where: str, folder: Path, languages: tuple[str, ...], problems: _Problems
 ) -> Answer:
+    pictogram = _pictogram(raw.get("pictogram"), where, folder, problems)
     label = _texts(raw.get("label"), f"{where}, label", languages, problems)
     return Answer(
-        pictogram=_pictogram(raw.get("pictogram"), where, folder, problems),
+        pictogram=pictogram,
         label=label,
         correct=raw.get("correct") is True,
         speech=_speech(raw.get("speech"), f"{where}, speech", label, problems),
@@ -228,12 +229,15 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     steps = []
     for number, item in enumerate(raw_steps, start=1):
         where = f"lesson {slug}, step {number}"
+        # Problems are reported in the order of the fields below.
+        pictogram = _pictogram(item.get("pictogram"), where, folder, problems)
+        alt = _texts(item.get("alt"), f"{where}, alt text", languages, problems)
         text = _texts(item.get("text"), f"{where}, text", languages, problems)
         steps.append(
             LessonStep(
                 number=number,
-                pictogram=_pictogram(item.get("pictogram"), where, folder, problems),
-                alt=_texts(item.get("alt"), f"{where}, alt text", languages, problems),
+                pictogram=pictogram,
+                alt=alt,
                 text=text,
                 check=_check(item["check"], f"{where}, check", folder, languages, problems)
                 if "check" in item
