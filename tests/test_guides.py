@@ -198,7 +198,7 @@ def test_a_missing_pictogram_refuses_the_pack(tmp_path: Path, settings: Settings
         prepare(folder, settings)
     assert refused.value.problems == [
         f"guides/g04-myminfin/{language}.md: key 'pictogram': 'taxes.svg' is not a file in images/"
-        for language in ("fr", "nl", "de", "en")
+        for language in ("fr", "nl", "de", "en", "ar")
     ]
 
 
