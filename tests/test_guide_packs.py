@@ -977,7 +977,9 @@ def test_list_and_rollback_commands(
     assert "installed passerelle-wallonie 2026.11.2" in capsys.readouterr().out
     assert main(["pack", "list", "--config", str(config_file)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert re.match(r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en, ar; 10 pages", lines[0])
+    assert re.match(
+        r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en, ar; 10 pages", lines[0]
+    )
     assert re.match(r"previous +passerelle-wallonie 2026\.11\.1 ", lines[1])
     assert main(["pack", "rollback", "--config", str(config_file)]) == 0
     assert "now serving passerelle-wallonie 2026.11.1" in capsys.readouterr().out
