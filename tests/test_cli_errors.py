@@ -94,7 +94,7 @@ def source_with_a_bad_version_and_image(folder: Path) -> str:
     pack_toml = source / "pack.toml"
     text = pack_toml.read_text(encoding="utf-8")
     pack_toml.write_text(
-        text.replace('version = "2026.11.1"', 'version = "2026.11.1.1.1"'), encoding="utf-8"
+        text.replace('version = "2026.12.1"', 'version = "2026.11.1.1.1"'), encoding="utf-8"
     )
     (source / "images" / "eid.svg").rename(source / "images" / "Eid.svg")
     return str(source)

@@ -242,7 +242,7 @@ def test_build_then_verify_round_trip(
     out = tmp_path / "content.pack"
     built = main(["pack", "build", str(CONTENT), str(out), "--key", str(keys / "pack-signing.key")])
     assert built == 0
-    assert "passerelle-wallonie 2026.11.1" in capsys.readouterr().out
+    assert "passerelle-wallonie 2026.12.1" in capsys.readouterr().out
     with tarfile.open(out) as archive:
         names = archive.getnames()
     assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
