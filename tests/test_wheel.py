@@ -26,7 +26,7 @@ def test_wheel_carries_compiled_catalogs_and_the_guide_source(
     installed_portal: InstalledPortal,
 ) -> None:
     names = set(zipfile.ZipFile(installed_portal.wheel).namelist())
-    for language in ("fr", "nl", "de", "en", "ar"):
+    for language in ("fr", "nl", "de", "en", "ar", "uk", "tr"):
         assert f"portal/translations/{language}/LC_MESSAGES/messages.mo" in names
     assert "portal/content/pack.toml" in names
     assert "portal/content/guides/g01-eid/fr.md" in names
