@@ -96,7 +96,7 @@ def test_installed_pack_build_signs_the_bundled_guides(installed: Path, tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("built guides.pack: passerelle-wallonie ")
-    assert "(fr, nl, de, en; 48 pages;" in done.stdout
+    assert "(fr, nl, de, en, uk, tr; 72 pages;" in done.stdout
     verified = portal(
         installed, tmp_path, "pack", "verify", "guides.pack", "--trust", "keys/pack-signing.pub"
     )
