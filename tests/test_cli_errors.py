@@ -293,7 +293,7 @@ def test_pack_build_lists_every_problem_of_the_source(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        "pack refused: 7 problem(s) in the pack source",
+        "pack refused: 9 problem(s) in the pack source",
         "  source/images/Eid.svg: 'Eid.svg' is not an image name: lower-case letters, digits, "
         "'.', '_' and '-', ending in .svg, .webp, .png, .jpg, .jpeg",
         "  source/pack.toml: key 'version': '2026.11.1.1.1' is not dotted numbers such as "
@@ -303,6 +303,8 @@ def test_pack_build_lists_every_problem_of_the_source(tmp_path: Path) -> None:
         "  source/guides/g01-eid/en.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/fr.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/nl.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/tr.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/uk.md: key 'pictogram': 'eid.svg' is not a file in images/",
     ]
     assert not (tmp_path / "out.pack").exists()
 

@@ -248,8 +248,8 @@ def test_build_then_verify_round_trip(
     assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
     assert "guides/g04-myminfin/fr.md" in names and "images/taxes.svg" in names
     manifest = read_pack(out, [public], Limits(max_bytes=10**8))
-    assert manifest.info.languages == ("fr", "nl", "de", "en", "ar")
-    assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 60
+    assert manifest.info.languages == ("fr", "nl", "de", "en", "ar", "uk", "tr")
+    assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 84
     # Not trusted by the config file; trusted when named on the command line.
     assert main(["pack", "verify", str(out), "--config", str(config_file)]) == 2
     assert "unknown key" in capsys.readouterr().err
@@ -348,9 +348,9 @@ def _in_every_page(source: Path, old: str, new: str, guide: str = "g01-eid") -> 
 IMAGE_RULE = "is not an image name: lower-case letters, digits, '.', '_' and '-', ending in "
 IMAGE_RULE += ".svg, .webp, .png, .jpg, .jpeg"
 GUIDE_ID_RULE = "must be lower-case letters, digits and dashes, such as 'g13-short-name'"
-LANGS = ("ar", "de", "en", "fr", "nl")
+LANGS = ("ar", "de", "en", "fr", "nl", "tr", "uk")
 """The order in which a guide folder's pages are listed (sorted)."""
-PACK_ORDER = ("fr", "nl", "de", "en", "ar")
+PACK_ORDER = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 """The order in which a guide's pages are checked (pack.toml's languages)."""
 LONG_ID = "g" + "x" * 62
 
@@ -449,7 +449,7 @@ EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
         lambda s: shutil.copy(s / "guides/g01-eid/fr.md", s / "guides/g01-eid/it.md"),
         [
             "src/guides/g01-eid/it.md: a guide folder holds only <lang>.md "
-            "for ['fr', 'nl', 'de', 'en', 'ar']"
+            "for ['fr', 'nl', 'de', 'en', 'ar', 'uk', 'tr']"
         ],
     ),
     "notes-in-a-guide-folder": (
@@ -539,7 +539,7 @@ def test_build_refuses_a_manifest_the_reader_would_refuse(
     tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("portal.guides.pack.manifest.MANIFEST_LIMIT", 1000)
-    with pytest.raises(PackRejected, match=r"^manifest\.json is 2,\d{3} bytes, over 1,000 "):
+    with pytest.raises(PackRejected, match=r"^manifest\.json is 3,\d{3} bytes, over 1,000 "):
         build_pack(make_source(tmp_path / "src"), tmp_path / "out.pack", signing_key)
     assert not (tmp_path / "out.pack").exists()
 
@@ -978,7 +978,7 @@ def test_list_and_rollback_commands(
     assert main(["pack", "list", "--config", str(config_file)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert re.match(
-        r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en, ar; 10 pages", lines[0]
+        r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en, ar, uk, tr; 14 pages", lines[0]
     )
     assert re.match(r"previous +passerelle-wallonie 2026\.11\.1 ", lines[1])
     assert main(["pack", "rollback", "--config", str(config_file)]) == 0
@@ -1005,7 +1005,7 @@ def test_too_many_files_are_refused_from_the_manifest(
 ) -> None:
     path = packs.build("2026.11.1")
     trusted = [public_key_text(signing_key.public_key())]
-    with pytest.raises(PackRejected, match="too many files: 13, at most 5"):
+    with pytest.raises(PackRejected, match="too many files: 17, at most 5"):
         read_pack(path, trusted, Limits(max_bytes=10**8, max_files=5))
     with pytest.raises(
         PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 5,000 bytes"

@@ -214,7 +214,7 @@ def test_a_missing_pictogram_refuses_the_pack(tmp_path: Path, settings: Settings
         prepare(folder, settings)
     assert refused.value.problems == [
         f"guides/g04-myminfin/{language}.md: key 'pictogram': 'taxes.svg' is not a file in images/"
-        for language in ("fr", "nl", "de", "en", "ar")
+        for language in ("fr", "nl", "de", "en", "ar", "uk", "tr")
     ]
 
 
@@ -285,6 +285,11 @@ def test_local_help_follows_the_visitors_language(settings: Settings) -> None:
         ("nl", "belastingen", "g04-myminfin"),
         ("de", "steuern", "g04-myminfin"),
         ("en", "pension", "g06-mypension"),
+        ("uk", "пенсія", "g06-mypension"),
+        ("uk", "податки", "g04-myminfin"),
+        ("tr", "vergi", "g04-myminfin"),
+        ("tr", "sağlık", "g07-masante"),
+        ("tr", "saglik", "g07-masante"),
     ],
 )
 def test_search_finds_without_accents_and_by_prefix(
@@ -490,6 +495,23 @@ def test_an_arabic_search_page_lists_arabic_guides(reader: FlaskClient) -> None:
     assert 'href="/guides/g11-emergencies?lang=ar"' in html
     assert "حالات الطوارئ: 112 و 101 وتطبيق 112 BE ورسالة SMS إلى 8112" in html
     assert 'lang="fr"' not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "heading"),
+    [
+        ("uk", "<h1>MyMinfin і Tax-on-web: ваші податки онлайн</h1>", "<h2>Що вам потрібно</h2>"),
+        ("tr", "<h1>MyMinfin ve Tax-on-web: vergileriniz internette</h1>", "<h2>Adım adım</h2>"),
+    ],
+)
+def test_a_guide_in_ukrainian_and_in_turkish(
+    reader: FlaskClient, language: str, title: str, heading: str
+) -> None:
+    html = main_part(page_text(reader, f"/guides/g04-myminfin?lang={language}"))
+    assert f'<article class="guide" lang="{language}" dir="ltr">' in html
+    assert title in html
+    assert heading in html
+    assert 'class="hint"' not in html  # its own language, no fallback notice
 
 
 @pytest.fixture
