@@ -30,6 +30,8 @@ NATIVE_NAMES = {
     "de": "Deutsch",
     "en": "English",
     "ar": "العربية",
+    "uk": "Українська",
+    "tr": "Türkçe",
 }
 
 

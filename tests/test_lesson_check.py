@@ -10,7 +10,7 @@ import pytest
 from portal.onboarding.lesson_check import check_lessons, sentences, words
 from portal.onboarding.lessons import BUNDLED_LESSONS
 
-LANGUAGES = ("fr", "nl", "de", "en", "ar")
+LANGUAGES = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 
 
 def test_bundled_lessons_pass_the_check() -> None:

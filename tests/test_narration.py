@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from html import unescape
@@ -144,6 +145,36 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
             seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
             assert 1 < seconds < 12
     assert len(list(folder.iterdir())) == 18  # 2 pages, 5 steps and 2 answers, in 2 languages
+
+
+@pytest.mark.parametrize(("language", "voice"), [("uk", "uk"), ("tr", "tr")])
+def test_ukrainian_and_turkish_steps_are_spoken_with_their_own_voice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str, voice: str
+) -> None:
+    need_speech_tools()
+    # A stand-in before the real espeak-ng on the PATH writes down each call's arguments.
+    calls = tmp_path / "espeak-calls"
+    shim = tmp_path / "bin" / "espeak-ng"
+    shim.parent.mkdir()
+    shim.write_text(
+        f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{shutil.which("espeak-ng")}" "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+
+    folder = tmp_path / "narration"
+    library = LessonLibrary.load(BUNDLED_LESSONS, (language,))
+    narrate(library, (language,), folder, only=[ONBOARDING], progress=quiet)
+
+    voices = [line.split()[:2] for line in calls.read_text(encoding="utf-8").splitlines()]
+    assert voices == [["-v", voice]] * 9  # two pages, five steps and two answers
+    cache = NarrationCache(folder)
+    for step in library.onboarding.steps:
+        clip = cache.clip(step_speech(step, language), language)
+        assert clip is not None, f"step {step.number} has no {language} clip"
+        frames = mp3_frames(clip.read_bytes())
+        assert 1 < len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000 < 12
 
 
 def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
@@ -399,7 +430,7 @@ SHOWN = {
 ARABIC_VOWEL_MARKS = re.compile("[\u064b-\u065f\u0670]")
 
 
-@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar", "uk", "tr"])
 def test_a_page_speaker_says_the_sentence_the_page_shows(app: Flask, language: str) -> None:
     with app.app_context():
         said = {page: page_speech(page, language) for page in PAGES}
