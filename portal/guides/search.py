@@ -4,12 +4,19 @@ Accents are removed on both sides ("impots" finds "impôts") and every word is a
 prefix ("pens" finds "pension"). What a visitor types is never put in the
 query as syntax: it is cut into words, each quoted. Search text is never
 logged nor stored (privacy: DESIGN.md, "Statistics for communes").
+
+Ranking: pages whose title, summary or tags hold every word (the guides *about*
+it) come first, then pages that only mention it in their text; bm25 orders
+each group. In a pack of a dozen guides a word such as "itsme" is in most
+pages, where bm25's weight for it falls to almost nothing: the group, not the
+score, keeps the itsme guide first.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -22,8 +29,11 @@ MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
 MAX_RESULTS = 20
 TOKENIZER = "unicode61 remove_diacritics 2"
-WEIGHTS = (0.0, 10.0, 5.0, 5.0, 1.0)
-"""bm25 weight of guide_id, title, summary, tags, body: a word in the title counts most."""
+WEIGHTS = (0.0, 10.0, 5.0, 10.0, 1.0)
+"""bm25 weight of guide_id, title, summary, tags, body: the title and the tags (the
+writer's search words) count most, the body least."""
+ABOUT_COLUMNS = "{title summary tags}"
+"""The columns that say what a page is about (an FTS5 column filter)."""
 
 # What unicode61 keeps as word characters: letters and digits (not "_").
 _WORD = re.compile(r"[^\W_]+")
@@ -80,6 +90,17 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_WORDS]
 
 
+def fold(word: str) -> str:
+    """A query word as the index holds its words: lower-case, accents removed.
+
+    What the tokenizer does to indexed text (unicode61 remove_diacritics 2), done
+    in Python to look words up in the index's vocabulary (portal.guides.spelling).
+    A language's own normalisation (e.g. Arabic letter forms) belongs here.
+    """
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def fts_query(terms: Sequence[str], operator: str = "AND") -> str:
     """Each word as a quoted prefix: `"pens"* AND "mandat"*` (no FTS syntax gets through)."""
     # Words hold no quote (see _WORD), so quoting cannot be broken out of.
@@ -87,7 +108,7 @@ def fts_query(terms: Sequence[str], operator: str = "AND") -> str:
 
 
 def search(folder: Path, language: str, text: str, limit: int = MAX_RESULTS) -> list[SearchHit]:
-    """Best pages first (bm25); all words must match, else any of them does."""
+    """Best pages first (see the module's docstring); all words must match, else any does."""
     terms = words(text)
     if not terms:
         return []
@@ -95,14 +116,21 @@ def search(folder: Path, language: str, text: str, limit: int = MAX_RESULTS) -> 
     uri = (folder / INDEX_NAME).as_uri() + "?mode=ro&immutable=1"
     sql = (
         f"SELECT guide_id, title, summary FROM {table} "  # noqa: S608 — checked code
-        f"WHERE {table} MATCH ? ORDER BY bm25({table}, {', '.join(map(str, WEIGHTS))}) "
-        "LIMIT ?"
+        f"WHERE {table} MATCH ? "
+        f"ORDER BY rowid NOT IN (SELECT rowid FROM {table} WHERE {table} MATCH ?), "
+        f"bm25({table}, {', '.join(map(str, WEIGHTS))}) LIMIT ?"
     )
+
+    def ranked(connection: sqlite3.Connection, operator: str) -> list[tuple[str, str, str]]:
+        match = fts_query(terms, operator)
+        about = f"{ABOUT_COLUMNS} : ({match})"
+        return connection.execute(sql, (match, about, limit)).fetchall()
+
     try:
         with closing(sqlite3.connect(uri, uri=True)) as connection:
-            rows = connection.execute(sql, (fts_query(terms), limit)).fetchall()
+            rows = ranked(connection, "AND")
             if not rows and len(terms) > 1:
-                rows = connection.execute(sql, (fts_query(terms, "OR"), limit)).fetchall()
+                rows = ranked(connection, "OR")
     except sqlite3.OperationalError:
         # No table for this language (an older pack), or the index gone from disk:
         # nothing found. The query text stays out of every log.
