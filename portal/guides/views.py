@@ -27,15 +27,17 @@ from portal.local_help import local_help_html
 guides = Blueprint("guides", __name__)
 
 TOPIC_NAMES = {
-    "identity": _l("Identity and eID card"),
-    "money-taxes": _l("Money, taxes and pension"),
+    # The library's order: emergencies first, so a person in trouble scrolls past nothing.
+    "safety": _l("Emergencies"),
+    "identity": _l("Identity"),
+    "money-taxes": _l("Money and taxes"),
     "health": _l("Health"),
     "work": _l("Work"),
     "family-home": _l("Family and home"),
     "transport": _l("Bus and train"),
-    "safety": _l("Emergencies and safety"),
     "commune": _l("Your commune"),
 }
+"""Each topic's short name, for its heading and the table of contents above the list."""
 OTHER_TOPIC = _l("Other guides")
 MEDIA_MAX_AGE = 86400
 # A pack image opened on its own, an SVG above all, must never run script.
@@ -92,15 +94,16 @@ def _reading(library: GuideLibrary) -> tuple[str, str | None]:
 
 @guides.get("/guides")
 def index() -> str | Response:
-    """Every guide, grouped by topic, with its pictogram."""
+    """Every guide, grouped by topic under a table of contents of the topics."""
     library = library_or_missing()
     language, fallback = _reading(library)
     topics = [
         (
+            topic,
             TOPIC_NAMES.get(topic, OTHER_TOPIC),
             [(g, g.page_for(language, library.default_language)) for g in found],
         )
-        for topic, found in library.by_topic()
+        for topic, found in library.by_topic(tuple(TOPIC_NAMES))
     ]
     return render_template(
         "guides/index.html",
