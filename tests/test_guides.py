@@ -468,7 +468,15 @@ def test_header_links_to_the_guides(client: FlaskClient) -> None:
     assert client.get("/static/icons/guides.svg").status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/guides?lang=fr", "/guides/g01-eid?lang=fr"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/guides?lang=fr",
+        "/guides/g01-eid?lang=fr",
+        "/guides/search?q=itsme&lang=fr",
+        "/guides/search?q=allocations+familiales&lang=nl",
+    ],
+)
 def test_page_weight_is_under_30_kb(reader: FlaskClient, url: str) -> None:
     html = page_text(reader, url)
     total = len(html.encode())
