@@ -6,6 +6,12 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_accessibility import (
+    PAGE_BUDGET_BYTES,
+    Weighing,
+    audited,  # noqa: F401 — a fixture
+    inspect_page,
+)
 from tests.live import Visitor
 
 LIBRARY_MAX_PX = 3000
@@ -60,3 +66,20 @@ def test_a_typo_is_one_tap_from_the_guide(portal: Visitor, phone_without_javascr
     page.click(".lesson-card >> nth=0")
     assert page.locator("h1").inner_text().startswith("MyPension")
     assert page.locator("html").get_attribute("lang") == "nl"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["nl", "ar"])
+def test_a_suggestion_and_results_in_french_are_accessible_and_light(
+    portal: Visitor,
+    audited: tuple[Page, Weighing],  # noqa: F811
+    language: str,
+) -> None:
+    page, weighing = audited
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    for name, query in [("suggestion", "pensoin+mandat"), ("in-french", "allocations+familiales")]:
+        weighing.responses.clear()
+        page.goto(portal.base + f"guides/search?q={query}&lang={language}")
+        inspect_page(page, weighing, f"{language}-search-{name}", problems, PAGE_BUDGET_BYTES)
+    assert problems == []
