@@ -5,11 +5,14 @@ prefix ("pens" finds "pension"). What a visitor types is never put in the
 query as syntax: it is cut into words, each quoted. Search text is never
 logged nor stored (privacy: DESIGN.md, "Statistics for communes").
 
-Ranking: pages whose title, summary or tags hold every word (the guides *about*
-it) come first, then pages that only mention it in their text; bm25 orders
-each group. In a pack of a dozen guides a word such as "itsme" is in most
-pages, where bm25's weight for it falls to almost nothing: the group, not the
-score, keeps the itsme guide first.
+Ranking, for pages that match: first the pages holding the most words in their
+title, summary or tags (the guides *about* them), then, when not every page
+holds every word, the pages holding the most words anywhere; bm25 orders the
+rest. Words on more than half the pages ("de", "vous") are not counted: they
+tell nothing about a page, and bm25 gives them no weight either. In a pack of a
+dozen guides even "itsme" is in most pages' text: the counts, not bm25, keep the
+itsme guide first, and put the bank guide (tags "lost card", "bank card") before
+My eBox (title "My eBox") for "i lost my bank card".
 """
 
 from __future__ import annotations
@@ -112,27 +115,49 @@ def search(folder: Path, language: str, text: str, limit: int = MAX_RESULTS) -> 
     terms = words(text)
     if not terms:
         return []
-    table = table_name(language)
     uri = (folder / INDEX_NAME).as_uri() + "?mode=ro&immutable=1"
-    sql = (
-        f"SELECT guide_id, title, summary FROM {table} "  # noqa: S608 — checked code
-        f"WHERE {table} MATCH ? "
-        f"ORDER BY rowid NOT IN (SELECT rowid FROM {table} WHERE {table} MATCH ?), "
-        f"bm25({table}, {', '.join(map(str, WEIGHTS))}) LIMIT ?"
-    )
-
-    def ranked(connection: sqlite3.Connection, operator: str) -> list[tuple[str, str, str]]:
-        match = fts_query(terms, operator)
-        about = f"{ABOUT_COLUMNS} : ({match})"
-        return connection.execute(sql, (match, about, limit)).fetchall()
-
     try:
         with closing(sqlite3.connect(uri, uri=True)) as connection:
-            rows = ranked(connection, "AND")
+            rows = _ranked(connection, table_name(language), terms, "AND", limit)
             if not rows and len(terms) > 1:
-                rows = ranked(connection, "OR")
+                rows = _ranked(connection, table_name(language), terms, "OR", limit)
     except sqlite3.OperationalError:
         # No table for this language (an older pack), or the index gone from disk:
         # nothing found. The query text stays out of every log.
         return []
     return [SearchHit(*row) for row in rows]
+
+
+def _ranked(
+    connection: sqlite3.Connection, table: str, terms: Sequence[str], operator: str, limit: int
+) -> list[tuple[str, str, str]]:
+    """The pages matching `terms` joined by `operator`, best first: (guide_id, title, summary)."""
+    holds = f"(rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH ?))"  # noqa: S608
+    order: list[str] = []
+    parameters: list[str | int] = [fts_query(terms, operator)]
+    for matches in (
+        [f"{ABOUT_COLUMNS} : {fts_query([term])}" for term in terms],
+        # With AND every page holds every word: only any-word counts them.
+        [fts_query([term]) for term in terms] if operator == "OR" else [],
+    ):
+        telling = _telling(connection, table, matches)
+        if telling:
+            order.append(" + ".join([holds] * len(telling)) + " DESC")
+            parameters += telling
+    order.append(f"bm25({table}, {', '.join(map(str, WEIGHTS))})")
+    sql = (
+        f"SELECT guide_id, title, summary FROM {table} "  # noqa: S608 — checked code
+        f"WHERE {table} MATCH ? ORDER BY {', '.join(order)} LIMIT ?"
+    )
+    rows: list[tuple[str, str, str]] = connection.execute(sql, [*parameters, limit]).fetchall()
+    return rows
+
+
+def _telling(connection: sqlite3.Connection, table: str, matches: Sequence[str]) -> list[str]:
+    """The matches found on at most half the pages: the others ("de", "vous") say nothing
+    about a page (bm25 gives them no weight either). All of them when none is."""
+    count = f"SELECT count(*) FROM {table} WHERE {table} MATCH ?"  # noqa: S608
+    # FTS5's own table of one row per page: counted without reading the pages' text.
+    pages: int = connection.execute(f"SELECT count(*) FROM {table}_docsize").fetchone()[0]  # noqa: S608
+    telling = [m for m in matches if 2 * connection.execute(count, (m,)).fetchone()[0] <= pages]
+    return telling or list(matches)
