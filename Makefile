@@ -38,7 +38,7 @@ lint: $(STAMP)
 # Re-extract visible strings into the catalogs, then compile them.
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o portal/translations/messages.pot portal
-	$(BIN)/pybabel update --no-wrap -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 i18n: $(STAMP)
 	$(BIN)/pybabel compile -d portal/translations

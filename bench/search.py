@@ -2,9 +2,11 @@
 
 A synthetic Easy-to-Read-like French pack is generated, prepared exactly as an
 install prepares it (portal.guides.render.prepare), then searched many times
-with a mix of whole words, prefixes, several words, words found nowhere and
+with a mix of whole words, prefixes, several words, words found nowhere, typos and
 hostile text. Each call is what a request does: open the read-only index, query,
-close. Baseline, in the same run: the same open + `SELECT 1` + close.
+close. Baseline, in the same run: the same open + `SELECT 1` + close. The
+"Did you mean …?" look-up (portal.guides.spelling.suggest, which a search page
+also does) is timed on the same queries, its vocabulary read once beforehand.
 The search page itself (Flask, template included) is timed in-process too.
 """
 
@@ -30,6 +32,7 @@ from portal.config import Settings
 from portal.guides.pack.names import TOPICS
 from portal.guides.render import prepare
 from portal.guides.search import INDEX_NAME, search
+from portal.guides.spelling import load_vocabulary, suggest
 
 TARGET_P95_MS = 20.0
 
@@ -129,6 +132,7 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "several words": ("carte pin", "pension mandat", "impots declaration", "bus billet"),
     "no hit": ("xylophone", "zzzz", "kangourou", "quasar"),
     "fallback (any word)": ("xylophone impots", "kangourou pension"),
+    "typo": ("pensoin", "mutualiet", "declaraton impots", "banqe", "abonemment"),
     "hostile": ('"', "AND OR NOT", "NEAR(carte pin)", "*-^", "'); DROP TABLE x; --"),
 }
 
@@ -200,6 +204,11 @@ def baseline_call(folder: Path) -> Callable[[], object]:
             return connection.execute("SELECT 1").fetchone()
 
     return call
+
+
+def suggesting(folder: Path, query: str) -> Callable[[], object]:
+    """The "Did you mean …?" look-up of one query, as a search page makes it."""
+    return lambda: suggest(folder, "fr", query)
 
 
 def row(name: str, samples: Sequence[float], baseline_p50: float) -> str:
@@ -282,6 +291,20 @@ def main(argv: Sequence[str]) -> int:
             if len(samples) > 1:
                 print(row(group, samples, baseline_p50))
         print(row("all searches", mixed, baseline_p50))
+        started = time.perf_counter()
+        load_vocabulary(folder, "fr")
+        vocabulary_ms = (time.perf_counter() - started) * 1000
+        suggestions = [
+            sample for query in everything for sample in timed(suggesting(folder, query), 50)
+        ]
+        print(row("suggest (Did you mean)", suggestions, baseline_p50))
+        suggest_p50, suggest_p95, _ = percentiles(suggestions)
+        print(
+            f"vocabulary read once: {vocabulary_ms:.1f} ms, "
+            f"{len(load_vocabulary(folder, 'fr').terms)} words; suggest p50 "
+            f"{suggest_p50 * 1000:.0f} µs, p95 {suggest_p95 * 1000:.0f} µs, "
+            f"p50 / search p50: {suggest_p50 / percentiles(mixed)[0]:.3f}"
+        )
         pages = page_samples(folder, Path(scratch) / "data", everything, options.page_rounds)
         print(row("GET /guides/search", pages, baseline_p50))
         print(f"hits per query: {', '.join(f'{q!r} {n}' for q, n in list(hits.items())[:8])} …")

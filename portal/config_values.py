@@ -17,7 +17,7 @@ from typing import Any
 
 from portal.guides.pack.names import pack_id_problem
 
-SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar")
+SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 
 Check = Callable[[Any], str | None]
 """A value check returns None when the value is fine, else what is allowed."""

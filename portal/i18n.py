@@ -30,6 +30,8 @@ NATIVE_NAMES = {
     "de": "Deutsch",
     "en": "English",
     "ar": "العربية",
+    "uk": "Українська",
+    "tr": "Türkçe",
 }
 
 
@@ -38,7 +40,15 @@ def _site() -> SiteSettings:
 
 
 NOT_PAGES = frozenset(
-    {"static", "onboarding.pictogram", "guides.media", "speaker.clip", "captive.captive_api"}
+    {
+        "static",
+        "onboarding.pictogram",
+        "guides.media",
+        "speaker.clip",
+        "speaker.answer_clip",
+        "speaker.page_clip",
+        "captive.captive_api",
+    }
 )
 """Endpoints that answer files or JSON, the same in every language: no `lang=` added."""
 
@@ -97,6 +107,15 @@ def check_catalogs(site: SiteSettings) -> Path:
                 "(reinstall the package; in a checkout run `make i18n`)",
             )
     return folder
+
+
+def catalog_app(folder: Path) -> Flask:
+    """A Flask app for templates and the catalogs in `folder` only (no database, no secrets,
+    no routes): the poster and the narration builder translate with it, outside the portal."""
+    app = Flask("portal")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(folder)
+    Babel(app)
+    return app
 
 
 def init_app(app: Flask, site: SiteSettings) -> None:

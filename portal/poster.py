@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from flask import Flask, render_template
-from flask_babel import Babel, force_locale, gettext
+from flask import render_template
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 
 from portal.config import Settings
 from portal.files import readable_folder, replace_file
-from portal.i18n import NATIVE_NAMES, check_catalogs, text_direction
+from portal.i18n import NATIVE_NAMES, catalog_app, check_catalogs, text_direction
 from portal.resources import MissingLibrary, bundled
 
 HTML_NAME = "poster.html"
@@ -103,17 +103,9 @@ def _texts(settings: Settings) -> list[PosterLanguage]:
     return texts
 
 
-def _renderer(settings: Settings) -> Flask:
-    """A Flask app for templates and catalogs only: no database, no secrets, no routes."""
-    app = Flask(__name__)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(settings.site))
-    Babel(app)
-    return app
-
-
 def render_html(settings: Settings) -> str:
     """The poster as one self-contained HTML page (styles, codes and pictograms inline)."""
-    with _renderer(settings).app_context():
+    with catalog_app(check_catalogs(settings.site)).app_context():
         context: dict[str, Any] = {
             "site": settings.site,
             "direction": text_direction(settings.site.default_language),

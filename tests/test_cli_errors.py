@@ -94,7 +94,7 @@ def source_with_a_bad_version_and_image(folder: Path) -> str:
     pack_toml = source / "pack.toml"
     text = pack_toml.read_text(encoding="utf-8")
     pack_toml.write_text(
-        text.replace('version = "2026.11.1"', 'version = "2026.11.1.1.1"'), encoding="utf-8"
+        text.replace('version = "2026.12.1"', 'version = "2026.11.1.1.1"'), encoding="utf-8"
     )
     (source / "images" / "eid.svg").rename(source / "images" / "Eid.svg")
     return str(source)
@@ -293,15 +293,18 @@ def test_pack_build_lists_every_problem_of_the_source(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        "pack refused: 6 problem(s) in the pack source",
+        "pack refused: 9 problem(s) in the pack source",
         "  source/images/Eid.svg: 'Eid.svg' is not an image name: lower-case letters, digits, "
         "'.', '_' and '-', ending in .svg, .webp, .png, .jpg, .jpeg",
         "  source/pack.toml: key 'version': '2026.11.1.1.1' is not dotted numbers such as "
         "'2026.11.1'",
+        "  source/guides/g01-eid/ar.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/de.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/en.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/fr.md: key 'pictogram': 'eid.svg' is not a file in images/",
         "  source/guides/g01-eid/nl.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/tr.md: key 'pictogram': 'eid.svg' is not a file in images/",
+        "  source/guides/g01-eid/uk.md: key 'pictogram': 'eid.svg' is not a file in images/",
     ]
     assert not (tmp_path / "out.pack").exists()
 

@@ -118,7 +118,7 @@ def test_a_lesson_whose_last_step_has_no_check_is_refused(tmp_path: Path) -> Non
         LessonLibrary.load(tmp_path, ("fr", "nl", "de", "en", "ar"))
 
 
-@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar", "uk", "tr"])
 def test_every_visible_string_is_translated(language: str) -> None:
     with (TRANSLATIONS / "messages.pot").open("rb") as handle:
         template = {m.id for m in read_po(handle) if m.id}

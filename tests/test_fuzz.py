@@ -87,6 +87,8 @@ PART_VALUES = {
     "name": ["free-wifi.svg", "help.svg", "commune.svg", "banking.svg"],
     "lang": ["fr", "ar", "nl"],
     "filename": ["portal.css", "speaker.js", "icons/wifi.svg"],
+    "choice": ["1", "2"],
+    "page": ["start", "online"],
 }
 """Real values for each <part> of the routes; a step number is the lesson's check step."""
 PLACEHOLDER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

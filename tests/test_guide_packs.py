@@ -242,14 +242,14 @@ def test_build_then_verify_round_trip(
     out = tmp_path / "content.pack"
     built = main(["pack", "build", str(CONTENT), str(out), "--key", str(keys / "pack-signing.key")])
     assert built == 0
-    assert "passerelle-wallonie 2026.11.1" in capsys.readouterr().out
+    assert "passerelle-wallonie 2026.12.1" in capsys.readouterr().out
     with tarfile.open(out) as archive:
         names = archive.getnames()
     assert names[:3] == [MANIFEST, SIGNATURE, "pack.toml"]
     assert "guides/g04-myminfin/fr.md" in names and "images/taxes.svg" in names
     manifest = read_pack(out, [public], Limits(max_bytes=10**8))
-    assert manifest.info.languages == ("fr", "nl", "de", "en")
-    assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 48
+    assert manifest.info.languages == ("fr", "nl", "de", "en", "ar", "uk", "tr")
+    assert len([entry for entry in manifest.files if entry.path.endswith(".md")]) == 84
     # Not trusted by the config file; trusted when named on the command line.
     assert main(["pack", "verify", str(out), "--config", str(config_file)]) == 2
     assert "unknown key" in capsys.readouterr().err
@@ -348,9 +348,9 @@ def _in_every_page(source: Path, old: str, new: str, guide: str = "g01-eid") -> 
 IMAGE_RULE = "is not an image name: lower-case letters, digits, '.', '_' and '-', ending in "
 IMAGE_RULE += ".svg, .webp, .png, .jpg, .jpeg"
 GUIDE_ID_RULE = "must be lower-case letters, digits and dashes, such as 'g13-short-name'"
-LANGS = ("de", "en", "fr", "nl")
+LANGS = ("ar", "de", "en", "fr", "nl", "tr", "uk")
 """The order in which a guide folder's pages are listed (sorted)."""
-PACK_ORDER = ("fr", "nl", "de", "en")
+PACK_ORDER = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 """The order in which a guide's pages are checked (pack.toml's languages)."""
 LONG_ID = "g" + "x" * 62
 
@@ -432,14 +432,14 @@ EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
         ],
     ),
     "upper-case-language": (
-        lambda s: _set_in_pack_toml(s, '"en"]', '"EN"]'),
+        lambda s: _set_in_pack_toml(s, '"nl",', '"NL",'),
         [
             "src/pack.toml: key 'languages': must be a list of different language codes "
             "such as ['fr', 'nl']"
         ],
     ),
     "region-in-language": (
-        lambda s: _set_in_pack_toml(s, '"en"]', '"en-GB"]'),
+        lambda s: _set_in_pack_toml(s, '"nl",', '"nl-BE",'),
         [
             "src/pack.toml: key 'languages': must be a list of different language codes "
             "such as ['fr', 'nl']"
@@ -449,7 +449,7 @@ EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
         lambda s: shutil.copy(s / "guides/g01-eid/fr.md", s / "guides/g01-eid/it.md"),
         [
             "src/guides/g01-eid/it.md: a guide folder holds only <lang>.md "
-            "for ['fr', 'nl', 'de', 'en']"
+            "for ['fr', 'nl', 'de', 'en', 'ar', 'uk', 'tr']"
         ],
     ),
     "notes-in-a-guide-folder": (
@@ -539,7 +539,7 @@ def test_build_refuses_a_manifest_the_reader_would_refuse(
     tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("portal.guides.pack.manifest.MANIFEST_LIMIT", 1000)
-    with pytest.raises(PackRejected, match=r"^manifest\.json is 2,\d{3} bytes, over 1,000 "):
+    with pytest.raises(PackRejected, match=r"^manifest\.json is 3,\d{3} bytes, over 1,000 "):
         build_pack(make_source(tmp_path / "src"), tmp_path / "out.pack", signing_key)
     assert not (tmp_path / "out.pack").exists()
 
@@ -977,7 +977,9 @@ def test_list_and_rollback_commands(
     assert "installed passerelle-wallonie 2026.11.2" in capsys.readouterr().out
     assert main(["pack", "list", "--config", str(config_file)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert re.match(r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en; 8 pages", lines[0])
+    assert re.match(
+        r"current +passerelle-wallonie 2026\.11\.2 \(fr, nl, de, en, ar, uk, tr; 14 pages", lines[0]
+    )
     assert re.match(r"previous +passerelle-wallonie 2026\.11\.1 ", lines[1])
     assert main(["pack", "rollback", "--config", str(config_file)]) == 0
     assert "now serving passerelle-wallonie 2026.11.1" in capsys.readouterr().out
@@ -1003,7 +1005,7 @@ def test_too_many_files_are_refused_from_the_manifest(
 ) -> None:
     path = packs.build("2026.11.1")
     trusted = [public_key_text(signing_key.public_key())]
-    with pytest.raises(PackRejected, match="too many files: 11, at most 5"):
+    with pytest.raises(PackRejected, match="too many files: 17, at most 5"):
         read_pack(path, trusted, Limits(max_bytes=10**8, max_files=5))
     with pytest.raises(
         PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 5,000 bytes"

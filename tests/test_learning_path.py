@@ -161,6 +161,8 @@ def test_privacy_page_says_what_is_kept_in_every_language(client: FlaskClient) -
             "de": "90 Tage lang",
             "en": "for 90 days",
             "ar": "90 يومًا",
+            "uk": "протягом 90 днів",
+            "tr": "90 gün saklıyoruz",
         },
     )
 
@@ -176,6 +178,8 @@ def test_privacy_page_says_no_cookie_and_not_a_phone_number_in_every_language(
             "de": "kein Cookie",
             "en": "no cookie",
             "ar": "لا ملفات تعريف ارتباط",
+            "uk": "жодних cookie",
+            "tr": "çerez yok",
         },
     )
     privacy_page_says(
@@ -186,5 +190,7 @@ def test_privacy_page_says_no_cookie_and_not_a_phone_number_in_every_language(
             "de": "Das ist nicht Ihre Telefonnummer.",
             "en": "It is not your phone number.",
             "ar": "هذا ليس رقم هاتفك.",
+            "uk": "Це не ваш номер телефону.",
+            "tr": "Bu, telefon numaranız değildir.",
         },
     )

@@ -10,7 +10,7 @@ import pytest
 from portal.onboarding.lesson_check import check_lessons, sentences, words
 from portal.onboarding.lessons import BUNDLED_LESSONS
 
-LANGUAGES = ("fr", "nl", "de", "en", "ar")
+LANGUAGES = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 
 
 def test_bundled_lessons_pass_the_check() -> None:
@@ -102,3 +102,86 @@ def test_check_command_exit_codes(lessons: Path, capsys: pytest.CaptureFixture[s
     edit(lessons, 'en = "A crossed-out eye."\n', "")
     assert main(["lessons", "check", "--lessons-dir", str(lessons)]) == 1
     assert "step 3, alt text, en: missing translation" in capsys.readouterr().out
+
+
+HELP_SPEECH_EN = 'en = "Need help? Ask a person here, or call seventeen eighteen."'
+FREE_SPEECH_AR = 'ar = "هَذَا الْوَايْ فَايْ مَجَّانِيٌّ. هُوَ لِلْجَمِيعِ."'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            FREE_SPEECH_AR,
+            FREE_SPEECH_AR + '\nxx = "Hello."',
+            "lesson onboarding, step 1, speech, xx: there is no text in this language to say",
+        ),
+        (
+            HELP_SPEECH_EN,
+            'en = " "',
+            "lesson onboarding, step 4, speech, en: empty (leave the language out to say the text)",
+        ),
+        (
+            HELP_SPEECH_EN,
+            'en = "Need help? Ask a person here, or call 1718."',
+            "lesson onboarding, step 4, speech, en: write the numbers in words, as people say them",
+        ),
+        (
+            HELP_SPEECH_EN,
+            'en = "Need help? Ask a person here. Or call seventeen eighteen."',
+            "lesson onboarding, step 4, speech, en: 3 sentences, the text has 2",
+        ),
+        (
+            FREE_SPEECH_AR,
+            FREE_SPEECH_AR + '\nen = "This Wi-Fi is free. It is for everyone."',
+            "lesson onboarding, step 1, speech, en: the same as the text (leave it out)",
+        ),
+        (
+            FREE_SPEECH_AR,
+            'ar = "هَذَا الْوَايْ فَايْ بِالْمَجَّانِ. هُوَ لِلْجَمِيعِ."',
+            "lesson onboarding, step 1, speech, ar: only add vowel marks to the text",
+        ),
+        (
+            'ar = "لَا، هُوَ مَجَّانِيٌّ."',
+            'ar = "نَعَمْ، هُوَ مَجَّانِيٌّ."',
+            "lesson onboarding, step 5, check, answer 1, speech, ar: only add vowel marks",
+        ),
+        (
+            'ar = "هَلْ يَجِبُ أَنْ تَدْفَعَ مُقَابِلَ هَذَا الْوَايْ فَايْ؟"',
+            'ar = "هَلْ تَدْفَعُ مُقَابِلَ هَذَا الْوَايْ فَايْ؟"',
+            "lesson onboarding, step 5, check, speech, ar: only add vowel marks",
+        ),
+    ],
+)
+def test_each_speech_rule_names_lesson_step_and_language(
+    lessons: Path, old: str, new: str, problem: str
+) -> None:
+    edit(lessons, old, new)
+    found = check_lessons(lessons, LANGUAGES)
+    assert any(line.startswith(problem) for line in found), found
+
+
+def test_a_speech_may_spell_a_number_its_arabic_text_writes_in_digits(lessons: Path) -> None:
+    # The text says 1718: its vowelled speech differs from it by more than vowel marks.
+    edit(
+        lessons,
+        "بِالرَّقْمِ سَبْعَةَ عَشَرَ ثَمَانِيَةَ عَشَرَ.",
+        "بِالرَّقْمِ وَاحِدٍ سَبْعَةٍ وَاحِدٍ ثَمَانِيَةٍ.",
+    )
+    assert check_lessons(lessons, LANGUAGES) == []
+
+
+def test_soft_hyphens_and_no_break_spaces_in_a_text_are_no_difference_for_its_speech(
+    lessons: Path,
+) -> None:
+    edit(
+        lessons,
+        'ar = "هذا الواي فاي مجاني. هو للجميع."',
+        'ar = "هذا الواي\u00a0فاي مجا\u00adني. هو للجميع."',  # noqa: RUF001 — Arabic text beside escapes
+    )
+    edit(
+        lessons,
+        'en = "Need help? Ask a person here, or call 1718."',
+        'en = "Need help? Ask a per\u00adson here, or call\u00a01718."',
+    )
+    assert check_lessons(lessons, LANGUAGES) == []

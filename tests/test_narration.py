@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 
 from portal.cli import main
 from portal.config import Settings
-from portal.onboarding.lessons import BUNDLED_LESSONS, ONBOARDING, LessonLibrary
+from portal.onboarding.lessons import (
+    BUNDLED_LESSONS,
+    ONBOARDING,
+    Answer,
+    Check,
+    LessonLibrary,
+    LessonStep,
+)
 from portal.onboarding.narration import (
     CLIP_BUDGET,
     NARRATION_FOLDER,
+    PAGES,
     NarrationCache,
+    Tools,
+    answer_speech,
     clip_name,
     narrate,
+    page_speech,
+    step_speech,
 )
+from tests.conftest import complete_onboarding
 from tests.system import require
 
 LANGUAGES = ("fr", "en")
@@ -110,14 +126,15 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
     )
     assert main(["lessons", "narrate", "--config", str(config), "--lesson", ONBOARDING]) == 0
     out = capsys.readouterr().out
-    assert f"{ONBOARDING}: 10 made, 0 kept" in out
+    assert "pages: 4 made, 0 kept" in out  # the start and online pages, two languages
+    assert f"{ONBOARDING}: 14 made, 0 kept" in out  # five steps and two answers
 
     folder = tmp_path / "data" / NARRATION_FOLDER
     lesson = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).onboarding
     cache = NarrationCache(folder)
     for step in lesson.steps:
         for language in LANGUAGES:
-            clip = cache.clip(step, language)
+            clip = cache.clip(step_speech(step, language), language)
             assert clip is not None, f"step {step.number} has no {language} clip"
             data = clip.read_bytes()
             assert len(data) <= CLIP_BUDGET
@@ -127,7 +144,37 @@ def test_narrate_makes_one_small_valid_mp3_per_step_and_language(
             assert {frame[2] for frame in frames} == {0b11}, "not mono"
             seconds = len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000
             assert 1 < seconds < 12
-    assert len(list(folder.iterdir())) == 10  # five steps, two languages
+    assert len(list(folder.iterdir())) == 18  # 2 pages, 5 steps and 2 answers, in 2 languages
+
+
+@pytest.mark.parametrize(("language", "voice"), [("uk", "uk"), ("tr", "tr")])
+def test_ukrainian_and_turkish_steps_are_spoken_with_their_own_voice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str, voice: str
+) -> None:
+    need_speech_tools()
+    # A stand-in before the real espeak-ng on the PATH writes down each call's arguments.
+    calls = tmp_path / "espeak-calls"
+    shim = tmp_path / "bin" / "espeak-ng"
+    shim.parent.mkdir()
+    shim.write_text(
+        f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{shutil.which("espeak-ng")}" "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+
+    folder = tmp_path / "narration"
+    library = LessonLibrary.load(BUNDLED_LESSONS, (language,))
+    narrate(library, (language,), folder, only=[ONBOARDING], progress=quiet)
+
+    voices = [line.split()[:2] for line in calls.read_text(encoding="utf-8").splitlines()]
+    assert voices == [["-v", voice]] * 9  # two pages, five steps and two answers
+    cache = NarrationCache(folder)
+    for step in library.onboarding.steps:
+        clip = cache.clip(step_speech(step, language), language)
+        assert clip is not None, f"step {step.number} has no {language} clip"
+        frames = mp3_frames(clip.read_bytes())
+        assert 1 < len(frames) * MPEG2_SAMPLES_PER_FRAME / 16000 < 12
 
 
 def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path: Path) -> None:
@@ -138,7 +185,8 @@ def test_second_run_without_changes_rewrites_nothing(built_cache: Path, tmp_path
     library = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES)
     narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=lines.append)
     assert mtimes(folder) == before
-    assert len(lines) == 1 and lines[0].startswith(f"{ONBOARDING}: 0 made, 10 kept")
+    assert lines[0].startswith("pages: 0 made, 4 kept")
+    assert len(lines) == 2 and lines[1].startswith(f"{ONBOARDING}: 0 made, 14 kept")
 
 
 def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path: Path) -> None:
@@ -147,7 +195,7 @@ def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path:
     folder = tmp_path / "narration"
     shutil.copytree(built_cache, folder)
     old_library = LessonLibrary.load(lessons, LANGUAGES)
-    old_name = clip_name(old_library.onboarding.steps[0], "fr")
+    old_name = clip_name(step_speech(old_library.onboarding.steps[0], "fr"), "fr")
     toml = lessons / ONBOARDING / "lesson.toml"
     original = 'fr = "Ce Wi-Fi est gratuit. Il est pour tout le monde."'
     content = toml.read_text(encoding="utf-8")
@@ -161,7 +209,7 @@ def test_a_changed_sentence_replaces_its_stale_clip(built_cache: Path, tmp_path:
     library = LessonLibrary.load(lessons, LANGUAGES)
     narrate(library, LANGUAGES, folder, only=[ONBOARDING], progress=quiet)
 
-    new_name = clip_name(library.onboarding.steps[0], "fr")
+    new_name = clip_name(step_speech(library.onboarding.steps[0], "fr"), "fr")
     after = mtimes(folder)
     assert old_name is not None and new_name is not None and new_name != old_name
     assert old_name not in after, "the stale clip is still there"
@@ -282,3 +330,172 @@ def test_nothing_autoplays_and_no_script_is_inline(
 def test_speaker_label_is_translated(narrated_app: Flask, client: FlaskClient) -> None:
     page = client.get(step_url(1, "fr")).get_data(as_text=True)
     assert 'aria-label="Écouter"' in page
+
+
+CALL = LessonStep(
+    number=1,
+    pictogram="help.svg",
+    alt={"fr": "Un téléphone."},
+    text={"fr": "Appelez le 1718.", "en": "Call 1718."},
+    check=None,
+    speech={"fr": "Appelez le dix-sept dix-huit."},
+)
+QUESTION = LessonStep(
+    number=2,
+    pictogram="question.svg",
+    alt={"fr": "Un point d'interrogation.", "ar": "علامة استفهام."},
+    text={"fr": "Une question.", "ar": "سؤال."},
+    speech={"ar": "سُؤَالٌ."},
+    check=Check(
+        question={"fr": "Faut-il payer ?", "ar": "هل يجب أن تدفع؟"},
+        speech={"ar": "هَلْ يَجِبُ أَنْ تَدْفَعَ؟"},
+        hint={"fr": "C'est gratuit.", "ar": "مجاني."},
+        answers=(
+            Answer("free.svg", {"fr": "Non.", "ar": "لا."}, True, {"ar": "لَا."}),
+            Answer("pay.svg", {"fr": "Le 1718.", "ar": "نعم."}, False, {"fr": "Le dix-sept."}),
+        ),
+    ),
+)
+
+
+def test_the_speaker_says_the_speech_text_where_the_lesson_gives_one() -> None:
+    assert step_speech(CALL, "fr") == "Appelez le dix-sept dix-huit."
+    assert step_speech(CALL, "en") == "Call 1718."
+    assert step_speech(CALL, "nl") is None
+
+
+def test_a_question_step_says_its_sentence_then_its_question_each_as_it_is_said() -> None:
+    assert step_speech(QUESTION, "fr") == "Une question. Faut-il payer ?"
+    assert step_speech(QUESTION, "ar") == "سُؤَالٌ. هَلْ يَجِبُ أَنْ تَدْفَعَ؟"
+
+
+def test_each_answer_says_its_label_as_it_is_said() -> None:
+    assert QUESTION.check is not None
+    free, pay = QUESTION.check.answers
+    assert answer_speech(free, "ar") == "لَا."
+    assert answer_speech(free, "fr") == "Non."
+    assert answer_speech(pay, "fr") == "Le dix-sept."
+    assert answer_speech(pay, "de") is None
+
+
+def test_the_clip_of_a_text_with_a_speech_is_the_speech_said(tmp_path: Path) -> None:
+    need_speech_tools()
+    real = Tools.find()
+    heard = tmp_path / "heard.txt"
+    espeak = tmp_path / "espeak-ng"
+    # espeak-ng itself, keeping a copy of what it was asked to say.
+    espeak.write_text(f'#!/bin/sh\ntee -a "{heard}" | "{real.espeak}" "$@"\n', encoding="utf-8")
+    espeak.chmod(0o755)
+    library = LessonLibrary.load(BUNDLED_LESSONS, ("fr",))
+    folder = tmp_path / "narration"
+    narrate(
+        library,
+        ("fr",),
+        folder,
+        only=[ONBOARDING],
+        tools=Tools(espeak=str(espeak), lame=real.lame),
+        progress=quiet,
+    )
+    said = heard.read_text(encoding="utf-8")
+    assert "appelez le dix-sept dix-huit." in said
+    assert "1718" not in said
+    help_step = library.onboarding.steps[3]
+    spoken = step_speech(help_step, "fr")
+    assert spoken == (
+        "Besoin d'aide ? Demandez à une personne ici, ou appelez le dix-sept dix-huit."
+    )
+    assert (folder / str(clip_name(spoken, "fr"))).is_file()
+    written = "Besoin d'aide ? Demandez à une personne ici, ou appelez le 1718."
+    assert not (folder / str(clip_name(written, "fr"))).exists()
+
+
+def test_pages_say_their_main_sentence_in_the_language_asked(app: Flask) -> None:
+    with app.app_context():
+        assert page_speech("start", "fr") == (
+            "D'abord, une courte leçon avec des images. Ensuite, vous êtes connecté."
+        )
+        assert page_speech("online", "en") == (
+            "You are online. When the time is over, open your browser."
+        )
+        assert page_speech("online", "ar") == (
+            "أَنْتَ مُتَّصِلٌ بِالْإِنْتَرْنِتْ. عِنْدَمَا يَنْتَهِي الْوَقْتُ، افْتَحِ الْمُتَصَفِّحَ."
+        )
+
+
+SHOWN = {
+    "start": ("First, a short lesson with pictures. Then you are online.",),
+    "online": ("You are online.", "When the time is over, open your browser."),
+}
+"""The sentences start.html and online.html show beside their speaker."""
+ARABIC_VOWEL_MARKS = re.compile("[\u064b-\u065f\u0670]")
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar", "uk", "tr"])
+def test_a_page_speaker_says_the_sentence_the_page_shows(app: Flask, language: str) -> None:
+    with app.app_context():
+        said = {page: page_speech(page, language) for page in PAGES}
+        with force_locale(language):
+            shown = {page: " ".join(gettext(msgid) for msgid in SHOWN[page]) for page in PAGES}
+    if language == "ar":
+        assert said != shown, "the Arabic speech is vowelled"
+        said = {page: ARABIC_VOWEL_MARKS.sub("", text) for page, text in said.items()}
+        shown = {page: ARABIC_VOWEL_MARKS.sub("", text) for page, text in shown.items()}
+    assert said == shown
+
+
+def test_each_answer_has_its_own_small_speaker(narrated_app: Flask, client: FlaskClient) -> None:
+    page = client.get(step_url(5, "fr")).get_data(as_text=True)
+    sources = re.findall(r'<audio preload="none" src="([^"]+)"', page)
+    assert [src.split("?")[0] for src in sources] == [
+        f"/narration/{ONBOARDING}/5/1/fr.mp3",
+        f"/narration/{ONBOARDING}/5/2/fr.mp3",
+    ]
+    assert page.count('class="speaker small"') == 2
+    assert page.count("speaker.js") == 1
+    for src in sources:
+        answer = client.get(unescape(src))
+        assert answer.status_code == 200 and answer.mimetype == "audio/mpeg"
+        mp3_frames(answer.data)
+    question = client.get(audio_src(client, 5, "fr")).data
+    assert question not in {client.get(unescape(src)).data for src in sources}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/narration/{ONBOARDING}/5/3/fr.mp3",  # no third answer
+        f"/narration/{ONBOARDING}/5/0/fr.mp3",
+        f"/narration/{ONBOARDING}/1/1/fr.mp3",  # step 1 has no question
+        f"/narration/{ONBOARDING}/5/1/de.mp3",  # not narrated in German here
+        "/narration/page/nowhere/fr.mp3",
+        "/narration/page/start/xx.mp3",
+    ],
+)
+def test_unknown_answer_or_page_audio_is_404(
+    narrated_app: Flask, client: FlaskClient, url: str
+) -> None:
+    assert client.get(url).status_code == 404
+
+
+def page_audio_src(html: str) -> str:
+    match = re.search(r'<audio controls preload="none" src="([^"]+)"', html)
+    assert match, "the page shows no speaker"
+    return unescape(match.group(1))
+
+
+def test_start_and_online_pages_have_a_speaker(narrated_app: Flask, client: FlaskClient) -> None:
+    start = page_audio_src(client.get("/?lang=fr").get_data(as_text=True))
+    assert start.startswith("/narration/page/start/fr.mp3?v=")
+    complete_onboarding(client, "en")
+    online = page_audio_src(client.get("/online").get_data(as_text=True))
+    assert online.startswith("/narration/page/online/en.mp3?v=")
+    for src in (start, online):
+        clip = client.get(src)
+        assert clip.status_code == 200 and clip.mimetype == "audio/mpeg"
+        mp3_frames(clip.data)
+
+
+def test_the_playing_speaker_says_how_to_stop_it(narrated_app: Flask, client: FlaskClient) -> None:
+    page = client.get(step_url(1, "fr")).get_data(as_text=True)
+    assert '<span class="when-playing">Lecture… Arrêter</span>' in page
+    assert '<span class="when-stopped">Écouter</span>' in page

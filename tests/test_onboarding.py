@@ -43,7 +43,7 @@ def next_link(page: Reply) -> str:
     return unescape(link[1])
 
 
-LANGUAGES = ["fr", "nl", "de", "en", "ar"]
+LANGUAGES = ["fr", "nl", "de", "en", "ar", "uk", "tr"]
 
 
 def html_attributes(html: str) -> tuple[str, str]:
@@ -56,7 +56,7 @@ def test_start_page_offers_every_language_by_its_own_name(client: FlaskClient) -
     html = client.get("/").get_data(as_text=True)
     links = re.findall(r'data-action="language"\s+href="([^"]+)"', html)
     assert [link.rsplit("=", 1)[1] for link in links] == LANGUAGES
-    for name in ["Français", "Nederlands", "Deutsch", "English", "العربية"]:
+    for name in ["Français", "Nederlands", "Deutsch", "English", "العربية", "Українська", "Türkçe"]:
         assert name in html
 
 
@@ -77,7 +77,7 @@ def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
     assert path_of(unescape(link[1])) == "/lesson/onboarding/2"
     assert language_of(unescape(link[1])) == "en"
     assert "This Wi-Fi is free." in html
-    assert 'alt="The Wi-Fi sign and a crossed-out coin."' in html
+    assert 'alt="The Wi-Fi sign and a coin marked 0 euros."' in html
 
 
 def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
@@ -200,6 +200,8 @@ def test_start_page_tells_a_granted_device_it_is_online(client: FlaskClient) -> 
         ("?lang=de", "nl", "de"),
         ("", "nl-BE,nl;q=0.9,fr;q=0.8", "nl"),
         ("", "ar", "ar"),
+        ("", "uk-UA,uk;q=0.9,ru;q=0.8", "uk"),
+        ("", "tr-TR,tr;q=0.9,en;q=0.8", "tr"),
         ("", "es-ES,es;q=0.9", "fr"),
         ("?lang=xx", "en", "en"),
     ],
@@ -245,6 +247,8 @@ def test_arabic_is_right_to_left_and_the_address_stays_left_to_right(
         ("de", "Wir finden diese Seite nicht."),
         ("en", "We cannot find this page."),
         ("ar", "لا نجد هذه الصفحة."),
+        ("uk", "Ми не можемо знайти цю сторінку."),
+        ("tr", "Bu sayfayı bulamıyoruz."),
     ],
 )
 def test_not_found_page_in_the_visitors_language(
@@ -253,6 +257,43 @@ def test_not_found_page_in_the_visitors_language(
     response = client.get("/no/such/page", headers={"Accept-Language": language})
     assert response.status_code == 404
     assert text in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("language", "welcome", "step_texts"),
+    [
+        (
+            "uk",
+            "Виберіть свою мову",
+            [
+                "Цей Wi-Fi безкоштовний. Він для всіх.",
+                'alt="Знак Wi-Fi і монета з написом 0 євро."',
+                "Крок 1 з 5",
+                "Далі",
+            ],
+        ),
+        (
+            "tr",
+            "Dilinizi seçin",
+            [
+                "Bu Wi-Fi ücretsiz. Herkes için.",
+                'alt="Wi-Fi işareti ve üstünde 0 euro yazan bir bozuk para."',
+                "Adım 1 / 5",
+                "İleri",
+            ],
+        ),
+    ],
+)
+def test_ukrainian_and_turkish_pages_are_translated_and_left_to_right(
+    client: FlaskClient, language: str, welcome: str, step_texts: list[str]
+) -> None:
+    start = client.get(f"/?lang={language}").get_data(as_text=True)
+    assert html_attributes(start) == (language, "ltr")
+    assert welcome in start
+    step = client.get(f"/lesson/onboarding/1?lang={language}").get_data(as_text=True)
+    assert html_attributes(step) == (language, "ltr")
+    for text in step_texts:
+        assert text in step, text
 
 
 def test_unknown_lesson_and_step_are_404(client: FlaskClient) -> None:

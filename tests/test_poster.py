@@ -75,6 +75,7 @@ def test_poster_names_the_network_and_the_portal_in_every_site_language(
     assert f'<p class="address" dir="ltr">{PORTAL_URL}</p>' in html
     rows = [f'<tr lang="{code}" dir="ltr">' for code in ("fr", "nl", "de", "en")]
     rows.append('<tr lang="ar" dir="rtl">')
+    rows += [f'<tr lang="{code}" dir="ltr">' for code in ("uk", "tr")]
     where = [html.index(row) for row in rows]
     assert where == sorted(where)  # in the order of site.languages
     for step in (
@@ -82,6 +83,8 @@ def test_poster_names_the_network_and_the_portal_in_every_site_language(
         "Das Telefon öffnet selbst ein Fenster. Wenn nicht, scannen Sie den Code.",
         "Eerst een korte les met prenten. Daarna bent u online.",
         "اختر هذا الواي فاي. أو امسح الرمز.",
+        "Спочатку короткий урок з малюнками. Потім ви в інтернеті.",
+        "Telefon kendiliğinden bir pencere açar. Açmazsa kodu tarayın.",
     ):
         assert step in html
     assert "We never ask your name. We do not keep the pages you visit." in html

@@ -26,7 +26,7 @@ def test_wheel_carries_compiled_catalogs_and_the_guide_source(
     installed_portal: InstalledPortal,
 ) -> None:
     names = set(zipfile.ZipFile(installed_portal.wheel).namelist())
-    for language in ("fr", "nl", "de", "en", "ar"):
+    for language in ("fr", "nl", "de", "en", "ar", "uk", "tr"):
         assert f"portal/translations/{language}/LC_MESSAGES/messages.mo" in names
     assert "portal/content/pack.toml" in names
     assert "portal/content/guides/g01-eid/fr.md" in names
@@ -96,7 +96,7 @@ def test_installed_pack_build_signs_the_bundled_guides(installed: Path, tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("built guides.pack: passerelle-wallonie ")
-    assert "(fr, nl, de, en; 48 pages;" in done.stdout
+    assert "(fr, nl, de, en, ar, uk, tr; 84 pages;" in done.stdout
     verified = portal(
         installed, tmp_path, "pack", "verify", "guides.pack", "--trust", "keys/pack-signing.pub"
     )

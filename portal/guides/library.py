@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.guides.errors import PackRejected
-from portal.guides.pack.names import TOPICS, guide_id_problem
+from portal.guides.pack.names import guide_id_problem
 from portal.guides.pack.page import Source
 from portal.guides.search import INDEX_NAME
 
@@ -79,10 +79,11 @@ class GuideLibrary:
         """The visitor's language when the pack has it, else the pack's fallback."""
         return language if language in self.languages else self.default_language
 
-    def by_topic(self) -> list[tuple[str, list[Guide]]]:
+    def by_topic(self, order: tuple[str, ...]) -> list[tuple[str, list[Guide]]]:
+        """The guides of each topic that has some, topics in `order` (others last)."""
         topics = sorted(
             {guide.topic for guide in self.guides.values()},
-            key=lambda topic: (TOPICS.index(topic) if topic in TOPICS else len(TOPICS), topic),
+            key=lambda topic: (order.index(topic) if topic in order else len(order), topic),
         )
         return [
             (topic, [guide for guide in self.guides.values() if guide.topic == topic])

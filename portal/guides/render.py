@@ -4,6 +4,8 @@
 the switch; nothing is rendered per request. A pack is untrusted input: the
 HTML goes through an nh3 (ammonia) allowlist, so a pack cannot bring script,
 styles, frames or remote resources; images come only from the pack's images/.
+In a right-to-left page every number is kept left-to-right, as on the portal's own
+pages (portal.i18n.ltr_numbers): a phone number must be read in the order it is dialled.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from portal.guides.library import FORMAT, LIBRARY_FILE, LOCAL_HELP_MARKER, RENDE
 from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
+from portal.i18n import ltr_numbers, text_direction
 
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
@@ -34,6 +37,7 @@ MEDIA_PREFIX = "/guides/media/"
 ALLOWED_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em"}
     | {"a", "img", "code", "pre", "blockquote", "table", "thead", "tbody", "tr", "th", "td"}
+    | {"bdi"}
 )
 DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
@@ -65,10 +69,16 @@ class PageRenderer:
         self.markdown = MarkdownIt("commonmark", {"html": True}).enable("table")
         self.markdown.add_render_rule("image", _render_image)
         self.markdown.add_render_rule("link_open", _render_link_open)
+        self.markdown.add_render_rule("text", _render_text)
         self.cleaner = nh3.Cleaner(
             tags=set(ALLOWED_TAGS),
             clean_content_tags=set(DROPPED_WITH_CONTENT),
-            attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}},
+            attributes={
+                "a": {"href", "title", "dir"},
+                "img": {"src", "alt", "title"},
+                "ol": {"start"},
+                "bdi": {"dir"},
+            },
             attribute_filter=self._attribute,
             url_schemes=set(URL_SCHEMES),
             link_rel="noopener noreferrer",
@@ -76,13 +86,14 @@ class PageRenderer:
             strip_comments=True,
         )
 
-    def render(self, body: str) -> str:
+    def render(self, body: str, right_to_left: bool = False) -> str:
         tokens = self.markdown.parse(body)
         for token in tokens:
             # The page title is the only h1; a body "#" heading becomes a section.
             if token.type in ("heading_open", "heading_close") and token.tag == "h1":
                 token.tag = "h2"
-        raw = self.markdown.renderer.render(tokens, self.markdown.options, {"images": self.images})
+        env = {"images": self.images, "right_to_left": right_to_left}
+        raw = self.markdown.renderer.render(tokens, self.markdown.options, env)
         clean = self.cleaner.clean(raw)
         # An <img> whose src was not a pack image lost its src: drop the whole element.
         return _IMG_WITHOUT_SRC.sub("", clean)
@@ -105,16 +116,29 @@ def _render_image(
     return f'<img src="{escape(url)}" alt="{alt}">'
 
 
+def _render_text(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """Text; in a right-to-left page, its numbers in <bdi dir="ltr"> (an address shown as a
+    link's words is left-to-right as a whole: see _render_link_open)."""
+    if env["right_to_left"] and not (idx > 0 and tokens[idx - 1].attrGet("dir") == "ltr"):
+        return str(ltr_numbers(tokens[idx].content))
+    return renderer.text(tokens, idx, options, env)
+
+
 def _render_link_open(
     renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
 ) -> str:
-    """Mark links whose words are their address: print adds no "(url)" after those."""
+    """Mark links whose words are their address: print adds no "(url)" after those, and a
+    right-to-left page keeps the address left-to-right."""
     token = tokens[idx]
     href = str(token.attrGet("href") or "")
     text = tokens[idx + 1].content if idx + 2 < len(tokens) else ""
     bare = re.sub(r"^[a-z]+://", "", href).rstrip("/")
     if text and text.rstrip("/") in (href.rstrip("/"), bare):
         token.attrSet("class", "url-shown")
+        if env["right_to_left"]:
+            token.attrSet("dir", "ltr")
     rendered: str = renderer.renderToken(tokens, idx, options, env)
     return rendered
 
@@ -189,7 +213,7 @@ def prepare(folder: Path, settings: Settings) -> None:
 def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
     where = f"guides/{page.id}/{page.language}.md"
     try:
-        return renderer.render(page.body)
+        return renderer.render(page.body, right_to_left=text_direction(page.language) == "rtl")
     except Exception as error:  # a renderer bug must refuse the pack, not break the portal
         raise RenderError(f"{where}: cannot be rendered ({error})") from error
 

@@ -18,7 +18,8 @@ from portal.config import Settings
 from portal.context import services
 from portal.guides.library import LOCAL_HELP_MARKER, Guide, GuideLibrary, load_library
 from portal.guides.pack.names import IMAGE_TYPES, image_name_problem
-from portal.guides.search import MAX_QUERY_CHARS, search
+from portal.guides.search import MAX_QUERY_CHARS, SearchHit, search
+from portal.guides.spelling import suggest
 from portal.guides.store import current_pack_dir
 from portal.i18n import NATIVE_NAMES, current_language, text_direction
 from portal.local_help import local_help_html
@@ -26,15 +27,17 @@ from portal.local_help import local_help_html
 guides = Blueprint("guides", __name__)
 
 TOPIC_NAMES = {
-    "identity": _l("Identity and eID card"),
-    "money-taxes": _l("Money, taxes and pension"),
+    # The library's order: emergencies first, so a person in trouble scrolls past nothing.
+    "safety": _l("Emergencies"),
+    "identity": _l("Identity"),
+    "money-taxes": _l("Money and taxes"),
     "health": _l("Health"),
     "work": _l("Work"),
     "family-home": _l("Family and home"),
     "transport": _l("Bus and train"),
-    "safety": _l("Emergencies and safety"),
     "commune": _l("Your commune"),
 }
+"""Each topic's short name, for its heading and the table of contents above the list."""
 OTHER_TOPIC = _l("Other guides")
 MEDIA_MAX_AGE = 86400
 # A pack image opened on its own, an SVG above all, must never run script.
@@ -91,15 +94,16 @@ def _reading(library: GuideLibrary) -> tuple[str, str | None]:
 
 @guides.get("/guides")
 def index() -> str | Response:
-    """Every guide, grouped by topic, with its pictogram."""
+    """Every guide, grouped by topic under a table of contents of the topics."""
     library = library_or_missing()
     language, fallback = _reading(library)
     topics = [
         (
+            topic,
             TOPIC_NAMES.get(topic, OTHER_TOPIC),
             [(g, g.page_for(language, library.default_language)) for g in found],
         )
-        for topic, found in library.by_topic()
+        for topic, found in library.by_topic(tuple(TOPIC_NAMES))
     ]
     return render_template(
         "guides/index.html",
@@ -112,20 +116,41 @@ def index() -> str | Response:
 
 @guides.get("/guides/search")
 def search_page() -> str | Response:
-    """Results for ?q=, best first; any text is safe to type."""
+    """Results for ?q=, best first; any text is safe to type.
+
+    With a word the index does not know, a "Did you mean …?" link; with nothing
+    found in the reading language, the results in the pack's default language.
+    """
     library = library_or_missing()
     language, fallback = _reading(library)
     query = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    hits = search(library.folder, language, query) if query.strip() else []
-    known = [hit for hit in hits if hit.guide_id in library.guides]
+    hits: list[SearchHit] = []
+    in_default: list[SearchHit] = []
+    suggestion = None
+    if query.strip():
+        hits = _known(library, search(library.folder, language, query))
+        suggestion = suggest(library.folder, language, query)
+        if not hits and language != library.default_language:
+            in_default = _known(library, search(library.folder, library.default_language, query))
     return render_template(
         "guides/search.html",
         query=query,
-        hits=known,
-        pictograms={hit.guide_id: library.guides[hit.guide_id].pictogram for hit in known},
+        hits=hits,
+        suggestion=suggestion,
+        in_default=in_default,
+        default_language=library.default_language,
+        default_name=language_name(library.default_language),
+        pictograms={
+            hit.guide_id: library.guides[hit.guide_id].pictogram for hit in hits + in_default
+        },
         reading=language,
         fallback=fallback,
     )
+
+
+def _known(library: GuideLibrary, hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits whose guide the library has (the index and library.json agree when sane)."""
+    return [hit for hit in hits if hit.guide_id in library.guides]
 
 
 @guides.get("/guides/<guide_id>")

@@ -1,7 +1,8 @@
 """`portal lessons check`: every lesson complete, and written in Easy-to-Read style.
 
 Loading already refuses a missing translation, pictogram or alt text; this adds
-the style rules: at most 15 words a sentence, at most 2 sentences a step.
+the style rules: at most 15 words a sentence, at most 2 sentences a step; and says
+where a speech text (what the speaker says instead of the text) strays from its text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ MAX_SENTENCES = 2
 
 # A sentence ends with . ! ? or the Arabic question mark, before a space or the end.
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+")
+
+
+VOWELLED = frozenset({"ar"})
+"""Languages whose speech texts are their texts with vowel marks added, numbers aside."""
+
+# Arabic harakat, tanwin, shadda, sukun and the dagger alif: what a vowelled text adds.
+_VOWEL_MARKS = re.compile("[\u064b-\u065f\u0670]")
 
 
 def sentences(text: str) -> list[str]:
@@ -44,6 +52,33 @@ def _style(texts: Texts, where: str, max_sentences: int | None) -> list[str]:
     return problems
 
 
+def _plain(text: str) -> str:
+    """The words alone: soft hyphens and the kind of space (no-break or not) left out."""
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def _speech(texts: Texts, speech: Texts, where: str) -> list[str]:
+    problems = []
+    for language, said in sorted(speech.items()):
+        text = _plain(texts[language])
+        at = f"{where}, speech, {language}"  # named as loading names it
+        if _plain(said) == text:
+            problems.append(f"{at}: the same as the text (leave it out)")
+        if len(sentences(said)) != len(sentences(text)):
+            problems.append(
+                f"{at}: {len(sentences(said))} sentences, the text has {len(sentences(text))}"
+            )
+        if any(character.isdigit() for character in said):
+            problems.append(f"{at}: write the numbers in words, as people say them")
+        elif (
+            language in VOWELLED
+            and not any(character.isdigit() for character in text)
+            and _plain(_VOWEL_MARKS.sub("", said)) != _VOWEL_MARKS.sub("", text)
+        ):
+            problems.append(f"{at}: only add vowel marks to the text ({said!r})")
+    return problems
+
+
 def style_problems(lesson: Lesson) -> list[str]:
     where = f"lesson {lesson.slug}"
     problems = _style(lesson.title, f"{where}, title", 1)
@@ -51,12 +86,15 @@ def style_problems(lesson: Lesson) -> list[str]:
     for step in lesson.steps:
         at = f"{where}, step {step.number}"
         problems += _style(step.text, f"{at}, text", MAX_SENTENCES)
+        problems += _speech(step.text, step.speech, at)
         problems += _style(step.alt, f"{at}, alt text", MAX_SENTENCES)
         if step.check:
             problems += _style(step.check.question, f"{at}, question", MAX_SENTENCES)
+            problems += _speech(step.check.question, step.check.speech, f"{at}, check")
             problems += _style(step.check.hint, f"{at}, hint", MAX_SENTENCES)
             for number, answer in enumerate(step.check.answers, start=1):
                 problems += _style(answer.label, f"{at}, answer {number}", 1)
+                problems += _speech(answer.label, answer.speech, f"{at}, check, answer {number}")
     return problems
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Answer:
     pictogram: str
     label: Texts
     correct: bool
+    speech: Texts = field(default_factory=dict)
+    """The label as the speaker says it, in the languages where it is not said as written."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Check:
     answers: tuple[Answer, ...]
     hint: Texts
     """Said kindly after a wrong answer; the person simply tries again."""
+    speech: Texts = field(default_factory=dict)
+    """The question as the speaker says it, in the languages where it is not said as written."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class LessonStep:
     check: Check | None
     local_help: bool = False
     """Show, under the sentence, where to find a person who helps (from portal.toml)."""
+    speech: Texts = field(default_factory=dict)
+    """The sentence as the speaker says it, in the languages where it is not said as written:
+    vowelled Arabic (espeak-ng misreads unvowelled words), numbers as people say them."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,24 @@ def _texts(raw: Any, where: str, languages: tuple[str, ...], problems: _Problems
     return {str(code): str(value).strip() for code, value in raw.items()}
 
 
+def _speech(raw: Any, where: str, texts: Texts, problems: _Problems) -> Texts:
+    """An optional [speech] table beside `texts`: only languages `texts` has, none empty."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a table of texts by language")
+        return {}
+    speech = {}
+    for code, value in raw.items():
+        if code not in texts:
+            problems.append(f"{where}, {code}: there is no text in this language to say")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}, {code}: empty (leave the language out to say the text)")
+        else:
+            speech[str(code)] = value.strip()
+    return speech
+
+
 def _pictogram(raw: Any, where: str, folder: Path, problems: _Problems) -> str:
     if not isinstance(raw, str) or not _PICTOGRAM.match(raw):
         problems.append(f"{where}: pictogram must be a file name like 'wifi.svg'")
@@ -153,19 +178,30 @@ def _check(
         problems.append(f"{where}, answers: give 2 to 4 answers")
         return None
     answers = tuple(
-        Answer(
-            pictogram=_pictogram(item.get("pictogram"), f"{where}, answer {i}", folder, problems),
-            label=_texts(item.get("label"), f"{where}, answer {i}, label", languages, problems),
-            correct=item.get("correct") is True,
-        )
+        _answer(item, f"{where}, answer {i}", folder, languages, problems)
         for i, item in enumerate(raw_answers, start=1)
     )
     if sum(answer.correct for answer in answers) != 1:
         problems.append(f"{where}, answers: exactly one answer must have correct = true")
+    question = _texts(raw.get("question"), f"{where}, question", languages, problems)
     return Check(
-        question=_texts(raw.get("question"), f"{where}, question", languages, problems),
+        question=question,
         answers=answers,
         hint=_texts(raw.get("hint"), f"{where}, hint", languages, problems),
+        speech=_speech(raw.get("speech"), f"{where}, speech", question, problems),
+    )
+
+
+def _answer(
+    raw: Any, where: str, folder: Path, languages: tuple[str, ...], problems: _Problems
+) -> Answer:
+    pictogram = _pictogram(raw.get("pictogram"), where, folder, problems)
+    label = _texts(raw.get("label"), f"{where}, label", languages, problems)
+    return Answer(
+        pictogram=pictogram,
+        label=label,
+        correct=raw.get("correct") is True,
+        speech=_speech(raw.get("speech"), f"{where}, speech", label, problems),
     )
 
 
@@ -193,16 +229,21 @@ def load_lesson(folder: Path, languages: tuple[str, ...]) -> Lesson:
     steps = []
     for number, item in enumerate(raw_steps, start=1):
         where = f"lesson {slug}, step {number}"
+        # Problems are reported in the order of the fields below.
+        pictogram = _pictogram(item.get("pictogram"), where, folder, problems)
+        alt = _texts(item.get("alt"), f"{where}, alt text", languages, problems)
+        text = _texts(item.get("text"), f"{where}, text", languages, problems)
         steps.append(
             LessonStep(
                 number=number,
-                pictogram=_pictogram(item.get("pictogram"), where, folder, problems),
-                alt=_texts(item.get("alt"), f"{where}, alt text", languages, problems),
-                text=_texts(item.get("text"), f"{where}, text", languages, problems),
+                pictogram=pictogram,
+                alt=alt,
+                text=text,
                 check=_check(item["check"], f"{where}, check", folder, languages, problems)
                 if "check" in item
                 else None,
                 local_help=item.get("local_help") is True,
+                speech=_speech(item.get("speech"), f"{where}, speech", text, problems),
             )
         )
         last = number == len(raw_steps)

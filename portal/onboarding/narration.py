@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.onboarding.lessons import Lesson, LessonLibrary, LessonStep
+from portal.onboarding.lessons import Answer, Lesson, LessonLibrary, LessonStep, Texts
 
 NARRATION_FOLDER = "narration"
 """The cache's folder inside the data directory."""
@@ -61,20 +61,50 @@ class NarrationError(RuntimeError):
     """Narration cannot be built: a tool is missing or failed; the message says which."""
 
 
-def spoken_text(step: LessonStep, language: str) -> str | None:
-    """What the speaker says: the step's sentence, then its check question if it has one."""
-    sentence = step.text.get(language)
-    if not sentence:
+def said(texts: Texts, speech: Texts, language: str) -> str | None:
+    """How the speaker says `texts` in `language`: as its speech table has it, else as written."""
+    return speech.get(language) or texts.get(language) or None
+
+
+def step_speech(step: LessonStep, language: str) -> str | None:
+    """What the step's speaker says: its sentence, then its check question if it has one."""
+    sentence = said(step.text, step.speech, language)
+    if sentence is None:
         return None
-    if step.check is not None and step.check.question.get(language):
-        return f"{sentence} {step.check.question[language]}"
-    return sentence
+    question = said(step.check.question, step.check.speech, language) if step.check else None
+    return f"{sentence} {question}" if question else sentence
 
 
-def clip_name(step: LessonStep, language: str) -> str | None:
-    """The cache file name for this step in this language, or None if it cannot be narrated."""
+def answer_speech(answer: Answer, language: str) -> str | None:
+    """What an answer's small speaker says: its label."""
+    return said(answer.label, answer.speech, language)
+
+
+PAGES = ("start", "online")
+"""The pages whose main sentence has a speaker (start.html, online.html)."""
+
+
+def page_speech(page: str, language: str) -> str:
+    """What the page's speaker says in `language` (needs an app context): its main sentence
+    from the catalogs, where the context "speech" gives it as it is said (vowelled Arabic)."""
+    from flask_babel import force_locale, pgettext
+
+    with force_locale(language):
+        said = {
+            "start": [
+                pgettext("speech", "First, a short lesson with pictures. Then you are online.")
+            ],
+            "online": [
+                pgettext("speech", "You are online."),
+                pgettext("speech", "When the time is over, open your browser."),
+            ],
+        }[page]
+    return " ".join(said)
+
+
+def clip_name(text: str | None, language: str) -> str | None:
+    """The cache file name for `text` said in `language`, or None if it cannot be narrated."""
     voice = VOICES.get(language)
-    text = spoken_text(step, language)
     if voice is None or text is None:
         return None
     recipe = json.dumps([RECIPE_VERSION, voice, SPEECH, ENCODER, text], ensure_ascii=False)
@@ -83,12 +113,12 @@ def clip_name(step: LessonStep, language: str) -> str | None:
 
 @dataclass(frozen=True)
 class NarrationCache:
-    """The folder of clips; it answers only for clips whose name the lessons give."""
+    """The folder of clips; it answers only for clips whose name a text to say gives."""
 
     folder: Path
 
-    def clip(self, step: LessonStep, language: str) -> Path | None:
-        name = clip_name(step, language)
+    def clip(self, text: str | None, language: str) -> Path | None:
+        name = clip_name(text, language)
         if name is None:
             return None
         path = self.folder / name
@@ -141,7 +171,7 @@ def synthesise(tools: Tools, voice: str, text: str, target: Path) -> None:
 
 @dataclass(frozen=True)
 class LessonNarration:
-    """What one lesson's run did."""
+    """What one lesson's run did (or the pages', under the slug "pages")."""
 
     slug: str
     made: int
@@ -160,16 +190,38 @@ class _Clip:
 
 
 def _wanted(lessons: Iterable[Lesson], languages: Iterable[str]) -> dict[str, _Clip]:
-    """Clip name → what to say, for every step of `lessons` in `languages`."""
+    """Clip name → what to say, for every step and answer of `lessons` in `languages`."""
     wanted = {}
     for lesson in lessons:
         for step in lesson.steps:
+            where = f"lesson {lesson.slug}, step {step.number}"
             for language in languages:
-                name = clip_name(step, language)
-                text = spoken_text(step, language)
-                if name is not None and text is not None:
-                    where = f"lesson {lesson.slug}, step {step.number}, {language}"
-                    wanted[name] = _Clip(VOICES[language], text, where)
+                said_here = [(step_speech(step, language), where)]
+                if step.check:
+                    said_here += [
+                        (answer_speech(answer, language), f"{where}, answer {number}")
+                        for number, answer in enumerate(step.check.answers, start=1)
+                    ]
+                for text, place in said_here:
+                    name = clip_name(text, language)
+                    if name is not None and text is not None:
+                        wanted[name] = _Clip(VOICES[language], text, f"{place}, {language}")
+    return wanted
+
+
+def _pages_wanted(languages: Iterable[str]) -> dict[str, _Clip]:
+    """Clip name → what to say, for every page with a speaker in `languages`."""
+    from portal.i18n import catalog_app
+    from portal.resources import TRANSLATIONS, bundled
+
+    wanted = {}
+    with catalog_app(bundled(*TRANSLATIONS)).app_context():
+        for page in PAGES:
+            for language in languages:
+                text = page_speech(page, language)
+                name = clip_name(text, language)
+                if name is not None:
+                    wanted[name] = _Clip(VOICES[language], text, f"page {page}, {language}")
     return wanted
 
 
@@ -183,7 +235,8 @@ def narrate(
     workers: int = os.cpu_count() or 2,
     progress: Callable[[str], None] = print,
 ) -> list[LessonNarration]:
-    """Make the missing clips of every lesson (or of `only`) and delete clips no lesson needs.
+    """Make the missing clips of the pages and of every lesson (or of `only`), and delete
+    clips nothing needs any more.
 
     Clips of lessons outside `only` are kept while their text is current.
     """
@@ -196,13 +249,17 @@ def narrate(
     if unknown:
         raise NarrationError(f"no lesson named {', '.join(sorted(unknown))}")
     folder.mkdir(parents=True, exist_ok=True)
+    pages = _pages_wanted(languages)
+    # The pages first: the start page is the first a visitor sees.
+    groups = [("pages", pages)] + [
+        (lesson.slug, _wanted([lesson], languages))
+        for lesson in library.path
+        if not chosen or lesson.slug in chosen
+    ]
     reports = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for lesson in library.path:
-            if chosen and lesson.slug not in chosen:
-                continue
+        for slug, clips in groups:
             started = time.monotonic()
-            clips = _wanted([lesson], languages)
             missing = [name for name in clips if not (folder / name).is_file()]
             jobs = [
                 pool.submit(synthesise, tools, clips[name].voice, clips[name].text, folder / name)
@@ -211,14 +268,14 @@ def narrate(
             for job in jobs:
                 job.result()
             report = LessonNarration(
-                lesson.slug, len(missing), len(clips) - len(missing), time.monotonic() - started
+                slug, len(missing), len(clips) - len(missing), time.monotonic() - started
             )
             progress(report.line())
             for name in missing:
                 if (folder / name).stat().st_size > CLIP_BUDGET:
                     progress(f"warning: {clips[name].where} is over {CLIP_BUDGET // 1024} KB")
             reports.append(report)
-    needed = _wanted(library.path, languages)
+    needed = _wanted(library.path, languages) | pages
     stale = [
         path
         for path in folder.iterdir()

@@ -1,7 +1,15 @@
-/* Turns each step's audio player into one big speaker button that plays and pauses.
+/* Turns each audio player into one speaker button that plays and stops; while it plays,
+   aria-pressed="true" (CSS then shows "Playing… Stop"). One clip at a time.
    Plain ES5 for old phones; the page works the same without it. */
 (function () {
   "use strict";
+  var players = document.getElementsByTagName("audio");
+  function stop(audio) {
+    audio.pause();
+    if (audio.currentTime) {
+      audio.currentTime = 0;
+    }
+  }
   function enhance(box) {
     var audio = box.querySelector("audio");
     var button = box.querySelector(".speaker-button");
@@ -20,10 +28,17 @@
           playing.catch(function () { pressed(false); });
         }
       } else {
-        audio.pause();
+        stop(audio);
       }
     });
-    audio.addEventListener("play", function () { pressed(true); });
+    audio.addEventListener("play", function () {
+      for (var i = 0; i < players.length; i += 1) {
+        if (players[i] !== audio) {
+          stop(players[i]);
+        }
+      }
+      pressed(true);
+    });
     audio.addEventListener("pause", function () { pressed(false); });
     audio.addEventListener("ended", function () { pressed(false); });
     audio.addEventListener("error", function () { pressed(false); });

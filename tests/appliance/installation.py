@@ -129,13 +129,13 @@ def check_units(entries: dict[str, Entry]) -> None:
 
 
 def check_narration(chroot: Chroot, entries: dict[str, Entry]) -> None:
-    """Every lesson step's audio in five languages, made as the portal's user."""
+    """Every lesson step's audio in the seven default languages, made as the portal's user."""
     uid, gid = passerelle_ids(chroot)
     clips = [
         entry for path, entry in entries.items()
         if path.startswith("/var/lib/passerelle/narration/") and path.endswith(".mp3")
     ]  # fmt: skip
-    assert len(clips) >= 6 * 5, len(clips)  # every lesson step, five languages
+    assert len(clips) >= 6 * 7, len(clips)  # every lesson step, seven languages
     assert {clip.owner for clip in clips} == {(uid, gid)}
 
 

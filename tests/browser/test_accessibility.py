@@ -19,7 +19,7 @@ from tests.browser.conftest import ARTIFACTS
 from tests.browser.walk import walk_in_browser
 from tests.live import Visitor
 
-LANGUAGES = ["fr", "nl", "de", "en", "ar"]
+LANGUAGES = ["fr", "nl", "de", "en", "ar", "uk", "tr"]
 PAGE_BUDGET_BYTES = 30 * 1024
 """Each onboarding page (the issue's budget)."""
 LIBRARY_BUDGET_BYTES = 40 * 1024

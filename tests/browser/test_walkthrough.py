@@ -28,7 +28,7 @@ def test_onboarding_in_chromium_opens_the_internet(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar", "uk", "tr"])
 def test_onboarding_works_without_javascript(
     portal: Visitor, phone_without_javascript: Page, language: str
 ) -> None:

@@ -38,7 +38,7 @@ TOPICS = (
     "safety",
     "commune",
 )
-"""The topics a guide may belong to, in the order /guides shows them."""
+"""The topics a guide may belong to (/guides shows them in portal.guides.views' order)."""
 
 
 def pack_id_problem(value: object) -> str | None:
