@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from portal.config import Settings
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
-from portal.onboarding.narration import NARRATION_FOLDER, clip_name
+from portal.onboarding.narration import NARRATION_FOLDER, _pages_wanted, _wanted
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.walk import expect_at
 from tests.live import Visitor, production_server
@@ -39,15 +39,14 @@ TEXT_AT_200_PERCENT = "225%"
 
 
 def with_every_speaker(data_dir: Path) -> None:
-    """An (empty) clip for every step in every language, so each step shows its speaker."""
+    """An (empty) clip for every step, answer and page in every language, so each shows its
+    speaker."""
     folder = data_dir / NARRATION_FOLDER
     folder.mkdir(parents=True)
-    for lesson in LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).path:
-        for step in lesson.steps:
-            for language in LANGUAGES:
-                name = clip_name(step, language)
-                if name is not None:
-                    (folder / name).write_bytes(b"")
+    lessons = LessonLibrary.load(BUNDLED_LESSONS, LANGUAGES).path
+    # The narration's own lists of the clips it makes: the placeholders are those, no more.
+    for name in [*_wanted(lessons, LANGUAGES), *_pages_wanted(LANGUAGES)]:
+        (folder / name).write_bytes(b"")
 
 
 @pytest.fixture(scope="module")
