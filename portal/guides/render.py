@@ -12,7 +12,7 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from portal.guides.library import FORMAT, LIBRARY_FILE, LOCAL_HELP_MARKER, RENDE
 from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
+from portal.phones import numbers_html
+from portal.typography import typeset
 
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
@@ -40,6 +42,10 @@ DROPPED_WITH_CONTENT = frozenset(
 )
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_TAG = re.compile(r"""<(/?)([a-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+"""A tag of sanitised HTML (nh3 quotes every attribute value; a ">" may stand inside one)."""
+VERBATIM = frozenset({"code", "pre"})
+"""Text shown exactly as written: commands, codes."""
 
 
 class RenderError(ValueError):
@@ -91,6 +97,31 @@ class PageRenderer:
         if element == "img" and attribute == "src":
             return media_url(value, self.images)
         return value
+
+
+def dress(html: str, language: str) -> str:
+    """Sanitised HTML with its words typeset for `language` and its phone numbers linked
+    (portal.phones), in text only: tags and attribute values stay as they are, code is
+    verbatim, and a number inside a link stays a part of that link."""
+    parts = []
+    open_links = 0
+    verbatim = 0
+    last = 0
+    for tag in _TAG.finditer(html):
+        text = html[last : tag.start()]
+        if text and not verbatim:
+            text = str(numbers_html(typeset(unescape(text), language), links=not open_links))
+        parts.append(text)
+        parts.append(tag.group(0))
+        step = -1 if tag.group(1) else 1
+        if tag.group(2) == "a":
+            open_links += step
+        elif tag.group(2) in VERBATIM:
+            verbatim += step
+        last = tag.end()
+    tail = html[last:]
+    parts.append(str(numbers_html(typeset(unescape(tail), language))) if tail else "")
+    return "".join(parts)
 
 
 def _render_image(
@@ -156,7 +187,8 @@ def prepare(folder: Path, settings: Settings) -> None:
             html = _render_page(renderer, page)
             target = output / page.id / f"{page.language}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(html, encoding="utf-8")
+            # Searched as written (plain_text below), shown typeset.
+            target.write_text(dress(html, page.language), encoding="utf-8")
             entries.append(
                 IndexEntry(
                     page.id,

@@ -1,0 +1,79 @@
+"""Typography of what villagers read (portal.typography): where words may and may not break."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from portal.context import Services
+from portal.guides.render import PageRenderer, dress
+from portal.onboarding.narration import spoken_text
+from portal.typography import typeset
+
+NBH = "\u2011"  # non-breaking hyphen
+NNBSP = "\u202f"  # narrow no-break space
+SHY = "\u00ad"  # soft hyphen
+
+
+def test_wifi_never_breaks_at_its_hyphen_in_any_language() -> None:
+    for language in ("fr", "nl", "de", "en", "ar", "uk", "tr"):
+        assert typeset("Free Wi-Fi, wi-fi", language) == f"Free Wi{NBH}Fi, wi{NBH}fi"
+
+
+def test_french_signs_and_quotes_stay_with_their_word() -> None:
+    assert typeset("Besoin d'aide ? Oui ! Attention : « ici » ; fin", "fr") == (
+        f"Besoin d'aide{NNBSP}? Oui{NNBSP}! Attention{NNBSP}: «{NNBSP}ici{NNBSP}»{NNBSP}; fin"
+    )
+    assert typeset("«ici»", "fr") == f"«{NNBSP}ici{NNBSP}»"
+
+
+def test_other_languages_keep_their_spaces() -> None:
+    assert typeset("Need help ? Yes : here", "en") == "Need help ? Yes : here"
+
+
+def test_long_words_get_soft_hyphens_by_language() -> None:
+    assert typeset("Gemeindeverwaltung", "de") == f"Gemein{SHY}de{SHY}ver{SHY}wal{SHY}tung"
+    assert typeset("telefoonnummer", "nl") == f"tele{SHY}foon{SHY}num{SHY}mer"
+    assert typeset("informatiquement", "fr") == f"infor{SHY}ma{SHY}ti{SHY}que{SHY}ment"
+    assert typeset("Telefon", "de") == "Telefon"  # short words stay whole
+
+
+def test_arabic_and_turkish_are_not_hyphenated() -> None:
+    assert typeset("والاستشاريين", "ar") == "والاستشاريين"
+    assert typeset("güvenliğinizden", "tr") == "güvenliğinizden"
+
+
+def test_addresses_numbers_and_placeholders_are_left_as_written() -> None:
+    text = (
+        "https://www.myminfin.be/Gemeindeverwaltung www.belgium.be/Gemeindeverwaltung "
+        "hilfe@gemeindeverwaltung.be %(Gemeindeverwaltung)s 18:45 02/12/2026"
+    )
+    assert typeset(text, "de") == text
+    assert typeset("https://x.be/a : b", "fr") == f"https://x.be/a{NNBSP}: b"
+
+
+def test_guide_html_is_typeset_in_its_text_only() -> None:
+    html = PageRenderer(frozenset()).render(
+        '<p title="Wi-Fi : Gemeindeverwaltung">Wi-Fi : oui</p>\n\n'
+        "`Wi-Fi : 112` [Wi-Fi : 112](https://www.112.be)\n"
+    )
+    assert dress(html, "fr") == (
+        f'<p title="Wi-Fi : Gemeindeverwaltung">Wi{NBH}Fi{NNBSP}: oui</p>\n'
+        '<p><code>Wi-Fi : 112</code> <a href="https://www.112.be" rel="noopener noreferrer">'
+        f'Wi{NBH}Fi{NNBSP}: <bdi dir="ltr">112</bdi></a></p>\n'
+    )
+
+
+def test_catalog_strings_are_typeset_and_attributes_are_not(client: FlaskClient) -> None:
+    html = client.get("/?lang=fr").get_data(as_text=True)
+    assert f"<h1>Wi{NBH}Fi gratuit</h1>" in html
+    page = client.get("/lesson/onboarding/4?lang=fr").get_data(as_text=True)
+    assert f"Besoin d&#39;aide{NNBSP}?" in page
+    # The pictogram's description is an attribute: no typography there.
+    assert 'alt="' in page and NNBSP not in page.split('alt="')[1].split('"')[0]
+
+
+def test_narration_reads_the_lesson_text_untouched(services: Services) -> None:
+    step = services.lessons.onboarding.steps[3]
+    assert spoken_text(step, "fr") == (
+        "Besoin d'aide ? Demandez à une personne ici, ou appelez le 1718."
+    )
