@@ -9,12 +9,13 @@ finds its language again next to its learning path (portal/onboarding/path.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, format_time, get_locale, ngettext
 from markupsafe import Markup
 
 from portal.config import ConfigError, SiteSettings
@@ -33,6 +34,10 @@ NATIVE_NAMES = {
     "en": "English",
     "ar": "العربية",
 }
+
+
+TIMEZONE = "Europe/Brussels"
+"""The villagers' clock: every hotspot is in Wallonia (Babel's own default is UTC)."""
 
 
 def _site() -> SiteSettings:
@@ -93,6 +98,19 @@ class TypesetDomain(Domain):  # type: ignore[misc]  # flask_babel is untyped
         return translations
 
 
+def clock_time(epoch: float) -> str:
+    """A moment as the visitor's clock shows it: "18:45", "6:45 PM"."""
+    return str(format_time(datetime.fromtimestamp(epoch, UTC), "short"))
+
+
+def duration(minutes: int) -> str:
+    """A length of time in words, plural right in every language: whole hours in hours
+    ("4 hours"), anything else in minutes ("90 minutes": easier than "1 h 30 min")."""
+    if minutes % 60 == 0:
+        return str(ngettext("%(num)d hour", "%(num)d hours", minutes // 60))
+    return str(ngettext("%(num)d minute", "%(num)d minutes", minutes))
+
+
 def text_direction(language: str) -> str:
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
@@ -116,6 +134,7 @@ def check_catalogs(site: SiteSettings) -> Path:
 
 def init_app(app: Flask, site: SiteSettings) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(site))
+    app.config["BABEL_DEFAULT_TIMEZONE"] = TIMEZONE
     babel = Babel(app, locale_selector=select_locale)
     babel.domain_instance = TypesetDomain()
     app.add_template_filter(shown)

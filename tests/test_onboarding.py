@@ -374,7 +374,7 @@ def test_online_page_offers_more_time(
 ) -> None:
     complete_onboarding(client, "nl")
     book = services.book
-    clock.advance(3600)
+    clock.advance(2 * 3600)  # half of the four-hour session is left
     html = client.get("/online").get_data(as_text=True)
     assert 'data-action="extend"' in html and "Meer tijd" in html
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
