@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask.testing import FlaskClient
 
 from portal.context import Services
 from portal.guides.render import PageRenderer, dress
 from portal.onboarding.narration import spoken_text
-from portal.typography import typeset
+from portal.typography import TABLE_NAME, dictionary, table_text, typeset, typeset_with
 
 NBH = "\u2011"  # non-breaking hyphen
 NNBSP = "\u202f"  # narrow no-break space
@@ -31,15 +34,39 @@ def test_other_languages_keep_their_spaces() -> None:
 
 
 def test_long_words_get_soft_hyphens_by_language() -> None:
-    assert typeset("Gemeindeverwaltung", "de") == f"Gemein{SHY}de{SHY}ver{SHY}wal{SHY}tung"
-    assert typeset("telefoonnummer", "nl") == f"tele{SHY}foon{SHY}num{SHY}mer"
-    assert typeset("informatiquement", "fr") == f"infor{SHY}ma{SHY}ti{SHY}que{SHY}ment"
-    assert typeset("Telefon", "de") == "Telefon"  # short words stay whole
+    def hyphenated(word: str, language: str) -> str:
+        return typeset_with(word, language, dictionary(language))
+
+    assert hyphenated("Gemeindeverwaltung", "de") == f"Gemein{SHY}de{SHY}ver{SHY}wal{SHY}tung"
+    assert hyphenated("telefoonnummer", "nl") == f"tele{SHY}foon{SHY}num{SHY}mer"
+    assert hyphenated("informatiquement", "fr") == f"infor{SHY}ma{SHY}ti{SHY}que{SHY}ment"
+    assert hyphenated("Telefonnummer", "de") == f"Tele{SHY}fon{SHY}num{SHY}mer"
+    assert hyphenated("Bankkarte", "de") == "Bankkarte"  # shorter words stay whole
 
 
 def test_arabic_and_turkish_are_not_hyphenated() -> None:
-    assert typeset("والاستشاريين", "ar") == "والاستشاريين"
-    assert typeset("güvenliğinizden", "tr") == "güvenliğinizden"
+    assert typeset_with("والاستشاريين", "ar", dictionary("ar")) == "والاستشاريين"
+    assert typeset_with("güvenliğinizden", "tr", dictionary("tr")) == "güvenliğinizden"
+
+
+def test_pages_hyphenate_from_the_tables_without_loading_a_dictionary(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a web worker loaded a hyphenation dictionary")
+
+    monkeypatch.setattr("pyphen.Pyphen", refused)
+    typeset.cache_clear()
+    html = client.post("/online", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert f"Diese Seite funk{SHY}tio{SHY}niert so nicht." in html
+    assert client.get("/lesson/touchscreen/1?lang=de").status_code == 200
+    assert typeset("Gemeindeverwaltung", "de") == "Gemeindeverwaltung"  # not in the table
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+def test_hyphenation_tables_hold_every_long_word_of_catalogs_and_lessons(language: str) -> None:
+    shipped = Path("portal/translations", language, "LC_MESSAGES", TABLE_NAME)
+    assert shipped.read_text(encoding="utf-8") == table_text(language), "make i18n-extract"
 
 
 def test_addresses_numbers_and_placeholders_are_left_as_written() -> None:
@@ -47,7 +74,7 @@ def test_addresses_numbers_and_placeholders_are_left_as_written() -> None:
         "https://www.myminfin.be/Gemeindeverwaltung www.belgium.be/Gemeindeverwaltung "
         "hilfe@gemeindeverwaltung.be %(Gemeindeverwaltung)s 18:45 02/12/2026"
     )
-    assert typeset(text, "de") == text
+    assert typeset_with(text, "de", dictionary("de")) == text
     assert typeset("https://x.be/a : b", "fr") == f"https://x.be/a{NNBSP}: b"
 
 
@@ -56,7 +83,7 @@ def test_guide_html_is_typeset_in_its_text_only() -> None:
         '<p title="Wi-Fi : Gemeindeverwaltung">Wi-Fi : oui</p>\n\n'
         "`Wi-Fi : 112` [Wi-Fi : 112](https://www.112.be)\n"
     )
-    assert dress(html, "fr") == (
+    assert dress(html, "fr", dictionary("fr")) == (
         f'<p title="Wi-Fi : Gemeindeverwaltung">Wi{NBH}Fi{NNBSP}: oui</p>\n'
         '<p><code>Wi-Fi : 112</code> <a href="https://www.112.be" rel="noopener noreferrer">'
         f'Wi{NBH}Fi{NNBSP}: <bdi dir="ltr">112</bdi></a></p>\n'

@@ -28,7 +28,7 @@ from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
 from portal.phones import numbers_html
-from portal.typography import typeset
+from portal.typography import Hyphenate, dictionary, typeset_with
 
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
@@ -99,10 +99,11 @@ class PageRenderer:
         return value
 
 
-def dress(html: str, language: str) -> str:
-    """Sanitised HTML with its words typeset for `language` and its phone numbers linked
-    (portal.phones), in text only: tags and attribute values stay as they are, code is
-    verbatim, and a number inside a link stays a part of that link."""
+def dress(html: str, language: str, hyphenate: Hyphenate) -> str:
+    """Sanitised HTML with its words typeset for `language` (long words broken by
+    `hyphenate`) and its phone numbers linked (portal.phones), in text only: tags and
+    attribute values stay as they are, code is verbatim, and a number inside a link stays
+    a part of that link."""
     parts = []
     open_links = 0
     verbatim = 0
@@ -110,7 +111,8 @@ def dress(html: str, language: str) -> str:
     for tag in _TAG.finditer(html):
         text = html[last : tag.start()]
         if text and not verbatim:
-            text = str(numbers_html(typeset(unescape(text), language), links=not open_links))
+            typeset = typeset_with(unescape(text), language, hyphenate)
+            text = str(numbers_html(typeset, links=not open_links))
         parts.append(text)
         parts.append(tag.group(0))
         step = -1 if tag.group(1) else 1
@@ -120,7 +122,7 @@ def dress(html: str, language: str) -> str:
             verbatim += step
         last = tag.end()
     tail = html[last:]
-    parts.append(str(numbers_html(typeset(unescape(tail), language))) if tail else "")
+    parts.append(str(numbers_html(typeset_with(unescape(tail), language, hyphenate))))
     return "".join(parts)
 
 
@@ -182,13 +184,16 @@ def prepare(folder: Path, settings: Settings) -> None:
     _clear(output)
     _clear(folder / INDEX_NAME)
     entries: list[IndexEntry] = []
+    # Each language's full dictionary for this install only (the German one is 18 MB).
+    hyphenations = {language: dictionary(language) for language in contents.info.languages}
     for guide in contents.guides:
         for page in guide.pages:
             html = _render_page(renderer, page)
             target = output / page.id / f"{page.language}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             # Searched as written (plain_text below), shown typeset.
-            target.write_text(dress(html, page.language), encoding="utf-8")
+            shown = dress(html, page.language, hyphenations[page.language])
+            target.write_text(shown, encoding="utf-8")
             entries.append(
                 IndexEntry(
                     page.id,
