@@ -140,8 +140,8 @@ def _texts(language: str) -> Iterator[str]:
     """What the portal shows in `language` from its package: catalog and lesson texts."""
     with bundled(*TRANSLATIONS, language, "LC_MESSAGES", "messages.po").open("rb") as file:
         for message in read_po(file, locale=language):
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            yield from (string for string in strings if string)
+            string = message.string  # a tuple for a plural's forms
+            yield from (string,) if isinstance(string, str) else (string or ())
     for lesson in sorted(bundled(*LESSONS).glob("*/lesson.toml")):
         yield from _lesson_texts(tomllib.loads(lesson.read_text(encoding="utf-8")), language)
 
