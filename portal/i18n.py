@@ -132,11 +132,17 @@ def check_catalogs(site: SiteSettings) -> Path:
     return folder
 
 
+def init_babel(app: Flask, **options: Any) -> Babel:
+    """Flask-Babel on `app` with the typeset catalogs: for the portal's pages and the poster."""
+    babel = Babel(app, **options)
+    babel.domain_instance = TypesetDomain()
+    return babel
+
+
 def init_app(app: Flask, site: SiteSettings) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(site))
     app.config["BABEL_DEFAULT_TIMEZONE"] = TIMEZONE
-    babel = Babel(app, locale_selector=select_locale)
-    babel.domain_instance = TypesetDomain()
+    init_babel(app, locale_selector=select_locale)
     app.add_template_filter(shown)
     app.add_template_global(text_direction)
 

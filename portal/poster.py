@@ -13,12 +13,12 @@ from typing import Any
 
 import segno
 from flask import Flask, render_template
-from flask_babel import Babel, force_locale, gettext
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 
 from portal.config import Settings
 from portal.files import readable_folder, replace_file
-from portal.i18n import NATIVE_NAMES, check_catalogs, text_direction
+from portal.i18n import NATIVE_NAMES, check_catalogs, init_babel, text_direction
 from portal.resources import MissingLibrary, bundled
 
 HTML_NAME = "poster.html"
@@ -107,7 +107,7 @@ def _renderer(settings: Settings) -> Flask:
     """A Flask app for templates and catalogs only: no database, no secrets, no routes."""
     app = Flask(__name__)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(settings.site))
-    Babel(app)
+    init_babel(app)
     return app
 
 
