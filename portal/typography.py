@@ -29,9 +29,6 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import pyphen
-from babel.messages.pofile import read_po
-
 from portal.resources import LESSONS, TRANSLATIONS, bundled
 
 NON_BREAKING_HYPHEN = "\u2011"
@@ -72,6 +69,8 @@ def _whole(word: str) -> str:
 def dictionary(language: str) -> Hyphenate:
     """pyphen's hyphenation for `language`, its dictionary loaded now and kept only as long
     as the returned function is (for a pack's install, or to build the tables)."""
+    import pyphen  # here: a web worker, which never hyphenates with it, need not import it
+
     name = None if language in NOT_HYPHENATED else pyphen.language_fallback(language)
     if name is None:
         return _whole
@@ -138,6 +137,8 @@ def _lesson_texts(node: Any, language: str) -> Iterator[str]:
 
 def _texts(language: str) -> Iterator[str]:
     """What the portal shows in `language` from its package: catalog and lesson texts."""
+    from babel.messages.pofile import read_po  # here: only the table builder reads a .po
+
     with bundled(*TRANSLATIONS, language, "LC_MESSAGES", "messages.po").open("rb") as file:
         for message in read_po(file, locale=language):
             string = message.string  # a tuple for a plural's forms
