@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from portal.context import Services
 from portal.guides.render import PageRenderer, dress
 from portal.onboarding.narration import spoken_text
 from portal.typography import TABLE_NAME, dictionary, table_text, typeset, typeset_with
+from tests.conftest import complete_onboarding
 
 NBH = "\u2011"  # non-breaking hyphen
 NNBSP = "\u202f"  # narrow no-break space
@@ -104,3 +106,17 @@ def test_narration_reads_the_lesson_text_untouched(services: Services) -> None:
     assert spoken_text(step, "fr") == (
         "Besoin d'aide ? Demandez à une personne ici, ou appelez le 1718."
     )
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en", "ar"])
+def test_no_attribute_of_the_flows_pages_carries_typography(
+    client: FlaskClient, language: str
+) -> None:
+    complete_onboarding(client, language)
+    pages = ["/", "/online", "/privacy", "/status", "/lessons", "/guides"]
+    pages += [f"/lesson/onboarding/{number}" for number in range(1, 6)]
+    pages += [f"/lesson/human-help/{number}" for number in range(1, 7)]
+    for page in pages:
+        html = client.get(f"{page}?lang={language}").get_data(as_text=True)
+        for value in re.findall(r'="([^"]*)"', html):
+            assert not {SHY, NNBSP, NBH} & set(value), (page, value)
