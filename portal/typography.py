@@ -75,6 +75,8 @@ def dictionary(language: str) -> Hyphenate:
     if name is None:
         return _whole
     inserted = pyphen.Pyphen(lang=name, left=3, right=3).inserted
+    # pyphen keeps every dictionary it loads for good; this one goes with `inserted`.
+    pyphen.hdcache.pop(pyphen.LANGUAGES[name], None)
     return lambda word: inserted(word, SOFT_HYPHEN)
 
 
