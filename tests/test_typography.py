@@ -125,3 +125,11 @@ def test_no_attribute_of_the_flows_pages_carries_typography(
         html = client.get(f"{page}?lang={language}").get_data(as_text=True)
         for value in re.findall(r'="([^"]*)"', html):
             assert not {SHY, NNBSP, NBH} & set(value), (page, value)
+
+
+def test_a_dictionary_is_let_go_with_its_hyphenation() -> None:
+    import pyphen
+
+    hyphenate = dictionary("de")
+    assert hyphenate("Gemeindeverwaltung") == f"Gemein{SHY}de{SHY}ver{SHY}wal{SHY}tung"
+    assert pyphen.hdcache == {}  # only `hyphenate` holds the 18 MB German dictionary
