@@ -491,7 +491,7 @@ EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
     ),
     "updated-with-a-time": (
         lambda s: _edit(
-            s / "guides/g01-eid/nl.md", "updated = 2026-11-26", "updated = 2026-11-26T10:00:00"
+            s / "guides/g01-eid/nl.md", "updated = 2026-12-02", "updated = 2026-12-02T10:00:00"
         ),
         ["src/guides/g01-eid/nl.md: key 'updated': must be a TOML date such as 2026-11-26"],
     ),

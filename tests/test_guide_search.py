@@ -149,7 +149,7 @@ def test_a_typo_gets_a_did_you_mean_link_in_the_visitors_language(
     html = main_part(page_text(reader, "/guides/search?q=pensoin&lang=fr"))
     assert "<h1>Aucun guide trouvé.</h1>" in html
     assert (
-        'Vous vouliez dire : <a class="button secondary" '
+        'Vous vouliez dire\u202f: <a class="button secondary" '
         'href="/guides/search?q=pension&amp;lang=fr" lang="fr" dir="ltr">pension</a>'
     ) in html
     html = main_part(page_text(reader, "/guides/search?q=pensoin+mandat&lang=en"))
