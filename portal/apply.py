@@ -62,7 +62,7 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
         for name in RENDERED_FILES
         if name.startswith(f"{DNS_FOLDER}/")
     },
-    # Loading the ruleset empties @allowed; the housekeeping unit (PartOf= the firewall
+    # Loading the ruleset empties @allowed; the portal's unit (PartOf= the firewall
     # unit) restarts with it and puts every unexpired grant back.
     "portal.nft": ("portal-firewall.service",),
     IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),
