@@ -55,6 +55,7 @@ APPLY_UNIT = "portal-apply.service"
 UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
     "networkmanager.conf": ("NetworkManager.service",),
+    "avahi-daemon.conf": ("avahi-daemon.service",),
     "dnsmasq.conf": ("portal-dnsmasq.service",),
     # The DNS variants (upstreams, probe hosts); the active two are the gatekeeper's.
     **{
