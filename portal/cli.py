@@ -269,14 +269,13 @@ def serve(args: argparse.Namespace) -> int:
 def housekeep(args: argparse.Namespace) -> int:
     from portal.access.configured import make_book, make_firewall
     from portal.db import prepare
-    from portal.housekeeping import Housekeeping, upkeep
-    from portal.uplink import UplinkMonitor
+    from portal.housekeeping import Housekeeping, upkeep, uplink_monitor
 
     settings = _settings(args)
     prepare(settings.data_dir)
     firewall = make_firewall(settings)
     book = make_book(settings, firewall)
-    monitor = UplinkMonitor(settings, time.time, point_dns=firewall.point_dns)
+    monitor = uplink_monitor(settings, book)
     if args.once:
         book.restore()  # no gatekeeper: one sentence and exit 3
         upkeep(book, time.time)

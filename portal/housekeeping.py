@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock
+from portal.config import Settings
 from portal.onboarding.path import forget_old_paths
 from portal.uplink import UplinkMonitor
 
@@ -42,6 +43,12 @@ def keep_house(
             upkeep(book, clock)
         except Exception:
             log.exception("housekeeping failed; trying again in %s s", interval)
+
+
+def uplink_monitor(settings: Settings, book: GrantBook) -> UplinkMonitor:
+    """The monitor portal.toml asks for, which has the book's firewall (the gatekeeper)
+    point the guests' DNS at its verdict."""
+    return UplinkMonitor(settings, time.time, point_dns=book.firewall.point_dns)
 
 
 class Housekeeping:

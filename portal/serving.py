@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import runpy
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,10 @@ from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
-from portal.housekeeping import Housekeeping
+from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
 from portal.tls import server_context
-from portal.uplink import UplinkMonitor
 
 
 def keep_pages_shared(_server: Any, _worker: Any) -> None:
@@ -146,11 +144,7 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         app = create_app(self.settings)
         if self.housekeeping:
             book = services_of(app).book
-            monitor = (
-                UplinkMonitor(self.settings, time.time, point_dns=book.firewall.point_dns)
-                if self.uplink_monitor
-                else None
-            )
+            monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
             self.chores = Housekeeping(book, monitor).start()
         return app
 
