@@ -104,6 +104,21 @@ def test_the_portal_restarts_with_the_firewall_to_put_the_grants_back(rendered: 
     assert "PartOf" not in housekeep
 
 
+def test_the_portal_may_do_whatever_the_housekeeping_unit_may(rendered: Path) -> None:
+    """On a Zero 2 W the portal's worker runs the housekeeping: the same user, the same
+    sandbox (the data directory to write, the gatekeeper's socket and the uplink checks'
+    sockets to open); nothing more but the one capability that binds port 80."""
+    portal = directives((rendered / "portal.service").read_text(encoding="utf-8"))
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    own = {"Description", "After", "Wants", "ConditionMemory", "ExecStart", "RestartSec"}
+    shared = {name: values for name, values in housekeep.items() if name not in own}
+    assert shared["CapabilityBoundingSet"] == [""]
+    del shared["CapabilityBoundingSet"]
+    assert {name: portal[name] for name in shared} == shared
+    assert shared["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6 AF_NETLINK"]
+    assert (portal["User"], portal["ReadWritePaths"]) == (["passerelle"], ["/var/lib/passerelle"])
+
+
 def test_the_housekeeping_unit_starts_only_where_the_portal_leaves_the_housekeeping_to_it(
     rendered: Path,
 ) -> None:
