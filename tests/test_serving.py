@@ -168,6 +168,39 @@ def test_the_zero2w_worker_runs_the_housekeeping_and_stops_it_with_itself(
         assert b"housekeeping failed" not in said
 
 
+@pytest.fixture
+def tarpit() -> Iterator[str]:
+    """A loopback port whose every new connection hangs: its one-place queue is full (the
+    kernel drops the SYNs), as when the uplink's route goes nowhere."""
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        filler.connect(listener.getsockname())
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_the_zero2w_worker_answers_while_its_uplink_check_hangs(
+    tmp_path: Path, tarpit: str
+) -> None:
+    """Each check waits 3 s for a connection that never comes; the worker's requests do not
+    (the monitor is a greenlet, its socket gevent's)."""
+    uplink = (
+        f'check_targets = ["{tarpit}"]\ndns_check_name = ""\n'
+        "check_interval_seconds = 5\ndown_after_failures = 1"
+    )
+    data = tmp_path / "data"
+    for visitor in production_server(tmp_path, "--profile", "zero2w", uplink=uplink):
+        slowest = 0.0
+        deadline = time.monotonic() + 12  # two checks at least
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert probe(visitor)[0] == 302
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.1)
+        assert uplink_verdict(data) is False  # the checks did run into the tarpit
+        assert slowest < 1.5
+
+
 def test_the_pi4_workers_leave_the_housekeeping_to_its_own_process(
     tmp_path: Path, uplink_target: str
 ) -> None:
