@@ -21,6 +21,7 @@ from portal.context import Services
 WHEN = datetime(2026, 12, 2, 3, 10, tzinfo=UTC)
 EVERY_UNIT = (
     "NetworkManager.service",  # told to leave the Wi-Fi interface alone
+    "avahi-daemon.service",  # told so too: the Pi's name is not announced to guests
     "portal-dnsmasq.service",
     "portal-firewall.service",
     "portal-gatekeeper.service",

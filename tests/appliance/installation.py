@@ -8,6 +8,7 @@ from a download. The checks are shared by tests/appliance/ and the arm64 benchma
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -126,6 +127,12 @@ def check_units(entries: dict[str, Entry]) -> None:
         "/etc/passerelle/networkmanager.conf"
     )
     assert entries["/etc/sysctl.d/90-passerelle.conf"].kind == "file"
+    # avahi-daemon (Raspberry Pi OS Lite has it) reads the rendered file, kept off the Wi-Fi.
+    dropin = (DEPLOY / "system" / "avahi-daemon-passerelle.conf").read_bytes()
+    assert b"avahi-daemon -s -f /etc/passerelle/avahi-daemon.conf\n" in dropin
+    avahi = entries["/etc/systemd/system/avahi-daemon.service.d/90-passerelle.conf"]
+    assert (avahi.kind, avahi.content) == ("file", hashlib.sha256(dropin).hexdigest())
+    assert entries["/etc/passerelle/avahi-daemon.conf"].kind == "file"
 
 
 def check_narration(chroot: Chroot, entries: dict[str, Entry]) -> None:
