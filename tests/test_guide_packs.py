@@ -1008,9 +1008,9 @@ def test_too_many_files_are_refused_from_the_manifest(
     with pytest.raises(PackRejected, match="too many files: 17, at most 5"):
         read_pack(path, trusted, Limits(max_bytes=10**8, max_files=5))
     with pytest.raises(
-        PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 5,000 bytes"
+        PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 10,000 bytes"
     ):
-        read_pack(path, trusted, Limits(max_bytes=5000))
+        read_pack(path, trusted, Limits(max_bytes=10_000))
 
 
 def test_progress_is_one_line_per_stage_off_a_terminal() -> None:
