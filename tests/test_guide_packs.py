@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -1096,6 +1098,9 @@ def _damage(folder: Path, how: str) -> None:
         (folder / "rendered/library.json").unlink()
     elif how == "search-index-missing":
         (folder / "search.sqlite3").unlink()
+    elif how == "search-index-of-another-portal":
+        with closing(sqlite3.connect(folder / "search.sqlite3")) as index:
+            index.execute("PRAGMA user_version = 1")
     else:
         raise AssertionError(how)
 
@@ -1105,6 +1110,7 @@ ROLLBACK_DAMAGE = {
     "rendered-page-missing": r"rendered/g01-eid/fr\.html is missing",
     "library-missing": r"rendered/library\.json cannot be read",
     "search-index-missing": r"search\.sqlite3 is missing",
+    "search-index-of-another-portal": r"search\.sqlite3 was made by another portal version",
 }
 
 
