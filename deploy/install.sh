@@ -151,9 +151,11 @@ fi
 # (its guide pages are gone only from the switch to the restart below, a moment), rather
 # than by `portal serve` after the restart, which would keep every page down meanwhile.
 # Nothing is written when no pack is stale. 2: an altered stored file (the line above
-# names it); that pack stays as it was, and the install goes on.
+# names it), that pack stays as it was; 3: another install or refresh is at it (`portal
+# serve`, when apply-config restarted it). Either way the install goes on.
 runuser -u "$SERVICE_USER" -- env PORTAL_CONFIG="$RENDERED/portal.toml" \
-    "$VENV/bin/portal" pack refresh || say "a guide pack was left as it was (see above)"
+    "$VENV/bin/portal" pack refresh ||
+    say "guide packs left as they were (see above); \`portal serve\` tries again as it starts"
 
 if [ "$START" = yes ]; then
     sysctl --quiet --system >/dev/null

@@ -328,3 +328,21 @@ def test_installing_the_same_pack_over_one_prepared_by_the_old_portal_keeps_the_
         ("current", "2026.11.2", f"{old['current']}-f2"),
         ("previous", "2026.11.1", old["previous"]),
     ]
+
+
+def test_a_damaged_folder_of_this_format_is_refused_not_replaced_under_the_readers(
+    settings: Settings,  # noqa: F811
+    stale: tuple[str, dict[str, str]],
+) -> None:
+    store.refresh(settings)
+    current = store.current_pack_dir(settings)
+    assert current is not None
+    (current / "search.sqlite3").unlink()
+    with pytest.raises(
+        PackRejected,
+        match=rf"^the current pack is kept as it was: {current.name}: what prepare\(\) wrote "
+        r"is damaged; install the pack again$",
+    ):
+        store.refresh(settings)
+    assert store.current_pack_dir(settings) == current
+    assert (current / "guides/g01-eid/fr.md").is_file()

@@ -401,11 +401,11 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
         _check_acceptable(manifest, settings)
         name = manifest.folder_name(FORMAT)
         current = _slot(guides, CURRENT)
+        if current is not None and current.name == name:  # its files, prepared as now
+            return InstallResult(manifest, current, False, time.monotonic() - started)
         previous = current
         if current is not None and _same_files(current, manifest):
-            if is_prepared_now(current):
-                return InstallResult(manifest, current, False, time.monotonic() - started)
-            # The same pack as another portal prepared it: it replaces the current one.
+            # The same pack as another portal version prepared it: it replaces the current one.
             previous = _slot(guides, PREVIOUS)
         try:
             with _staging_folder(guides, name) as staging:
@@ -426,7 +426,7 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
 
 
 def _same_files(current: Path, manifest: Manifest) -> bool:
-    """Installing the pack already served (a rebuild of it too): nothing to do."""
+    """Installing the pack already served (a rebuild of it too)."""
     try:
         return installed_manifest(current).files == manifest.files
     except PackRejected:
@@ -492,10 +492,16 @@ def _prepare_again(guides: Path, folder: Path, settings: Settings, progress: Pro
     """Stage the stored files of `folder`, checked, prepare them, and put them in versions/."""
     manifest = installed_manifest(folder)
     name = manifest.folder_name(FORMAT)
+    if name == folder.name:
+        # This portal's folder, no longer whole (a file deleted by hand): not an upgrade's
+        # work, and replacing it would delete the folder being served first.
+        raise PackRejected(
+            f"{folder.name}: what prepare() wrote is damaged; install the pack again"
+        )
     check_free_space(guides, sum(entry.size for entry in manifest.files))
     try:
         with _staging_folder(guides, name) as staging:
-            progress.stage("copy", 0)
+            progress.stage("copy")
             _check_files(folder, manifest, copy_to=staging)
             (staging / MANIFEST).write_bytes(manifest.raw)
             progress.stage("prepare")
