@@ -15,7 +15,7 @@
 # example if there is none; `portal apply-config` (renders /etc/passerelle);
 # the units linked and enabled; NetworkManager told to leave the Wi-Fi alone, and
 # avahi-daemon to keep off it; forwarding on; the journal in memory; no swap on the SD
-# card; the narration.
+# card; the narration; the guide packs prepared again for a new portal.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -156,6 +156,17 @@ if [ "$NARRATION" = yes ]; then
     runuser -u "$SERVICE_USER" -- env PORTAL_CONFIG="$RENDERED/portal.toml" \
         "$VENV/bin/portal" lessons narrate >/dev/null
 fi
+
+# --- the guide packs, prepared for this portal ---
+# A new portal may prepare packs otherwise. Done here, while the old portal still serves
+# (its guide pages are gone only from the switch to the restart below, a moment), rather
+# than by `portal serve` after the restart, which would keep every page down meanwhile.
+# Nothing is written when no pack is stale. 2: an altered stored file (the line above
+# names it), that pack stays as it was; 3: another install or refresh is at it (`portal
+# serve`, when apply-config restarted it). Either way the install goes on.
+runuser -u "$SERVICE_USER" -- env PORTAL_CONFIG="$RENDERED/portal.toml" \
+    "$VENV/bin/portal" pack refresh ||
+    say "guide packs left as they were (see above); \`portal serve\` tries again as it starts"
 
 if [ "$START" = yes ]; then
     sysctl --quiet --system >/dev/null

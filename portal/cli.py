@@ -251,6 +251,7 @@ def serve(args: argparse.Namespace) -> int:
     from portal.serving import PortalServer, preflight, production_options
 
     settings = in_force(_settings(args), warn)  # as render-config decided at boot
+    refresh_guides(settings)
     preflight(settings)
     profile = args.profile or machine_profile()
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
@@ -264,6 +265,22 @@ def serve(args: argparse.Namespace) -> int:
     )
     PortalServer(settings, options, housekeeping=in_worker, uplink_monitor=in_worker).run()
     return 0
+
+
+def refresh_guides(settings: Settings) -> None:
+    """Before any worker serves a page: packs another portal version prepared are prepared
+    again (install.sh did it already after an upgrade; this catches every other way a new
+    portal arrives). A pack that cannot be is left as it was, and the portal starts."""
+    from portal.guides.pack_cli import refreshed
+    from portal.guides.store import refresh
+
+    try:
+        result = refresh(settings)
+    except (PackRejected, OSError) as error:
+        warn(f"guide packs: {describe(error)}")
+        return
+    if result.refreshed:
+        print(refreshed(result), flush=True)
 
 
 def housekeep(args: argparse.Namespace) -> int:

@@ -231,7 +231,7 @@ def prepare(folder: Path, settings: Settings) -> None:
     (output / LIBRARY_FILE).write_text(
         json.dumps(library, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    build_index(folder / INDEX_NAME, info.languages, entries)
+    build_index(folder / INDEX_NAME, info.languages, entries, FORMAT)
 
 
 def _render_page(renderer: PageRenderer, page: GuidePage) -> str:
