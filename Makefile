@@ -35,10 +35,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check portal tests bench
 	$(BIN)/mypy
 
-# Re-extract visible strings into the catalogs, then compile them.
+# Re-extract visible strings into the catalogs, then compile them; hyphenate their words
+# and the lessons' into each language's table (portal/typography.py).
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o portal/translations/messages.pot portal
 	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/python -m portal.typography
 
 i18n: $(STAMP)
 	$(BIN)/pybabel compile -d portal/translations

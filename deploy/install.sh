@@ -13,8 +13,9 @@
 # What it does: the Debian packages; the user `passerelle`; /opt/passerelle/venv
 # with the wheel; the data directory (0700); /boot/firmware/portal.toml from the
 # example if there is none; `portal apply-config` (renders /etc/passerelle);
-# the units linked and enabled; NetworkManager told to leave the Wi-Fi alone;
-# forwarding on; the journal in memory; no swap on the SD card; the narration.
+# the units linked and enabled; NetworkManager told to leave the Wi-Fi alone, and
+# avahi-daemon to keep off it; forwarding on; the journal in memory; no swap on the SD
+# card; the narration; the guide packs prepared again for a new portal.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -130,6 +131,17 @@ if dpkg-query -W -f='${Status}' rpi-swap 2>/dev/null | grep -q "install ok insta
     install -d -m 0755 /etc/rpi/swap.conf.d
     install -m 0644 "$HERE/system/rpi-swap-passerelle.conf" /etc/rpi/swap.conf.d/90-passerelle.conf
 fi
+# avahi-daemon (Raspberry Pi OS's mDNS: ssh to the Pi by name from the library's network)
+# reads $RENDERED/avahi-daemon.conf: not a word about the Pi on the guest Wi-Fi.
+new_avahi=no
+if dpkg-query -W -f='${Status}' avahi-daemon 2>/dev/null | grep -q "install ok installed"; then
+    avahi=/etc/systemd/system/avahi-daemon.service.d/90-passerelle.conf
+    if ! cmp -s "$HERE/system/avahi-daemon-passerelle.conf" "$avahi"; then
+        new_avahi=yes
+        install -d -m 0755 "$(dirname "$avahi")"
+        install -m 0644 "$HERE/system/avahi-daemon-passerelle.conf" "$avahi"
+    fi
+fi
 
 # 1: the file has a mistake; portal-status.txt (printed here) says which, and the last
 # good settings, or a safe default, are in force.
@@ -145,11 +157,23 @@ if [ "$NARRATION" = yes ]; then
         "$VENV/bin/portal" lessons narrate >/dev/null
 fi
 
+# --- the guide packs, prepared for this portal ---
+# A new portal may prepare packs otherwise. Done here, while the old portal still serves
+# (its guide pages are gone only from the switch to the restart below, a moment), rather
+# than by `portal serve` after the restart, which would keep every page down meanwhile.
+# Nothing is written when no pack is stale. 2: an altered stored file (the line above
+# names it), that pack stays as it was; 3: another install or refresh is at it (`portal
+# serve`, when apply-config restarted it). Either way the install goes on.
+runuser -u "$SERVICE_USER" -- env PORTAL_CONFIG="$RENDERED/portal.toml" \
+    "$VENV/bin/portal" pack refresh ||
+    say "guide packs left as they were (see above); \`portal serve\` tries again as it starts"
+
 if [ "$START" = yes ]; then
     sysctl --quiet --system >/dev/null
     if [ "$new_journal" = yes ]; then systemctl restart systemd-journald.service; fi
     if command -v nmcli >/dev/null 2>&1; then nmcli general reload conf || true; fi
     systemctl daemon-reload
+    if [ "$new_avahi" = yes ]; then systemctl try-restart avahi-daemon.service; fi
     # Start what is not running; apply-config above restarted what its files changed,
     # and a new wheel restarts what runs the portal's code. Phones stay connected.
     # shellcheck disable=SC2086 # one word per unit

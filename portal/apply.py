@@ -55,6 +55,7 @@ APPLY_UNIT = "portal-apply.service"
 UNITS_FOR: dict[str, tuple[str, ...]] = {
     "hostapd.conf": ("portal-hostapd.service",),
     "networkmanager.conf": ("NetworkManager.service",),
+    "avahi-daemon.conf": ("avahi-daemon.service",),
     "dnsmasq.conf": ("portal-dnsmasq.service",),
     # The DNS variants (upstreams, probe hosts); the active two are the gatekeeper's.
     **{
@@ -62,7 +63,7 @@ UNITS_FOR: dict[str, tuple[str, ...]] = {
         for name in RENDERED_FILES
         if name.startswith(f"{DNS_FOLDER}/")
     },
-    # Loading the ruleset empties @allowed; the housekeeping unit (PartOf= the firewall
+    # Loading the ruleset empties @allowed; the portal's unit (PartOf= the firewall
     # unit) restarts with it and puts every unexpired grant back.
     "portal.nft": ("portal-firewall.service",),
     IN_FORCE_NAME: ("portal.service", "portal-housekeep.service"),

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -248,40 +247,61 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.serving import PortalServer, machine_profile, preflight, production_options
+    from portal.machine import housekeeps_in_worker, machine_profile
+    from portal.serving import PortalServer, preflight, production_options
 
     settings = in_force(_settings(args), warn)  # as render-config decided at boot
+    refresh_guides(settings)
     preflight(settings)
     profile = args.profile or machine_profile()
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
     options = production_options(settings, profile, overrides)
     chosen = "as asked" if args.profile else "for this machine's memory"
-    print(f"profile {profile} ({chosen}): {options['workers']} worker(s)", flush=True)
-    PortalServer(settings, options).run()
+    in_worker = housekeeps_in_worker(profile)
+    where = "its worker" if in_worker else "portal-housekeep"
+    print(
+        f"profile {profile} ({chosen}): {options['workers']} worker(s), housekeeping in {where}",
+        flush=True,
+    )
+    PortalServer(settings, options, housekeeping=in_worker, uplink_monitor=in_worker).run()
     return 0
+
+
+def refresh_guides(settings: Settings) -> None:
+    """Before any worker serves a page: packs another portal version prepared are prepared
+    again (install.sh did it already after an upgrade; this catches every other way a new
+    portal arrives). A pack that cannot be is left as it was, and the portal starts."""
+    from portal.guides.pack_cli import refreshed
+    from portal.guides.store import refresh
+
+    try:
+        result = refresh(settings)
+    except (PackRejected, OSError) as error:
+        warn(f"guide packs: {describe(error)}")
+        return
+    if result.refreshed:
+        print(refreshed(result), flush=True)
 
 
 def housekeep(args: argparse.Namespace) -> int:
     from portal.access.configured import make_book, make_firewall
     from portal.db import prepare
-    from portal.housekeeping import SWEEP_SECONDS, keep_house, upkeep
-    from portal.uplink import UplinkMonitor
+    from portal.housekeeping import Housekeeping, upkeep, uplink_monitor
 
     settings = _settings(args)
     prepare(settings.data_dir)
     firewall = make_firewall(settings)
     book = make_book(settings, firewall)
-    monitor = UplinkMonitor(settings, time.time, point_dns=firewall.point_dns)
+    monitor = uplink_monitor(settings, book)
     if args.once:
         book.restore()  # no gatekeeper: one sentence and exit 3
         upkeep(book, time.time)
         monitor.round()
         return 0
-    stop = threading.Event()
-    threading.Thread(target=monitor.run, args=(stop,), name="uplink", daemon=True).start()
+    housekeeping = Housekeeping(book, monitor).start()
     # Started before the gatekeeper, it watches the uplink and waits for the firewall.
-    book.keep_restoring(stop)
-    keep_house(book, stop, SWEEP_SECONDS)
+    book.keep_restoring(housekeeping.stopping)
+    housekeeping.stopping.wait()  # the loops run until systemd stops the process
     return 0
 
 
@@ -424,8 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
     sub.add_argument(
         "--profile",
-        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w (default: the one for "
-        "this machine's memory)",
+        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w, whose one worker "
+        "runs the housekeeping too (default: the one for this machine's memory, as "
+        "portal-housekeep.service's condition)",
     )
     sub.add_argument(
         "--gunicorn-config",

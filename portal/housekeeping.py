@@ -1,4 +1,5 @@
-"""Periodic upkeep: grants expired or idle let go, strays removed, old learning paths forgotten."""
+"""Periodic upkeep: grants expired or idle let go, strays removed, old learning paths forgotten;
+and the loops that run it with the uplink monitor, in whichever process houses them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ from datetime import UTC, datetime
 
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock
+from portal.config import Settings
 from portal.onboarding.path import forget_old_paths
+from portal.uplink import UplinkMonitor
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30
+STOP_SECONDS = 5.0
+"""The longest `Housekeeping.stop` waits for a loop's round to end (an uplink check may be
+waiting for its connection's timeout)."""
 
 
 def upkeep(book: GrantBook, clock: Clock) -> None:
@@ -28,17 +34,56 @@ def keep_house(
     interval: float = SWEEP_SECONDS,
     clock: Clock = time.time,
 ) -> None:
-    """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried."""
+    """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried.
+    Rounds wait until the firewall has this process's grants (the restore keeps trying)."""
     while not stop.wait(interval):
+        if not book.enforcing:
+            continue
         try:
             upkeep(book, clock)
         except Exception:
             log.exception("housekeeping failed; trying again in %s s", interval)
 
 
-def start_in_thread(book: GrantBook, interval: float = SWEEP_SECONDS) -> threading.Event:
-    stop = threading.Event()
-    threading.Thread(
-        target=keep_house, args=(book, stop, interval), name="housekeeping", daemon=True
-    ).start()
-    return stop
+def uplink_monitor(settings: Settings, book: GrantBook) -> UplinkMonitor:
+    """The monitor portal.toml asks for, which has the book's firewall (the gatekeeper)
+    point the guests' DNS at its verdict."""
+    return UplinkMonitor(settings, time.time, point_dns=book.firewall.point_dns)
+
+
+class Housekeeping:
+    """The upkeep every SWEEP_SECONDS and, if given, the uplink monitor, each in a thread of
+    the process that starts them: `portal housekeep`, or a gunicorn worker (the demo's; the
+    Zero 2 W's, portal/machine.py). In gunicorn's gevent worker, whose monkey-patching made
+    `threading` and `socket` cooperative, the threads are greenlets: their waits (the
+    interval, the gatekeeper, an uplink check) yield to the requests. Built where it runs,
+    after the fork: a monitor made in the master would start from the master's verdict."""
+
+    def __init__(
+        self, book: GrantBook, monitor: UplinkMonitor | None = None, interval: float = SWEEP_SECONDS
+    ) -> None:
+        self.stopping = threading.Event()
+        upkeep = threading.Thread(
+            target=keep_house,
+            args=(book, self.stopping, interval),
+            name="housekeeping",
+            daemon=True,
+        )
+        self._loops = [upkeep]
+        if monitor is not None:
+            uplink = threading.Thread(
+                target=monitor.run, args=(self.stopping,), name="uplink", daemon=True
+            )
+            self._loops.append(uplink)
+
+    def start(self) -> Housekeeping:
+        for thread in self._loops:
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Ask every loop to stop and wait, at most `timeout` in all, for the rounds under way."""
+        self.stopping.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._loops:
+            thread.join(max(0.0, deadline - time.monotonic()))

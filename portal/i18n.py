@@ -9,18 +9,21 @@ finds its language again next to its learning path (portal/onboarding/path.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale
-from markupsafe import Markup, escape
+from flask_babel import Babel, Domain, format_time, get_locale, ngettext
+from markupsafe import Markup
 
 from portal.config import ConfigError, SiteSettings
-from portal.config_values import NUMBER
 from portal.context import client_mac, services
 from portal.onboarding.lessons import Texts
+from portal.phones import numbers_html
 from portal.resources import TRANSLATIONS, bundled
+from portal.typography import typeset
 
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "he", "ur"})
 
@@ -33,6 +36,10 @@ NATIVE_NAMES = {
     "uk": "Українська",
     "tr": "Türkçe",
 }
+
+
+TIMEZONE = "Europe/Brussels"
+"""The villagers' clock: every hotspot is in Wallonia (Babel's own default is UTC)."""
 
 
 def _site() -> SiteSettings:
@@ -76,16 +83,42 @@ def pick(texts: Texts) -> str:
     return texts.get(current_language()) or texts[_site().default_language]
 
 
-def ltr_numbers(text: str) -> Markup:
-    """Phone numbers and other digit runs kept left-to-right inside right-to-left text."""
-    parts = []
-    last = 0
-    for match in NUMBER.finditer(text):
-        parts.append(escape(text[last : match.start()]))
-        parts.append(Markup('<bdi dir="ltr">%s</bdi>') % match.group(0))
-        last = match.end()
-    parts.append(escape(text[last:]))
-    return Markup("").join(parts)
+def shown(text: str, language: str | None = None, *, links: bool = True) -> Markup:
+    """A lesson's or a guide's text as a villager sees it: typeset for its language (the
+    page's by default), escaped, its numbers left-to-right and its phone numbers one tap
+    away (`links=False` inside a button or a link). Narration reads the lesson's own
+    text, never this."""
+    return numbers_html(typeset(text, language or current_language()), links=links)
+
+
+class TypesetDomain(Domain):  # type: ignore[misc]  # flask_babel is untyped
+    """The catalogs, typeset once per language when Flask-Babel first loads them: every
+    translated string a page, a form or the poster shows gets portal.typography's rules,
+    and no request pays for them again."""
+
+    def get_translations(self) -> NullTranslations:
+        key = (str(get_locale()), self.domain[0])
+        fresh = key not in self.cache
+        translations: NullTranslations = super().get_translations()
+        if fresh and isinstance(translations, Translations):
+            catalog = translations._catalog  # gettext's own table: it has no API
+            for msgid, msgstr in catalog.items():
+                if msgid and isinstance(msgstr, str):  # "" is the header
+                    catalog[msgid] = typeset(msgstr, key[0])
+        return translations
+
+
+def clock_time(epoch: float) -> str:
+    """A moment as the visitor's clock shows it: "18:45", "6:45 PM"."""
+    return str(format_time(datetime.fromtimestamp(epoch, UTC), "short"))
+
+
+def duration(minutes: int) -> str:
+    """A length of time in words, plural right in every language: whole hours in hours
+    ("4 hours"), anything else in minutes ("90 minutes": easier than "1 h 30 min")."""
+    if minutes % 60 == 0:
+        return str(ngettext("%(num)d hour", "%(num)d hours", minutes // 60))
+    return str(ngettext("%(num)d minute", "%(num)d minutes", minutes))
 
 
 def text_direction(language: str) -> str:
@@ -109,19 +142,31 @@ def check_catalogs(site: SiteSettings) -> Path:
     return folder
 
 
-def catalog_app(folder: Path) -> Flask:
+def init_babel(app: Flask, **options: Any) -> Babel:
+    """Flask-Babel on `app` with the typeset catalogs: for the portal's pages and the poster."""
+    babel = Babel(app, **options)
+    babel.domain_instance = TypesetDomain()
+    return babel
+
+
+def catalog_app(folder: Path, *, typeset: bool) -> Flask:
     """A Flask app for templates and the catalogs in `folder` only (no database, no secrets,
-    no routes): the poster and the narration builder translate with it, outside the portal."""
+    no routes), outside the portal: the poster prints the typeset texts, the narration
+    builder speaks the plain ones (no soft hyphen, no no-break space)."""
     app = Flask("portal")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(folder)
-    Babel(app)
+    if typeset:
+        init_babel(app)
+    else:
+        Babel(app)
     return app
 
 
 def init_app(app: Flask, site: SiteSettings) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(site))
-    Babel(app, locale_selector=select_locale)
-    app.add_template_filter(ltr_numbers)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = TIMEZONE
+    init_babel(app, locale_selector=select_locale)
+    app.add_template_filter(shown)
     app.add_template_global(text_direction)
 
     @app.url_defaults

@@ -10,8 +10,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from portal.config import HelpSettings, SiteSettings
-from portal.config_values import dialled
-from portal.i18n import ltr_numbers
+from portal.phones import numbers_html, phone_link
 
 
 def local_help_html(site: SiteSettings, help_: HelpSettings) -> Markup:
@@ -26,17 +25,14 @@ def local_help_html(site: SiteSettings, help_: HelpSettings) -> Markup:
             )
         else:
             text = gettext("Ask at your town hall. Or call 1718 (in French) or 1719 (in German).")
-        return ltr_numbers(str(text))
-    lines = [ltr_numbers(str(gettext("Ask at: %(place)s", place=help_.place)))]
+        return numbers_html(str(text))
+    lines = [numbers_html(str(gettext("Ask at: %(place)s", place=help_.place)))]
     if help_.address:
-        lines.append(ltr_numbers(help_.address))
+        lines.append(numbers_html(help_.address))
     if help_.hours:
-        lines.append(ltr_numbers(str(gettext("Open: %(hours)s", hours=help_.hours))))
+        lines.append(numbers_html(str(gettext("Open: %(hours)s", hours=help_.hours))))
     if help_.phone:
-        call = Markup('<a href="tel:%s"><bdi dir="ltr">%s</bdi></a>') % (
-            dialled(help_.phone),
-            help_.phone,
-        )
+        call = phone_link(help_.phone)
         # The translated label is escaped first; the link, already Markup, goes in as it is.
         lines.append(escape(str(gettext("Phone: %(number)s"))) % {"number": call})
     return Markup("<br>").join(lines)

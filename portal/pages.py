@@ -12,6 +12,7 @@ from flask_babel import format_datetime
 
 from portal.apply import PAGE_STATUS_NAME
 from portal.context import client_mac, services
+from portal.i18n import clock_time, duration
 from portal.onboarding.path import RETENTION
 
 MAX_STATUS_BYTES = 64 * 1024
@@ -34,7 +35,7 @@ def privacy() -> str:
     settings = services().settings
     return render_template(
         "privacy.html",
-        session_hours=round(settings.access.session_minutes / 60, 1),
+        session=duration(settings.access.session_minutes),
         path_days=RETENTION.days,
         commune=settings.site.commune,
     )
@@ -45,7 +46,7 @@ def status() -> str:
     """Is the Internet up, and since when; does this device have access."""
     found = services()
     mac = client_mac()
-    left = found.book.seconds_left(mac) if mac else None
+    expires = found.book.view.expires_at(mac) if mac else None
     uplink = found.uplink.current()
     return render_template(
         "status.html",
@@ -53,7 +54,7 @@ def status() -> str:
         since=format_datetime(datetime.fromtimestamp(uplink.since, UTC), "short")
         if uplink.since
         else None,
-        minutes_left=None if left is None else left // 60,
+        until=None if expires is None else clock_time(expires),
         access_possible=found.book.enforcing,
         settings_status=settings_status(found.settings.data_dir / PAGE_STATUS_NAME),
     )

@@ -105,7 +105,7 @@ def _texts(settings: Settings) -> list[PosterLanguage]:
 
 def render_html(settings: Settings) -> str:
     """The poster as one self-contained HTML page (styles, codes and pictograms inline)."""
-    with catalog_app(check_catalogs(settings.site)).app_context():
+    with catalog_app(check_catalogs(settings.site), typeset=True).app_context():
         context: dict[str, Any] = {
             "site": settings.site,
             "direction": text_direction(settings.site.default_language),

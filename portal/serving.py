@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
-from portal.housekeeping import start_in_thread
+from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.log_privacy import PrivateLogger
+from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
 from portal.tls import server_context
 
 
@@ -31,6 +31,14 @@ def keep_pages_shared(_server: Any, _worker: Any) -> None:
     master. The garbage of `preflight`'s app goes first, so none of it is kept for good."""
     gc.collect()
     gc.freeze()
+
+
+def stop_housekeeping(_server: Any, worker: Any) -> None:
+    """Gunicorn's worker_exit hook, in the worker once it has stopped serving: the
+    housekeeping loops it ran (PortalServer's `housekeeping`) end their rounds first."""
+    app = worker.app
+    if isinstance(app, PortalServer) and app.chores is not None:
+        app.chores.stop()
 
 
 EVERY_SERVER: dict[str, Any] = {
@@ -56,6 +64,7 @@ EVERY_SERVER: dict[str, Any] = {
     # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
     "keepalive": 5,
     "pre_fork": keep_pages_shared,
+    "worker_exit": stop_housekeeping,
 }
 """What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
 
@@ -74,41 +83,16 @@ depends on the Pi's memory, portal.toml the addresses."""
 PROFILES: dict[str, dict[str, Any]] = {
     # Pi 4 and 5, and a 3B+ (1 GB): two processes, so a worker busy with a page or
     # restarting (max_requests) never leaves the probes unanswered.
-    "pi4": {"workers": 2},
+    LARGE_PROFILE: {"workers": 2},
     # Zero 2 W (512 MB): one process (the stack takes some 13 MB less after a join storm,
-    # bench/memory.py). worker_connections stays: a held connection costs about 20 KB, and
-    # fewer would let a few slow guests (16 connections each, by the ruleset) take them all.
-    # max_requests stays: a worker's memory does not grow from one join storm to the next.
-    # While the one worker restarts, connections wait in the listen queue.
-    "zero2w": {"workers": 1},
+    # bench/memory.py), which runs the housekeeping too (portal/machine.py).
+    # worker_connections stays: a held connection costs about 20 KB, and fewer would let a
+    # few slow guests (16 connections each, by the ruleset) take them all. max_requests
+    # stays: a worker's memory does not grow from one join storm to the next. While the one
+    # worker restarts, connections wait in the listen queue.
+    SMALL_PROFILE: {"workers": 1},
 }
-"""`portal serve --profile NAME`; without it, the one `machine_profile` picks."""
-
-SMALL_PROFILE = "zero2w"
-LARGE_PROFILE = "pi4"
-SMALL_MEMORY_KB = 768 * 1024
-"""Under this MemTotal, the small profile. A Pi shows less than its RAM (the firmware keeps
-some for the GPU): a 512 MB board about 430 MB, a 1 GB one about 900 MB, so the line between
-them is not 1 GiB (that would give a 3B+ one worker)."""
-MEMINFO = Path("/proc/meminfo")
-_MEM_TOTAL = re.compile(r"^MemTotal:\s+([0-9]+) kB$", re.ASCII | re.MULTILINE)
-
-
-def profile_for(meminfo: str) -> str:
-    """The profile for a machine whose /proc/meminfo reads `meminfo`; the large one when it
-    says no MemTotal (then nothing shows the machine is small)."""
-    total = _MEM_TOTAL.search(meminfo)
-    if total is not None and int(total[1]) < SMALL_MEMORY_KB:
-        return SMALL_PROFILE
-    return LARGE_PROFILE
-
-
-def machine_profile(meminfo: Path = MEMINFO) -> str:
-    """The profile for this machine, from its memory (the large one where /proc is missing)."""
-    try:
-        return profile_for(meminfo.read_text(encoding="ascii", errors="replace"))
-    except OSError:
-        return LARGE_PROFILE
+"""`portal serve --profile NAME`; without it, the one `portal.machine.machine_profile` picks."""
 
 
 def preflight(settings: Settings) -> None:
@@ -121,14 +105,26 @@ def preflight(settings: Settings) -> None:
 
 
 class PortalServer(BaseApplication):  # type: ignore[misc]
-    """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork."""
+    """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork.
+
+    With `housekeeping` (one worker only), the worker runs the housekeeping's loops too,
+    and with `uplink_monitor` the uplink monitor among them: they start with its app and
+    stop when it exits (stop_housekeeping)."""
 
     def __init__(
-        self, settings: Settings, options: dict[str, Any], *, housekeeping: bool = False
+        self,
+        settings: Settings,
+        options: dict[str, Any],
+        *,
+        housekeeping: bool = False,
+        uplink_monitor: bool = False,
     ) -> None:
         self.settings = settings
         self.options = options
         self.housekeeping = housekeeping
+        self.uplink_monitor = uplink_monitor
+        self.chores: Housekeeping | None = None
+        """The loops this worker runs, once its app is built."""
         # Read once, here in the master: a worker started later (they are recycled) never
         # meets files half-renewed. gevent's context class: its sockets are cooperative.
         self.https = (
@@ -147,7 +143,9 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         app = create_app(self.settings)
         if self.housekeeping:
-            start_in_thread(services_of(app).book)
+            book = services_of(app).book
+            monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
+            self.chores = Housekeeping(book, monitor).start()
         return app
 
 
@@ -157,8 +155,8 @@ def bind_addresses(settings: Settings) -> list[str]:
 
 def demo_options(settings: Settings) -> dict[str, Any]:
     # One worker process: the memory firewall lives in it, so the housekeeping
-    # thread that lets idle devices go must share its memory (PortalServer's
-    # `housekeeping=True` starts it inside the worker).
+    # that lets idle devices go must share its memory (PortalServer's
+    # `housekeeping=True` runs it inside the worker).
     return {
         "bind": bind_addresses(settings),
         "workers": 1,
@@ -170,6 +168,14 @@ def demo_options(settings: Settings) -> dict[str, Any]:
 NOT_OVERRIDDEN = ("certfile", "keyfile", "ssl_context", "ca_certs", "do_handshake_on_connect")
 """gunicorn's own TLS settings: they would wrap every listener, and the probes on the portal
 port would fail; [tls] in portal.toml is how the portal serves HTTPS."""
+_SERVES_HTTPS = "the portal's own worker serves HTTPS, by [tls] in portal.toml"
+PINNED = {
+    **dict.fromkeys(NOT_OVERRIDDEN, _SERVES_HTTPS),
+    "worker_class": _SERVES_HTTPS,
+    "workers": "this profile's one worker runs the housekeeping, which must run once",
+}
+"""Why a gunicorn config file may not change a setting (NOT_OVERRIDDEN always; the worker
+class with [tls]; the workers on a profile that houses the housekeeping)."""
 
 
 def production_options(
@@ -184,20 +190,18 @@ def production_options(
         names = ", ".join(PROFILES)
         raise ConfigError("--profile", f"must be one of {names}, not {shown(profile)}")
     options = {**PRODUCTION_OPTIONS, **PROFILES[profile]}
+    pinned = [*NOT_OVERRIDDEN, *(["worker_class"] if settings.serves_https else [])]
+    if housekeeps_in_worker(profile):
+        pinned.append("workers")  # every worker would run its own copy of the housekeeping
     if overrides is not None:
         changed = {
             name: value
             for name, value in runpy.run_path(str(overrides)).items()
             if not name.startswith("_")
         }
-        pinned = [*NOT_OVERRIDDEN, *(["worker_class"] if settings.serves_https else [])]
         for name in pinned:
             if name in changed and changed[name] != options.get(name):
-                raise ConfigError(
-                    f"{overrides}: {name}",
-                    "cannot be set here: the portal's own worker serves HTTPS, by [tls] in "
-                    "portal.toml",
-                )
+                raise ConfigError(f"{overrides}: {name}", f"cannot be set here: {PINNED[name]}")
         options |= changed
     options["bind"] = bind_addresses(settings)
     return options

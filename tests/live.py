@@ -124,6 +124,7 @@ def production_server(
     folder: Path,
     *options: str,
     firewall: str = 'backend = "memory"',
+    uplink: str = "",
     tls: Issued | None = None,
     https_port: int = 0,
     trusted: Path | None = None,
@@ -132,10 +133,10 @@ def production_server(
     """`portal serve` (PRODUCTION_OPTIONS, this machine's profile) on a free loopback port,
     with its portal.toml and data directory (`folder`/data) in `folder`; stopped when the
     generator closes.
-    `firewall` is the [firewall] table's body. With `tls` (a certificate for TLS_HOSTNAME)
-    it serves HTTPS on `https_port` too, if the certificate leads to the authority in
-    `trusted` (the only one the server trusts, by OpenSSL's SSL_CERT_FILE). `tables`: more
-    of portal.toml (such as a [help] table)."""
+    `firewall` is the [firewall] table's body, `uplink` the [uplink] table's. With `tls` (a
+    certificate for TLS_HOSTNAME) it serves HTTPS on `https_port` too, if the certificate
+    leads to the authority in `trusted` (the only one the server trusts, by OpenSSL's
+    SSL_CERT_FILE). `tables`: more of portal.toml (such as a [help] table)."""
     port = free_port()
     config = folder / "portal.toml"
     https = (
@@ -155,6 +156,8 @@ client_identity = "address"
 data_dir = "{folder / "data"}"
 [firewall]
 {firewall}
+[uplink]
+{uplink}
 {https}{tables}""",
         encoding="utf-8",
     )

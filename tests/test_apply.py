@@ -21,6 +21,7 @@ from portal.context import Services
 WHEN = datetime(2026, 12, 2, 3, 10, tzinfo=UTC)
 EVERY_UNIT = (
     "NetworkManager.service",  # told to leave the Wi-Fi interface alone
+    "avahi-daemon.service",  # told so too: the Pi's name is not announced to guests
     "portal-dnsmasq.service",
     "portal-firewall.service",
     "portal-gatekeeper.service",
@@ -288,7 +289,7 @@ def test_the_status_page_shows_what_apply_config_said(
     page_status.write_text(json.dumps({"all_well": True, "text": "All is well"}), "utf-8")
     html = client.get("/status?lang=nl").get_data(as_text=True)
     assert '<details class="volunteers" data-state="settings-ok">' in html
-    assert "Voor vrijwilligers: de instellingen van de wifi" in html
+    assert "Voor vrij\u00adwil\u00adli\u00adgers: de instel\u00adlin\u00adgen van de wifi" in html
 
 
 @pytest.mark.parametrize("content", [b"{", b'{"all_well": "no", "text": 1}', b"x" * 70_000])

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -491,7 +493,7 @@ EDGE_SOURCES: dict[str, tuple[Any, list[str] | Installs]] = {
     ),
     "updated-with-a-time": (
         lambda s: _edit(
-            s / "guides/g01-eid/nl.md", "updated = 2026-11-26", "updated = 2026-11-26T10:00:00"
+            s / "guides/g01-eid/nl.md", "updated = 2026-12-02", "updated = 2026-12-02T10:00:00"
         ),
         ["src/guides/g01-eid/nl.md: key 'updated': must be a TOML date such as 2026-11-26"],
     ),
@@ -739,7 +741,7 @@ def test_install_from_a_file_serves_it_and_same_version_again_is_a_no_op(
     assert result.changed
     folder = store.current_pack_dir(settings)
     assert folder is not None and folder.parent == store.guides_dir(settings) / "versions"
-    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}", folder.name)
+    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2", folder.name)
     assert (folder / "guides/g01-eid/fr.md").read_bytes() == (
         CONTENT / "guides/g01-eid/fr.md"
     ).read_bytes()
@@ -944,7 +946,7 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
     assert versions() == ["2026.11.2", "2026.11.1"]
     store.install_file(packs.build("2026.11.3"), settings)
     assert versions() == ["2026.11.3", "2026.11.2"]
-    kept = sorted(path.name[:-13] for path in (store.guides_dir(settings) / "versions").iterdir())
+    kept = sorted(path.name[:-16] for path in (store.guides_dir(settings) / "versions").iterdir())
     assert kept == ["passerelle-wallonie-2026.11.2", "passerelle-wallonie-2026.11.3"]
 
 
@@ -957,7 +959,7 @@ def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
     (previous / MANIFEST).unlink()
     with pytest.raises(
         PackRejected,
-        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}: manifest\.json cannot be read "
+        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2: manifest\.json cannot be read "
         r"\(No such file or directory\)$",
     ):
         store.rollback(settings)
@@ -1008,9 +1010,9 @@ def test_too_many_files_are_refused_from_the_manifest(
     with pytest.raises(PackRejected, match="too many files: 17, at most 5"):
         read_pack(path, trusted, Limits(max_bytes=10**8, max_files=5))
     with pytest.raises(
-        PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 5,000 bytes"
+        PackRejected, match=r"add up to [\d,]+ bytes, over the limit of 10,000 bytes"
     ):
-        read_pack(path, trusted, Limits(max_bytes=5000))
+        read_pack(path, trusted, Limits(max_bytes=10_000))
 
 
 def test_progress_is_one_line_per_stage_off_a_terminal() -> None:
@@ -1096,6 +1098,9 @@ def _damage(folder: Path, how: str) -> None:
         (folder / "rendered/library.json").unlink()
     elif how == "search-index-missing":
         (folder / "search.sqlite3").unlink()
+    elif how == "search-index-of-another-portal":
+        with closing(sqlite3.connect(folder / "search.sqlite3")) as index:
+            index.execute("PRAGMA user_version = 1")
     else:
         raise AssertionError(how)
 
@@ -1105,6 +1110,7 @@ ROLLBACK_DAMAGE = {
     "rendered-page-missing": r"rendered/g01-eid/fr\.html is missing",
     "library-missing": r"rendered/library\.json cannot be read",
     "search-index-missing": r"search\.sqlite3 is missing",
+    "search-index-of-another-portal": r"search\.sqlite3 was made by another portal version",
 }
 
 

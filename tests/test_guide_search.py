@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from portal.guides.library import FORMAT
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index, search
 from portal.guides.spelling import Vocabulary, suggest
 from tests.test_guides import main_part, pack, page_text, prepared_content, reader  # noqa: F401 — fixtures
@@ -75,6 +76,7 @@ def test_a_guide_about_a_word_ranks_above_one_that_repeats_it_in_its_text(
             ),
             IndexEntry("g02-itsme", "fr", "itsme", "Prouver qui vous êtes.", "", "Un texte. " * 40),
         ],
+        FORMAT,
     )
     assert [hit.guide_id for hit in search(tmp_path, "fr", "itsme")] == [
         "g02-itsme",
@@ -149,7 +151,7 @@ def test_a_typo_gets_a_did_you_mean_link_in_the_visitors_language(
     html = main_part(page_text(reader, "/guides/search?q=pensoin&lang=fr"))
     assert "<h1>Aucun guide trouvé.</h1>" in html
     assert (
-        'Vous vouliez dire : <a class="button secondary" '
+        'Vous vouliez dire\u202f: <a class="button secondary" '
         'href="/guides/search?q=pension&amp;lang=fr" lang="fr" dir="ltr">pension</a>'
     ) in html
     html = main_part(page_text(reader, "/guides/search?q=pensoin+mandat&lang=en"))

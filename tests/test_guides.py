@@ -22,9 +22,10 @@ from portal.context import Services
 from portal.guides.library import GuideLibrary
 from portal.guides.pack.names import TOPICS
 from portal.guides.pack.problems import PackInvalid
-from portal.guides.render import PageRenderer, prepare
+from portal.guides.render import PageRenderer, dress, prepare
 from portal.guides.search import fts_query, search, search_form, words
 from portal.guides.views import TOPIC_NAMES
+from portal.typography import dictionary
 from tests.conftest import fake_identify, phone_client
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -81,7 +82,7 @@ def main_part(html: str) -> str:
 
 def test_a_real_page_renders_to_plain_html(pack: Path) -> None:
     html = (pack / "rendered" / "g04-myminfin" / "fr.html").read_text(encoding="utf-8")
-    assert "<h2>Ce qu'il vous faut</h2>" in html
+    assert "<h2>Ce qu&#39;il vous faut</h2>" in html
     assert "<h3>Voir vos documents dans MyMinfin</h3>" in html
     assert "<li>Connectez-vous avec itsme ou avec votre carte eID.</li>" in html
     assert (
@@ -176,14 +177,16 @@ def test_images_only_from_the_pack() -> None:
 
 def test_numbers_in_a_right_to_left_page_stay_left_to_right() -> None:
     body = "اتصل بالرقم 00800 2123 2123 أو +32 2 518 2123. [www.112.be](https://www.112.be)"
-    assert PageRenderer(IMAGES).render(body, right_to_left=True) == (
-        '<p>اتصل بالرقم <bdi dir="ltr">00800 2123 2123</bdi> أو '
-        '<bdi dir="ltr">+32 2 518 2123</bdi>.'
+    arabic = PageRenderer(IMAGES).render(body, right_to_left=True)
+    assert dress(arabic, "ar", dictionary("ar")) == (
+        '<p>اتصل بالرقم <a href="tel:0080021232123"><bdi dir="ltr">00800 2123 2123</bdi></a> أو '
+        '<a href="tel:+3225182123"><bdi dir="ltr">+32 2 518 2123</bdi></a>.'
         ' <a href="https://www.112.be" class="url-shown" dir="ltr" rel="noopener noreferrer">'
-        "www.112.be</a></p>\n"
+        'www.<bdi dir="ltr">112</bdi>.be</a></p>\n'
     )
-    assert PageRenderer(IMAGES).render("Card Stop : 078 170 170.") == (
-        "<p>Card Stop : 078 170 170.</p>\n"
+    french = PageRenderer(IMAGES).render("Card Stop : 078 170 170.")
+    assert dress(french, "fr", dictionary("fr")) == (
+        '<p>Card Stop\u202f: <a href="tel:078170170"><bdi dir="ltr">078 170 170</bdi></a>.</p>\n'
     )
 
 
@@ -386,7 +389,7 @@ def test_hostile_queries_are_answered_normally(reader: FlaskClient, query: str) 
 def test_search_page_shows_title_and_summary(reader: FlaskClient) -> None:
     html = main_part(page_text(reader, "/guides/search?q=impots&lang=fr"))
     assert 'href="/guides/g04-myminfin?lang=fr"' in html
-    assert "MyMinfin et Tax-on-web : vos impôts en ligne" in html
+    assert "MyMinfin et Tax-on-web\u202f: vos impôts en ligne" in html
     assert "Voir vos documents d&#39;impôts dans MyMinfin" in html
     assert 'value="impots"' in html
     assert "<script" not in html
@@ -432,14 +435,14 @@ def test_a_table_of_contents_links_to_each_topic_group(reader: FlaskClient) -> N
 def test_the_library_lists_titles_and_search_results_add_summaries(reader: FlaskClient) -> None:
     summary = "Voir vos documents d&#39;impôts dans MyMinfin"
     library = main_part(page_text(reader, "/guides?lang=fr"))
-    assert "MyMinfin et Tax-on-web : vos impôts en ligne" in library
+    assert "MyMinfin et Tax-on-web\u202f: vos impôts en ligne" in library
     assert summary not in library
     assert summary in main_part(page_text(reader, "/guides/search?q=impots&lang=fr"))
 
 
 def test_a_guide_in_french_and_in_dutch(reader: FlaskClient) -> None:
     french = main_part(page_text(reader, "/guides/g04-myminfin?lang=fr"))
-    assert "<h1>MyMinfin et Tax-on-web : vos impôts en ligne</h1>" in french
+    assert "<h1>MyMinfin et Tax-on-web\u202f: vos impôts en ligne</h1>" in french
     assert '<article class="guide" lang="fr" dir="ltr">' in french
     assert 'href="https://www.myminfin.be"' in french
     dutch = main_part(page_text(reader, "/guides/g04-myminfin?lang=nl"))
@@ -468,17 +471,22 @@ def test_an_arabic_guide_reads_right_to_left_with_its_numbers_left_to_right(
     assert '<article class="guide" lang="ar" dir="rtl">' in main
     assert "<h1>بطاقة الهوية الإلكترونية (eID) ورمز PIN ورمز PUK</h1>" in main
     assert "<h2>ما تحتاج إليه</h2>" in main
-    assert 'رقم DOC STOP هو <bdi dir="ltr">00800 2123 2123</bdi>. المكالمة مجانية.' in main
-    assert '<bdi dir="ltr">+32 2 518 2123</bdi>' in main
+    assert (
+        'رقم DOC STOP هو <a href="tel:0080021232123"><bdi dir="ltr">00800 2123 2123</bdi></a>.'
+        " المكالمة مجانية."
+    ) in main
+    assert '<a href="tel:+3225182123"><bdi dir="ltr">+32 2 518 2123</bdi></a>' in main
     assert '<p class="local-help" lang="ar" dir="rtl">' in main
     assert '<span class="arrow" aria-hidden="true">←</span>' in main  # flipped in rtl
     assert 'class="hint"' not in main
     emergencies = main_part(page_text(reader, "/guides/g11-emergencies?lang=ar"))
-    assert 'على الرقم <bdi dir="ltr">1733</bdi>' in emergencies
+    assert 'على الرقم <a href="tel:1733"><bdi dir="ltr">1733</bdi></a>' in emergencies
     banking = main_part(page_text(reader, "/guides/g12-banking-doccle?lang=ar"))
-    assert 'على الرقم <bdi dir="ltr">078 170 170</bdi>' in banking
+    assert 'على الرقم <a href="tel:078170170"><bdi dir="ltr">078 170 170</bdi></a>' in banking
     french = main_part(page_text(reader, "/guides/g12-banking-doccle?lang=fr"))
-    assert "Card Stop : 078 170 170." in french
+    assert (
+        'Card Stop\u202f: <a href="tel:078170170"><bdi dir="ltr">078 170 170</bdi></a>.' in french
+    )
 
 
 def test_the_arabic_guide_list_shows_the_arabic_guides(reader: FlaskClient) -> None:
@@ -493,7 +501,10 @@ def test_the_arabic_guide_list_shows_the_arabic_guides(reader: FlaskClient) -> N
 def test_an_arabic_search_page_lists_arabic_guides(reader: FlaskClient) -> None:
     html = main_part(page_text(reader, "/guides/search?q=اسعاف&lang=ar"))
     assert 'href="/guides/g11-emergencies?lang=ar"' in html
-    assert "حالات الطوارئ: 112 و 101 وتطبيق 112 BE ورسالة SMS إلى 8112" in html
+    assert (
+        'حالات الطوارئ: <bdi dir="ltr">112</bdi> و <bdi dir="ltr">101</bdi> وتطبيق '
+        '<bdi dir="ltr">112</bdi> BE ورسالة SMS إلى <bdi dir="ltr">8112</bdi>'
+    ) in html
     assert 'lang="fr"' not in html
 
 

@@ -186,8 +186,8 @@ def test_privacy_page_says_no_cookie_and_not_a_phone_number_in_every_language(
         client,
         {
             "fr": "Ce n'est pas votre numéro de téléphone.",
-            "nl": "Dat is niet uw telefoonnummer.",
-            "de": "Das ist nicht Ihre Telefonnummer.",
+            "nl": "Dat is niet uw tele\u00adfoon\u00adnum\u00admer.",
+            "de": "Das ist nicht Ihre Tele\u00adfon\u00adnum\u00admer.",
             "en": "It is not your phone number.",
             "ar": "هذا ليس رقم هاتفك.",
             "uk": "Це не ваш номер телефону.",

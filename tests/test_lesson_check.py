@@ -104,7 +104,7 @@ def test_check_command_exit_codes(lessons: Path, capsys: pytest.CaptureFixture[s
     assert "step 3, alt text, en: missing translation" in capsys.readouterr().out
 
 
-HELP_SPEECH_EN = 'en = "Need help? Ask a person here, or call seventeen eighteen."'
+HELP_SPEECH_EN = 'en = "Need help? Ask a person here, or call seventeen eighteen (in French)."'
 FREE_SPEECH_AR = 'ar = "هَذَا الْوَايْ فَايْ مَجَّانِيٌّ. هُوَ لِلْجَمِيعِ."'
 
 
@@ -123,12 +123,12 @@ FREE_SPEECH_AR = 'ar = "هَذَا الْوَايْ فَايْ مَجَّانِ�
         ),
         (
             HELP_SPEECH_EN,
-            'en = "Need help? Ask a person here, or call 1718."',
+            'en = "Need help? Ask a person here, or call 1718 (in French)."',
             "lesson onboarding, step 4, speech, en: write the numbers in words, as people say them",
         ),
         (
             HELP_SPEECH_EN,
-            'en = "Need help? Ask a person here. Or call seventeen eighteen."',
+            'en = "Need help? Ask a person here. Or call seventeen eighteen (in French)."',
             "lesson onboarding, step 4, speech, en: 3 sentences, the text has 2",
         ),
         (
@@ -165,8 +165,8 @@ def test_a_speech_may_spell_a_number_its_arabic_text_writes_in_digits(lessons: P
     # The text says 1718: its vowelled speech differs from it by more than vowel marks.
     edit(
         lessons,
-        "بِالرَّقْمِ سَبْعَةَ عَشَرَ ثَمَانِيَةَ عَشَرَ.",
-        "بِالرَّقْمِ وَاحِدٍ سَبْعَةٍ وَاحِدٍ ثَمَانِيَةٍ.",
+        "بِالرَّقْمِ سَبْعَةَ عَشَرَ ثَمَانِيَةَ عَشَرَ (بِالْفَرَنْسِيَّةِ).",
+        "بِالرَّقْمِ وَاحِدٍ سَبْعَةٍ وَاحِدٍ ثَمَانِيَةٍ (بِالْفَرَنْسِيَّةِ).",
     )
     assert check_lessons(lessons, LANGUAGES) == []
 
@@ -181,7 +181,7 @@ def test_soft_hyphens_and_no_break_spaces_in_a_text_are_no_difference_for_its_sp
     )
     edit(
         lessons,
-        'en = "Need help? Ask a person here, or call 1718."',
-        'en = "Need help? Ask a per\u00adson here, or call\u00a01718."',
+        'en = "Need help? Ask a person here, or call 1718 (in French)."',
+        'en = "Need help? Ask a per\u00adson here, or call\u00a01718 (in French)."',
     )
     assert check_lessons(lessons, LANGUAGES) == []

@@ -3,6 +3,7 @@ what DESIGN.md's "Network enforcement" asks (checked on the text and in a real k
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import os
 import re
@@ -138,6 +139,7 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
         "dnsmasq.conf",
         "hostapd.conf",
         "networkmanager.conf",
+        "avahi-daemon.conf",
         # The gatekeeper's own folder: it may write there and nowhere else.
         "dns/dns-servers-up.conf",
         "dns/dns-servers-down.conf",
@@ -158,6 +160,23 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
     }
     assert first["dns/dns-servers.conf"] == first["dns/dns-servers-up.conf"]
     assert first["dns/dns-hosts"] == first["dns/dns-hosts-up"]
+
+
+def test_avahi_announces_the_pi_on_the_uplink_side_only(tmp_path: Path) -> None:
+    """Phones on the guest Wi-Fi are not told the Pi's name or services; Debian's own settings
+    stay (avahi reads this one file instead of /etc/avahi/avahi-daemon.conf)."""
+    write_config(DEFAULT.replace("network", wifi_interface="wlan1"), tmp_path)
+    parser = configparser.ConfigParser()
+    parser.read_string((tmp_path / "avahi-daemon.conf").read_text(encoding="utf-8"))
+    assert dict(parser["server"]) == {
+        "use-ipv4": "yes",
+        "use-ipv6": "yes",
+        "deny-interfaces": "wlan1",
+        "ratelimit-interval-usec": "1000000",
+        "ratelimit-burst": "1000",
+    }
+    assert dict(parser["publish"]) == {"publish-hinfo": "no", "publish-workstation": "no"}
+    assert dict(parser["wide-area"]) == {"enable-wide-area": "yes"}
 
 
 def test_render_config_command_writes_files_dnsmasq_can_read(tmp_path: Path) -> None:

@@ -35,7 +35,9 @@ NOT_FOUND = {
 }
 BAD_REQUEST = {
     "fr": "Un problème est arrivé sur cette page. Essayez encore.",
-    "de": "Mit dieser Seite ist etwas schiefgegangen. Versuchen Sie es noch einmal.",
+    # The soft hyphens of portal/typography.py's German table.
+    "de": "Mit dieser Seite ist etwas schief\u00adge\u00adgan\u00adgen. "
+    "Versuchen Sie es noch einmal.",
     "ar": "حدثت مشكلة في هذه الصفحة. حاول مرة أخرى.",
 }
 

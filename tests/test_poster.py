@@ -79,7 +79,7 @@ def test_poster_names_the_network_and_the_portal_in_every_site_language(
     where = [html.index(row) for row in rows]
     assert where == sorted(where)  # in the order of site.languages
     for step in (
-        "Choisissez ce Wi-Fi. Ou scannez le code.",
+        "Choisissez ce Wi\u2011Fi. Ou scannez le code.",
         "Das Telefon öffnet selbst ein Fenster. Wenn nicht, scannen Sie den Code.",
         "Eerst een korte les met prenten. Daarna bent u online.",
         "اختر هذا الواي فاي. أو امسح الرمز.",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
+import signal
+import socket
+import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -14,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from portal.config import ConfigError, Settings
-from portal.serving import machine_profile, production_options, profile_for
+from portal.housekeeping import SWEEP_SECONDS
+from portal.machine import housekeeping_unit, housekeeps_in_worker, machine_profile, profile_for
+from portal.serving import production_options
+from tests.integration.processes import process_stats, wait_for
 from tests.live import ROOT, Visitor, child_pids, demo_server, probe, production_server
 from tests.walker import go_online
 
@@ -42,21 +49,23 @@ def meminfo(mem_total_kb: int) -> str:
 
 
 @pytest.mark.parametrize(
-    ("mem_total_kb", "profile", "workers"),
+    ("mem_total_kb", "profile", "workers", "housekeeping"),
     [
-        (3_884_548, "pi4", 2),  # a Pi 4 with 4 GB
-        (905_000, "pi4", 2),  # a 3B+ (1 GB): under 1 GiB once the GPU has its share
-        (786_432, "pi4", 2),  # 768 MiB: the smallest machine with two workers
-        (786_431, "zero2w", 1),
-        (427_000, "zero2w", 1),  # a Zero 2 W (512 MB)
+        (3_884_548, "pi4", 2, "portal-housekeep"),  # a Pi 4 with 4 GB
+        (905_000, "pi4", 2, "portal-housekeep"),  # a 3B+ (1 GB): under 1 GiB, the GPU's share
+        (786_432, "pi4", 2, "portal-housekeep"),  # 768 MiB: the smallest with two workers
+        (786_431, "zero2w", 1, "portal"),
+        (427_000, "zero2w", 1, "portal"),  # a Zero 2 W (512 MB)
     ],
 )
-def test_the_gunicorn_profile_follows_the_machines_memory(
-    settings: Settings, mem_total_kb: int, profile: str, workers: int
+def test_the_gunicorn_profile_and_the_housekeepings_home_follow_the_machines_memory(
+    settings: Settings, mem_total_kb: int, profile: str, workers: int, housekeeping: str
 ) -> None:
     chosen = profile_for(meminfo(mem_total_kb))
     assert chosen == profile
     assert production_options(settings, chosen)["workers"] == workers
+    assert housekeeping_unit(chosen) == housekeeping
+    assert housekeeps_in_worker(chosen) is (housekeeping == "portal")
 
 
 def test_a_machine_that_does_not_say_its_memory_gets_the_pi4_profile(tmp_path: Path) -> None:
@@ -68,9 +77,21 @@ def test_a_gunicorn_config_file_changes_the_profiles_settings(
     settings: Settings, tmp_path: Path
 ) -> None:
     overrides = tmp_path / "gunicorn.conf.py"
-    overrides.write_text("workers = 3\n", encoding="utf-8")
-    options = production_options(settings, "zero2w", overrides)
-    assert (options["workers"], options["worker_connections"]) == (3, 300)
+    overrides.write_text("workers = 3\nworker_connections = 200\n", encoding="utf-8")
+    options = production_options(settings, "pi4", overrides)
+    assert (options["workers"], options["worker_connections"], options["timeout"]) == (3, 200, 30)
+
+
+def test_a_gunicorn_config_file_cannot_give_the_zero2w_profile_more_workers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Each worker would run its own copy of the housekeeping."""
+    overrides = tmp_path / "gunicorn.conf.py"
+    overrides.write_text("workers = 2\nworker_connections = 200\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gunicorn.conf.py: workers: cannot be set here: "):
+        production_options(settings, "zero2w", overrides)
+    overrides.write_text("workers = 1\nworker_connections = 200\n", encoding="utf-8")
+    assert production_options(settings, "zero2w", overrides)["worker_connections"] == 200
 
 
 def test_an_unknown_profile_is_refused_by_name(settings: Settings) -> None:
@@ -82,9 +103,115 @@ def test_serve_with_the_zero2w_profile_runs_one_worker(tmp_path: Path) -> None:
     for visitor in production_server(tmp_path, "--profile", "zero2w"):
         time.sleep(1)  # a second worker, were there one, would have started by now
         assert len(child_pids(visitor.server_pid)) == 1
-        assert b"profile zero2w (as asked): 1 worker(s)" in visitor.server_output()
+        said = b"profile zero2w (as asked): 1 worker(s), housekeeping in its worker"
+        assert said in visitor.server_output()
         status, _, _ = probe(visitor)
         assert status == 302
+
+
+@pytest.fixture
+def uplink_target() -> Iterator[str]:
+    """[uplink] for a monitor whose check always passes: a listening loopback port (the kernel
+    completes the connections), no DNS question."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        yield f'check_targets = ["127.0.0.1:{port}"]\ndns_check_name = ""'
+
+
+def uplink_verdict(data: Path) -> bool | None:
+    """What the uplink monitor published in the data directory (None: nothing yet)."""
+    try:
+        return bool(json.loads((data / "uplink.json").read_text(encoding="utf-8"))["up"])
+    except FileNotFoundError:
+        return None
+
+
+def grants_on_record(data: Path, change: str | None = None) -> int:
+    """How many grants the book holds, after `change` (SQL) if given."""
+    with contextlib.closing(sqlite3.connect(data / "portal.sqlite3", timeout=5)) as database:
+        if change is not None:
+            with database:
+                database.execute(change)
+        count: int = database.execute('SELECT count(*) FROM "grant"').fetchone()[0]
+        return count
+
+
+def running(pid: int) -> bool:
+    """Is `pid` alive (neither gone nor a zombie)?"""
+    return any(each == pid and fields[0] != "Z" for each, fields in process_stats())
+
+
+def test_the_zero2w_worker_runs_the_housekeeping_and_stops_it_with_itself(
+    tmp_path: Path, uplink_target: str
+) -> None:
+    """On a Zero 2 W nothing runs beside the portal: its one worker publishes the uplink
+    verdict and lets a grant that ran out go from the book (the restore at start, which
+    purges too, is over by then). SIGTERM ends the loops with the worker."""
+    data = tmp_path / "data"
+    for visitor in production_server(tmp_path, "--profile", "zero2w", uplink=uplink_target):
+        wait_for(lambda: uplink_verdict(data) is True, "the uplink verdict", 10)
+        go_online(visitor, "en")
+        assert probe(visitor)[0] == 204
+        ran_out = 'UPDATE "grant" SET expires_at = 1'  # long ago
+        assert grants_on_record(data, ran_out) == 1
+        assert probe(visitor)[0] == 302  # the grant view reads the book at once
+        wait_for(lambda: grants_on_record(data) == 0, "the sweep", SWEEP_SECONDS + 10)
+        [worker] = child_pids(visitor.server_pid)
+        os.kill(visitor.server_pid, signal.SIGTERM)
+        # No request is open: the worker stops at its next tick (1 s), then its loops.
+        took = wait_for(lambda pid=worker: not running(pid), "the worker's exit", 15)
+        assert took < 5
+        said = visitor.server_output()
+        assert b"Exception during worker exit" not in said  # stop_housekeeping's failure
+        assert b"housekeeping failed" not in said
+
+
+@pytest.fixture
+def tarpit() -> Iterator[str]:
+    """A loopback port whose every new connection hangs: its one-place queue is full (the
+    kernel drops the SYNs), as when the uplink's route goes nowhere."""
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        filler.connect(listener.getsockname())
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_the_zero2w_worker_answers_while_its_uplink_check_hangs(
+    tmp_path: Path, tarpit: str
+) -> None:
+    """Each check waits 3 s for a connection that never comes; the worker's requests do not
+    (the monitor is a greenlet, its socket gevent's)."""
+    uplink = (
+        f'check_targets = ["{tarpit}"]\ndns_check_name = ""\n'
+        "check_interval_seconds = 5\ndown_after_failures = 1"
+    )
+    data = tmp_path / "data"
+    for visitor in production_server(tmp_path, "--profile", "zero2w", uplink=uplink):
+        slowest = 0.0
+        deadline = time.monotonic() + 12  # two checks at least
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert probe(visitor)[0] == 302
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.1)
+        assert uplink_verdict(data) is False  # the checks did run into the tarpit
+        assert slowest < 1.5
+
+
+def test_the_pi4_workers_leave_the_housekeeping_to_its_own_process(
+    tmp_path: Path, uplink_target: str
+) -> None:
+    """The control: with two workers, portal-housekeep does the same work, so the portal
+    publishes no uplink verdict."""
+    data = tmp_path / "data"
+    for visitor in production_server(tmp_path, "--profile", "pi4", uplink=uplink_target):
+        go_online(visitor, "en")
+        time.sleep(3)  # the zero2w worker publishes within a second of answering
+        assert uplink_verdict(data) is None
+        assert probe(visitor)[0] == 204
 
 
 def test_demo_flips_probes_from_captive_to_online(demo: Visitor) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from portal.config import Settings
+from portal.machine import machine_profile
 from portal.netconfig import write_config
 from portal.netconfig.systemd import PROGRAMS, UNITS
 from tests.system import find, require
@@ -76,7 +77,6 @@ def test_each_root_service_is_bounded_to_the_capabilities_it_needs(rendered: Pat
     housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
     assert housekeep["User"] == ["passerelle"]
     assert housekeep["CapabilityBoundingSet"] == [""]
-    assert housekeep["PartOf"] == ["portal-firewall.service"]
     gatekeeper = directives((rendered / "portal-gatekeeper.service").read_text("utf-8"))
     assert "User" not in gatekeeper  # root, bounded to:
     assert gatekeeper["CapabilityBoundingSet"] == ["CAP_NET_ADMIN CAP_KILL"]
@@ -92,6 +92,59 @@ def test_each_root_service_is_bounded_to_the_capabilities_it_needs(rendered: Pat
     socket = directives((rendered / "portal-gatekeeper.socket").read_text(encoding="utf-8"))
     assert socket["ListenStream"] == ["/run/passerelle/gatekeeper.sock"]
     assert (socket["SocketGroup"], socket["SocketMode"]) == (["passerelle"], ["0660"])
+
+
+def test_the_portal_restarts_with_the_firewall_to_put_the_grants_back(rendered: Path) -> None:
+    """Its workers restore the grants when they start, the Zero 2 W's and the Pi 4's alike,
+    after the ruleset is loaded; the housekeeping process, where there is one, goes on."""
+    portal = directives((rendered / "portal.service").read_text(encoding="utf-8"))
+    assert portal["PartOf"] == ["portal-firewall.service"]
+    assert "portal-firewall.service" in portal["After"][0].split()
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    assert "PartOf" not in housekeep
+
+
+def test_the_portal_may_do_whatever_the_housekeeping_unit_may(rendered: Path) -> None:
+    """On a Zero 2 W the portal's worker runs the housekeeping: the same user, the same
+    sandbox (the data directory to write, the gatekeeper's socket and the uplink checks'
+    sockets to open); nothing more but the one capability that binds port 80."""
+    portal = directives((rendered / "portal.service").read_text(encoding="utf-8"))
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    own = {"Description", "After", "Wants", "ConditionMemory", "ExecStart", "RestartSec"}
+    shared = {name: values for name, values in housekeep.items() if name not in own}
+    assert shared["CapabilityBoundingSet"] == [""]
+    del shared["CapabilityBoundingSet"]
+    assert {name: portal[name] for name in shared} == shared
+    assert shared["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6 AF_NETLINK"]
+    assert (portal["User"], portal["ReadWritePaths"]) == (["passerelle"], ["/var/lib/passerelle"])
+
+
+def test_the_housekeeping_unit_starts_only_where_the_portal_leaves_the_housekeeping_to_it(
+    rendered: Path,
+) -> None:
+    """From 768 MiB of MemTotal, the profile whose workers leave it to portal-housekeep
+    (tests/test_serving.py draws the line there too)."""
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    assert housekeep["ConditionMemory"] == [">=786432K"]
+    portal = directives((rendered / "portal.service").read_text(encoding="utf-8"))
+    assert "ConditionMemory" not in portal  # the portal runs on every Pi
+
+
+def test_systemd_reads_the_housekeeping_condition_as_kilobytes_of_memtotal(
+    rendered: Path,
+) -> None:
+    """The condition's form (>=, K) compares what the profile compares: the kernel's MemTotal
+    in KiB. Shown on this machine with its own MemTotal, just at and just over the line."""
+    memtotal = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+    housekeep = directives((rendered / "portal-housekeep.service").read_text(encoding="utf-8"))
+    [condition] = housekeep["ConditionMemory"]
+    here = condition.replace("786432", str(memtotal))
+    over = condition.replace("786432", str(memtotal + 1))
+    assert systemd_analyze("condition", f"ConditionMemory={here}").returncode == 0
+    assert systemd_analyze("condition", f"ConditionMemory={over}").returncode == 1
+    done = systemd_analyze("condition", f"ConditionMemory={condition}")
+    # This machine's profile, by the portal's rule: the unit starts exactly on the large one.
+    assert (done.returncode == 0) is (machine_profile() == "pi4")
 
 
 def test_the_report_for_volunteers_writes_the_boot_partition_only(rendered: Path) -> None:

@@ -252,9 +252,9 @@ def test_status_page_in_the_visitors_language(
     complete_onboarding(client, "de")
     set_uplink(client, clock, up=True)
     html = client.get("/status?lang=de").get_data(as_text=True)
-    assert "Das Internet funktioniert." in html
-    # Four hours of access, one second of which went by while the verdict was re-read.
-    assert "Ihr Zugang: 239 Minuten noch." in html
+    assert "Das Internet funk\u00adtio\u00adniert." in html
+    # Four hours of access from 08:00 UTC (the fake clock): 13:00 on a Brussels clock (CET).
+    assert "Ihr Zugang dauert bis 13:00." in html
 
 
 def test_each_round_checks_then_points_the_dns_at_the_verdict(

@@ -245,13 +245,6 @@ def come_back(transport: Transport, language: str = "fr") -> None:
     ask_for_access(transport, start)
 
 
-def take_more_time(transport: Transport) -> None:
-    """A device with access: "Get more time" on the online page, a full session again."""
-    page = get_page(transport, ONLINE)
-    expect('data-action="extend"' in page.body, f"{ONLINE}: no Get more time button")
-    ask_for_access(transport, page)
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None

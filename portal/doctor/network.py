@@ -149,8 +149,10 @@ def dns_of_probe_hosts(pi: str, internet_up: bool | None) -> tuple[Finding, str]
             "DNS",
             f"with the Internet {state}, {len(wrong)} of {len(hosts)} probe hosts are not at "
             f"{expected} (e.g. {wrong[0]})",
+            # The uplink monitor switches the DNS: portal-housekeep's, or on a Zero 2 W the
+            # portal's, where portal-housekeep does not start (portal/machine.py).
             "phones would not show the sign-in window, or call the Wi-Fi broken. On the Pi: "
-            "systemctl restart portal-housekeep (it switches the DNS with the Internet)",
+            "systemctl restart portal-housekeep portal (the uplink monitor switches the DNS)",
         ), real
     if down:
         return ok(

@@ -13,6 +13,7 @@ from typing import Any
 from portal.config import Settings
 from portal.doctor import Finding, fail, ok, warn
 from portal.doctor.network import captive_api, dns_of_probe_hosts
+from portal.machine import housekeeping_unit, machine_profile
 from portal.uplink import UNKNOWN, read_state, state_path
 
 MEGABYTE = 1024 * 1024
@@ -43,18 +44,21 @@ def ruleset() -> Finding:
     return fail(
         "firewall",
         "the ruleset is not loaded: nobody gets online, nobody is kept apart",
-        "systemctl restart portal-firewall portal-housekeep",
+        # The portal restarts with it (PartOf=) and puts every grant back.
+        "systemctl restart portal-firewall",
     )
 
 
 def internet(settings: Settings) -> tuple[Finding, bool]:
-    """The uplink monitor's verdict (portal-housekeep); the finding and whether it is up."""
+    """The uplink monitor's verdict (portal-housekeep, or the portal on a Zero 2 W); the
+    finding and whether it is up."""
     state = read_state(state_path(settings))
     if state == UNKNOWN:
+        monitor = housekeeping_unit(machine_profile())
         return warn(
             "Internet",
             "not checked yet",
-            "wait half a minute; if it stays so, systemctl restart portal-housekeep",
+            f"wait half a minute; if it stays so, systemctl restart {monitor}",
         ), True
     since = datetime.fromtimestamp(state.since, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if state.up:

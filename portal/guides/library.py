@@ -15,11 +15,14 @@ from typing import Any
 from portal.guides.errors import PackRejected
 from portal.guides.pack.names import guide_id_problem
 from portal.guides.pack.page import Source
-from portal.guides.search import INDEX_NAME
+from portal.guides.search import INDEX_NAME, index_format
 
 RENDERED = "rendered"
 LIBRARY_FILE = "library.json"
-FORMAT = 1
+FORMAT = 2
+"""What `prepare` writes: the pages, library.json and the search index, each stamped with it
+(library.json's "format", the index's user_version). Raised whenever a portal version writes
+them otherwise; the store then prepares the installed packs again (`portal pack refresh`)."""
 LOCAL_HELP_MARKER = "<p>{{ local_help }}</p>"
 """What the source line becomes; replaced at request time by the site's help text."""
 
@@ -115,7 +118,23 @@ def check_prepared(folder: Path) -> GuideLibrary:
                 raise PackRejected(f"{folder.name}: {page} is missing")
     if not _is_file(folder / INDEX_NAME):
         raise PackRejected(f"{folder.name}: {INDEX_NAME} is missing")
+    if index_format(folder / INDEX_NAME) != FORMAT:
+        raise PackRejected(f"{folder.name}: {INDEX_NAME} was made by another portal version")
     return library
+
+
+def is_prepared_now(folder: Path) -> bool:
+    """Whether `prepare` wrote `folder` in this portal's FORMAT: the library's and the index's
+    stamps only, read at every start (check_prepared checks the whole of it)."""
+    try:
+        raw = json.loads((folder / RENDERED / LIBRARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(raw, dict)
+        and raw.get("format") == FORMAT
+        and index_format(folder / INDEX_NAME) == FORMAT
+    )
 
 
 def _is_file(path: Path) -> bool:

@@ -1,4 +1,5 @@
-"""`portal pack ...`: keygen, build, verify, install, list, rollback; and the demo's pack.
+"""`portal pack ...`: keygen, build, verify, install, list, rollback, refresh; and the demo's
+pack.
 
 Every refusal is a PackRejected, which `portal.cli.main` prints with exit code 2. Each
 command imports what does its work (pyca/cryptography among it): `portal.cli` imports
@@ -12,13 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portal.config import Settings, load_settings
 from portal.guides.errors import PackRejected
 from portal.guides.pack.manifest import Limits, Manifest
 from portal.guides.progress import TerminalProgress
 from portal.resources import GUIDE_SOURCES, bundled
+
+if TYPE_CHECKING:
+    from portal.guides.store import RefreshResult
 
 BUNDLED_SOURCE = bundled(*GUIDE_SOURCES)
 """The source of the first pack (the checkout's content/), shipped inside the package."""
@@ -129,6 +133,23 @@ def rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def refresh(args: argparse.Namespace) -> int:
+    from portal.guides.store import refresh as prepare_again
+
+    print(refreshed(prepare_again(load_settings(args.config), TerminalProgress())))
+    return 0
+
+
+def refreshed(result: RefreshResult) -> str:
+    """What `portal pack refresh` (and `portal serve` before it starts) did, for the log."""
+    if not result.refreshed:
+        return "the guide packs are prepared for this portal version: nothing to do"
+    lines = [
+        f"prepared again {pack.slot:<9} {_describe(pack.manifest)}" for pack in result.refreshed
+    ]
+    return "\n".join(lines) + f"\nfor this portal version, in {result.seconds:.1f} s"
+
+
 def add_pack_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
@@ -164,6 +185,13 @@ def add_pack_commands(
     sub.add_argument("source", metavar="FILE|DIR|URL")
     with_config(command("list", list_packs, "show the current and the previous pack"))
     with_config(command("rollback", rollback, "switch back to the previous pack"))
+    with_config(
+        command(
+            "refresh",
+            refresh,
+            "prepare the installed packs again where another portal version prepared them",
+        )
+    )
 
 
 def install_demo_pack(settings: Settings, content: Path = BUNDLED_SOURCE) -> Settings:

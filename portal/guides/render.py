@@ -4,8 +4,8 @@
 the switch; nothing is rendered per request. A pack is untrusted input: the
 HTML goes through an nh3 (ammonia) allowlist, so a pack cannot bring script,
 styles, frames or remote resources; images come only from the pack's images/.
-In a right-to-left page every number is kept left-to-right, as on the portal's own
-pages (portal.i18n.ltr_numbers): a phone number must be read in the order it is dialled.
+Every number is kept left-to-right and every phone number linked, as on the portal's
+own pages (portal.phones): a phone number must be read in the order it is dialled.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from portal.guides.library import FORMAT, LIBRARY_FILE, LOCAL_HELP_MARKER, RENDE
 from portal.guides.pack.contents import GuidePages, check_folder
 from portal.guides.pack.page import GuidePage
 from portal.guides.search import INDEX_NAME, IndexEntry, build_index
-from portal.i18n import ltr_numbers, text_direction
+from portal.i18n import text_direction
+from portal.phones import numbers_html
+from portal.typography import Hyphenate, dictionary, typeset_with
 
 MEDIA_PREFIX = "/guides/media/"
 """The pack-media route (portal.guides.views.media): fixed, since rendering has no request."""
@@ -37,13 +39,16 @@ MEDIA_PREFIX = "/guides/media/"
 ALLOWED_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em"}
     | {"a", "img", "code", "pre", "blockquote", "table", "thead", "tbody", "tr", "th", "td"}
-    | {"bdi"}
 )
 DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
 )
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_TAG = re.compile(r"""<(/?)([a-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+"""A tag of sanitised HTML (nh3 quotes every attribute value; a ">" may stand inside one)."""
+VERBATIM = frozenset({"code", "pre"})
+"""Text shown exactly as written: commands, codes."""
 
 
 class RenderError(ValueError):
@@ -69,7 +74,6 @@ class PageRenderer:
         self.markdown = MarkdownIt("commonmark", {"html": True}).enable("table")
         self.markdown.add_render_rule("image", _render_image)
         self.markdown.add_render_rule("link_open", _render_link_open)
-        self.markdown.add_render_rule("text", _render_text)
         self.cleaner = nh3.Cleaner(
             tags=set(ALLOWED_TAGS),
             clean_content_tags=set(DROPPED_WITH_CONTENT),
@@ -77,7 +81,6 @@ class PageRenderer:
                 "a": {"href", "title", "dir"},
                 "img": {"src", "alt", "title"},
                 "ol": {"start"},
-                "bdi": {"dir"},
             },
             attribute_filter=self._attribute,
             url_schemes=set(URL_SCHEMES),
@@ -104,6 +107,33 @@ class PageRenderer:
         return value
 
 
+def dress(html: str, language: str, hyphenate: Hyphenate) -> str:
+    """Sanitised HTML with its words typeset for `language` (long words broken by
+    `hyphenate`) and its phone numbers linked (portal.phones), in text only: tags and
+    attribute values stay as they are, code is verbatim, and a number inside a link stays
+    a part of that link."""
+    parts = []
+    open_links = 0
+    verbatim = 0
+    last = 0
+    for tag in _TAG.finditer(html):
+        text = html[last : tag.start()]
+        if text and not verbatim:
+            typeset = typeset_with(unescape(text), language, hyphenate)
+            text = str(numbers_html(typeset, links=not open_links))
+        parts.append(text)
+        parts.append(tag.group(0))
+        step = -1 if tag.group(1) else 1
+        if tag.group(2) == "a":
+            open_links += step
+        elif tag.group(2) in VERBATIM:
+            verbatim += step
+        last = tag.end()
+    tail = html[last:]
+    parts.append(str(numbers_html(typeset_with(unescape(tail), language, hyphenate))))
+    return "".join(parts)
+
+
 def _render_image(
     renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
 ) -> str:
@@ -114,16 +144,6 @@ def _render_image(
     if url is None:
         return alt
     return f'<img src="{escape(url)}" alt="{alt}">'
-
-
-def _render_text(
-    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
-) -> str:
-    """Text; in a right-to-left page, its numbers in <bdi dir="ltr"> (an address shown as a
-    link's words is left-to-right as a whole: see _render_link_open)."""
-    if env["right_to_left"] and not (idx > 0 and tokens[idx - 1].attrGet("dir") == "ltr"):
-        return str(ltr_numbers(tokens[idx].content))
-    return renderer.text(tokens, idx, options, env)
 
 
 def _render_link_open(
@@ -175,12 +195,16 @@ def prepare(folder: Path, settings: Settings) -> None:
     _clear(output)
     _clear(folder / INDEX_NAME)
     entries: list[IndexEntry] = []
+    # Each language's full dictionary for this install only (the German one is 18 MB).
+    hyphenations = {language: dictionary(language) for language in contents.info.languages}
     for guide in contents.guides:
         for page in guide.pages:
             html = _render_page(renderer, page)
             target = output / page.id / f"{page.language}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(html, encoding="utf-8")
+            # Searched as written (plain_text below), shown typeset.
+            shown = dress(html, page.language, hyphenations[page.language])
+            target.write_text(shown, encoding="utf-8")
             entries.append(
                 IndexEntry(
                     page.id,
@@ -207,7 +231,7 @@ def prepare(folder: Path, settings: Settings) -> None:
     (output / LIBRARY_FILE).write_text(
         json.dumps(library, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    build_index(folder / INDEX_NAME, info.languages, entries)
+    build_index(folder / INDEX_NAME, info.languages, entries, FORMAT)
 
 
 def _render_page(renderer: PageRenderer, page: GuidePage) -> str:

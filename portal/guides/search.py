@@ -106,9 +106,13 @@ def table_name(language: str) -> str:
     return f"pages_{language}"
 
 
-def build_index(path: Path, languages: Sequence[str], entries: Iterable[IndexEntry]) -> None:
-    """Write a fresh index at `path` (the version folder's search.sqlite3)."""
+def build_index(
+    path: Path, languages: Sequence[str], entries: Iterable[IndexEntry], prepared_format: int
+) -> None:
+    """Write a fresh index at `path` (the version folder's search.sqlite3), stamped with the
+    format of what prepare writes (portal.guides.library.FORMAT) as its user_version."""
     with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(f"PRAGMA user_version = {int(prepared_format)}")
         for language in languages:
             table = table_name(language)
             connection.execute(
@@ -133,6 +137,17 @@ def build_index(path: Path, languages: Sequence[str], entries: Iterable[IndexEnt
         for language in languages:
             table = table_name(language)
             connection.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # noqa: S608
+
+
+def index_format(path: Path) -> int | None:
+    """The format stamp of the index at `path` (0 for one made before stamps); None when it
+    cannot be read."""
+    try:
+        with closing(sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)) as connection:
+            stamp: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    return stamp
 
 
 def words(text: str) -> list[str]:

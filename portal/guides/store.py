@@ -2,10 +2,13 @@
 
 Layout:
 
-    guides/versions/<pack_id>-<version>-<content>/  verified files, manifest.json, what
+    guides/versions/<pack_id>-<version>-<content>-f<format>/
+                                                    verified files, manifest.json, what
                                                     prepare() made; <content> hashes the
                                                     file list, so other files get another
-                                                    folder even under a re-used version
+                                                    folder even under a re-used version;
+                                                    <format> is what prepare() wrote
+                                                    (portal.guides.library.FORMAT)
     guides/slots.<random>/current -> ../versions/...  the pack the portal serves
     guides/slots.<random>/previous -> ../versions/... the one `portal pack rollback` returns to
     guides/slots -> slots.<random>                  swung by one rename(2) at each switch
@@ -17,6 +20,11 @@ The pack in use is never touched before the new one is verified and prepared:
 the new one is staged beside it, renamed into versions/, and both slots are
 switched with one rename(2) of the `slots` symlink. A kill at any moment leaves
 `current` pointing at a complete pack and `previous` at the one before it.
+
+A portal upgrade may prepare packs otherwise (another FORMAT): `refresh` stages a copy of
+each slot's verified files, prepares it and switches to it the same way, under the folder
+name of the new format, and both slots at once, so a rollback finds a pack it can serve
+(at upgrade time, when a volunteer is there, rather than when rolling back is urgent).
 
 The web workers import this module for `current_pack_dir` alone: what installs (the
 reader of pack files with its signature checks, the renderer) is imported by the
@@ -46,7 +54,7 @@ from pathlib import Path
 from portal.config import Settings
 from portal.datadir import FILE_MODE, private_folder
 from portal.guides.errors import PackDeferred, PackRejected
-from portal.guides.library import check_prepared
+from portal.guides.library import FORMAT, check_prepared, is_prepared_now
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
 from portal.guides.progress import Progress, SilentProgress
@@ -139,18 +147,31 @@ def installed_manifest(folder: Path) -> Manifest:
 def verify_installed(folder: Path) -> Manifest:
     """A stored pack is whole before it is served again: every file of its manifest with
     its SHA-256, and what prepare() made (the checks install ran on it)."""
-    from portal.guides.pack.read import check_digest
-
     manifest = installed_manifest(folder)
-    for entry in manifest.files:
-        with _stored(folder, entry.path) as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
-        try:
-            check_digest(entry, digest)
-        except PackRejected as error:
-            raise PackRejected(f"{folder.name}: {error}") from None
+    _check_files(folder, manifest)
     check_prepared(folder)
     return manifest
+
+
+def _check_files(folder: Path, manifest: Manifest, copy_to: Path | None = None) -> None:
+    """Every file of a stored pack's manifest against its SHA-256, as install checked it;
+    copied into `copy_to` (a staging folder) as it is read, when given."""
+    from portal.guides.pack.read import CHUNK, check_digest, new_file
+
+    for entry in manifest.files:
+        digest = hashlib.sha256()
+        with (
+            _stored(folder, entry.path) as source,
+            new_file(copy_to / entry.path) if copy_to else contextlib.nullcontext() as copy,
+        ):
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                if copy is not None:
+                    copy.write(chunk)
+        try:
+            check_digest(entry, digest.hexdigest())
+        except PackRejected as error:
+            raise PackRejected(f"{folder.name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -335,6 +356,31 @@ def _prepare(folder: Path, settings: Settings) -> None:
     check_prepared(folder)
 
 
+@contextlib.contextmanager
+def _staging_folder(guides: Path, name: str) -> Iterator[Path]:
+    """A new folder of guides/staging for the version `name`, removed when done."""
+    staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=guides / STAGING))
+    # mkdtemp makes it 0700: the web workers run as the same user (datadir.py).
+    try:
+        yield staging
+    finally:
+        with _opened(guides / STAGING) as folder:
+            _remove(folder, staging.name)
+
+
+def _put_in_place(guides: Path, staging: Path, name: str) -> None:
+    """Rename a prepared staging folder into versions/ as `name`; no slot names it yet."""
+    # Staged files and prepare()'s output reach the SD card before `current` may
+    # point at them (a power cut must not serve empty files). One sync(2) costs
+    # far less than an fsync per file (1,250 files: 0.1 s against 4 s).
+    os.sync()
+    versions = guides / VERSIONS
+    with _opened(versions) as folder:
+        _remove(folder, name)  # the same files, kept as previous or orphaned
+    os.rename(staging, versions / name)
+    _fsync_dir(versions)
+
+
 def install_file(path: Path, settings: Settings, progress: Progress | None = None) -> InstallResult:
     """Verify, stage, prepare and switch to the pack file `path`; PackRejected says why not."""
     from portal.guides.pack.read import read_pack
@@ -353,45 +399,117 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
         check_free_space(guides, size)
         manifest = read_pack(path, trusted, limits, manifest_only=True)
         _check_acceptable(manifest, settings)
-        name = manifest.folder_name
+        name = manifest.folder_name(FORMAT)
         current = _slot(guides, CURRENT)
-        if current is not None and _same_files(current, manifest):
+        if current is not None and current.name == name:  # its files, prepared as now
             return InstallResult(manifest, current, False, time.monotonic() - started)
-        staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=guides / STAGING))
-        # mkdtemp makes it 0700: the web workers run as the same user (datadir.py).
+        previous = current
+        if current is not None and _same_files(current, manifest):
+            # The same pack as another portal version prepared it: it replaces the current one.
+            previous = _slot(guides, PREVIOUS)
         try:
-            progress.stage("verify", size)
-            staged = read_pack(path, trusted, limits, dest=staging, progress=progress)
-            if staged.raw != manifest.raw:
-                raise PackRejected(f"{path.name} changed while it was being installed")
-            (staging / MANIFEST).write_bytes(staged.raw)
-            progress.stage("prepare")
-            _prepare(staging, settings)
-            progress.stage("switch")
-            # Staged files and prepare()'s output reach the SD card before `current` may
-            # point at them (a power cut must not serve empty files). One sync(2) costs
-            # far less than an fsync per file (1,250 files: 0.1 s against 4 s).
-            os.sync()
-            versions = guides / VERSIONS
-            with _opened(versions) as folder:
-                _remove(folder, name)  # the same files, kept as previous or orphaned
-            os.rename(staging, versions / name)
-            _fsync_dir(versions)
-            _switch(guides, name, current.name if current is not None else None)
+            with _staging_folder(guides, name) as staging:
+                progress.stage("verify", size)
+                staged = read_pack(path, trusted, limits, dest=staging, progress=progress)
+                if staged.raw != manifest.raw:
+                    raise PackRejected(f"{path.name} changed while it was being installed")
+                (staging / MANIFEST).write_bytes(staged.raw)
+                progress.stage("prepare")
+                _prepare(staging, settings)
+                progress.stage("switch")
+                _put_in_place(guides, staging, name)
+            _switch(guides, name, previous.name if previous is not None else None)
             _delete_unreferenced(guides)
         finally:
             progress.finish()
-            with _opened(guides / STAGING) as folder:
-                _remove(folder, staging.name)
-    return InstallResult(manifest, versions / name, True, time.monotonic() - started)
+    return InstallResult(manifest, guides / VERSIONS / name, True, time.monotonic() - started)
 
 
 def _same_files(current: Path, manifest: Manifest) -> bool:
-    """Installing the pack already served (a rebuild of it too): nothing to do."""
+    """Installing the pack already served (a rebuild of it too)."""
     try:
         return installed_manifest(current).files == manifest.files
     except PackRejected:
         return False
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    refreshed: tuple[InstalledPack, ...]
+    """The slots prepared again, in their new folders (none when nothing was stale)."""
+    seconds: float
+
+
+def refresh(settings: Settings, progress: Progress | None = None) -> RefreshResult:
+    """Prepare again the current and previous packs that another portal version prepared,
+    and switch to them as install does; PackRejected says why one could not be.
+
+    Cheap when none is stale: two folders' format stamps are read, and nothing is locked
+    or written. A stale one is copied into staging from its stored files, each checked
+    against its manifest on the way, and prepared there; a refused one stays as it was
+    (the other is still switched to), and the refusal is raised after the switch.
+    """
+    progress = progress or SilentProgress()
+    started = time.monotonic()
+    guides = guides_dir(settings)
+    if not _stale_slots(guides):
+        return RefreshResult((), time.monotonic() - started)
+    refreshed: list[InstalledPack] = []
+    refusals: list[PackRejected] = []
+    with _locked(guides):
+        _clean_leftovers(guides)
+        stale = _stale_slots(guides)  # again: an install may have run since
+        names = {slot: folder.name for slot, folder in stale.items()}
+        for slot, folder in stale.items():
+            if is_prepared_now(folder):
+                continue
+            try:
+                manifest = _prepare_again(guides, folder, settings, progress)
+            except PackRejected as error:
+                refusals.append(type(error)(f"the {slot} pack is kept as it was: {error}"))
+                continue
+            names[slot] = manifest.folder_name(FORMAT)
+            refreshed.append(InstalledPack(slot, guides / VERSIONS / names[slot], manifest))
+        if refreshed:
+            _switch(guides, names[CURRENT], names.get(PREVIOUS))
+            _delete_unreferenced(guides)
+    if refusals:
+        raise refusals[0]
+    return RefreshResult(tuple(refreshed), time.monotonic() - started)
+
+
+def _stale_slots(guides: Path) -> dict[str, Path]:
+    """Both slots' folders when another portal version prepared either; else none."""
+    folders = {
+        slot: folder for slot in (CURRENT, PREVIOUS) if (folder := _slot(guides, slot)) is not None
+    }
+    if CURRENT not in folders or all(map(is_prepared_now, folders.values())):
+        return {}
+    return folders
+
+
+def _prepare_again(guides: Path, folder: Path, settings: Settings, progress: Progress) -> Manifest:
+    """Stage the stored files of `folder`, checked, prepare them, and put them in versions/."""
+    manifest = installed_manifest(folder)
+    name = manifest.folder_name(FORMAT)
+    if name == folder.name:
+        # This portal's folder, no longer whole (a file deleted by hand): not an upgrade's
+        # work, and replacing it would delete the folder being served first.
+        raise PackRejected(
+            f"{folder.name}: what prepare() wrote is damaged; install the pack again"
+        )
+    check_free_space(guides, sum(entry.size for entry in manifest.files))
+    try:
+        with _staging_folder(guides, name) as staging:
+            progress.stage("copy")
+            _check_files(folder, manifest, copy_to=staging)
+            (staging / MANIFEST).write_bytes(manifest.raw)
+            progress.stage("prepare")
+            _prepare(staging, settings)
+            _put_in_place(guides, staging, name)
+    finally:
+        progress.finish()
+    return manifest
 
 
 def rollback(settings: Settings) -> tuple[Manifest, Manifest]:

@@ -40,6 +40,14 @@ def _networkmanager(settings: Settings, _folder: Path) -> str:
     )
 
 
+def _avahi(settings: Settings, _folder: Path) -> str:
+    return fill(
+        "avahi-daemon.conf.in",
+        {"wifi": settings.network.wifi_interface},
+        {"wifi": "network.wifi_interface"},
+    )
+
+
 def _unit(name: str) -> Renderer:
     return lambda settings, folder: render_unit(name, settings, folder)
 
@@ -57,6 +65,7 @@ RENDERED_FILES: dict[str, Renderer] = {
     "dnsmasq.conf": render_dnsmasq,
     "hostapd.conf": _hostapd,
     "networkmanager.conf": _networkmanager,
+    "avahi-daemon.conf": _avahi,
     **{f"{DNS_FOLDER}/{variant(SERVERS_FILE, up)}": _dns_servers(up) for up in (True, False)},
     **{f"{DNS_FOLDER}/{variant(HOSTS_FILE, up)}": _dns_hosts(up) for up in (True, False)},
     **{name: _unit(name) for name in UNITS},

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from portal.config import Settings
+from portal.machine import SEPARATE_HOUSEKEEPING
 from portal.netconfig.templates import fill
 
 BOOT_PARTITION = Path("/boot/firmware")
@@ -118,6 +119,7 @@ def render_unit(name: str, settings: Settings, folder: Path) -> str:
             "daemon_hardening": DAEMON_HARDENING,
             # Read by volunteers on any computer: the boot partition, files readable by all.
             "report_hardening": sandbox(BOOT_PARTITION, umask="0022"),
+            "separate_housekeeping": SEPARATE_HOUSEKEEPING,
         },
         SOURCES,
     )

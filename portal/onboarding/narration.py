@@ -215,7 +215,7 @@ def _pages_wanted(languages: Iterable[str]) -> dict[str, _Clip]:
     from portal.resources import TRANSLATIONS, bundled
 
     wanted = {}
-    with catalog_app(bundled(*TRANSLATIONS)).app_context():
+    with catalog_app(bundled(*TRANSLATIONS), typeset=False).app_context():
         for page in PAGES:
             for language in languages:
                 text = page_speech(page, language)

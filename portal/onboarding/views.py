@@ -22,7 +22,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.context import client_mac, services
-from portal.i18n import current_language
+from portal.i18n import clock_time, current_language, duration
 from portal.numbers import visitor_number
 from portal.onboarding import progress
 from portal.onboarding.lessons import ONBOARDING, Lesson, LessonStep
@@ -150,7 +150,12 @@ def finish(slug: str) -> str | BaseResponse:
         return render_template("finish.html", lesson=lesson, opens_access=False)
     if not services().paths.has_finished(mac, slug):
         return _resume(lesson)
-    return render_template("finish.html", lesson=lesson, opens_access=slug == ONBOARDING)
+    return render_template(
+        "finish.html",
+        lesson=lesson,
+        opens_access=slug == ONBOARDING,
+        session=duration(services().settings.access.session_minutes),
+    )
 
 
 @onboarding.post("/access")
@@ -165,17 +170,26 @@ def grant_access() -> BaseResponse:
     return redirect(url_for(".online"), 303)
 
 
+def more_time_helps(left: int) -> bool:
+    """Whether "Get more time" is offered with `left` seconds of access: only when at most
+    half a session is left (sooner, a new session adds little and the button only puzzles)
+    and the firewall takes grants (otherwise the tap would end on an error page)."""
+    book = services().book
+    return book.enforcing and left <= book.session_seconds // 2
+
+
 @onboarding.get("/online")
 def online() -> str | BaseResponse:
     found = services()
     mac = client_mac()
-    left = found.book.seconds_left(mac) if mac else None
-    if mac is None or left is None:
+    expires = found.book.view.expires_at(mac) if mac else None
+    if mac is None or expires is None:
         return redirect(url_for(".start"), 303)
     return render_template(
         "online.html",
-        hours=left // 3600,
-        minutes=(left % 3600) // 60,
+        until=clock_time(expires),
+        idle=duration(found.settings.access.idle_minutes),
+        more_time=more_time_helps(found.book.seconds_left(mac) or 0),
         portal_url=found.settings.public_url,
         learned=found.paths.finished(mac),
         next_lesson=found.paths.next_lesson(mac),

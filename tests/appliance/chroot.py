@@ -31,7 +31,7 @@ MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = (
     # What Raspberry Pi OS Lite has and a minimal Debian lacks.
     "systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates,iproute2,passwd,"
-    "util-linux,procps"
+    "util-linux,procps,avahi-daemon"
 )
 NSPAWN = ["systemd-nspawn", "--quiet", "--keep-unit", "--register=no"]
 HOST_PACKAGE_ACCESS = (

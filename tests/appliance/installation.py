@@ -8,6 +8,7 @@ from a download. The checks are shared by tests/appliance/ and the arm64 benchma
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -126,17 +127,26 @@ def check_units(entries: dict[str, Entry]) -> None:
         "/etc/passerelle/networkmanager.conf"
     )
     assert entries["/etc/sysctl.d/90-passerelle.conf"].kind == "file"
+    # avahi-daemon (Raspberry Pi OS Lite has it) reads the rendered file, kept off the Wi-Fi.
+    dropin = (DEPLOY / "system" / "avahi-daemon-passerelle.conf").read_bytes()
+    assert b"avahi-daemon -s -f /etc/passerelle/avahi-daemon.conf\n" in dropin
+    avahi = entries["/etc/systemd/system/avahi-daemon.service.d/90-passerelle.conf"]
+    assert (avahi.kind, avahi.content) == ("file", hashlib.sha256(dropin).hexdigest())
+    assert entries["/etc/passerelle/avahi-daemon.conf"].kind == "file"
 
 
 def check_narration(chroot: Chroot, entries: dict[str, Entry]) -> None:
     """Every lesson step's audio in the seven default languages, made as the portal's user."""
     uid, gid = passerelle_ids(chroot)
-    clips = [
-        entry for path, entry in entries.items()
+    clips = {
+        path: entry for path, entry in entries.items()
         if path.startswith("/var/lib/passerelle/narration/") and path.endswith(".mp3")
-    ]  # fmt: skip
+    }  # fmt: skip
     assert len(clips) >= 6 * 7, len(clips)  # every lesson step, seven languages
-    assert {clip.owner for clip in clips} == {(uid, gid)}
+    assert {clip.owner for clip in clips.values()} == {(uid, gid)}
+    # A phone on a thin uplink loads a clip in a second or two: none over 30 KB.
+    sizes = {path: chroot.path(path).stat().st_size for path in clips}
+    assert max(sizes.values()) <= 30 * 1024, max(sizes.items(), key=lambda item: item[1])
 
 
 def check_image_leftovers(chroot: Chroot, entries: dict[str, Entry]) -> None:

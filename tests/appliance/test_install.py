@@ -138,7 +138,7 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
         portal_user = booted.run("ps", "-o", "user=", "-C", "gunicorn")
         assert set(portal_user.stdout.split()) <= {"passerelle"}, portal_user.stdout
         # A device given access keeps it when the ruleset is loaded again (which empties
-        # @allowed): the housekeeping restarts with the firewall unit and puts it back.
+        # @allowed): the portal restarts with the firewall unit and puts it back.
         granted = booted.run(
             "runuser", "-u", "passerelle", "--", "env", "PORTAL_CONFIG=/etc/passerelle/portal.toml",
             "/opt/passerelle/venv/bin/python", "-c", GRANT,
@@ -151,8 +151,17 @@ def test_the_pi_boots_with_every_unit_up(installed: Installed, tmp_path: Path) -
                 break
             booted.run("sleep", "1")
         assert "02:00:5e:10:00:01" in allowed(booted), booted.run(
-            "journalctl", "--no-pager", "-b", "-u", "portal-housekeep"
+            "journalctl", "--no-pager", "-b", "-u", "portal"
         ).stdout
+        # avahi-daemon runs on the rendered file, which keeps it off the Wi-Fi: wlan0 has
+        # had the Pi's address since hostapd's unit tried to start, and avahi never joins
+        # mDNS there (it would: "Joining mDNS multicast group on interface wlan0.IPv4 ...").
+        assert wait_active(booted, "avahi-daemon.service")[0] == "active"
+        started = booted.run("systemctl", "show", "-p", "ExecStart", "avahi-daemon.service")
+        assert "-f /etc/passerelle/avahi-daemon.conf" in started.stdout, started.stdout
+        avahi = booted.run("journalctl", "--no-pager", "-b", "-u", "avahi-daemon").stdout
+        assert "Server startup complete." in avahi, avahi
+        assert "wlan0" not in avahi, avahi
 
 
 def test_the_units_start_in_any_order(installed: Installed, tmp_path: Path) -> None:

@@ -38,6 +38,18 @@ def tls_hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
     yield from built_hotspot(request, tls=True)
 
 
+@pytest.fixture(scope="module")
+def zero2w_hotspot(request: pytest.FixtureRequest) -> Iterator[Hotspot]:
+    """Another one set up as a Zero 2 W, for one module: no `portal housekeep` (its unit
+    does not start there), the portal with the zero2w profile, whose one worker runs the
+    housekeeping loops."""
+    for built in built_hotspot(request, tls=False):
+        built.processes["housekeep"].stop()
+        built.processes["portal"].stop()
+        built.start_portal("--profile", "zero2w")
+        yield built
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

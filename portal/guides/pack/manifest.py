@@ -81,13 +81,15 @@ class Manifest:
     files: tuple[FileEntry, ...]
     raw: bytes = field(default=b"", compare=False, repr=False)
 
-    @property
-    def folder_name(self) -> str:
-        """The store folder of this content: a version number re-used with other files
-        gets another folder, so no reader's cache keyed by path serves the old pages."""
+    def folder_name(self, prepared_format: int) -> str:
+        """The store folder of this content as `prepare` writes it in `prepared_format`
+        (portal.guides.library.FORMAT): a version number re-used with other files, or the
+        same files prepared by a portal that writes them otherwise, gets another folder, so
+        no reader's cache keyed by path serves the old pages, and the switch to it is a
+        rename like any install's."""
         listing = "".join(f"{e.path}\0{e.size}\0{e.sha256}\n" for e in self.files)
         digest = hashlib.sha256(listing.encode("utf-8")).hexdigest()[:CONTENT_DIGEST_CHARS]
-        return f"{self.info.id}-{self.info.version}-{digest}"
+        return f"{self.info.id}-{self.info.version}-{digest}-f{prepared_format}"
 
     def to_bytes(self) -> bytes:
         """The canonical JSON the builder signs."""

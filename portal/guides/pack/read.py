@@ -143,7 +143,8 @@ def _signed_manifest(
     return Manifest.parse(raw, limits)
 
 
-def _write_file(path: Path) -> IO[bytes]:
+def new_file(path: Path) -> IO[bytes]:
+    """A file of a staging folder, made by this process: never one there already, nor a link."""
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     return os.fdopen(os.open(path, flags, FILE_MODE), "wb")
@@ -207,7 +208,7 @@ def _copy_member(
     stream = archive.extractfile(member)
     assert stream is not None  # noqa: S101 — a regular file always has a stream
     digest = hashlib.sha256()
-    out = _write_file(dest / entry.path) if dest is not None else None
+    out = new_file(dest / entry.path) if dest is not None else None
     chunks: list[bytes] = []
     try:
         while chunk := stream.read(CHUNK):
