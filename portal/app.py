@@ -18,7 +18,6 @@ from portal.captive.gate import ProbeGate
 from portal.captive.views import captive
 from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
-from portal.config_values import dialled
 from portal.context import Services, services
 from portal.guides.views import guides
 from portal.local_help import local_help_html
@@ -81,8 +80,6 @@ def create_app(
     app.register_blueprint(pages)
     app.register_blueprint(guides)
     app.wsgi_app = ProbeGate(app.wsgi_app, found)  # type: ignore[method-assign]
-
-    app.add_template_filter(dialled)  # the help strip's tel: link (base.html)
 
     @app.context_processor
     def site_context() -> dict[str, object]:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from portal.config import ConfigError, SiteSettings
 from portal.context import client_mac, services
 from portal.onboarding.lessons import Texts
-from portal.phones import numbers_html
+from portal.phones import numbers_html, tel_href
 from portal.resources import TRANSLATIONS, bundled
 from portal.typography import typeset
 
@@ -167,6 +167,7 @@ def init_app(app: Flask, site: SiteSettings) -> None:
     app.config["BABEL_DEFAULT_TIMEZONE"] = TIMEZONE
     init_babel(app, locale_selector=select_locale)
     app.add_template_filter(shown)
+    app.add_template_global(tel_href)  # the help strip's link (base.html)
     app.add_template_global(text_direction)
 
     @app.url_defaults

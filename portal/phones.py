@@ -50,19 +50,22 @@ def phone_href(text: str, before: str = "", after: str = "") -> str | None:
     if _NOT_BEFORE.fullmatch(before[-1:]) or _NOT_AFTER.match(after):
         return None
     digits = dialled(text)
-    if text in SERVICE_NUMBERS:
-        return f"tel:{digits}"
     if text in SMS_ONLY:
         return f"sms:{digits}"
-    if text[0] in "0+" and len(digits.lstrip("+")) in _LONG_DIGITS:
-        return f"tel:{digits}"
+    if text in SERVICE_NUMBERS or (text[0] in "0+" and len(digits.lstrip("+")) in _LONG_DIGITS):
+        return tel_href(text)
     return None
+
+
+def tel_href(number: str) -> str:
+    """The `tel:` address of a phone number as written: its digits, and a leading "+"."""
+    return f"tel:{dialled(number)}"
 
 
 def phone_link(number: str, href: str | None = None) -> Markup:
     """`number` as written, left-to-right, linked to `href` (by default its `tel:`)."""
     shown = Markup('<bdi dir="ltr">%s</bdi>') % number
-    return Markup('<a href="%s">%s</a>') % (href or f"tel:{dialled(number)}", shown)
+    return Markup('<a href="%s">%s</a>') % (href or tel_href(number), shown)
 
 
 def numbers_html(text: str, *, links: bool = True) -> Markup:
