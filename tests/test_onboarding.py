@@ -83,7 +83,12 @@ def test_steps_are_plain_links_with_test_hooks(client: FlaskClient) -> None:
 def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient) -> None:
     check = walk_to_check(FlaskTransport(client), ONBOARDING_ROUTE, "/lesson/onboarding/1?lang=en")
     assert check.body.count('data-action="answer"') == 2
-    wrong = FlaskTransport(client).post(form_action(check), answer_form(check, "2"))
+    sent = FlaskTransport(client).post(form_action(check), answer_form(check, "2"))
+    # A page of its own: Back and reload show it again without resending the form.
+    assert sent.status == 303
+    assert path_of(unescape(sent.location)) == "/lesson/onboarding/5"
+    assert "wrong=2" in sent.location and language_of(unescape(sent.location)) == "en"
+    wrong = FlaskTransport(client).get(sent.location)
     assert wrong.status == 200
     assert "Not quite. Try again." in wrong.body
     assert "This Wi\u2011Fi is free for everyone." in wrong.body
@@ -91,6 +96,14 @@ def test_wrong_answer_explains_kindly_and_lets_you_try_again(client: FlaskClient
     # The page of the wrong answer carries the steps seen on: the right answer finishes.
     right = FlaskTransport(client).post(form_action(wrong), answer_form(wrong, "1"))
     assert (right.status, right.location) == (303, "/lesson/onboarding/done?lang=en")
+
+
+@pytest.mark.parametrize("wrong", ["1", "3", "x", ""])
+def test_an_address_naming_no_wrong_answer_shows_no_hint(client: FlaskClient, wrong: str) -> None:
+    """Answer 1 is the right one, 3 does not exist: the question is shown as it is."""
+    html = client.get(f"/lesson/onboarding/5?lang=en&wrong={wrong}").get_data(as_text=True)
+    assert "Not quite. Try again." not in html
+    assert html.count('data-action="answer"') == 2
 
 
 def test_post_without_csrf_token_is_refused_with_a_retry_that_works(

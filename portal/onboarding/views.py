@@ -96,6 +96,8 @@ def _device_tag(mac: str | None) -> progress.DeviceTag:
 
 SENT_BACK = "back"
 """In the address of a step a visitor was sent back to: the page says why (step.html)."""
+WRONG = "wrong"
+"""In the address of a question step after a wrong answer: which one (step.html says so)."""
 
 
 def _resume(lesson: Lesson, trail: str = "", steps: AbstractSet[int] = frozenset()) -> BaseResponse:
@@ -112,7 +114,17 @@ def step(slug: str, number: int) -> str:
     current = _step_or_404(lesson, number)
     tag = _device_tag(client_mac())
     nonce, steps = progress.seen(lesson, request.args.get(progress.TRAIL, ""), tag)
-    return _render_step(lesson, current, progress.trail_with(lesson, nonce, steps | {number}, tag))
+    trail = progress.trail_with(lesson, nonce, steps | {number}, tag)
+    return _render_step(lesson, current, trail, wrong=_wrong_answer(current))
+
+
+def _wrong_answer(step: LessonStep) -> int | None:
+    """The wrong answer a visitor chose, from the address the answer sent it to; None when
+    there is none (or the address names no wrong answer of this step's question)."""
+    chosen = visitor_number(request.args.get(WRONG, ""))
+    if step.check is None or chosen is None or not 1 <= chosen <= len(step.check.answers):
+        return None
+    return None if step.check.answers[chosen - 1].correct else chosen
 
 
 @onboarding.post("/lesson/<slug>/<int:number>")
@@ -131,7 +143,9 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     mac = client_mac()
     trail = request.form.get(progress.TRAIL, "")
     if not current.check.answers[chosen - 1].correct:
-        return _render_step(lesson, current, trail, wrong=chosen)  # the same trail onward
+        # To a page of its own (POST, redirect, GET): Back and reload never resend the form.
+        target = url_for(".step", slug=slug, number=number, seen=trail or None, wrong=chosen)
+        return redirect(target, 303)
     if mac is not None:
         _, steps = progress.seen(lesson, trail, _device_tag(mac))
         if progress.first_unseen(lesson, steps) is not None:
