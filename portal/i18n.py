@@ -62,7 +62,7 @@ NOT_PAGES = frozenset(
 
 def select_locale() -> str:
     offered = _site().languages
-    asked = request.args.get("lang", "")
+    asked = request.args.get("lang", "").lower()  # "AR" typed by hand is Arabic too
     if asked in offered:
         return asked
     remembered = services().paths.language_of(client_mac())
@@ -109,8 +109,10 @@ class TypesetDomain(Domain):  # type: ignore[misc]  # flask_babel is untyped
 
 
 def clock_time(epoch: float) -> str:
-    """A moment as the visitor's clock shows it: "18:45", "6:45 PM"."""
-    return str(format_time(datetime.fromtimestamp(epoch, UTC), "short"))
+    """A moment on the Belgian clock, "18:45", in every language: the 24-hour clock of the
+    village's clocks, timetables and phones (English and Arabic would otherwise say
+    "6:45 PM", "6:45 م")."""
+    return str(format_time(datetime.fromtimestamp(epoch, UTC), "HH:mm"))
 
 
 def duration(minutes: int) -> str:

@@ -34,9 +34,10 @@ _NOT_AFTER = re.compile(r"\w|[.,/-]\w|\s?BE\b")
 """Glued to a word or an address ("112.be"), or the name of the official "112 BE" app."""
 
 
-_DIGIT_RUN = re.compile(rf"{NUMBER.pattern}(?::[0-9]{{2}})*")
-"""A number as portal.config_values spells it, or a clock time ("18:45"): one isolate, so
-right-to-left text does not swap its hours and minutes."""
+_DIGIT_RUN = re.compile(rf"{NUMBER.pattern}(?::[0-9]{{2}})*(?: BE\b)?")
+"""A number as portal.config_values spells it, a clock time ("18:45") or the name of the
+"112 BE" app: one isolate, so right-to-left text does not swap its hours and minutes, nor
+show the app as "BE 112"."""
 
 
 def phone_href(text: str, before: str = "", after: str = "") -> str | None:

@@ -503,7 +503,7 @@ def test_an_arabic_search_page_lists_arabic_guides(reader: FlaskClient) -> None:
     assert 'href="/guides/g11-emergencies?lang=ar"' in html
     assert (
         'حالات الطوارئ: <bdi dir="ltr">112</bdi> و <bdi dir="ltr">101</bdi> وتطبيق '
-        '<bdi dir="ltr">112</bdi> BE ورسالة SMS إلى <bdi dir="ltr">8112</bdi>'
+        '<bdi dir="ltr">112 BE</bdi> ورسالة SMS إلى <bdi dir="ltr">8112</bdi>'
     ) in html
     assert 'lang="fr"' not in html
 

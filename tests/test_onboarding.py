@@ -217,6 +217,7 @@ def test_start_page_tells_a_granted_device_it_is_online(client: FlaskClient) -> 
         ("", "tr-TR,tr;q=0.9,en;q=0.8", "tr"),
         ("", "es-ES,es;q=0.9", "fr"),
         ("?lang=xx", "en", "en"),
+        ("?lang=AR", "en", "ar"),  # typed by hand
     ],
 )
 def test_language_choice_order(client: FlaskClient, query: str, accept: str, expected: str) -> None:

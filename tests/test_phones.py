@@ -46,7 +46,8 @@ def test_other_numbers_are_not_dialled(text: str) -> None:
 
 
 def test_a_number_glued_to_a_name_or_an_address_is_not_dialled() -> None:
-    assert str(numbers_html("the 112 BE app")) == 'the <bdi dir="ltr">112</bdi> BE app'
+    assert str(numbers_html("the 112 BE app")) == 'the <bdi dir="ltr">112 BE</bdi> app'
+    assert str(numbers_html("تطبيق 112 BE")) == 'تطبيق <bdi dir="ltr">112 BE</bdi>'
     assert str(numbers_html("www.112.be")) == 'www.<bdi dir="ltr">112</bdi>.be'
 
 

@@ -21,7 +21,9 @@ def test_online_page_says_until_when_in_the_visitors_clock(client: FlaskClient) 
     html = client.get("/online?lang=fr").get_data(as_text=True)
     assert "Votre accès dure jusqu'à 13:00." in html
     html = client.get("/online?lang=en").get_data(as_text=True)
-    assert f"Your access lasts until 1:00{NNBSP}PM." in html
+    assert "Your access lasts until 13:00." in html
+    html = client.get("/online?lang=ar").get_data(as_text=True)
+    assert "يدوم اتصالك حتى الساعة 13:00." in html
 
 
 def test_online_page_says_when_access_ends_without_use(client: FlaskClient) -> None:
