@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import time
 from collections.abc import Iterator
@@ -34,7 +35,11 @@ def send_raw(visitor: Visitor, data: bytes) -> bytes:
     address = urlsplit(visitor.base)
     with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
         connection.sendall(data)
-        connection.shutdown(socket.SHUT_WR)
+        try:
+            connection.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            if error.errno != errno.ENOTCONN:
+                raise  # else the server answered and closed first: its answer is read below
         answer = b""
         with contextlib.suppress(ConnectionResetError):
             while chunk := connection.recv(65536):
