@@ -144,8 +144,9 @@ def answer(slug: str, number: int) -> str | BaseResponse:
     trail = request.form.get(progress.TRAIL, "")
     if not current.check.answers[chosen - 1].correct:
         # To a page of its own (POST, redirect, GET): Back and reload never resend the form.
+        # No body: the phone follows the address at once, and the page stays under 30 KB.
         target = url_for(".step", slug=slug, number=number, seen=trail or None, wrong=chosen)
-        return redirect(target, 303)
+        return Response(status=303, headers={"Location": target})
     if mac is not None:
         _, steps = progress.seen(lesson, trail, _device_tag(mac))
         if progress.first_unseen(lesson, steps) is not None:
