@@ -92,5 +92,8 @@ def test_plain_step_numbers_and_answers_still_work(client: FlaskClient) -> None:
     assert 'href="/lesson/onboarding/4?' in html  # links are built by the same converter
     right = client.post(CHECK_STEP, data={"answer": "1", "csrf_token": csrf_token(html)})
     wrong = client.post(CHECK_STEP, data={"answer": "2", "csrf_token": csrf_token(html)})
-    # Without its trail the right answer sends the device back to the steps (303).
-    assert sorted([right.status_code, wrong.status_code]) == [200, 303]
+    # Without its trail the right answer sends the device back to the steps; the wrong one
+    # to the question's page that says so.
+    assert (right.status_code, wrong.status_code) == (303, 303)
+    assert "back=1" in right.location
+    assert "wrong=2" in wrong.location
