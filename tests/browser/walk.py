@@ -18,6 +18,9 @@ def nothing(_name: str) -> None:
 
 
 def expect_at(page: Page, base: str, path: str) -> None:
+    # A click returns once the next page's navigation has committed, before its body is
+    # parsed: a look at the page before DOMContentLoaded can find no document.body.
+    page.wait_for_load_state("domcontentloaded")
     here = page.url.split("?", 1)[0]
     assert here == urljoin(base, path), f"at {page.url}, expected {path}"
 
