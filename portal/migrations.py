@@ -11,7 +11,7 @@ from collections.abc import Callable
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as alter
 
-from portal.models import Grant, LearningPath, database
+from portal.models import Grant, LearningPath, StatCount, database
 
 
 def _create_grants() -> None:
@@ -30,10 +30,15 @@ def _remember_languages() -> None:
         )
 
 
+def _create_statistics() -> None:
+    database.create_tables([StatCount])
+
+
 MIGRATIONS: list[Callable[[], None]] = [
     _create_grants,
     _create_learning_paths,
     _remember_languages,
+    _create_statistics,
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from peewee import (
     CharField,
+    CompositeKey,
     DateField,
     IntegerField,
     Model,
@@ -157,3 +158,42 @@ class LearningPath(BaseModel):
         """Delete paths not seen since before `day`; returns how many."""
         with writing():
             return int(cls.delete().where(cls.last_seen < day).execute())
+
+
+PERIODS = ("hour", "day", "month", "year")
+"""The periods a statistic is kept for. `StatCount.start` names one in local time:
+"2026-12-03T14" (the hour from 14:00), "2026-12-03", "2026-12", "2026"."""
+
+METRICS = {
+    "devices": "unique devices (hour, day); a month or year adds up its days (device-days)",
+    "grants": "new grants of access",
+    "completions": "onboarding lessons finished (the mandatory lesson, before access)",
+    "lessons": "lessons finished, per lesson (label: the lesson's slug)",
+    "guide_views": "guide pages read, per guide (label: the guide's slug)",
+    "searches": "searches of the guides (a count, never the text)",
+    "visits": "start pages opened, per language (label: the language code)",
+    "bytes": "data forwarded for granted devices (the nftables set counters)",
+    "uplink_down_minutes": "minutes the uplink was down",
+    "peak_devices": "most devices with access at the same time (the largest, never a sum)",
+}
+"""Every statistic kept, and what it counts. None is ever per device."""
+
+
+class StatCount(BaseModel):
+    """One aggregate: the value of `metric` (for `label`) over one period.
+
+    Rows counted while the Pi's clock was not yet synchronised have `synced` false: their
+    `start` is only what the clock said, and they are never merged into a dated period.
+    Retention (portal/stats): hours 7 days, days 13 months, months and years kept.
+    """
+
+    period = CharField(max_length=5)
+    start = CharField(max_length=13)
+    synced = IntegerField()
+    metric = CharField(max_length=24)
+    label = CharField(max_length=64, default="")
+    value = IntegerField()
+
+    class Meta:
+        table_name = "stat_count"
+        primary_key = CompositeKey("period", "start", "synced", "metric", "label")
