@@ -1,0 +1,165 @@
+"""The figures a commune reads, straight from the StatCount rows: ISO weeks built from day
+rows, months from month rows, labels (guides, lessons, languages) over the months.
+
+Days are only ever added up into weeks here: no single day is published (a day of a small
+village can be one person). Rows counted before the Pi's clock was set are read apart
+(`unsynced`): their dates are what a wrong clock said, so they join no week or month.
+Everything returned is raw; portal/stats/dashboard.py suppresses it before anyone sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from peewee import fn
+
+from portal.models import PERIODS, StatCount
+
+MAXIMA = frozenset({"peak_devices"})
+"""Metrics that are a largest value: a week or a year takes their maximum, never their sum."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days a report covers, both included."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError("a report ends on or after the day it starts")
+
+    @classmethod
+    def year(cls, year: int) -> Span:
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    def months(self) -> list[str]:
+        """ "YYYY-MM" of every month the span touches, in order."""
+        found = []
+        year, month = self.first.year, self.first.month
+        while (year, month) <= (self.last.year, self.last.month):
+            found.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+
+    def weeks(self) -> list[str]:
+        """ISO weeks ("2026-W05") with at least one day in the span, in order."""
+        found: list[str] = []
+        day = self.first
+        while day <= self.last:
+            label = week_of(day)
+            if not found or found[-1] != label:
+                found.append(label)
+            day += timedelta(days=1)
+        return found
+
+    def hours(self) -> int:
+        return ((self.last - self.first).days + 1) * 24
+
+
+def week_of(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def _combine(metric: str) -> fn:
+    return fn.MAX(StatCount.value) if metric in MAXIMA else fn.SUM(StatCount.value)
+
+
+class StatsReport:
+    """Aggregates of StatCount over one span (peewee's analytics example: one query each)."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def _dated(self, period: str, metric: str) -> object:
+        return (StatCount.period == period) & (StatCount.synced == 1) & (StatCount.metric == metric)
+
+    def days(self, metric: str) -> dict[date, int]:
+        """The metric per day (all labels together), for building weeks only."""
+        value = _combine(metric).alias("value")
+        query = (
+            StatCount.select(StatCount.start, value)
+            .where(
+                self._dated("day", metric),
+                StatCount.start.between(self.span.first.isoformat(), self.span.last.isoformat()),
+            )
+            .group_by(StatCount.start)
+            .tuples()
+        )
+        return {date.fromisoformat(start): int(total or 0) for start, total in query}
+
+    def weekly(self, metric: str) -> list[tuple[str, int]]:
+        """Every ISO week of the span with the metric over its days in the span (0 when none
+        was counted). A week of devices is device-days: a day counts each device once."""
+        weeks: dict[str, list[int]] = {label: [] for label in self.span.weeks()}
+        for day, value in self.days(metric).items():
+            weeks[week_of(day)].append(value)
+        combine = max if metric in MAXIMA else sum
+        return [
+            (label, combine(values, default=0) if values else 0) for label, values in weeks.items()
+        ]
+
+    def monthly(self, metric: str) -> list[tuple[str, int]]:
+        """Every month the span touches, whole, with the metric (0 when none was counted)."""
+        months = self.span.months()
+        value = _combine(metric).alias("value")
+        query = (
+            StatCount.select(StatCount.start, value)
+            .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
+            .group_by(StatCount.start)
+            .tuples()
+        )
+        found = {start: int(total or 0) for start, total in query}
+        return [(month, found.get(month, 0)) for month in months]
+
+    def by_label(self, metric: str) -> list[tuple[str, int]]:
+        """The metric per label (guide, lesson, language) over the span's months, largest
+        first, then by label."""
+        months = self.span.months()
+        value = fn.SUM(StatCount.value)
+        query = (
+            StatCount.select(StatCount.label, value.alias("value"))
+            .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
+            .group_by(StatCount.label)
+            .order_by(value.desc(), StatCount.label)
+            .tuples()
+        )
+        return [(str(label), int(total or 0)) for label, total in query]
+
+    def active_hours(self) -> tuple[int, date | None, date | None]:
+        """Hours of the span with at least one device, from the hour rows (kept 7 days), and
+        the first and last day those rows cover."""
+        first, last = self.span.first.isoformat(), self.span.last.isoformat() + "T99"
+        query = StatCount.select(
+            fn.COUNT(fn.DISTINCT(StatCount.start)),
+            fn.MIN(StatCount.start),
+            fn.MAX(StatCount.start),
+        ).where(
+            self._dated("hour", "devices"),
+            StatCount.value > 0,
+            StatCount.start.between(first, last),
+        )
+        count, earliest, latest = query.tuples().get()
+        if not count:
+            return 0, None, None
+        return int(count), date.fromisoformat(earliest[:10]), date.fromisoformat(latest[:10])
+
+    @staticmethod
+    def unsynced(metric: str) -> int:
+        """The metric over the rows counted before the clock was set, whatever their date.
+
+        The same events may be filed under several periods (an hour, its day, ...): per
+        period they add up to the same figure, so the largest per-period figure is taken,
+        never their sum.
+        """
+        per_period = (
+            StatCount.select(StatCount.period, _combine(metric).alias("value"))
+            .where((StatCount.synced == 0) & (StatCount.metric == metric))
+            .group_by(StatCount.period)
+            .tuples()
+        )
+        figures = [int(total or 0) for period, total in per_period if period in PERIODS]
+        return max(figures, default=0)
