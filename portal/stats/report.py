@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from peewee import fn
 
@@ -64,8 +65,13 @@ def week_of(day: date) -> str:
     return f"{iso.year:04d}-W{iso.week:02d}"
 
 
-def _combine(metric: str) -> fn:
+def _combine(metric: str) -> Any:
     return fn.MAX(StatCount.value) if metric in MAXIMA else fn.SUM(StatCount.value)
+
+
+def _rows(query: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as tuples (peewee's annotations type them as model instances)."""
+    return list(query.tuples())
 
 
 class StatsReport:
@@ -87,9 +93,8 @@ class StatsReport:
                 StatCount.start.between(self.span.first.isoformat(), self.span.last.isoformat()),
             )
             .group_by(StatCount.start)
-            .tuples()
         )
-        return {date.fromisoformat(start): int(total or 0) for start, total in query}
+        return {date.fromisoformat(start): int(total or 0) for start, total in _rows(query)}
 
     def weekly(self, metric: str) -> list[tuple[str, int]]:
         """Every ISO week of the span with the metric over its days in the span (0 when none
@@ -97,10 +102,9 @@ class StatsReport:
         weeks: dict[str, list[int]] = {label: [] for label in self.span.weeks()}
         for day, value in self.days(metric).items():
             weeks[week_of(day)].append(value)
-        combine = max if metric in MAXIMA else sum
-        return [
-            (label, combine(values, default=0) if values else 0) for label, values in weeks.items()
-        ]
+        if metric in MAXIMA:
+            return [(label, max(values, default=0)) for label, values in weeks.items()]
+        return [(label, sum(values)) for label, values in weeks.items()]
 
     def monthly(self, metric: str) -> list[tuple[str, int]]:
         """Every month the span touches, whole, with the metric (0 when none was counted)."""
@@ -110,9 +114,8 @@ class StatsReport:
             StatCount.select(StatCount.start, value)
             .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
             .group_by(StatCount.start)
-            .tuples()
         )
-        found = {start: int(total or 0) for start, total in query}
+        found = {start: int(total or 0) for start, total in _rows(query)}
         return [(month, found.get(month, 0)) for month in months]
 
     def by_label(self, metric: str) -> list[tuple[str, int]]:
@@ -125,9 +128,8 @@ class StatsReport:
             .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
             .group_by(StatCount.label)
             .order_by(value.desc(), StatCount.label)
-            .tuples()
         )
-        return [(str(label), int(total or 0)) for label, total in query]
+        return [(str(label), int(total or 0)) for label, total in _rows(query)]
 
     def active_hours(self) -> tuple[int, date | None, date | None]:
         """Hours of the span with at least one device, from the hour rows (kept 7 days), and
@@ -142,7 +144,7 @@ class StatsReport:
             StatCount.value > 0,
             StatCount.start.between(first, last),
         )
-        count, earliest, latest = query.tuples().get()
+        ((count, earliest, latest),) = _rows(query)
         if not count:
             return 0, None, None
         return int(count), date.fromisoformat(earliest[:10]), date.fromisoformat(latest[:10])
@@ -159,7 +161,6 @@ class StatsReport:
             StatCount.select(StatCount.period, _combine(metric).alias("value"))
             .where((StatCount.synced == 0) & (StatCount.metric == metric))
             .group_by(StatCount.period)
-            .tuples()
         )
-        figures = [int(total or 0) for period, total in per_period if period in PERIODS]
+        figures = [int(total or 0) for period, total in _rows(per_period) if period in PERIODS]
         return max(figures, default=0)
