@@ -30,11 +30,11 @@ def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, 
     try:
         start = date.fromisoformat(first) if first else date(today.year, 1, 1)
     except ValueError:
-        raise SpanRefused(f"from must be a date as YYYY-MM-DD, got {first[:20]!r}") from None
+        raise SpanRefused(f"from must be a date as YYYY-MM-DD, got {str(first)[:20]!r}") from None
     try:
         end = date.fromisoformat(last) if last else today
     except ValueError:
-        raise SpanRefused(f"to must be a date as YYYY-MM-DD, got {last[:20]!r}") from None
+        raise SpanRefused(f"to must be a date as YYYY-MM-DD, got {str(last)[:20]!r}") from None
     if end < start:
         raise SpanRefused(f"to ({end}) must not come before from ({start})")
     if (end - start).days > 3 * 366:
