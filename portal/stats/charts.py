@@ -25,10 +25,10 @@ INK = "#1a1a1a"
 
 
 def _nice_ceiling(value: int) -> int:
-    """The axis's top: 1, 2 or 5 times a power of ten, at or above `value`."""
+    """The axis's top: 1, 2, 3, 4, 5, 6 or 8 times a power of ten, at or above `value`."""
     step = 1
     while True:
-        for factor in (1, 2, 5):
+        for factor in (1, 2, 3, 4, 5, 6, 8):
             if step * factor >= value:
                 return step * factor
         step *= 10
