@@ -10,36 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 from typing import Any
 
 from portal.stats.dashboard import Published
+from portal.stats.report import SpanRefused, parse_span
 from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure
 
 FORMATS = ("csv", "json")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 UNSYNCED_NOTE = "counted before the clock was set: dates unknown, in no week or month"
-
-
-class SpanRefused(ValueError):
-    """An export's or a page's from/to is not a span of days; the message says why."""
-
-
-def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, date]:
-    """from/to as given (YYYY-MM-DD, both included); by default 1 January of this year to today."""
-    try:
-        start = date.fromisoformat(first) if first else date(today.year, 1, 1)
-    except ValueError:
-        raise SpanRefused(f"from must be a date as YYYY-MM-DD, got {str(first)[:20]!r}") from None
-    try:
-        end = date.fromisoformat(last) if last else today
-    except ValueError:
-        raise SpanRefused(f"to must be a date as YYYY-MM-DD, got {str(last)[:20]!r}") from None
-    if end < start:
-        raise SpanRefused(f"to ({end}) must not come before from ({start})")
-    if (end - start).days > 3 * 366:
-        raise SpanRefused("from and to may be at most three years apart")
-    return start, end
 
 
 def _value(figure: Figure, unit: str) -> int | str | None:
@@ -110,3 +89,6 @@ def as_csv(published: Published) -> str:
 
 def render(published: Published, format_: str) -> str:
     return as_csv(published) if format_ == "csv" else as_json(published)
+
+
+__all__ = ["FORMATS", "MEDIA_TYPES", "SpanRefused", "as_csv", "as_json", "parse_span", "render"]

@@ -60,6 +60,27 @@ class Span:
         return ((self.last - self.first).days + 1) * 24
 
 
+class SpanRefused(ValueError):
+    """An export's or a page's from/to is not a span of days; the message says why."""
+
+
+def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """from/to as given (YYYY-MM-DD, both included); by default 1 January of this year to today."""
+    try:
+        start = date.fromisoformat(first) if first else date(today.year, 1, 1)
+    except ValueError:
+        raise SpanRefused(f"from must be a date as YYYY-MM-DD, got {str(first)[:20]!r}") from None
+    try:
+        end = date.fromisoformat(last) if last else today
+    except ValueError:
+        raise SpanRefused(f"to must be a date as YYYY-MM-DD, got {str(last)[:20]!r}") from None
+    if end < start:
+        raise SpanRefused(f"to ({end}) must not come before from ({start})")
+    if (end - start).days > 3 * 366:
+        raise SpanRefused("from and to may be at most three years apart")
+    return start, end
+
+
 def week_of(day: date) -> str:
     iso = day.isocalendar()
     return f"{iso.year:04d}-W{iso.week:02d}"
