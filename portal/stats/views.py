@@ -41,7 +41,7 @@ TITLES = {
     "visits.label": _l("Languages chosen"),
     "peak_devices.month": _l("Most devices at the same time"),
     "bytes.month": _l("Data volume (MB)"),
-    "uplink.month": _l("Internet available (% of the time)"),
+    "uplink.month": _l("Internet available (percent of the time)"),
     "unsynced": _l("Counted before the clock was set"),
 }
 BY = {"week": _l("per week"), "month": _l("per month")}
