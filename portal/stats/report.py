@@ -9,6 +9,7 @@ Everything returned is raw; portal/stats/dashboard.py suppresses it before anyon
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,6 +17,9 @@ from typing import Any
 from peewee import fn
 
 from portal.models import PERIODS, StatCount
+
+WEEKLY = ("visits", "devices", "grants", "completions", "peak_devices")
+"""The metrics weeks are built for: only their day rows are read."""
 
 MAXIMA = frozenset({"peak_devices"})
 """Metrics that are a largest value: a week or a year takes their maximum, never their sum."""
@@ -96,26 +100,70 @@ def _rows(query: Any) -> list[tuple[Any, ...]]:
 
 
 class StatsReport:
-    """Aggregates of StatCount over one span (peewee's analytics example: one query each)."""
+    """Aggregates of StatCount over one span (peewee's analytics example): one grouped query
+    for the days, one for the months and one for the months' labels, each run once."""
 
     def __init__(self, span: Span) -> None:
         self.span = span
 
-    def _dated(self, period: str, metric: str) -> object:
-        return (StatCount.period == period) & (StatCount.synced == 1) & (StatCount.metric == metric)
+    def _dated(self, period: str, metric: str | None = None) -> Any:
+        condition = (StatCount.period == period) & (StatCount.synced == 1)
+        return condition if metric is None else condition & (StatCount.metric == metric)
+
+    def _per_start(
+        self, period: str, first: str, last: str, metrics: tuple[str, ...] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """{metric: {start: value}} over every metric at once, labels added up (a maximum's
+        largest label)."""
+        query = (
+            StatCount.select(
+                StatCount.metric,
+                StatCount.start,
+                fn.SUM(StatCount.value).alias("total"),
+                fn.MAX(StatCount.value).alias("largest"),
+            )
+            .where(
+                self._dated(period),
+                StatCount.start.between(first, last),
+                True if metrics is None else StatCount.metric.in_(metrics),
+            )
+            .group_by(StatCount.metric, StatCount.start)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for metric, start, total, largest in _rows(query):
+            found.setdefault(metric, {})[start] = int((largest if metric in MAXIMA else total) or 0)
+        return found
+
+    @functools.cached_property
+    def _days(self) -> dict[str, dict[str, int]]:
+        first, last = self.span.first.isoformat(), self.span.last.isoformat()
+        return self._per_start("day", first, last, WEEKLY)
+
+    @functools.cached_property
+    def _months(self) -> dict[str, dict[str, int]]:
+        months = self.span.months()
+        return self._per_start("month", months[0], months[-1])
+
+    @functools.cached_property
+    def _labels(self) -> dict[str, list[tuple[str, int]]]:
+        months = self.span.months()
+        value = fn.SUM(StatCount.value)
+        query = (
+            StatCount.select(StatCount.metric, StatCount.label, value.alias("value"))
+            .where(self._dated("month"), StatCount.start.between(months[0], months[-1]))
+            .group_by(StatCount.metric, StatCount.label)
+            .order_by(StatCount.metric, value.desc(), StatCount.label)
+        )
+        found: dict[str, list[tuple[str, int]]] = {}
+        for metric, label, total in _rows(query):
+            found.setdefault(metric, []).append((str(label), int(total or 0)))
+        return found
 
     def days(self, metric: str) -> dict[date, int]:
-        """The metric per day (all labels together), for building weeks only."""
-        value = _combine(metric).alias("value")
-        query = (
-            StatCount.select(StatCount.start, value)
-            .where(
-                self._dated("day", metric),
-                StatCount.start.between(self.span.first.isoformat(), self.span.last.isoformat()),
-            )
-            .group_by(StatCount.start)
-        )
-        return {date.fromisoformat(start): int(total or 0) for start, total in _rows(query)}
+        """The metric (one of WEEKLY) per day, all labels together, for building weeks only."""
+        return {
+            date.fromisoformat(start): value for start, value in self._days.get(metric, {}).items()
+        }
 
     def weekly(self, metric: str) -> list[tuple[str, int]]:
         """Every ISO week of the span with the metric over its days in the span (0 when none
@@ -129,28 +177,13 @@ class StatsReport:
 
     def monthly(self, metric: str) -> list[tuple[str, int]]:
         """Every month the span touches, whole, with the metric (0 when none was counted)."""
-        months = self.span.months()
-        value = _combine(metric).alias("value")
-        query = (
-            StatCount.select(StatCount.start, value)
-            .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
-            .group_by(StatCount.start)
-        )
-        found = {start: int(total or 0) for start, total in _rows(query)}
-        return [(month, found.get(month, 0)) for month in months]
+        found = self._months.get(metric, {})
+        return [(month, found.get(month, 0)) for month in self.span.months()]
 
     def by_label(self, metric: str) -> list[tuple[str, int]]:
         """The metric per label (guide, lesson, language) over the span's months, largest
         first, then by label."""
-        months = self.span.months()
-        value = fn.SUM(StatCount.value)
-        query = (
-            StatCount.select(StatCount.label, value.alias("value"))
-            .where(self._dated("month", metric), StatCount.start.between(months[0], months[-1]))
-            .group_by(StatCount.label)
-            .order_by(value.desc(), StatCount.label)
-        )
-        return [(str(label), int(total or 0)) for label, total in _rows(query)]
+        return list(self._labels.get(metric, []))
 
     def active_hours(self) -> tuple[int, date | None, date | None]:
         """Hours of the span with at least one device, from the hour rows (kept 7 days), and
