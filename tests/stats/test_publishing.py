@@ -207,7 +207,7 @@ def test_the_yearly_report_prints_as_a_pdf(village: FlaskClient, tmp_path: Path)
         pytest.skip("pdftotext (poppler-utils) is not installed")
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(response.data)
-    text = subprocess.run(  # noqa: S603 — fixed program
+    text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Rapport annuel 2026" in text
