@@ -94,7 +94,7 @@ def published(
         add(_series(f"{metric}.month", metric, "month", report.monthly(metric), noisy))
     for metric in LABELLED:
         add(_series(f"{metric}.label", metric, "label", _top(report.by_label(metric)), noisy))
-    # Peaks are largest values: no total, and noise would only blur a maximum.
+    # Peaks are largest values: they add up to nothing, so they have no total.
     add(
         _series(
             "peak_devices.month",

@@ -22,8 +22,8 @@ UNSYNCED_NOTE = "counted before the clock was set: dates unknown, in no week or 
 
 
 def _value(figure: Figure, unit: str) -> int | str | None:
-    if figure is None:
-        return None if unit == "percent" else HIDDEN_TEXT
+    if figure is None:  # a volume or a share is not a count: left empty, never "<10"
+        return HIDDEN_TEXT if unit == "count" else None
     return figure
 
 

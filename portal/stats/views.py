@@ -94,8 +94,8 @@ def _span() -> Span:
 
 
 def figure_text(figure: Figure, unit: str = "count") -> str:
-    if figure is None:
-        return "—" if unit == "percent" else HIDDEN_TEXT
+    if figure is None:  # a count hidden, or a volume or share not shown with it
+        return HIDDEN_TEXT if unit == "count" else "—"
     return f"{figure} %" if unit == "percent" else str(figure)
 
 

@@ -254,3 +254,27 @@ def test_the_command_refuses_a_wrong_date_in_one_sentence(
     assert capsys.readouterr().err == (
         "statistics: from must be a date as YYYY-MM-DD, got '2026-13-01'\n"
     )
+
+
+def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskClient) -> None:
+    from datetime import date
+
+    from tests.stats_year import fill
+
+    with commune.application.app_context():
+        fill(date(2026, 12, 2))
+    document = exported(commune, "from=2025-12-01&to=2026-12-02")
+    shown = hidden = 0
+    for table in document["tables"].values():
+        if table["unit"] != "count":
+            continue
+        figures = [row["value"] for row in table["rows"]] + [table.get("total", "<10")]
+        for figure in figures:
+            if figure == "<10":
+                hidden += 1
+            else:
+                assert figure >= 10
+                shown += 1
+    assert (shown, hidden) == (311, 9)  # the year has both: the rule had work to do
+    rare = dict(values(document["tables"]["guide_views.label"]))
+    assert rare["other"] != "<10"  # the long tail of rare guides, added up
