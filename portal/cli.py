@@ -415,20 +415,18 @@ def poster(args: argparse.Namespace) -> int:
 
 def stats_export(args: argparse.Namespace) -> int:
     """Write the published figures of a span (suppressed, noised when [stats] says so)."""
-    from datetime import date
-
     from portal.db import prepare
     from portal.stats.dashboard import published
     from portal.stats.export import render
     from portal.stats.noise import noise_for
-    from portal.stats.report import Span, parse_span
+    from portal.stats.report import Span, parse_span, today
 
     settings = _settings(args)
-    first, last = parse_span(args.first, args.last, date.today())
+    first, last = parse_span(args.first, args.last, today())
     prepare(settings.data_dir)
     epsilon = settings.stats.export_epsilon
     figures = published(
-        Span(first, last), date.today(), noise_for(epsilon) if epsilon else None, epsilon
+        Span(first, last), today(), noise_for(epsilon) if epsilon else None, epsilon
     )
     text = render(figures, args.format)
     if args.out:

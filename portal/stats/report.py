@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from peewee import fn
 
@@ -83,6 +84,15 @@ def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, 
     if (end - start).days > 3 * 366:
         raise SpanRefused("from and to may be at most three years apart")
     return start, end
+
+
+TIMEZONE = "Europe/Brussels"
+"""The villagers' clock, which the periods' dates follow (portal.i18n.TIMEZONE too)."""
+
+
+def today() -> date:
+    """Today on the villagers' clock."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def week_of(day: date) -> str:

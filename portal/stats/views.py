@@ -10,23 +10,23 @@ suppressed; only the exports may carry noise ([stats] export_epsilon).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.context import services
-from portal.i18n import NATIVE_NAMES, TIMEZONE
+from portal.i18n import NATIVE_NAMES
 from portal.resources import MissingLibrary, bundled
 from portal.stats.charts import bar_chart
 from portal.stats.dashboard import OTHER, Published, Table, published
 from portal.stats.export import MEDIA_TYPES, SpanRefused, parse_span, render
 from portal.stats.noise import noise_for
-from portal.stats.report import Span, StatsReport
+from portal.stats.report import Span, StatsReport, today
 from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure
 
 stats = Blueprint("stats", __name__, url_prefix="/stats")
@@ -47,13 +47,6 @@ TITLES = {
 BY = {"week": _l("per week"), "month": _l("per month")}
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def today() -> date:
-    """Today on the villagers' clock (the periods' dates are local time)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def page_language() -> str:
@@ -231,6 +224,9 @@ def yearly_report_pdf(year: int) -> Response | tuple[str, int, dict[str, str]]:
 
     css = Markup(bundled("static", "admin.css").read_text(encoding="utf-8"))  # noqa: S704 — package data
     html = render_template("admin/stats/report.html", inline_css=css, **yearly_context(year))
+    # The layout's link to the stylesheet: the PDF has it inline, and fetches nothing.
+    link = f'<link rel="stylesheet" href="{url_for("static", filename="admin.css")}">'
+    html = html.replace(link, "", 1)
     try:
         pdf = render_pdf(html)
     except MissingLibrary as error:
