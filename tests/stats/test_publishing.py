@@ -278,3 +278,21 @@ def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskC
     assert (shown, hidden) == (311, 9)  # the year has both: the rule had work to do
     rare = dict(values(document["tables"]["guide_views.label"]))
     assert rare["other"] != "<10"  # the long tail of rare guides, added up
+
+
+def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
+    count("month", "2026-02", "uplink_down_minutes", 4032)  # a tenth of February's minutes
+    count("month", "2026-01", "bytes", 5_000_000_000)
+    count("month", "2026-02", "bytes", 700_000_000)
+    tables = exported(village)["tables"]
+    assert values(tables["uplink.month"]) == [
+        ("2026-01", 100),
+        ("2026-02", 90),
+        ("2026-03", 100),
+        ("2026-04", 100),
+    ]
+    # February's three devices are hidden, so is what they downloaded.
+    assert values(tables["bytes.month"])[:2] == [("2026-01", 5000), ("2026-02", None)]
+    page = village.get(f"/stats?{SPAN}&lang=en").get_data(as_text=True)
+    assert section_cells(page, "bytes.month")[:2] == ["5000", "—"]
+    assert section_cells(page, "uplink.month")[:2] == ["100 %", "90 %"]
