@@ -32,6 +32,7 @@ from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
 from portal.resources import MissingLibrary, MissingPackageData
 from portal.sitekeys import SiteKeyError
+from portal.stats.report import SpanRefused
 from portal.tls import HTTPS_OFF, in_force
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (PackDeferred, "pack not installed now", EXIT_UNAVAILABLE),
     (PackRejected, "pack refused", EXIT_REFUSED),
     (LessonError, "lessons", EXIT_REFUSED),
+    (SpanRefused, "statistics", EXIT_REFUSED),
     (SiteKeyError, "keys", EXIT_REFUSED),
     (FirewallError, "firewall", EXIT_UNAVAILABLE),
     (NarrationError, "narration", EXIT_UNAVAILABLE),
@@ -411,6 +413,30 @@ def poster(args: argparse.Namespace) -> int:
     return 0
 
 
+def stats_export(args: argparse.Namespace) -> int:
+    """Write the published figures of a span (suppressed, noised when [stats] says so)."""
+    from portal.db import prepare
+    from portal.stats.dashboard import published
+    from portal.stats.export import render
+    from portal.stats.noise import noise_for
+    from portal.stats.report import Span, parse_span, today
+
+    settings = _settings(args)
+    first, last = parse_span(args.first, args.last, today())
+    prepare(settings.data_dir)
+    epsilon = settings.stats.export_epsilon
+    figures = published(
+        Span(first, last), today(), noise_for(epsilon) if epsilon else None, epsilon
+    )
+    text = render(figures, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal",
@@ -522,6 +548,23 @@ def build_parser() -> argparse.ArgumentParser:
         command("housekeep", housekeep, "expire and idle out grants, watch the uplink")
     )
     sub.add_argument("--once", action="store_true", help="sweep once and exit")
+
+    stats = commands.add_parser("stats", help="the commune's statistics")
+    stats_commands = stats.add_subparsers(dest="stats_command", required=True)
+    sub = stats_commands.add_parser(
+        "export",
+        help="write the published figures of a span as CSV or JSON",
+        description="Write the figures the /stats dashboard publishes for a span of days "
+        "(counts under 10 shown as <10; noise when [stats] export_epsilon is set).",
+    )
+    sub.set_defaults(handler=stats_export)
+    with_config(sub)
+    sub.add_argument(
+        "--from", dest="first", metavar="YYYY-MM-DD", help="first day (default: 1 January)"
+    )
+    sub.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: today)")
+    sub.add_argument("--format", choices=("csv", "json"), default="csv")
+    sub.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
 
     add_pack_commands(commands, with_config)
     return parser

@@ -24,6 +24,7 @@ from portal.config_values import (
     between,
     country_code,
     dns_servers,
+    epsilon,
     host_ports,
     hostname,
     https_url_or_empty,
@@ -260,6 +261,17 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    export_epsilon: float = key(
+        0.0,
+        "Noise on each count of the CSV and JSON exports (the two-sided geometric mechanism): "
+        "the privacy budget epsilon of one count, 0 for none (the default). Smaller is more "
+        "noise; 1 changes a count by about 1 on average.",
+        epsilon,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     help: HelpSettings = field(default_factory=HelpSettings)
@@ -271,6 +283,7 @@ class Settings:
     firewall: FirewallSettings = field(default_factory=FirewallSettings)
     guides: GuideSettings = field(default_factory=GuideSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
 
     def __post_init__(self) -> None:
         if self.site.default_language not in self.site.languages:
@@ -447,7 +460,12 @@ def _check_tls(tls: TlsSettings, network: NetworkSettings) -> None:
         raise ConfigError("tls.port", f"must not be {tls.port}: {taken[tls.port]} uses it")
 
 
-_TYPE_WORDS = {int: "a whole number", str: "a string in quotes", bool: "true or false"}
+_TYPE_WORDS = {
+    int: "a whole number",
+    float: "a number",
+    str: "a string in quotes",
+    bool: "true or false",
+}
 _LIST_WORDS = {int: "whole numbers", str: "strings in quotes"}
 S = TypeVar("S")
 
@@ -473,6 +491,9 @@ def _coerce(dotted: str, annotation: Any, value: Any) -> Any:
                 dotted, f"must be a list of {_LIST_WORDS[item_type]}, got {shown(value)}"
             )
         return tuple(value)
+    # A number key takes a whole number too (`export_epsilon = 1`).
+    if annotation is float and type(value) is int:
+        return float(value)
     # bool is a subclass of int: `session_minutes = true` must not pass as 1.
     if type(value) is not annotation:
         raise ConfigError(dotted, f"must be {_TYPE_WORDS[annotation]}, got {shown(value)}")

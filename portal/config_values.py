@@ -45,6 +45,11 @@ def between(low: int, high: int) -> Check:
     return check
 
 
+def epsilon(value: float) -> str | None:
+    """The privacy budget of one exported count: 0 is off; above 10 the noise is nothing."""
+    return None if 0 <= value <= 10 else "a number from 0 (off) to 10, such as 1 or 0.5"
+
+
 def one_of(*choices: str) -> Check:
     def check(value: str) -> str | None:
         return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)

@@ -245,6 +245,39 @@ CASES = [
         2,
         "pack refused: there is no previous pack to roll back to",
     ),
+    Case(
+        "stats export with a day that does not exist",
+        lambda f: ["stats", "export", "--config", config(f), "--from", "2026-02-30"],
+        2,
+        "statistics: from must be a date as YYYY-MM-DD, got '2026-02-30'",
+    ),
+    Case(
+        "stats export ending before it starts",
+        lambda f: [
+            "stats",
+            "export",
+            "--config",
+            config(f),
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-02-01",
+        ],
+        2,
+        "statistics: to (2026-02-01) must not come before from (2026-03-01)",
+    ),
+    Case(
+        "stats export with an epsilon out of range",
+        lambda f: ["stats", "export", "--config", config(f, "[stats]\nexport_epsilon = 50.0\n")],
+        2,
+        "configuration error: stats.export_epsilon: must be a number from 0 (off) to 10",
+    ),
+    Case(
+        "stats export with the data directory under a file",
+        lambda f: ["stats", "export", "--config", data_dir_under_a_file(f)],
+        4,
+        "system: Not a directory: ",
+    ),
 ]
 
 

@@ -353,3 +353,26 @@ def test_help_details_need_the_place_they_describe(name: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(f'[help]\n{name} = "085 21 00 00"')
     assert str(caught.value) == f"help.{name}: needs help.place: the name of the place"
+
+
+def test_export_noise_is_off_by_default_and_takes_a_number() -> None:
+    assert Settings().stats.export_epsilon == 0.0
+    assert parse_settings("[stats]\nexport_epsilon = 0.5\n").stats.export_epsilon == 0.5
+    assert parse_settings("[stats]\nexport_epsilon = 1\n").stats.export_epsilon == 1.0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "-1.0",
+            "stats.export_epsilon: must be a number from 0 (off) to 10, such as 1 or 0.5, got -1.0",
+        ),
+        ('"1"', "stats.export_epsilon: must be a number, got '1'"),
+        ("true", "stats.export_epsilon: must be a number, got True"),
+    ],
+)
+def test_a_wrong_export_epsilon_is_named(value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(f"[stats]\nexport_epsilon = {value}\n")
+    assert str(refused.value) == message

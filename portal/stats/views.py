@@ -1,0 +1,238 @@
+"""The commune's pages: the /stats dashboard, its CSV and JSON exports, the printable yearly
+report (HTML and PDF) and the methodology page.
+
+A blueprint for the admin app, which registers it for the `commune` role; the portal the
+villagers reach never does. Pages are in the site's default language, or the one `?lang=`
+names among the site's languages. Every figure comes from portal/stats/dashboard.py,
+suppressed; only the exports may carry noise ([stats] export_epsilon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import force_locale, format_date, get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from portal.context import services
+from portal.i18n import NATIVE_NAMES
+from portal.resources import MissingLibrary, bundled
+from portal.stats.charts import bar_chart
+from portal.stats.dashboard import OTHER, Published, Table, published
+from portal.stats.export import MEDIA_TYPES, SpanRefused, parse_span, render
+from portal.stats.noise import noise_for
+from portal.stats.report import Span, StatsReport, today
+from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure
+
+stats = Blueprint("stats", __name__, url_prefix="/stats")
+
+TITLES = {
+    "visits": _l("Visits (start pages opened)"),
+    "devices": _l("Devices (device-days)"),
+    "grants": _l("Internet access given"),
+    "completions": _l("First lesson finished"),
+    "lessons.label": _l("Lessons learned"),
+    "guide_views.label": _l("Guides read"),
+    "visits.label": _l("Languages chosen"),
+    "peak_devices.month": _l("Most devices at the same time"),
+    "bytes.month": _l("Data volume (MB)"),
+    "uplink.month": _l("Internet available (percent of the time)"),
+    "unsynced": _l("Counted before the clock was set"),
+}
+BY = {"week": _l("per week"), "month": _l("per month")}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def page_language() -> str:
+    site = services().settings.site
+    asked = request.args.get("lang", "").lower()
+    return asked if asked in site.languages else site.default_language
+
+
+def in_page_language(view: F) -> F:
+    """Run the view in the page's language, whatever the app's own locale choice."""
+
+    @wraps(view)
+    def localised(*args: Any, **kwargs: Any) -> Any:
+        with force_locale(page_language()):
+            return view(*args, **kwargs)
+
+    return localised  # type: ignore[return-value]
+
+
+@stats.context_processor
+def stats_context() -> dict[str, object]:
+    return {
+        "site_name": services().settings.site.name,
+        "hidden_text": HIDDEN_TEXT,
+        "this_year": today().year,
+        "format_date": format_date,
+    }
+
+
+@stats.errorhandler(SpanRefused)
+def span_refused(error: SpanRefused) -> tuple[str, int, dict[str, str]]:
+    return f"{error}\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _span() -> Span:
+    first, last = parse_span(request.args.get("from"), request.args.get("to"), today())
+    return Span(first, last)
+
+
+def figure_text(figure: Figure, unit: str = "count") -> str:
+    if figure is None:  # a count hidden, or a volume or share not shown with it
+        return HIDDEN_TEXT if unit == "count" else "—"
+    return f"{figure} %" if unit == "percent" else str(figure)
+
+
+def row_label(table: Table, label: str) -> str:
+    """A row's label as the reader says it: a month's name, a language's own name, ..."""
+    if table.by == "month":
+        return str(format_date(date(int(label[:4]), int(label[5:]), 1), "MMM yyyy"))
+    if table.by == "week":
+        return label
+    if label == OTHER:
+        return str(_l("Other"))
+    if table.metric == "visits":
+        return NATIVE_NAMES.get(label, label)
+    if table.by == "unsynced":
+        return str(TITLES.get(label) or TITLES.get(f"{label}.label") or label)
+    return label
+
+
+def axis_label(table: Table, label: str) -> str:
+    if table.by == "week":
+        return label[5:]  # "W05"
+    if table.by == "month":
+        return str(format_date(date(int(label[:4]), int(label[5:]), 1), "MMM"))
+    return row_label(table, label)
+
+
+def title_of(table: Table) -> str:
+    if table.key in TITLES:
+        return str(TITLES[table.key])
+    return f"{TITLES[table.metric]}, {BY[table.by]}"
+
+
+def chart_of(table: Table) -> Markup:
+    bars = [(axis_label(table, label), figure) for label, figure in table.rows]
+    return bar_chart(table.key.replace(".", "-"), title_of(table), bars)
+
+
+HELPERS = {
+    "chart_of": chart_of,
+    "title_of": title_of,
+    "row_label": row_label,
+    "figure_text": figure_text,
+}
+
+
+def _figures(span: Span) -> Published:
+    return published(span, today())
+
+
+@stats.get("")
+@in_page_language
+def dashboard() -> str:
+    span = _span()
+    return render_template(
+        "admin/stats/dashboard.html",
+        figures=_figures(span),
+        span=span,
+        language=str(get_locale()),
+        **HELPERS,
+    )
+
+
+def _export(format_: str) -> Response:
+    epsilon = services().settings.stats.export_epsilon
+    span = _span()
+    figures = published(span, today(), noise_for(epsilon) if epsilon else None, epsilon)
+    name = f"passerelle-stats-{span.first}-{span.last}.{format_}"
+    return Response(
+        render(figures, format_),
+        mimetype=MEDIA_TYPES[format_].split(";")[0],
+        headers={
+            "Content-Type": MEDIA_TYPES[format_],
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+
+
+@stats.get("/export.csv")
+def export_csv() -> Response:
+    return _export("csv")
+
+
+@stats.get("/export.json")
+def export_json() -> Response:
+    return _export("json")
+
+
+@stats.get("/methodology")
+@in_page_language
+def methodology() -> str:
+    epsilon = services().settings.stats.export_epsilon
+    return render_template("admin/stats/methodology.html", threshold=THRESHOLD, epsilon=epsilon)
+
+
+FIRST_YEAR, LAST_YEAR = 2020, 2100
+
+
+def yearly_context(year: int) -> dict[str, Any]:
+    """What the yearly report shows, in the words of the Walloon EPN evaluations."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(404)
+    span = Span.year(year)
+    figures = _figures(span)
+    now = today()
+    observed_last = min(span.last, now)
+    hours = 0 if observed_last < span.first else Span(span.first, observed_last).hours()
+    down = sum(value for _, value in StatsReport(span).monthly("uplink_down_minutes"))
+    active, active_from, active_to = StatsReport(span).active_hours()
+    return {
+        "figures": figures,
+        "year": year,
+        "span": span,
+        "hours_up": max(0, hours - round(down / 60)),
+        "hours_observed": hours,
+        "active_hours": active,
+        "active_from": format_date(active_from, "d MMM") if active_from else None,
+        "active_to": format_date(active_to, "d MMM") if active_to else None,
+        "printed": format_date(now, "long"),
+        **HELPERS,
+    }
+
+
+@stats.get("/report/<int:year>")
+@in_page_language
+def yearly_report(year: int) -> str:
+    return render_template("admin/stats/report.html", **yearly_context(year))
+
+
+@stats.get("/report/<int:year>.pdf")
+@in_page_language
+def yearly_report_pdf(year: int) -> Response | tuple[str, int, dict[str, str]]:
+    from portal.poster import render_pdf
+
+    css = Markup(bundled("static", "admin.css").read_text(encoding="utf-8"))  # noqa: S704 — package data
+    html = render_template("admin/stats/report.html", inline_css=css, **yearly_context(year))
+    # The layout's link to the stylesheet: the PDF has it inline, and fetches nothing.
+    link = f'<link rel="stylesheet" href="{url_for("static", filename="admin.css")}">'
+    html = html.replace(link, "", 1)
+    try:
+        pdf = render_pdf(html)
+    except MissingLibrary as error:
+        return f"{error}\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="passerelle-{year}.pdf"'},
+    )
