@@ -21,6 +21,8 @@ from portal.config_values import (
     SUPPORTED_LANGUAGES,
     Check,
     absolute_path,
+    account_name,
+    admin_password,
     between,
     country_code,
     dns_servers,
@@ -30,6 +32,7 @@ from portal.config_values import (
     interface_name,
     ipv4_address_or_empty,
     languages,
+    listen_address,
     one_of,
     pack_id,
     phone_number,
@@ -131,6 +134,13 @@ class NetworkSettings:
     portal_port: int = key(80, "Port the portal listens on.", between(1, 65535))
     admin_port: int = key(
         8081, "Port of the admin pages; never reachable from the Wi-Fi side.", between(1, 65535)
+    )
+    admin_address: str = key(
+        "0.0.0.0",  # noqa: S104  # every address but the Wi-Fi side's: see the doc
+        "Address the admin pages listen on: '0.0.0.0' for every address of the Pi (the "
+        "Wi-Fi side is kept out by the firewall and by the portal itself), or one of its "
+        "addresses on the uplink side, which must exist when the portal starts.",
+        listen_address,
     )
     dhcp_range_start: str = key(
         "",
@@ -260,6 +270,26 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """The first admin account, written here once by the volunteer: at boot its password is
+    hashed into the portal and wiped from this file (portal/apply.py)."""
+
+    user: str = key(
+        "",
+        'Name of the first admin account (a volunteer); "" for none.',
+        lambda value: None if value == "" else account_name(value),
+        example="epn-wanze",
+    )
+    password: str = key(
+        "",
+        "Its password; taken at the next boot and wiped from this file. Write a new one "
+        "here to change it.",
+        lambda value: None if value == "" else admin_password(value),
+        example="three words in a row",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     help: HelpSettings = field(default_factory=HelpSettings)
@@ -271,6 +301,7 @@ class Settings:
     firewall: FirewallSettings = field(default_factory=FirewallSettings)
     guides: GuideSettings = field(default_factory=GuideSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     def __post_init__(self) -> None:
         if self.site.default_language not in self.site.languages:
@@ -285,6 +316,15 @@ class Settings:
                 if getattr(self.help, name):
                     raise ConfigError(f"help.{name}", "needs help.place: the name of the place")
         _check_tls(self.tls, self.network)
+        if self.admin.password and not self.admin.user:
+            raise ConfigError("admin.user", "must name the account whose admin.password this is")
+        admin = ipaddress.IPv4Address(self.network.admin_address)
+        if admin in self.wifi_network and not admin.is_loopback:
+            raise ConfigError(
+                "network.admin_address",
+                f"must not be on the Wi-Fi side ({self.wifi_network}): the admin pages are "
+                "for the uplink side only",
+            )
 
     @property
     def data_dir(self) -> Path:

@@ -45,9 +45,9 @@ def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    assert db.prepare(tmp_path) == 4
-    assert migrate() == 4
-    assert schema_version() == 4
+    assert db.prepare(tmp_path) == 5
+    assert migrate() == 5
+    assert schema_version() == 5
     assert set(database.get_tables()) == {"grant", "learning_path", "stat_count"}
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
@@ -70,7 +70,7 @@ def test_a_database_from_before_languages_were_remembered_gets_the_column(
         "PRAGMA user_version = 2;"
     )
     old.close()
-    assert db.prepare(tmp_path) == 4
+    assert db.prepare(tmp_path) == 5
     columns = [column.name for column in database.get_columns("learning_path")]
     assert columns == ["device", "lessons", "last_seen", "language"]
     kept = database.execute_sql("SELECT lessons, language FROM learning_path").fetchall()
