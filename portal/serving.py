@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import gevent.ssl
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from portal import db
+from portal.admin.app import create_admin_app
 from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
 from portal.housekeeping import Housekeeping, uplink_monitor
+from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
 from portal.tls import server_context
@@ -101,6 +102,7 @@ def preflight(settings: Settings) -> None:
     traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
     create_app(settings, restore=False)  # the firewall is each worker's business
+    create_admin_app(settings)
     db.close()  # the workers open their own connections after the fork
 
 
@@ -128,7 +130,11 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         # Read once, here in the master: a worker started later (they are recycled) never
         # meets files half-renewed. gevent's context class: its sockets are cooperative.
         self.https = (
-            HttpsListener(settings.tls.port, server_context(settings, gevent.ssl.SSLContext))
+            HttpsListener(
+                # The admin port speaks HTTPS too: its session cookie is Secure then.
+                frozenset({settings.tls.port, settings.network.admin_port}),
+                server_context(settings, gevent.ssl.SSLContext),
+            )
             if settings.serves_https
             else None
         )
@@ -140,17 +146,23 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
             if name in self.cfg.settings and value is not None:
                 self.cfg.set(name, value)
 
-    def load(self) -> Flask:
+    def load(self) -> ByListener:
+        """The guest portal and the admin pages, each answering on its own listeners."""
         app = create_app(self.settings)
         if self.housekeeping:
             book = services_of(app).book
             monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
             self.chores = Housekeeping(book, monitor).start()
-        return app
+        admin = create_admin_app(self.settings)
+        return ByListener(app, admin, self.settings.network.admin_port)
 
 
 def bind_addresses(settings: Settings) -> list[str]:
-    return [f"{settings.network.portal_address}:{port}" for port in settings.portal_ports]
+    """The portal's ports on the Wi-Fi side, and the admin port where admin_address says
+    (never on the Wi-Fi side: the settings' checks and the ruleset see to that)."""
+    network = settings.network
+    portal = [f"{network.portal_address}:{port}" for port in settings.portal_ports]
+    return [*portal, f"{network.admin_address}:{network.admin_port}"]
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:

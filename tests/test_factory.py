@@ -48,7 +48,13 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     assert db.prepare(tmp_path) == 5
     assert migrate() == 5
     assert schema_version() == 5
-    assert set(database.get_tables()) == {"grant", "learning_path", "stat_count"}
+    assert set(database.get_tables()) == {
+        "account",
+        "grant",
+        "learning_path",
+        "login_failure",
+        "stat_count",
+    }
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
         for name in ("journal_mode", "synchronous", "foreign_keys")
