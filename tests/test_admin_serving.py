@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import PORTAL, Visitor, production_server
+from tests.live import PORTAL, Visitor, child_pids, production_server
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +92,6 @@ def test_signing_in_on_the_admin_port(server: Visitor, folder: Path) -> None:
     signed_in = headers["Set-Cookie"].split(";", 1)[0]
     status, _, page = ask(admin, "/admin/", cookie=signed_in)
     assert status == 200 and "Hello, epn" in page
+    # The password was checked in a child process: argon2 never came into the worker.
+    (worker,) = child_pids(server.server_pid)
+    assert "argon2" not in Path(f"/proc/{worker}/maps").read_text()

@@ -1,14 +1,17 @@
 """Admin accounts: names, roles and argon2id password hashes; the first account handed over
 from the boot partition.
 
-argon2 (argon2-cffi) is imported only when a password is hashed or checked: a worker that
-nobody signs in to never loads it (the Zero 2 W's memory budget, bench/memory.py).
+argon2 (argon2-cffi) is imported only when a password is hashed or checked, and a web
+worker checks in a child process (`apart`): no worker ever loads it (the Zero 2 W's memory
+budget, bench/memory.py). The commands (`portal admin`, apply-config) hash in-process.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,9 +28,9 @@ if TYPE_CHECKING:
 ARGON2_TIME_COST = 5
 ARGON2_MEMORY_KIB = 7 * 1024
 ARGON2_PARALLELISM = 1
-"""OWASP's argon2id choice for little memory (m=7 MiB, t=5, p=1): a check borrows 7 MiB for
-a moment, which the Zero 2 W's 80 MB budget can spare while nobody else can sign in at once
-(one worker, and a login's check runs in its one thread)."""
+"""OWASP's argon2id choice for little memory (m=7 MiB, t=5, p=1): a check borrows 7 MiB, in a
+child process that lives as long as the check (`apart`), so the workers' steady memory, what
+the Zero 2 W's 80 MB budget counts, does not change."""
 
 FIRST_ACCOUNT_NAME = "admin-first.json"
 """In the data directory: the account the boot step took from portal.toml (name, role and
@@ -57,35 +60,70 @@ def hash_password(password: str) -> str:
     return str(_hasher().hash(password))
 
 
-_UNKNOWN_ACCOUNT_HASH: list[str] = []
-"""A hash checked when the name is unknown, so that a wrong name takes as long as a wrong
-password (made once, at the first such check)."""
+UNKNOWN_ACCOUNT_HASH = (
+    "$argon2id$v=19$m=7168,t=5,p=1$gAOuiYQIVzd5sO3YE3iBmA"
+    "$h+7DFRwv4Zglk2CWNTOBZ1JUwSCTKGo1dA+nCBV5y6Q"
+)
+"""Checked when the name is unknown, so that a wrong name takes as long as a wrong password:
+the hash of a random password nobody kept, with the parameters above."""
 
 
 def check_password(name: str, password: str) -> Account | None:
-    """The account if `password` is its password; None otherwise (same time either way)."""
+    """The account if `password` is its password; None otherwise (same time either way).
+
+    The check runs in a child process (`apart`): the web worker neither stops answering
+    guests while argon2 works nor keeps argon2 in its memory afterwards."""
+    account = Account.get_or_none(Account.name == name)
+    stored = UNKNOWN_ACCOUNT_HASH if account is None else str(account.password_hash)
+    verdict = apart(_verdict, stored, password)
+    if account is None or not verdict.startswith("yes"):
+        return None
+    rehashed = verdict.removeprefix("yes").strip()
+    if rehashed:  # the parameters changed since the password was set
+        with writing():
+            Account.update(password_hash=rehashed).where(Account.name == account.name).execute()
+    return account
+
+
+def _verdict(stored: str, password: str) -> str:
+    """ "yes", "no", or "yes NEW-HASH" when `stored` was made with other parameters."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _hasher()
-    account = Account.get_or_none(Account.name == name)
-    if account is None:
-        if not _UNKNOWN_ACCOUNT_HASH:
-            _UNKNOWN_ACCOUNT_HASH.append(str(hasher.hash(secrets.token_hex(16))))
-        stored = _UNKNOWN_ACCOUNT_HASH[0]
-    else:
-        stored = str(account.password_hash)
     try:
         hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
-        return None
-    if account is None:
-        return None
-    if hasher.check_needs_rehash(stored):  # the parameters changed since it was set
-        with writing():
-            Account.update(password_hash=hasher.hash(password)).where(
-                Account.name == account.name
-            ).execute()
-    return account
+        return "no"
+    return f"yes {hasher.hash(password)}" if hasher.check_needs_rehash(stored) else "yes"
+
+
+def apart(work: Callable[[str, str], str], *args: str) -> str:
+    """`work(*args)` in a forked child; its answer (a short ASCII line) read back.
+
+    On a Zero 2 W the web is one gevent worker: a hash inside it would stop every guest's
+    page and probe for as long as it runs. A child also takes argon2 away when it exits:
+    the module and its CFFI binding are some 2.4 MB, and glibc would keep the 7 MiB block
+    in the worker's heap after the first checks (measured: +7 MB for good). Under gevent
+    (gunicorn's worker patches os), fork and waitpid let the other greenlets run."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns from here
+        code = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, work(*args).encode("ascii"))  # under PIPE_BUF: one write
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        _, status = os.waitpid(pid, 0)
+        answer = os.read(read_end, 4096)
+    finally:
+        os.close(read_end)
+    if status != 0 or not answer:
+        raise RuntimeError("the password check's child process failed")
+    return answer.decode("ascii")
 
 
 def _checked(name: str, role: str | None = None) -> None:
