@@ -153,7 +153,7 @@ def create_admin_app(
     taken = take_first_account(settings.data_dir)
     if taken:
         log.warning("admin account %s: password from portal.toml filed", taken)
-    i18n.init_babel(app, locale_selector=admin_locale)
+    i18n.init_babel(app, i18n.PORTAL_CATALOGS, locale_selector=admin_locale)
     app.extensions["passerelle-admin"] = AdminServices(
         settings=settings,
         throttle=LoginThrottle(keys.site_key, clock),
