@@ -4,6 +4,9 @@ network.admin_port (portal/listeners.py routes by listener).
 Deny by default, as SecureDrop's journalist interface does: every view needs a signed-in
 account whose role its blueprint names (`serve`), but the few in PUBLIC_ENDPOINTS (the
 sign-in page and its stylesheet). A blueprint served without a role answers nobody.
+A signed-in account below a page's role gets 403 and "Your account cannot open this page":
+it knows the page exists (the admin pages are no secret to those who may sign in), and a
+404 would send a commune's officer looking for a broken link.
 """
 
 from __future__ import annotations
