@@ -310,3 +310,28 @@ def test_the_admin_port_answers_admin_pages_and_the_portal_port_guest_pages(
     assert "We vinden deze pagina niet." in missing.get_data(as_text=True)
     assert client.get("/privacy", **on_portal).status_code == 200
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ('[network]\nadmin_address = "10.42.0.1"', "network.admin_address", "Wi-Fi side"),
+        ('[network]\nadmin_address = "eth0"', "network.admin_address", "IPv4 address"),
+        ('[admin]\npassword = "three words in a row"', "admin.user", "must name the account"),
+        ('[admin]\nuser = "Epn Wanze"', "admin.user", "small letters"),
+    ],
+)
+def test_wrong_admin_settings_are_named_by_their_key(toml: str, key: str, words: str) -> None:
+    from portal.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(toml)
+    assert refused.value.key == key and words in refused.value.problem
+
+
+def test_the_admin_port_is_bound_where_admin_address_says(settings: Settings) -> None:
+    from portal.serving import bind_addresses
+
+    assert bind_addresses(settings) == ["10.42.0.1:80", "0.0.0.0:8081"]
+    desk_only = settings.replace("network", admin_address="192.168.1.20", admin_port=8443)
+    assert bind_addresses(desk_only) == ["10.42.0.1:80", "192.168.1.20:8443"]
