@@ -335,3 +335,15 @@ def test_the_admin_port_is_bound_where_admin_address_says(settings: Settings) ->
     assert bind_addresses(settings) == ["10.42.0.1:80", "0.0.0.0:8081"]
     desk_only = settings.replace("network", admin_address="192.168.1.20", admin_port=8443)
     assert bind_addresses(desk_only) == ["10.42.0.1:80", "192.168.1.20:8443"]
+
+
+def test_every_form_of_the_admin_pages_carries_its_token(admin: Flask) -> None:
+    volunteer = desk(admin)
+    pages = [volunteer.get("/admin/login").get_data(as_text=True)]
+    sign_in(volunteer, *VOLUNTEER)
+    pages += [volunteer.get(path).get_data(as_text=True) for path in ("/admin/", "/admin/status")]
+    forms = [form for page in pages for form in re.findall(r"<form.*?</form>", page, re.S)]
+    assert len(forms) == 3  # sign in; sign out on the home and the status page
+    for form in forms:
+        assert 'method="post"' in form
+        assert re.search(r'<input type="hidden" name="csrf_token" value="[^"]+">', form)
