@@ -190,6 +190,7 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             portal_port=port,
             # The demo serves no admin pages; keep the admin port out of the way.
             admin_port=port + 1 if port < 65535 else port - 1,
+            admin_address=address,
             portal_hostname="",
             client_identity="address",
         )

@@ -136,11 +136,13 @@ class NetworkSettings:
         8081, "Port of the admin pages; never reachable from the Wi-Fi side.", between(1, 65535)
     )
     admin_address: str = key(
-        "0.0.0.0",  # noqa: S104  # every address but the Wi-Fi side's: see the doc
-        "Address the admin pages listen on: '0.0.0.0' for every address of the Pi (the "
-        "Wi-Fi side is kept out by the firewall and by the portal itself), or one of its "
-        "addresses on the uplink side, which must exist when the portal starts.",
-        listen_address,
+        "",
+        'Address the admin pages listen on: "" for every address of network.uplink_interface '
+        "and no other interface (the Wi-Fi side never reaches them); or one of the Pi's "
+        "addresses, which must exist when the portal starts ('127.0.0.1' for an SSH tunnel "
+        "only; '0.0.0.0' for every interface, the firewall keeping the Wi-Fi side out).",
+        lambda value: None if value == "" else listen_address(value),
+        example="192.168.1.20",
     )
     dhcp_range_start: str = key(
         "",
@@ -318,7 +320,7 @@ class Settings:
         _check_tls(self.tls, self.network)
         if self.admin.password and not self.admin.user:
             raise ConfigError("admin.user", "must name the account whose admin.password this is")
-        admin = ipaddress.IPv4Address(self.network.admin_address)
+        admin = ipaddress.IPv4Address(self.network.admin_address or "0.0.0.0")  # noqa: S104
         if admin in self.wifi_network and not admin.is_loopback:
             raise ConfigError(
                 "network.admin_address",

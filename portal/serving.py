@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import logging
 import runpy
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
 from portal.tls import server_context
+
+log = logging.getLogger(__name__)
 
 
 def keep_pages_shared(_server: Any, _worker: Any) -> None:
@@ -139,12 +143,16 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
             else None
         )
         """What portal.guest_worker.GuestWorker wraps in TLS, if anything."""
+        self.admin_listener = uplink_listener(settings)
+        """The admin port's socket on the uplink interface (network.admin_address "")."""
         super().__init__()
 
     def load_config(self) -> None:
         for name, value in self.options.items():
             if name in self.cfg.settings and value is not None:
                 self.cfg.set(name, value)
+        if self.admin_listener is not None:
+            self.cfg.set("bind", [*self.cfg.bind, f"fd://{self.admin_listener}"])
 
     def load(self) -> ByListener:
         """The guest portal and the admin pages, each answering on its own listeners."""
@@ -158,11 +166,45 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
 
 
 def bind_addresses(settings: Settings) -> list[str]:
-    """The portal's ports on the Wi-Fi side, and the admin port where admin_address says
-    (never on the Wi-Fi side: the settings' checks and the ruleset see to that)."""
+    """The portal's ports on the Wi-Fi side, and the admin port at network.admin_address if
+    it names one (never the Wi-Fi side's: the settings' checks see to that). With "", the
+    admin port is `uplink_listener`'s."""
     network = settings.network
     portal = [f"{network.portal_address}:{port}" for port in settings.portal_ports]
-    return [*portal, f"{network.admin_address}:{network.admin_port}"]
+    if network.admin_address:
+        return [*portal, f"{network.admin_address}:{network.admin_port}"]
+    return portal
+
+
+def uplink_listener(settings: Settings) -> int | None:
+    """With network.admin_address "", the admin port's socket: every address, but bound to
+    network.uplink_interface (SO_BINDTODEVICE), so that nothing arriving on another interface,
+    the Wi-Fi's above all, reaches it, whatever address the commune's DHCP gives the uplink.
+    gunicorn cannot bind to an interface: the socket is made here, in the master, and handed
+    over as fd://N. Unprivileged since Linux 5.7 (a socket not yet bound to a device).
+
+    None, with a warning, when it cannot be made (the uplink adapter is unplugged): the
+    admin pages are then absent, and the guest portal starts all the same."""
+    network = settings.network
+    if network.admin_address:
+        return None
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        device = network.uplink_interface.encode()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
+        listener.bind(("0.0.0.0", network.admin_port))  # noqa: S104  # that interface's only
+    except OSError as error:
+        listener.close()
+        log.warning(
+            "no admin pages: port %d on %s cannot be opened (%s); set network.admin_address "
+            "to one of the Pi's addresses, or plug the uplink in and restart the portal",
+            network.admin_port,
+            network.uplink_interface,
+            error.strerror or error,
+        )
+        return None
+    return listener.detach()
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:

@@ -332,9 +332,40 @@ def test_wrong_admin_settings_are_named_by_their_key(toml: str, key: str, words:
 def test_the_admin_port_is_bound_where_admin_address_says(settings: Settings) -> None:
     from portal.serving import bind_addresses
 
-    assert bind_addresses(settings) == ["10.42.0.1:80", "0.0.0.0:8081"]
+    assert bind_addresses(settings) == ["10.42.0.1:80"]  # "": uplink_listener's socket
     desk_only = settings.replace("network", admin_address="192.168.1.20", admin_port=8443)
     assert bind_addresses(desk_only) == ["10.42.0.1:80", "192.168.1.20:8443"]
+
+
+def test_by_default_the_admin_port_listens_on_the_uplink_interface_only(
+    settings: Settings,
+) -> None:
+    import socket
+
+    from portal.serving import uplink_listener
+    from tests.live import free_port
+
+    others = [name for _, name in socket.if_nameindex() if name not in ("lo", "wlan0")]
+    if not others:
+        pytest.skip("this machine has no network interface but loopback")
+    port = free_port()
+    fd = uplink_listener(settings.replace("network", uplink_interface=others[0], admin_port=port))
+    assert fd is not None
+    with socket.socket(fileno=fd) as listener:
+        device = listener.getsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, 16)
+        assert device.rstrip(b"\0") == others[0].encode()
+        assert listener.getsockname() == ("0.0.0.0", port)  # noqa: S104
+
+
+def test_without_its_uplink_interface_the_portal_starts_without_admin_pages(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from portal.serving import uplink_listener
+
+    unplugged = settings.replace("network", uplink_interface="usb9")
+    with caplog.at_level(logging.WARNING):
+        assert uplink_listener(unplugged) is None
+    assert "no admin pages: port 8081 on usb9 cannot be opened" in caplog.text
 
 
 def test_every_form_of_the_admin_pages_carries_its_token(admin: Flask) -> None:

@@ -4,9 +4,8 @@
                          (hostapd's ap_isolate); eth0: 198.51.100.2/24 and 2001:db8:1::2/64.
                          The rendered portal.nft and dnsmasq.conf, the gatekeeper (root),
                          `portal serve` and `portal housekeep` as uid 65534 without any
-                         capability, its admin pages on every address's port 8081
-                         (network.admin_address "0.0.0.0": the Wi-Fi side's too, kept
-                         out by the ruleset and by the admin app).
+                         capability, its admin pages on port 8081 of eth0 only
+                         (network.admin_address "": the socket is bound to the uplink).
     upstream ("the Internet")  wan0: 198.51.100.1/24 and 2001:db8:1::1/64: HTTP
                          ("upstream-ok"), a TCP echo server, recorders on TCP 853 and
                          UDP 443, DNS (dnsmasq); 192.168.77.10, the commune's LAN host.

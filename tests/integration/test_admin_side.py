@@ -1,8 +1,9 @@
 """The admin pages in the namespaces (issue 13): served to the uplink side only. A phone
 gets no answer on the admin port, whatever address it tries, and /admin on port 80 is the
 portal's 404; from the commune's side of the uplink the sign-in page loads and signing in
-works. Enforced twice: by the ruleset, and by the app (routing by listener, and a refusal of
-Wi-Fi sources, seen here with the ruleset opened on purpose)."""
+works. Enforced by the ruleset, by the admin socket (bound to the uplink interface: seen
+here with the ruleset opened on purpose) and by the app (routing by listener; Wi-Fi
+sources refused, tests/test_admin.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.integration.hotspot import (
     Hotspot,
 )
 
+UPLINK_INTERFACE = "eth0"
+"""network.uplink_interface in the hotspot's portal.toml."""
 ADMIN_LOGIN = f"http://{UPLINK_ADDRESS}:{ADMIN_PORT}/admin/login"
 
 
@@ -82,13 +85,18 @@ def test_from_the_uplink_side_the_sign_in_page_loads_and_signing_in_works(
     assert "Hello, epn" in home and '<dd data-state="up">working (since ' in home
 
 
-def test_with_the_ruleset_opened_the_admin_app_still_refuses_a_phone(hotspot: Hotspot) -> None:
+def test_with_the_ruleset_opened_nothing_on_the_wifi_side_listens_on_the_admin_port(
+    hotspot: Hotspot,
+) -> None:
+    assert hotspot.listening(hotspot.hotspot_ns, f"0.0.0.0%{UPLINK_INTERFACE}", ADMIN_PORT)
     rule = f"tcp dport {ADMIN_PORT} accept comment admin-side-test"
     hotspot.run_in_hotspot(["nft", "insert", "rule", "inet", "portal", "wifi_input", *rule.split()])
     try:
-        answer = hotspot.fetch(
-            hotspot.phones[1].namespace, f"http://{PORTAL_ADDRESS}:{ADMIN_PORT}/admin/login"
-        )
+        # The socket is bound to the uplink interface: the kernel itself says no.
+        outcomes = {
+            address: connect(hotspot, hotspot.phones[1].namespace, address, ADMIN_PORT)
+            for address in (PORTAL_ADDRESS, UPLINK_ADDRESS)
+        }
     finally:
         listed = json.loads(
             hotspot.run_in_hotspot(
@@ -101,5 +109,4 @@ def test_with_the_ruleset_opened_the_admin_app_still_refuses_a_phone(hotspot: Ho
                 hotspot.run_in_hotspot(
                     ["nft", "delete", "rule", "inet", "portal", "wifi_input", "handle", handle]
                 )
-    assert answer is not None and answer.status == 404  # reached the app, which said no
-    assert "Sign in" not in answer.body and "Se connecter" not in answer.body
+    assert outcomes == {PORTAL_ADDRESS: "refused", UPLINK_ADDRESS: "refused"}
