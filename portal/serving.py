@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import runpy
 import socket
 from pathlib import Path
@@ -143,16 +144,17 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
             else None
         )
         """What portal.guest_worker.GuestWorker wraps in TLS, if anything."""
-        self.admin_listener = uplink_listener(settings)
-        """The admin port's socket on the uplink interface (network.admin_address "")."""
+        self.handed = handed_listeners(settings, options.get("bind"))
+        """The sockets made here for gunicorn (fd://N), with the admin port on the uplink
+        interface; None when gunicorn opens the addresses itself."""
         super().__init__()
 
     def load_config(self) -> None:
         for name, value in self.options.items():
             if name in self.cfg.settings and value is not None:
                 self.cfg.set(name, value)
-        if self.admin_listener is not None:
-            self.cfg.set("bind", [*self.cfg.bind, f"fd://{self.admin_listener}"])
+        if self.handed is not None:
+            self.cfg.set("bind", [f"fd://{fd}" for fd in self.handed])
 
     def load(self) -> ByListener:
         """The guest portal and the admin pages, each answering on its own listeners."""
@@ -205,6 +207,33 @@ def uplink_listener(settings: Settings) -> int | None:
         )
         return None
     return listener.detach()
+
+
+def handed_listeners(settings: Settings, bind: str | list[str] | None) -> list[int] | None:
+    """With the admin port on the uplink interface (`uplink_listener`), every listener as a
+    socket made here: gunicorn serves either the addresses it opens or the sockets it is
+    handed, never both. None otherwise (gunicorn opens `bind` itself)."""
+    admin = uplink_listener(settings)
+    if admin is None:
+        return None
+    addresses = [bind] if isinstance(bind, str) else list(bind or [])
+    handed: list[int] = []
+    try:
+        for address in addresses:
+            host, port = address.rsplit(":", 1)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind((host, int(port)))
+            except OSError:
+                listener.close()
+                raise
+            handed.append(listener.detach())
+    except OSError:
+        for fd in [*handed, admin]:
+            os.close(fd)
+        raise
+    return [*handed, admin]
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:
