@@ -2,8 +2,8 @@
 
 A year and a month of StatCount rows (tests/stats_year.py: every period, every metric, the
 labels of guides, lessons and languages) are written into a fresh database; the statistics
-blueprint is served by the small app its tests use (tests/stats/conftest.py). Each timed
-call is one whole request in-process through Flask's test client: the report's queries,
+blueprint is served by the admin app to a signed-in commune account (tests/stats/conftest.py).
+Each timed call is one whole request in-process through Flask's test client: the report's queries,
 suppression, fourteen SVG charts with their tables, the template. Baseline, in the same run
 and in turns with it: the methodology page of the same app (same layout, no figures). The
 CSV export is timed the same way, for reference. Wall-clock times count; the CPU time of
@@ -27,7 +27,7 @@ from bench.harness import describe_machine
 from portal import db
 from portal.models import StatCount
 from tests.conftest import make_settings
-from tests.stats.conftest import stats_app
+from tests.stats.conftest import stats_desk
 from tests.stats_year import fill
 
 TARGET_P95_MS = 300.0
@@ -45,19 +45,18 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--rounds", type=int, default=60, help="timed requests of each page")
     options = parser.parse_args(list(argv))
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as folder:
-        app = stats_app(make_settings(Path(folder) / "data"))
-        with app.app_context():
+        client = stats_desk(make_settings(Path(folder) / "data"))
+        with client.application.app_context():
             started = time.perf_counter()
             rows = fill(LAST_DAY)
             filled = time.perf_counter() - started
             files = (Path(folder) / "data").glob(f"{db.DATABASE_FILE}*")  # with its WAL
             size = sum(path.stat().st_size for path in files)
             assert StatCount.select().count() == rows
-        client = app.test_client()
         pages = {
-            "baseline: /stats/methodology": "/stats/methodology?lang=fr",
-            "dashboard: /stats (a year)": f"/stats?{YEAR}&lang=fr",
-            "export: /stats/export.csv (a year)": f"/stats/export.csv?{YEAR}",
+            "baseline: /stats/methodology": "/admin/stats/methodology?lang=fr",
+            "dashboard: /stats (a year)": f"/admin/stats?{YEAR}&lang=fr",
+            "export: /stats/export.csv (a year)": f"/admin/stats/export.csv?{YEAR}",
         }
         for path in pages.values():  # warm up: templates compiled, catalogs loaded
             response = client.get(path)

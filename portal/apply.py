@@ -16,6 +16,10 @@ start:
    force, an open network named after the site with "-setup" appended, so the
    volunteer can still find the Pi.
 
+The first admin account may be written there too (`[admin] user`, `password`): the
+password is hashed, handed to the portal in the data directory and wiped from the file
+(rewritten whole, its other lines and comments kept) before anything else reads it.
+
 Either way `portal-status.txt` is written beside the file, in plain words: all
 is well, or which key is wrong, what it allows and a line to copy; the same text
 goes to the data directory, where the portal's /status page shows it.
@@ -26,12 +30,14 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from portal.admin.accounts import FirstAccount, hash_password
 from portal.config import ConfigError, Settings, example_line, parse_settings, read_config
 from portal.config_values import ssid, text
 from portal.datadir import private_folder
@@ -94,6 +100,8 @@ class Applied:
     """What is wrong with the volunteer's file, if anything."""
     warnings: tuple[str, ...]
     restarted: tuple[str, ...]
+    admin_taken: str | None = None
+    """The admin account whose password was taken from the file, if one was."""
 
     @property
     def all_well(self) -> bool:
@@ -157,14 +165,72 @@ def _make_data_dir(settings: Settings) -> None:
         os.chown(folder, user.pw_uid, user.pw_gid)
 
 
+_TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?")
+_PASSWORD = re.compile(r"(\s*)password\s*=")
+
+
+def without_password(toml: str) -> str | None:
+    """`toml` with [admin]'s password emptied, every other line as it was; None when the
+    line cannot be found for sure (a dotted key, an inline table, a multi-line string)."""
+    table = ""
+    lines = toml.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        header = _TABLE.fullmatch(line.rstrip("\r\n"))
+        if header:
+            table = header.group(1)
+            continue
+        found = _PASSWORD.match(line)
+        if table == "admin" and found:
+            ending = line[len(line.rstrip("\r\n")) :]
+            lines[number] = f'{found.group(1)}password = ""{ending}'
+    wiped = "".join(lines)
+    try:
+        before, after = tomllib.loads(toml), tomllib.loads(wiped)
+    except tomllib.TOMLDecodeError:
+        return None
+    admin = before.get("admin")
+    if not isinstance(admin, dict):
+        return None
+    return wiped if after == {**before, "admin": {**admin, "password": ""}} else None
+
+
+def take_admin_password(given: str, boot_file: Path, warnings: list[str]) -> tuple[str, str | None]:
+    """The file as it stays, and the account whose password was taken from it, if any.
+
+    The password is hashed and handed to the portal first, then the file is rewritten
+    without it: power lost between the two leaves it in the file, taken again next boot."""
+    try:
+        settings = parse_settings(given, boot_file.name)
+    except ConfigError:
+        return given, None  # put in force, it fails the same way and says why
+    admin = settings.admin
+    if not admin.password:
+        return given, None
+    wiped = without_password(given)
+    if wiped is None:
+        warnings.append(
+            "admin.password was not taken: write it on a line of its own under [admin], "
+            'as password = "..."'
+        )
+        return given, None
+    _make_data_dir(settings)
+    FirstAccount(admin.user, "volunteer", hash_password(admin.password)).hand_over(
+        settings.data_dir
+    )
+    replace_file(boot_file, wiped.encode("utf-8"))
+    return wiped, admin.user
+
+
 def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
     """Put the volunteer's file in force, else the last good one, else the safe default."""
     before = _snapshot(out)
     warnings: list[str] = []
     problem: ConfigError | None = None
     given = ""
+    taken: str | None = None
     try:
         given = read_config(boot_file)
+        given, taken = take_admin_password(given, boot_file, warnings)
         settings, source = _put_in_force(given, out, warnings), "file"
     except ConfigError as wrong:
         problem, warnings = wrong, []
@@ -192,7 +258,7 @@ def apply(boot_file: Path, out: Path, restart: Restart) -> Applied:
         if failed is not None:
             warnings.append(f"the services could not be restarted ({failed}); restart the Pi")
             break
-    return Applied(settings, source, problem, tuple(warnings), tuple(units))
+    return Applied(settings, source, problem, tuple(warnings), tuple(units), taken)
 
 
 def status_text(applied: Applied, boot_file: Path, when: datetime) -> str:
@@ -216,6 +282,12 @@ def status_text(applied: Applied, boot_file: Path, when: datetime) -> str:
             if applied.source == "last good"
             else "Until it is put right, a safe default is in force."
         )
+    if applied.admin_taken:
+        lines += [
+            "",
+            f'The password of the admin account "{applied.admin_taken}" was taken: the Pi'
+            f" keeps it, hashed, and {boot_file.name} no longer holds it.",
+        ]
     for warning in applied.warnings:
         lines.append(f"Warning: {warning}.")
     lines += [

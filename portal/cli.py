@@ -1,6 +1,6 @@
 """The `portal` command: demo, serve, check-config, apply-config, init-db, render-config,
-poster, housekeep, lessons, pack; and, in `main`, every expected failure as one sentence and a
-documented exit code."""
+poster, housekeep, lessons, pack, admin; and, in `main`, every expected failure as one sentence
+and a documented exit code."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 from peewee import DatabaseError
 
 from portal.access.firewall import FirewallError
+from portal.admin.accounts import AccountError
 from portal.apply import BOOT_CONFIG, RENDERED
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from portal.datadir import UMASK
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
+from portal.models import ROLES
 from portal.netconfig.templates import RenderRefused
 from portal.onboarding.lessons import LessonError
 from portal.onboarding.narration import NarrationError
@@ -60,6 +62,7 @@ FAILURES: tuple[tuple[type[Exception], str, int], ...] = (
     (LessonError, "lessons", EXIT_REFUSED),
     (SpanRefused, "statistics", EXIT_REFUSED),
     (SiteKeyError, "keys", EXIT_REFUSED),
+    (AccountError, "admin", EXIT_REFUSED),
     (FirewallError, "firewall", EXIT_UNAVAILABLE),
     (NarrationError, "narration", EXIT_UNAVAILABLE),
     (MissingLibrary, "not installed", EXIT_UNAVAILABLE),
@@ -140,6 +143,38 @@ def init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_password(confirm: bool) -> str:
+    """The password from a prompt that does not show it (twice, when a new one is chosen),
+    or the first line of stdin when it is not a terminal (a script, a pipe)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("The same password again: ") != password:
+        raise AccountError("the two passwords differ; nothing was changed")
+    return password
+
+
+def admin_command(args: argparse.Namespace) -> int:
+    from portal.admin import accounts
+    from portal.db import prepare
+
+    settings = _settings(args)
+    prepare(settings.data_dir)
+    name = args.name
+    if args.admin_command == "add-user":
+        accounts.add_account(name, args.role, read_password(confirm=True))
+        print(f"account {name!r} added ({args.role})")
+    elif args.admin_command == "set-password":
+        accounts.set_password(name, read_password(confirm=True))
+        print(f"password of {name!r} changed; its sessions have ended")
+    else:
+        accounts.remove_account(name)
+        print(f"account {name!r} removed")
+    return 0
+
+
 def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
     """The embedded default: memory firewall, identity by address, bundled lessons."""
     try:
@@ -157,6 +192,7 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             portal_port=port,
             # The demo serves no admin pages; keep the admin port out of the way.
             admin_port=port + 1 if port < 65535 else port - 1,
+            admin_address=address,
             portal_hostname="",
             client_identity="address",
         )
@@ -565,6 +601,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: today)")
     sub.add_argument("--format", choices=("csv", "json"), default="csv")
     sub.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+
+    admin = commands.add_parser(
+        "admin",
+        help="accounts of the admin pages (network.admin_port)",
+        description="Accounts of the admin pages. The password is asked for (not shown), or "
+        "read from the first line of stdin when it is not a terminal. Run it as the "
+        "portal's user, like init-db.",
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    for name, text in (
+        ("add-user", "add an account: a commune reads statistics, a volunteer also sees status"),
+        ("set-password", "give an account a new password (its sessions end)"),
+        ("remove-user", "remove an account"),
+    ):
+        sub = admin_commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=admin_command)
+        with_config(sub)
+        sub.add_argument("name", help="the account's name, such as epn-wanze")
+        if name == "add-user":
+            sub.add_argument("--role", required=True, choices=ROLES)
 
     add_pack_commands(commands, with_config)
     return parser

@@ -21,6 +21,8 @@ from portal.config_values import (
     SUPPORTED_LANGUAGES,
     Check,
     absolute_path,
+    account_name,
+    admin_password,
     between,
     country_code,
     dns_servers,
@@ -31,6 +33,7 @@ from portal.config_values import (
     interface_name,
     ipv4_address_or_empty,
     languages,
+    listen_address,
     one_of,
     pack_id,
     phone_number,
@@ -132,6 +135,15 @@ class NetworkSettings:
     portal_port: int = key(80, "Port the portal listens on.", between(1, 65535))
     admin_port: int = key(
         8081, "Port of the admin pages; never reachable from the Wi-Fi side.", between(1, 65535)
+    )
+    admin_address: str = key(
+        "",
+        'Address the admin pages listen on: "" for every address of network.uplink_interface '
+        "and no other interface (the Wi-Fi side never reaches them); or one of the Pi's "
+        "addresses, which must exist when the portal starts ('127.0.0.1' for an SSH tunnel "
+        "only; '0.0.0.0' for every interface, the firewall keeping the Wi-Fi side out).",
+        lambda value: None if value == "" else listen_address(value),
+        example="192.168.1.20",
     )
     dhcp_range_start: str = key(
         "",
@@ -272,6 +284,26 @@ class StatsSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """The first admin account, written here once by the volunteer: at boot its password is
+    hashed into the portal and wiped from this file (portal/apply.py)."""
+
+    user: str = key(
+        "",
+        'Name of the first admin account (a volunteer); "" for none.',
+        lambda value: None if value == "" else account_name(value),
+        example="epn-wanze",
+    )
+    password: str = key(
+        "",
+        "Its password; taken at the next boot and wiped from this file. Write a new one "
+        "here to change it.",
+        lambda value: None if value == "" else admin_password(value),
+        example="three words in a row",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     help: HelpSettings = field(default_factory=HelpSettings)
@@ -284,6 +316,7 @@ class Settings:
     guides: GuideSettings = field(default_factory=GuideSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     def __post_init__(self) -> None:
         if self.site.default_language not in self.site.languages:
@@ -298,6 +331,15 @@ class Settings:
                 if getattr(self.help, name):
                     raise ConfigError(f"help.{name}", "needs help.place: the name of the place")
         _check_tls(self.tls, self.network)
+        if self.admin.password and not self.admin.user:
+            raise ConfigError("admin.user", "must name the account whose admin.password this is")
+        admin = ipaddress.IPv4Address(self.network.admin_address or "0.0.0.0")  # noqa: S104
+        if admin in self.wifi_network and not admin.is_loopback:
+            raise ConfigError(
+                "network.admin_address",
+                f"must not be on the Wi-Fi side ({self.wifi_network}): the admin pages are "
+                "for the uplink side only",
+            )
 
     @property
     def data_dir(self) -> Path:

@@ -69,6 +69,42 @@ def ipv4_address_or_empty(value: str) -> str | None:
     return None if value == "" else ipv4_address(value)
 
 
+def listen_address(value: str) -> str | None:
+    """An IPv4 address the Pi listens on: one of its own, or 0.0.0.0 for all of them."""
+    if problem := ipv4_address(value):
+        return problem
+    address = ipaddress.IPv4Address(value)
+    if address.is_multicast or address.is_link_local or address.is_reserved:
+        return "one of the Pi's IPv4 addresses such as '192.168.1.20', or '0.0.0.0' for all"
+    return None
+
+
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+PASSWORD_LENGTHS = (10, 128)
+
+
+def account_name(value: str) -> str | None:
+    """The name of an admin account: one short word a person types."""
+    if ACCOUNT_NAME.fullmatch(value) is None:
+        return (
+            "a name of 1 to 32 small letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit, such as 'epn-wanze'"
+        )
+    return None
+
+
+def admin_password(value: str) -> str | None:
+    """A password for an admin account: long enough to resist guessing; one owner for the
+    rule, which `portal admin` and portal.toml's [admin] both follow."""
+    shortest, longest = PASSWORD_LENGTHS
+    if not shortest <= len(value) <= longest or control_character(value):
+        return (
+            f"a password of {shortest} to {longest} characters, without line breaks or "
+            "control characters (a few words in a row are easy to type and to remember)"
+        )
+    return None
+
+
 def wifi_side_address(value: str) -> str | None:
     """An address the Pi can hold on the Wi-Fi side and phones can be sent to.
 

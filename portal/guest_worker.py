@@ -13,10 +13,10 @@ and `worker_connections` what a worker serves at once.
 
 HTTPS (issue 10): gunicorn's own TLS settings would wrap every listener, and the
 phones' probes must stay on plain HTTP. So the app (portal.serving.PortalServer)
-names one port and its context (`https`, an HttpsListener), and this worker
-wraps only that listener's sockets. The handshake, like the request line and
-headers, must be done within `keepalive` seconds as a whole; requests on it are
-`https` to the app.
+names the HTTPS port (and the admin port, issue 13) and its context (`https`, an
+HttpsListener), and this worker wraps only those listeners' sockets. The
+handshake, like the request line and headers, must be done within `keepalive`
+seconds as a whole; requests on them are `https` to the app.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ SILENT_SECONDS = 15.0
 
 @dataclass(frozen=True)
 class HttpsListener:
-    port: int
+    ports: frozenset[int]
+    """The portal's HTTPS port and, with it, the admin port."""
     context: ssl.SSLContext
     """Made by gevent's SSLContext class, so its sockets wait cooperatively."""
 
@@ -54,7 +55,7 @@ class GuestWorker(GeventWorker):  # type: ignore[misc]
     def _https_on(self, address: Any) -> HttpsListener | None:
         """The HTTPS listener if `address` (host, port, ...) is its, else None."""
         https = self.https
-        return https if https is not None and address[1] == https.port else None
+        return https if https is not None and address[1] in https.ports else None
 
     def handle(self, listener: socket.socket, client: socket.socket, addr: Any) -> None:
         client.settimeout(SILENT_SECONDS)

@@ -144,10 +144,16 @@ def check_catalogs(site: SiteSettings) -> Path:
     return folder
 
 
-def init_babel(app: Flask, **options: Any) -> Babel:
-    """Flask-Babel on `app` with the typeset catalogs: for the portal's pages and the poster."""
+PORTAL_CATALOGS = TypesetDomain()
+"""The bundled catalogs as the guest portal and the admin pages show them: loaded and typeset
+once per process, whichever of the two apps a worker serves asks first."""
+
+
+def init_babel(app: Flask, domain: TypesetDomain | None = None, **options: Any) -> Babel:
+    """Flask-Babel on `app` with typeset catalogs (`domain`'s, else a domain of its own): for
+    the portal's pages and the poster."""
     babel = Babel(app, **options)
-    babel.domain_instance = TypesetDomain()
+    babel.domain_instance = domain or TypesetDomain()
     return babel
 
 
@@ -167,7 +173,7 @@ def catalog_app(folder: Path, *, typeset: bool) -> Flask:
 def init_app(app: Flask, site: SiteSettings) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(check_catalogs(site))
     app.config["BABEL_DEFAULT_TIMEZONE"] = TIMEZONE
-    init_babel(app, locale_selector=select_locale)
+    init_babel(app, PORTAL_CATALOGS, locale_selector=select_locale)
     app.add_template_filter(shown)
     app.add_template_global(tel_href)  # the help strip's link (base.html)
     app.add_template_global(text_direction)

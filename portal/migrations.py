@@ -11,7 +11,7 @@ from collections.abc import Callable
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as alter
 
-from portal.models import Grant, LearningPath, StatCount, database
+from portal.models import Account, Grant, LearningPath, LoginFailure, StatCount, database
 
 
 def _create_grants() -> None:
@@ -34,11 +34,16 @@ def _create_statistics() -> None:
     database.create_tables([StatCount])
 
 
+def _create_admin_accounts() -> None:
+    database.create_tables([Account, LoginFailure])
+
+
 MIGRATIONS: list[Callable[[], None]] = [
     _create_grants,
     _create_learning_paths,
     _remember_languages,
     _create_statistics,
+    _create_admin_accounts,
 ]
 
 

@@ -197,3 +197,38 @@ class StatCount(BaseModel):
     class Meta:
         table_name = "stat_count"
         primary_key = CompositeKey("period", "start", "synced", "metric", "label")
+
+
+ROLES = ("commune", "volunteer")
+"""Who may do what on the admin pages, from least to most: a `commune` reads the
+statistics; a `volunteer` also manages guide packs and sees the hotspot's status."""
+
+
+class Account(BaseModel):
+    """A person who signs in to the admin pages: a name, a role and an argon2id hash.
+
+    `session_key` is in every session cookie of the account: changing it (a new password,
+    signing out) ends them all."""
+
+    name = CharField(max_length=32, primary_key=True)
+    role = CharField(max_length=16)
+    password_hash = CharField(max_length=200)
+    session_key = CharField(max_length=32)
+
+    class Meta:
+        table_name = "account"
+
+
+class LoginFailure(BaseModel):
+    """Failed sign-ins of one account (`account:NAME`) or one source (`source:HMAC`, the
+    address only as an HMAC under the site key), forgotten a day after the last one.
+
+    In the database so that every worker process sees the same count."""
+
+    subject = CharField(max_length=80, primary_key=True)
+    failures = IntegerField()
+    last_at = IntegerField(index=True)
+    """Unix seconds of the last failure."""
+
+    class Meta:
+        table_name = "login_failure"

@@ -4,11 +4,13 @@ for every portal page once a certificate is configured.
 The anti-forgery token needs no cookie (some phones keep none): it is signed with the
 portal's secret key, bound to the device (its pseudonym, in the signature, not in the
 token) and valid for a day, the longest access lasts. Another site's page cannot read
-it, and a token taken from one device is worth nothing on another.
+it, and a token taken from one device is worth nothing on another. The admin pages bind
+their tokens to the browser's session instead (`protect`'s `form_owner`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, current_app, redirect, request
@@ -52,10 +54,19 @@ class FormExpired(BadRequest):
     """A POST whose anti-forgery token is missing, forged, another device's or too old."""
 
 
-def _signer() -> URLSafeTimedSerializer:
+FormOwner = Callable[[], str]
+"""Whose forms a token is for: the same string when the page is made and when it is sent."""
+
+
+def visiting_device() -> str:
+    """A guest's forms belong to the device (its pseudonym)."""
     mac = client_mac()
-    device = services().paths.device(mac) if mac else "unidentified"
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt=f"form {device}")
+    return services().paths.device(mac) if mac else "unidentified"
+
+
+def _signer() -> URLSafeTimedSerializer:
+    owner: FormOwner = current_app.extensions["form_owner"]
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt=f"form {owner()}")
 
 
 def csrf_token() -> str:
@@ -71,8 +82,7 @@ def check_csrf() -> None:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    """The guest portal's protections."""
     # Nothing keeps a session (the language and a lesson's trail travel in its links):
     # Flask sets no cookie. Were one ever set, it would stay out of scripts' and other
     # sites' reach, and off plain HTTP once the portal has HTTPS (the Wi-Fi is open).
@@ -81,6 +91,15 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["SESSION_COOKIE_SECURE"] = settings.serves_https
     if settings.serves_https:  # before the CSRF check: a plain form is sent on, not refused
         _send_plain_requests_to_https(app, settings.public_url)
+    protect(app, visiting_device)
+
+
+def protect(app: Flask, form_owner: FormOwner) -> None:
+    """What every app of the portal has: the body caps, the CSRF check on every POST (its
+    tokens for `form_owner`) and the security headers."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    app.extensions["form_owner"] = form_owner
     app.add_template_global(csrf_token)
 
     @app.before_request

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import runpy
+import socket
 from pathlib import Path
 from typing import Any
 
 import gevent.ssl
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from portal import db
+from portal.admin.app import create_admin_app
 from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
 from portal.housekeeping import Housekeeping, uplink_monitor
+from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
 from portal.tls import server_context
+
+log = logging.getLogger(__name__)
 
 
 def keep_pages_shared(_server: Any, _worker: Any) -> None:
@@ -101,6 +107,7 @@ def preflight(settings: Settings) -> None:
     traceback per worker. The app is dropped; each worker builds its own after the fork.
     """
     create_app(settings, restore=False)  # the firewall is each worker's business
+    create_admin_app(settings)
     db.close()  # the workers open their own connections after the fork
 
 
@@ -128,29 +135,105 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         # Read once, here in the master: a worker started later (they are recycled) never
         # meets files half-renewed. gevent's context class: its sockets are cooperative.
         self.https = (
-            HttpsListener(settings.tls.port, server_context(settings, gevent.ssl.SSLContext))
+            HttpsListener(
+                # The admin port speaks HTTPS too: its session cookie is Secure then.
+                frozenset({settings.tls.port, settings.network.admin_port}),
+                server_context(settings, gevent.ssl.SSLContext),
+            )
             if settings.serves_https
             else None
         )
         """What portal.guest_worker.GuestWorker wraps in TLS, if anything."""
+        self.handed = handed_listeners(settings, options.get("bind"))
+        """The sockets made here for gunicorn (fd://N), with the admin port on the uplink
+        interface; None when gunicorn opens the addresses itself."""
         super().__init__()
 
     def load_config(self) -> None:
         for name, value in self.options.items():
             if name in self.cfg.settings and value is not None:
                 self.cfg.set(name, value)
+        if self.handed is not None:
+            self.cfg.set("bind", [f"fd://{fd}" for fd in self.handed])
 
-    def load(self) -> Flask:
+    def load(self) -> ByListener:
+        """The guest portal and the admin pages, each answering on its own listeners."""
         app = create_app(self.settings)
         if self.housekeeping:
             book = services_of(app).book
             monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
             self.chores = Housekeeping(book, monitor).start()
-        return app
+        admin = create_admin_app(self.settings)
+        return ByListener(app, admin, self.settings.network.admin_port)
 
 
 def bind_addresses(settings: Settings) -> list[str]:
-    return [f"{settings.network.portal_address}:{port}" for port in settings.portal_ports]
+    """The portal's ports on the Wi-Fi side, and the admin port at network.admin_address if
+    it names one (never the Wi-Fi side's: the settings' checks see to that). With "", the
+    admin port is `uplink_listener`'s."""
+    network = settings.network
+    portal = [f"{network.portal_address}:{port}" for port in settings.portal_ports]
+    if network.admin_address:
+        return [*portal, f"{network.admin_address}:{network.admin_port}"]
+    return portal
+
+
+def uplink_listener(settings: Settings) -> int | None:
+    """With network.admin_address "", the admin port's socket: every address, but bound to
+    network.uplink_interface (SO_BINDTODEVICE), so that nothing arriving on another interface,
+    the Wi-Fi's above all, reaches it, whatever address the commune's DHCP gives the uplink.
+    gunicorn cannot bind to an interface: the socket is made here, in the master, and handed
+    over as fd://N. Unprivileged since Linux 5.7 (a socket not yet bound to a device).
+
+    None, with a warning, when it cannot be made (the uplink adapter is unplugged): the
+    admin pages are then absent, and the guest portal starts all the same."""
+    network = settings.network
+    if network.admin_address:
+        return None
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        device = network.uplink_interface.encode()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
+        listener.bind(("0.0.0.0", network.admin_port))  # noqa: S104  # that interface's only
+    except OSError as error:
+        listener.close()
+        log.warning(
+            "no admin pages: port %d on %s cannot be opened (%s); set network.admin_address "
+            "to one of the Pi's addresses, or plug the uplink in and restart the portal",
+            network.admin_port,
+            network.uplink_interface,
+            error.strerror or error,
+        )
+        return None
+    return listener.detach()
+
+
+def handed_listeners(settings: Settings, bind: str | list[str] | None) -> list[int] | None:
+    """With the admin port on the uplink interface (`uplink_listener`), every listener as a
+    socket made here: gunicorn serves either the addresses it opens or the sockets it is
+    handed, never both. None otherwise (gunicorn opens `bind` itself)."""
+    admin = uplink_listener(settings)
+    if admin is None:
+        return None
+    addresses = [bind] if isinstance(bind, str) else list(bind or [])
+    handed: list[int] = []
+    try:
+        for address in addresses:
+            host, port = address.rsplit(":", 1)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind((host, int(port)))
+            except OSError:
+                listener.close()
+                raise
+            handed.append(listener.detach())
+    except OSError:
+        for fd in [*handed, admin]:
+            os.close(fd)
+        raise
+    return [*handed, admin]
 
 
 def demo_options(settings: Settings) -> dict[str, Any]:

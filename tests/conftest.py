@@ -146,7 +146,9 @@ class FlaskTransport:
 
     @staticmethod
     def _reply(response: TestResponse) -> Reply:
-        return Reply.of(response.status_code, response.headers, response.get_data(as_text=True))
+        return Reply.of(
+            response.status_code, dict(response.headers.items()), response.get_data(as_text=True)
+        )
 
     def get(self, path: str) -> Reply:
         return self._reply(self.client.get(path))

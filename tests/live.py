@@ -37,6 +37,8 @@ class Visitor(HttpTransport):
 
     https_port: int | None = None
     """Where the server speaks HTTPS, if it does (production_server with a certificate)."""
+    admin_port: int | None = None
+    """Where a production_server serves the admin pages (on loopback)."""
 
     def __init__(self, base: str, server_pid: int, output: IO[bytes] | None = None) -> None:
         super().__init__(base)
@@ -138,6 +140,7 @@ def production_server(
     leads to the authority in `trusted` (the only one the server trusts, by OpenSSL's
     SSL_CERT_FILE). `tables`: more of portal.toml (such as a [help] table)."""
     port = free_port()
+    admin_port = free_port()
     config = folder / "portal.toml"
     https = (
         f'[tls]\ncertificate_file = "{tls.certificate}"\nkey_file = "{tls.key}"\n'
@@ -150,6 +153,8 @@ def production_server(
 [network]
 portal_address = "127.0.0.1"
 portal_port = {port}
+admin_address = "127.0.0.1"
+admin_port = {admin_port}
 portal_hostname = "{TLS_HOSTNAME if tls else ""}"
 client_identity = "address"
 [storage]
@@ -166,6 +171,7 @@ data_dir = "{folder / "data"}"
         [*PORTAL, "serve", "--config", str(config), *options], f"http://127.0.0.1:{port}/", env
     ):
         visitor.https_port = https_port if tls else None
+        visitor.admin_port = admin_port
         yield visitor
 
 

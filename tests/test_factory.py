@@ -45,10 +45,16 @@ def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    assert db.prepare(tmp_path) == 4
-    assert migrate() == 4
-    assert schema_version() == 4
-    assert set(database.get_tables()) == {"grant", "learning_path", "stat_count"}
+    assert db.prepare(tmp_path) == 5
+    assert migrate() == 5
+    assert schema_version() == 5
+    assert set(database.get_tables()) == {
+        "account",
+        "grant",
+        "learning_path",
+        "login_failure",
+        "stat_count",
+    }
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
         for name in ("journal_mode", "synchronous", "foreign_keys")
@@ -70,7 +76,7 @@ def test_a_database_from_before_languages_were_remembered_gets_the_column(
         "PRAGMA user_version = 2;"
     )
     old.close()
-    assert db.prepare(tmp_path) == 4
+    assert db.prepare(tmp_path) == 5
     columns = [column.name for column in database.get_columns("learning_path")]
     assert columns == ["device", "lessons", "last_seen", "language"]
     kept = database.execute_sql("SELECT lessons, language FROM learning_path").fetchall()
@@ -83,7 +89,7 @@ def test_init_db_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
     assert main(["init-db", "--config", str(config)]) == 0
-    assert "schema version 4" in capsys.readouterr().out
+    assert "schema version 5" in capsys.readouterr().out
     assert (tmp_path / "data" / "portal.sqlite3").exists()
 
 

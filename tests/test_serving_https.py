@@ -157,3 +157,20 @@ def test_an_ended_certificate_leaves_the_portal_on_plain_http(
         assert log.startswith(
             "warning: HTTPS is off: tls.certificate_file: its certificate ended on "
         )
+
+
+def test_with_a_certificate_the_admin_port_speaks_https_and_its_cookie_is_secure(
+    server: Visitor, authority: Authority
+) -> None:
+    assert server.admin_port is not None
+    status, headers, body = https_request(server.admin_port, "/admin/login", authority.ca_file)
+    assert status == 200 and b'name="csrf_token"' in body
+    cookie = headers["set-cookie"]
+    assert cookie.startswith("passerelle_admin=") and "; Secure" in cookie
+    with socket.create_connection(("127.0.0.1", server.admin_port), timeout=10) as plain:
+        plain.sendall(b"GET /admin/login HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            answer = plain.recv(4096)
+        except ConnectionResetError:
+            answer = b""  # closed with the request unread: the kernel sends a reset
+        assert answer == b""  # no page over plain HTTP

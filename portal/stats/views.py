@@ -2,24 +2,22 @@
 report (HTML and PDF) and the methodology page.
 
 A blueprint for the admin app, which registers it for the `commune` role; the portal the
-villagers reach never does. Pages are in the site's default language, or the one `?lang=`
-names among the site's languages. Every figure comes from portal/stats/dashboard.py,
+villagers reach never does. Pages are in the admin app's language (`?lang=`, the browser's,
+the site's). Every figure comes from portal/stats/dashboard.py,
 suppressed; only the exports may carry noise ([stats] export_epsilon).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import force_locale, format_date, get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.context import services
+from portal.admin.app import admin_services
 from portal.i18n import NATIVE_NAMES
 from portal.resources import MissingLibrary, bundled
 from portal.stats.charts import bar_chart
@@ -46,30 +44,10 @@ TITLES = {
 }
 BY = {"week": _l("per week"), "month": _l("per month")}
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def page_language() -> str:
-    site = services().settings.site
-    asked = request.args.get("lang", "").lower()
-    return asked if asked in site.languages else site.default_language
-
-
-def in_page_language(view: F) -> F:
-    """Run the view in the page's language, whatever the app's own locale choice."""
-
-    @wraps(view)
-    def localised(*args: Any, **kwargs: Any) -> Any:
-        with force_locale(page_language()):
-            return view(*args, **kwargs)
-
-    return localised  # type: ignore[return-value]
-
 
 @stats.context_processor
 def stats_context() -> dict[str, object]:
     return {
-        "site_name": services().settings.site.name,
         "hidden_text": HIDDEN_TEXT,
         "this_year": today().year,
         "format_date": format_date,
@@ -139,7 +117,6 @@ def _figures(span: Span) -> Published:
 
 
 @stats.get("")
-@in_page_language
 def dashboard() -> str:
     span = _span()
     return render_template(
@@ -152,7 +129,7 @@ def dashboard() -> str:
 
 
 def _export(format_: str) -> Response:
-    epsilon = services().settings.stats.export_epsilon
+    epsilon = admin_services().settings.stats.export_epsilon
     span = _span()
     figures = published(span, today(), noise_for(epsilon) if epsilon else None, epsilon)
     name = f"passerelle-stats-{span.first}-{span.last}.{format_}"
@@ -177,9 +154,8 @@ def export_json() -> Response:
 
 
 @stats.get("/methodology")
-@in_page_language
 def methodology() -> str:
-    epsilon = services().settings.stats.export_epsilon
+    epsilon = admin_services().settings.stats.export_epsilon
     return render_template("admin/stats/methodology.html", threshold=THRESHOLD, epsilon=epsilon)
 
 
@@ -212,17 +188,15 @@ def yearly_context(year: int) -> dict[str, Any]:
 
 
 @stats.get("/report/<int:year>")
-@in_page_language
 def yearly_report(year: int) -> str:
     return render_template("admin/stats/report.html", **yearly_context(year))
 
 
 @stats.get("/report/<int:year>.pdf")
-@in_page_language
 def yearly_report_pdf(year: int) -> Response | tuple[str, int, dict[str, str]]:
     from portal.poster import render_pdf
 
-    css = Markup(bundled("static", "admin.css").read_text(encoding="utf-8"))  # noqa: S704 — package data
+    css = Markup(bundled("static", "admin", "admin.css").read_text(encoding="utf-8"))  # noqa: S704 — package data
     html = render_template("admin/stats/report.html", inline_css=css, **yearly_context(year))
     # The layout's link to the stylesheet: the PDF has it inline, and fetches nothing.
     link = f'<link rel="stylesheet" href="{url_for("static", filename="admin.css")}">'

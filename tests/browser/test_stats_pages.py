@@ -14,11 +14,13 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 from werkzeug.serving import make_server
 
-from portal import db, security
+from portal import db
+from portal.admin.accounts import add_account
+from portal.admin.app import create_admin_app
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_accessibility import AXE_OPTIONS, SERIOUS
 from tests.conftest import make_settings
-from tests.stats.conftest import stats_app
+from tests.stats.conftest import OFFICER
 from tests.stats_year import fill
 
 LAST_DAY = date(2026, 12, 2)
@@ -27,23 +29,22 @@ SPAN = "from=2026-01-01&to=2026-12-02"
 
 @pytest.fixture(scope="module")
 def stats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The statistics blueprint, with the portal's security headers, on a loopback port."""
+    """The admin app, with the officer's account and a year of figures, on a loopback port."""
     settings = make_settings(Path(tmp_path_factory.mktemp("stats")) / "data")
-    app = stats_app(settings)
-    app.config["SECRET_KEY"] = "browser-test"  # noqa: S105 — a throw-away app
-    security.init_app(app, settings)
+    app = create_admin_app(settings)
+    add_account(OFFICER[0], "commune", OFFICER[1])
     with app.app_context():
         fill(LAST_DAY)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}/admin"
     server.shutdown()
     db.close()
 
 
 @pytest.fixture
-def desk(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
+def desk(browser: Browser, stats_server: str) -> Iterator[tuple[Page, list[str]]]:
     """A desk computer's window; bypass_csp only lets axe-core in, console errors are kept."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -60,6 +61,11 @@ def desk(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
 
     page.on("console", keep)
     page.on("response", failed)
+    page.goto(f"{stats_server}/login")  # the officer signs in first, as at the desk
+    page.fill("#name", OFFICER[0])
+    page.fill("#password", OFFICER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stats_server}/")
     yield page, errors
     context.close()
 

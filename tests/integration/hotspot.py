@@ -4,7 +4,8 @@
                          (hostapd's ap_isolate); eth0: 198.51.100.2/24 and 2001:db8:1::2/64.
                          The rendered portal.nft and dnsmasq.conf, the gatekeeper (root),
                          `portal serve` and `portal housekeep` as uid 65534 without any
-                         capability, and a stand-in admin page on 10.42.0.1:8081.
+                         capability, its admin pages on port 8081 of eth0 only
+                         (network.admin_address "": the socket is bound to the uplink).
     upstream ("the Internet")  wan0: 198.51.100.1/24 and 2001:db8:1::1/64: HTTP
                          ("upstream-ok"), a TCP echo server, recorders on TCP 853 and
                          UDP 443, DNS (dnsmasq); 192.168.77.10, the commune's LAN host.
@@ -68,7 +69,6 @@ HTTPS_PORT = 443
 PHONE_LISTENER_PORT = 8080
 UPSTREAM_BODY = "upstream-ok"
 COMMUNE_BODY = "commune-lan"
-ADMIN_BODY = "admin-stand-in"
 CHECK_INTERVAL_SECONDS = 5
 CHECK_TIMEOUT_SECONDS = 3
 """The uplink monitor's TCP connect timeout (portal.uplink.UplinkMonitor's default)."""
@@ -458,8 +458,6 @@ class Hotspot:
         dns_folder = self.config_dir / "dns"
         gatekeeper += [f"--dns-folder={dns_folder}", f"--dnsmasq-pid-file={self.dnsmasq_pid}"]
         self.spawn("gatekeeper", pi, gatekeeper)
-        admin = words(f"--http {PORTAL_ADDRESS}:{ADMIN_PORT}={ADMIN_BODY}")
-        self.spawn("admin-stand-in", pi, self.listeners(Path(os.devnull)) + admin)
         self.wait_alive("gatekeeper", self.socket_path.is_socket, "the gatekeeper socket")
         self.wait_alive(
             "dnsmasq", lambda: self.listening(pi, PORTAL_ADDRESS, 53, udp=True), "the Pi's DNS"
@@ -468,7 +466,6 @@ class Hotspot:
         housekeep = [str(self.bin / "portal"), "housekeep", "--config", str(self.config_file)]
         self.spawn("housekeep", pi, housekeep, as_nobody=True)
         self.wait_alive("housekeep", lambda: self.uplink_state() is not None, "the uplink verdict")
-        self.wait_alive("admin-stand-in", self.ready_line("admin-stand-in"), "the admin stand-in")
 
     def start_portal(self, *options: str) -> Process:
         """`portal serve OPTIONS` (production gunicorn; this machine's profile unless OPTIONS

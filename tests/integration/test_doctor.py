@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
 from tests.integration.hotspot import ADMIN_PORT, PORTAL_ADDRESS, Hotspot, doctor_rows
+from tests.integration.processes import wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -41,12 +43,34 @@ def test_from_a_phone_every_check_passes(hotspot: Hotspot) -> None:
     assert done.stdout.rstrip().endswith("All 8 checks passed.")
 
 
+WIFI_SIDE_LISTENER = f"""
+import socket, time
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+# The portal's own admin socket is bound to the uplink (eth0): this one, to the Wi-Fi.
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"wlan0")
+listener.bind(("{PORTAL_ADDRESS}", {ADMIN_PORT}))
+listener.listen()
+while True:
+    listener.accept()[0].close()
+"""
+"""Something answering the admin port on the Wi-Fi side, as a wrong setting would make."""
+
+
 def test_an_admin_port_open_to_the_wifi_fails_with_its_fix(hotspot: Hotspot) -> None:
     rule = f"tcp dport {ADMIN_PORT} accept comment doctor-test"
+    listener = hotspot.spawn(
+        "wifi-side-admin", hotspot.hotspot_ns, [sys.executable, "-c", WIFI_SIDE_LISTENER]
+    )
     hotspot.run_in_hotspot(["nft", "insert", "rule", "inet", "portal", "wifi_input", *rule.split()])
     try:
+        wait_for(
+            lambda: hotspot.listening(hotspot.hotspot_ns, f"{PORTAL_ADDRESS}%wlan0", ADMIN_PORT),
+            "the Wi-Fi side's admin listener",
+        )
         done = on_a_phone(hotspot)
     finally:
+        listener.stop()
         listed = json.loads(
             hotspot.run_in_hotspot(
                 ["nft", "-j", "-a", "list", "chain", "inet", "portal", "wifi_input"]

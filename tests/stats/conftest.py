@@ -1,32 +1,44 @@
-"""A small Flask app with the statistics blueprint, as the admin app will register it: the
-portal's database, languages and number converter, nothing of the guests' side."""
+"""The statistics pages as the commune's officer reaches them: the admin app (portal/admin),
+signed in to a `commune` account, from a desk on the commune's network."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import db, i18n, numbers
+from portal import db
+from portal.admin.accounts import add_account
+from portal.admin.app import create_admin_app
 from portal.config import Settings
-from portal.stats.views import stats
 from tests.conftest import make_settings
 
+OFFICER = ("commune", "the officer's long password")
+DESK = "192.168.1.50"
+"""The officer's computer on the commune's network (the uplink side)."""
 
-def stats_app(settings: Settings) -> Flask:
-    app = Flask("portal")
+
+def signed_in_desk(client: FlaskClient) -> FlaskClient:
+    """`client` signed in to the officer's account."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the sign-in page has no form token"
+    form = {"csrf_token": found.group(1), "name": OFFICER[0], "password": OFFICER[1]}
+    assert client.post("/admin/login", data=form).status_code == 303
+    return client
+
+
+def stats_desk(settings: Settings) -> FlaskClient:
+    """The admin app of `settings`, with the officer's account, and a desk signed in to it."""
+    app = create_admin_app(settings)
     app.config["TESTING"] = True
-    db.init_app(app, settings.data_dir)
-    i18n.init_app(app, settings.site)
-    numbers.init_app(app)
-    # The blueprint reads only the settings from the app's services.
-    app.extensions["passerelle"] = SimpleNamespace(settings=settings)
-    app.register_blueprint(stats)
-    return app
+    add_account(OFFICER[0], "commune", OFFICER[1])
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = DESK
+    return signed_in_desk(client)
 
 
 @pytest.fixture
@@ -37,6 +49,5 @@ def stats_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def commune(stats_settings: Settings) -> Iterator[FlaskClient]:
     """The commune's officer at the admin app's statistics pages."""
-    app = stats_app(stats_settings)
-    yield app.test_client()
+    yield stats_desk(stats_settings)
     db.close()

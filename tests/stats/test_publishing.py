@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from portal.config import Settings
 from portal.models import StatCount, writing
-from tests.stats.conftest import stats_app
+from tests.stats.conftest import stats_desk
 
 SPAN = "from=2026-01-01&to=2026-04-30"
 
@@ -47,7 +47,7 @@ def village(commune: FlaskClient) -> FlaskClient:
 
 
 def exported(client: FlaskClient, query: str = SPAN) -> dict:  # type: ignore[type-arg]
-    response = client.get(f"/stats/export.json?{query}")
+    response = client.get(f"/admin/stats/export.json?{query}")
     assert response.status_code == 200
     return json.loads(response.get_data(as_text=True))  # type: ignore[no-any-return]
 
@@ -64,7 +64,9 @@ def test_a_week_adds_up_its_days_and_no_day_is_published(village: FlaskClient) -
         ("2026-W11", "<10"),  # 12, hidden with it: the total would give the 0 away
     ]
     assert tables["devices.week"]["total"] == 33
-    text = village.get("/stats/export.csv?from=2026-03-01&to=2026-03-15").get_data(as_text=True)
+    text = village.get("/admin/stats/export.csv?from=2026-03-01&to=2026-03-15").get_data(
+        as_text=True
+    )
     assert "2026-03-02" not in text and "2026-03-09" not in text
 
 
@@ -106,14 +108,14 @@ def section_cells(page: str, key: str) -> list[str]:
 
 @pytest.mark.parametrize("key", ["visits.month", "devices.week", "guide_views.label"])
 def test_the_dashboard_shows_the_export_figures(village: FlaskClient, key: str) -> None:
-    page = village.get(f"/stats?{SPAN}").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{SPAN}").get_data(as_text=True)
     table = exported(village)["tables"][key]
     expected = [str(value) for _, value in values(table)] + [str(table["total"])]
     assert section_cells(page, key) == expected
 
 
 def test_each_chart_is_an_image_with_a_title_beside_its_table(village: FlaskClient) -> None:
-    page = village.get(f"/stats?{SPAN}&lang=en").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{SPAN}&lang=en").get_data(as_text=True)
     assert (
         '<svg class="chart" role="img" aria-labelledby="visits-month-title"' in page
         and '<title id="visits-month-title">Visits (start pages opened), per month</title>' in page
@@ -122,16 +124,16 @@ def test_each_chart_is_an_image_with_a_title_beside_its_table(village: FlaskClie
 
 
 def test_pages_are_in_the_site_language_or_the_one_asked_for(village: FlaskClient) -> None:
-    french = village.get(f"/stats?{SPAN}").get_data(as_text=True).replace("\u00ad", "")
+    french = village.get(f"/admin/stats?{SPAN}").get_data(as_text=True).replace("\u00ad", "")
     assert '<html lang="fr" dir="ltr">' in french and "<h1>Statistiques</h1>" in french
-    dutch = village.get(f"/stats?{SPAN}&lang=nl").get_data(as_text=True).replace("\u00ad", "")
+    dutch = village.get(f"/admin/stats?{SPAN}&lang=nl").get_data(as_text=True).replace("\u00ad", "")
     assert '<html lang="nl" dir="ltr">' in dutch and "<h1>Statistieken</h1>" in dutch
-    unknown = village.get(f"/stats?{SPAN}&lang=xx").get_data(as_text=True)
+    unknown = village.get(f"/admin/stats?{SPAN}&lang=xx").get_data(as_text=True)
     assert '<html lang="fr" dir="ltr">' in unknown
 
 
 def test_the_csv_export_states_its_span_rule_and_noise(village: FlaskClient) -> None:
-    response = village.get(f"/stats/export.csv?{SPAN}")
+    response = village.get(f"/admin/stats/export.csv?{SPAN}")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="passerelle-stats-2026-01-01-2026-04-30.csv"'
@@ -149,12 +151,12 @@ def test_the_csv_export_states_its_span_rule_and_noise(village: FlaskClient) -> 
 
 
 def test_a_wrong_date_is_refused_in_one_sentence(village: FlaskClient) -> None:
-    response = village.get("/stats/export.json?from=2026-02-30")
+    response = village.get("/admin/stats/export.json?from=2026-02-30")
     assert response.status_code == 400
     assert response.get_data(as_text=True) == (
         "from must be a date as YYYY-MM-DD, got '2026-02-30'\n"
     )
-    backwards = village.get("/stats?from=2026-03-01&to=2026-02-01")
+    backwards = village.get("/admin/stats?from=2026-03-01&to=2026-02-01")
     assert (
         backwards.get_data(as_text=True)
         == "to (2026-02-01) must not come before from (2026-03-01)\n"
@@ -162,7 +164,7 @@ def test_a_wrong_date_is_refused_in_one_sentence(village: FlaskClient) -> None:
 
 
 def test_export_noise_is_stated_and_stays_out_of_the_dashboard(stats_settings: Settings) -> None:
-    noisy = stats_app(stats_settings.replace("stats", export_epsilon=0.5)).test_client()
+    noisy = stats_desk(stats_settings.replace("stats", export_epsilon=0.5))
     for month in ("2026-01", "2026-02", "2026-03"):
         count("month", month, "visits", 500, label="fr")
     document = exported(noisy, "from=2026-01-01&to=2026-03-31")
@@ -172,14 +174,14 @@ def test_export_noise_is_stated_and_stays_out_of_the_dashboard(stats_settings: S
     )
     figures = [value for _, value in values(document["tables"]["visits.month"])]
     assert document["tables"]["visits.month"]["total"] == sum(figures)  # type: ignore[arg-type]
-    page = noisy.get("/stats?from=2026-01-01&to=2026-03-31").get_data(as_text=True)
+    page = noisy.get("/admin/stats?from=2026-01-01&to=2026-03-31").get_data(as_text=True)
     assert section_cells(page, "visits.month") == ["500", "500", "500", "1500"]
-    method = noisy.get("/stats/methodology?lang=en").get_data(as_text=True)
+    method = noisy.get("/admin/stats/methodology?lang=en").get_data(as_text=True)
     assert "epsilon 0.5" in method
 
 
 def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskClient) -> None:
-    page = commune.get("/stats/methodology?lang=en").get_data(as_text=True)
+    page = commune.get("/admin/stats/methodology?lang=en").get_data(as_text=True)
     for words in (
         "HMAC",
         "kept only in memory",
@@ -191,15 +193,15 @@ def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskC
 
 
 def test_the_yearly_report_sums_the_year(village: FlaskClient) -> None:
-    page = village.get("/stats/report/2026?lang=en").get_data(as_text=True)
+    page = village.get("/admin/stats/report/2026?lang=en").get_data(as_text=True)
     assert "<h1>Yearly report 2026</h1>" in page
     assert '<tr><th scope="row">Visits</th><td>80</td></tr>' in page
     assert '<tr><th scope="row">Guides read</th><td>45</td></tr>' in page
-    assert village.get("/stats/report/1700").status_code == 404
+    assert village.get("/admin/stats/report/1700").status_code == 404
 
 
 def test_the_yearly_report_prints_as_a_pdf(village: FlaskClient, tmp_path: Path) -> None:
-    response = village.get("/stats/report/2026.pdf?lang=fr")
+    response = village.get("/admin/stats/report/2026.pdf?lang=fr")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
@@ -237,7 +239,7 @@ def test_the_command_writes_what_the_page_exports(
     assert main([*argv, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == exported(village)
     assert main([*argv, "--format", "csv"]) == 0
-    assert capsys.readouterr().out == village.get(f"/stats/export.csv?{SPAN}").get_data(
+    assert capsys.readouterr().out == village.get(f"/admin/stats/export.csv?{SPAN}").get_data(
         as_text=True
     )
 
@@ -293,6 +295,6 @@ def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
     ]
     # February's three devices are hidden, so is what they downloaded.
     assert values(tables["bytes.month"])[:2] == [("2026-01", 5000), ("2026-02", None)]
-    page = village.get(f"/stats?{SPAN}&lang=en").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{SPAN}&lang=en").get_data(as_text=True)
     assert section_cells(page, "bytes.month")[:2] == ["5000", "—"]
     assert section_cells(page, "uplink.month")[:2] == ["100 %", "90 %"]
