@@ -242,6 +242,16 @@ class GuideSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    flush_seconds: int = key(
+        300,
+        "Seconds between two writes of the statistics to the database (a crash loses at most "
+        "this much counting; fewer writes spare the SD card).",
+        between(10, 3600),
+    )
+
+
+@dataclass(frozen=True)
 class TlsSettings:
     certificate_file: str = key(
         "",
@@ -270,6 +280,7 @@ class Settings:
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     firewall: FirewallSettings = field(default_factory=FirewallSettings)
     guides: GuideSettings = field(default_factory=GuideSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
 
     def __post_init__(self) -> None:
