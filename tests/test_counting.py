@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from portal import db
@@ -76,9 +77,7 @@ def stored(metric: str, period: str = "day", label: str = "") -> dict[tuple[str,
     return {
         (row.start, row.synced): row.value
         for row in StatCount.select().where(
-            (StatCount.metric == metric)
-            & (StatCount.period == period)
-            & (StatCount.label == label)
+            (StatCount.metric == metric) & (StatCount.period == period) & (StatCount.label == label)
         )
     }
 
@@ -262,9 +261,7 @@ def test_no_stored_statistic_holds_a_mac_or_a_digest(sequence: list[tuple[str, o
                     )
             tally.flush()
             db.close()
-            raw = b"".join(
-                path.read_bytes() for path in Path(folder).iterdir() if path.is_file()
-            )
+            raw = b"".join(path.read_bytes() for path in Path(folder).iterdir() if path.is_file())
             for mac in seen:
                 for form in (mac, mac.upper(), mac.replace(":", ""), mac.replace(":", "-")):
                     assert form.encode() not in raw
