@@ -28,13 +28,11 @@ from portal.guest_worker import HttpsListener
 from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
-from portal.stats.keeper import run_keeper
+from portal.stats.keeper import KEEPER_NAME, run_keeper
 from portal.tls import server_context
 
 log = logging.getLogger(__name__)
 
-KEEPER_NAME = b"portal-keeper"
-"""The keeper's process name (/proc/PID/comm, what `ps` and `top` show); at most 15 bytes."""
 KEEPER_RESTART_SECONDS = 1.0
 """A keeper that dies at once is forked again no more often than this."""
 _PR_SET_NAME = 15

@@ -33,6 +33,8 @@ from portal.uplink import read_state, state_path
 
 log = logging.getLogger(__name__)
 
+KEEPER_NAME = b"portal-keeper"
+"""The keeper's process name (/proc/PID/comm, what `ps` and `top` show); at most 15 bytes."""
 MINUTE = 60.0
 RECEIVE_BUFFER_BYTES = 256 * 1024
 """Room for bursts (a join storm); the kernel also caps a Unix datagram queue at
