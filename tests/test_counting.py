@@ -464,3 +464,25 @@ def test_probes_count_nothing(counted: tuple[Flask, Tally]) -> None:
     client = phone_client(app)
     client.get("/generate_204", headers={"Host": "connectivitycheck.gstatic.com"})
     assert tally.pending() == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "hours", "days"),
+    [
+        ("fr", "pendant 7 jours", "pendant 13 mois"),
+        ("nl", "7 dagen lang", "13 maanden lang"),
+        ("de", "7 Tage lang", "13 Monate lang"),
+        ("en", "for 7 days", "for 13 months"),
+        ("ar", "لمدة 7 أيام", "لمدة 13 شهرًا"),
+        ("uk", "протягом 7 днів", "протягом 13 місяців"),
+        ("tr", "7 gün", "13 ay"),
+    ],
+)
+def test_the_privacy_page_says_how_long_the_counts_are_kept(
+    counted: tuple[Flask, Tally], language: str, hours: str, days: str
+) -> None:
+    app, tally = counted
+    html = phone_client(app).get(f"/privacy?lang={language}").get_data(as_text=True)
+    assert hours in html
+    assert days in html
+    assert tally.pending() == 0  # reading the privacy page is not counted
