@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -28,6 +27,7 @@ from portal.guest_worker import HttpsListener
 from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
+from portal.stats.clock import libc
 from portal.stats.keeper import KEEPER_NAME, run_keeper
 from portal.tls import server_context
 
@@ -122,8 +122,7 @@ def preflight(settings: Settings) -> None:
 
 def _name_process(name: bytes) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 class KeeperArbiter(Arbiter):  # type: ignore[misc]
@@ -139,11 +138,9 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
         super().__init__(app)
         self.keeper_pid = 0
         self._keeper_fd = -1
-        self._keeper_started = 0.0
-
-    def start(self) -> None:
-        super().start()
-        self.spawn_keeper()
+        self._keeper_started: float | None = None
+        """When the keeper was last forked; None before the first (after the first workers,
+        so the master's start-up garbage is not the keeper's private copy)."""
 
     def spawn_keeper(self) -> None:
         self._keeper_started = time.monotonic()
@@ -188,6 +185,9 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
 
     def manage_workers(self) -> None:
         super().manage_workers()
+        if self._keeper_started is None:
+            self.spawn_keeper()
+            return
         stopping = not self.LISTENERS
         recent = time.monotonic() - self._keeper_started < KEEPER_RESTART_SECONDS
         if self.keeper_exited() and not stopping and not recent:

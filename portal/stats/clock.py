@@ -11,7 +11,7 @@ also leaves /run/systemd/timesync/synchronized once it has.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,12 +38,18 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library this process already has loaded (no search: find_library would run
+    ldconfig, a subprocess, and cost the keeper megabytes)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def kernel_synchronised() -> bool | None:
     """The kernel's view (adjtimex with modes 0 only reads); None where it cannot be asked."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         timex = _Timex()
-        state = libc.adjtimex(ctypes.byref(timex))
+        state = libc().adjtimex(ctypes.byref(timex))
     except (OSError, AttributeError):
         return None
     if state < 0:
