@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import appliance, fuzz, grants, memory, packs, probes, search, slow_guests
+from bench import appliance, counting, fuzz, grants, memory, packs, probes, search, slow_guests
 from bench.harness import describe_machine
 
 Benchmark = Callable[[Sequence[str]], int]
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "slow_guests": slow_guests.main,
     "memory": memory.main,
     "appliance": appliance.main,
+    "counting": counting.main,
 }
 """Adding a benchmark is one line here."""
 

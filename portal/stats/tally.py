@@ -73,6 +73,8 @@ class Tally:
         self._day: DaySet | None = None
         self._hour: DaySet | None = None
         self.synced = int(synced())
+        self._minute = -1
+        self._current = periods_of(0)
 
     # --- what is counted ---
 
@@ -120,7 +122,12 @@ class Tally:
                         self._added[(summed, start, self.synced, "devices", "")] += 1
 
     def _periods(self) -> Periods:
-        return periods_of(self._clock())
+        # The same for a whole minute (hours, even with a quarter-hour time zone, begin on
+        # one), so it is worked out once a minute, not at every event.
+        minute = int(self._clock() // 60)
+        if minute != self._minute:
+            self._minute, self._current = minute, periods_of(minute * 60)
+        return self._current
 
     def _rows(self, periods: Periods, metric: str, label: str) -> list[Row]:
         starts = periods.starts().items()
