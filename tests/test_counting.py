@@ -486,3 +486,27 @@ def test_the_privacy_page_says_how_long_the_counts_are_kept(
     assert hours in html
     assert days in html
     assert tally.pending() == 0  # reading the privacy page is not counted
+
+
+def test_an_event_that_fails_costs_that_event_only(
+    tmp_path: Path, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with bind_events(tmp_path / "stats.sock") as listener:
+        keeper = Keeper(
+            Tally(FakeClock(AFTERNOON), synced),
+            listener,
+            flush_seconds=300,
+            uplink_file=tmp_path / "uplink.json",
+        )
+        sender = EventSender(tmp_path / "stats.sock")
+        sender.count("searches")
+        with monkeypatch.context() as patched:
+            patched.setattr(Tally, "_base", lambda *_: 1 / 0)  # the day's base cannot be read
+            sender.count("visits", "fr", PHONE_MAC)
+            keeper._drain()
+        sender.count("visits", "fr", PHONE_MAC)
+        keeper._drain()
+        keeper.tally.flush()
+    assert stored("searches") == {("2026-12-03", 1): 1}
+    assert stored("visits", label="fr") == {("2026-12-03", 1): 2}  # the add came before
+    assert stored("devices") == {("2026-12-03", 1): 1}

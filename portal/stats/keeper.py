@@ -94,6 +94,7 @@ class Keeper:
     ) -> None:
         self.tally = tally
         self._listener = listener
+        listener.setblocking(False)
         self._flush_seconds = flush_seconds
         self._uplink_file = uplink_file
         self._traffic = traffic
@@ -157,7 +158,6 @@ class Keeper:
     def serve(self) -> None:
         """Until `stop`: take events as they come, the minute's readings, the flushes; at the
         end, the events still queued and a last flush."""
-        self._listener.setblocking(False)
         next_minute = self._monotonic() + MINUTE
         next_flush = self._monotonic() + self._flush_seconds
         with selectors.DefaultSelector() as selector:
@@ -193,7 +193,12 @@ class Keeper:
                 datagram = self._listener.recv(MAX_EVENT_BYTES + 1)
             except (BlockingIOError, InterruptedError):
                 return
-            self.take(datagram)
+            try:
+                self.take(datagram)
+            except Exception as error:
+                # A day's base unread (the database busy at midnight, say): this event is
+                # lost, the keeper and what it holds are not.
+                log.warning("an event was not counted: %s", type(error).__name__)
 
 
 def bind_events(path: Path) -> socket.socket:
