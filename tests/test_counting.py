@@ -510,3 +510,50 @@ def test_an_event_that_fails_costs_that_event_only(
     assert stored("searches") == {("2026-12-03", 1): 1}
     assert stored("visits", label="fr") == {("2026-12-03", 1): 2}  # the add came before
     assert stored("devices") == {("2026-12-03", 1): 1}
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["visits", "grants", "searches", "flush", "crash", "fail"]), max_size=50
+    )
+)
+def test_after_any_crashes_and_failed_flushes_each_count_is_stored_once_or_lost(
+    steps: list[str],
+) -> None:
+    """What was flushed stays, exactly once; what a crash took is gone; a failed flush
+    writes nothing and the next one writes it all."""
+    with tempfile.TemporaryDirectory() as folder:
+        db.prepare(Path(folder))
+        try:
+            clock = FakeClock(AFTERNOON)
+            tally = Tally(clock, synced)
+            pending = flushed = 0
+            for step in steps:
+                if step == "flush":
+                    tally.flush()
+                    flushed, pending = flushed + pending, 0
+                elif step == "crash":
+                    tally, pending = Tally(clock, synced), 0
+                elif step == "fail" and pending:  # with nothing to write, nothing can fail
+                    real = tally_module._upsert
+                    tally_module._upsert = _fails  # type: ignore[assignment]
+                    try:
+                        with pytest.raises(OSError, match="disk full"):
+                            tally.flush()
+                    finally:
+                        tally_module._upsert = real
+                elif step != "fail":
+                    tally.count(step)
+                    pending += 1
+                    clock.advance(7)
+            tally.flush()
+            flushed += pending
+            yearly = StatCount.select().where(StatCount.period == "year")
+            assert sum(row.value for row in yearly) == flushed
+        finally:
+            db.close()
+
+
+def _fails(values: object, update: object) -> None:
+    raise OSError("disk full")
