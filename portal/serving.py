@@ -34,7 +34,10 @@ from portal.tls import server_context
 log = logging.getLogger(__name__)
 
 KEEPER_RESTART_SECONDS = 1.0
-"""A keeper that dies at once is forked again no more often than this."""
+"""A keeper that died is forked again after this; after each death within
+KEEPER_SETTLED_SECONDS of its start, twice as long, up to KEEPER_RESTART_MAX_SECONDS."""
+KEEPER_SETTLED_SECONDS = 30.0
+KEEPER_RESTART_MAX_SECONDS = 60.0
 _PR_SET_NAME = 15
 
 
@@ -139,6 +142,7 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
         self.keeper_pid = 0
         self._keeper_fd = -1
         self._keeper_started: float | None = None
+        self._keeper_wait = KEEPER_RESTART_SECONDS
         """When the keeper was last forked; None before the first (after the first workers,
         so the master's start-up garbage is not the keeper's private copy)."""
 
@@ -188,10 +192,19 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
         if self._keeper_started is None:
             self.spawn_keeper()
             return
-        stopping = not self.LISTENERS
-        recent = time.monotonic() - self._keeper_started < KEEPER_RESTART_SECONDS
-        if self.keeper_exited() and not stopping and not recent:
+        if self.LISTENERS and self.keeper_exited():  # no listeners: the server is stopping
+            lived = time.monotonic() - self._keeper_started
+            if lived < self._keeper_wait:
+                return
             self.log.warning("statistics keeper ended; starting it again")
+            # One that keeps dying at once (say its socket cannot be made) is not forked,
+            # and logged, every second for ever.
+            settled = lived >= KEEPER_SETTLED_SECONDS + self._keeper_wait
+            self._keeper_wait = (
+                KEEPER_RESTART_SECONDS
+                if settled
+                else min(self._keeper_wait * 2, KEEPER_RESTART_MAX_SECONDS)
+            )
             self.spawn_keeper()
 
     def stop(self, graceful: bool = True) -> None:
