@@ -33,6 +33,7 @@ from portal.gatekeeper.protocol import (
 )
 from portal.models import StatCount
 from portal.stats import tally as tally_module
+from portal.stats.clock import clock_synchronised, kernel_synchronised
 from portal.stats.events import (
     BadEvent,
     CountEvent,
@@ -557,3 +558,12 @@ def test_after_any_crashes_and_failed_flushes_each_count_is_stored_once_or_lost(
 
 def _fails(values: object, update: object) -> None:
     raise OSError("disk full")
+
+
+def test_the_clock_is_believed_once_timesyncd_or_the_kernel_says_so(tmp_path: Path) -> None:
+    mark = tmp_path / "synchronized"
+    kernel = kernel_synchronised()
+    assert kernel in (True, False)  # adjtimex answers on Linux
+    assert clock_synchronised(mark) is kernel
+    mark.touch()
+    assert clock_synchronised(mark) is True
