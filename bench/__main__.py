@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from bench import (
     appliance,
+    counting,
     fuzz,
     grants,
     memory,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": memory.main,
     "appliance": appliance.main,
     "stats_dashboard": stats_dashboard.main,
+    "counting": counting.main,
 }
 """Adding a benchmark is one line here."""
 

@@ -28,6 +28,7 @@ from portal.onboarding.speaker import speaker
 from portal.onboarding.views import onboarding
 from portal.pages import pages
 from portal.sitekeys import SiteKeys
+from portal.stats.events import Counting, EventSender, socket_path
 from portal.uplink import UplinkStatus, state_path
 
 
@@ -45,8 +46,12 @@ def create_app(
     clock: Clock = time.time,
     lessons_dir: Path = BUNDLED_LESSONS,
     restore: bool = True,
+    stats: Counting | None = None,
 ) -> Flask:
     """Build one portal app; tests pass fakes for what cannot run here.
+
+    Events are counted by the statistics keeper, over its socket; `stats` (a
+    portal.stats.tally.Tally, say) counts them in this process instead.
 
     With `restore`, grants on record go back into the firewall now, or in the
     background once it answers: the portal serves lessons and guides meanwhile.
@@ -69,6 +74,7 @@ def create_app(
         paths=LearningPaths(keys.site_key, lessons, clock),
         uplink=UplinkStatus(state_path(settings), clock),
         narration=NarrationCache(settings.data_dir / NARRATION_FOLDER),
+        stats=stats or EventSender(socket_path(settings.data_dir)),
     )
 
     security.init_app(app, settings)

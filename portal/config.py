@@ -274,6 +274,12 @@ class TlsSettings:
 
 @dataclass(frozen=True)
 class StatsSettings:
+    flush_seconds: int = key(
+        300,
+        "Seconds between two writes of the statistics to the database (a crash loses at most "
+        "this much counting; fewer writes spare the SD card).",
+        between(10, 3600),
+    )
     export_epsilon: float = key(
         0.0,
         "Noise on each count of the CSV and JSON exports (the two-sided geometric mechanism): "

@@ -12,6 +12,7 @@ from portal.config import Settings
 from portal.onboarding.lessons import LessonLibrary
 from portal.onboarding.narration import NarrationCache
 from portal.onboarding.path import LearningPaths
+from portal.stats.events import Counting
 from portal.uplink import UplinkStatus
 
 
@@ -24,6 +25,8 @@ class Services:
     paths: LearningPaths
     uplink: UplinkStatus
     narration: NarrationCache
+    stats: Counting
+    """Where request code counts events: the keeper's socket, or a Tally in-process."""
 
 
 def services_of(app: Flask) -> Services:

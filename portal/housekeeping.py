@@ -12,6 +12,7 @@ from portal.access.book import GrantBook
 from portal.access.firewall import Clock
 from portal.config import Settings
 from portal.onboarding.path import forget_old_paths
+from portal.stats.retention import forget_old_counts
 from portal.uplink import UplinkMonitor
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def upkeep(book: GrantBook, clock: Clock) -> None:
     """One round of every chore; each keeps only what its retention period allows."""
     book.sweep()
     forget_old_paths(datetime.fromtimestamp(clock(), UTC).date())
+    forget_old_counts(datetime.fromtimestamp(clock()))  # statistics' periods are local time
 
 
 def keep_house(

@@ -14,6 +14,7 @@ from portal.apply import PAGE_STATUS_NAME
 from portal.context import client_mac, services
 from portal.i18n import clock_time, duration
 from portal.onboarding.path import RETENTION
+from portal.stats.retention import DAYS_KEPT_MONTHS, HOURS_KEPT_DAYS
 
 MAX_STATUS_BYTES = 64 * 1024
 
@@ -37,6 +38,8 @@ def privacy() -> str:
         "privacy.html",
         session=duration(settings.access.session_minutes),
         path_days=RETENTION.days,
+        hour_days=HOURS_KEPT_DAYS,
+        day_months=DAYS_KEPT_MONTHS,
         commune=settings.site.commune,
     )
 

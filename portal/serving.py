@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import logging
 import os
 import runpy
+import select
+import signal
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import gevent.ssl
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from portal import db
 from portal.admin.app import create_admin_app
@@ -23,9 +29,18 @@ from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
 from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
+from portal.stats.clock import libc
+from portal.stats.keeper import KEEPER_NAME, run_keeper
 from portal.tls import server_context
 
 log = logging.getLogger(__name__)
+
+KEEPER_RESTART_SECONDS = 1.0
+"""A keeper that died is forked again after this; after each death within
+KEEPER_SETTLED_SECONDS of its start, twice as long, up to KEEPER_RESTART_MAX_SECONDS."""
+KEEPER_SETTLED_SECONDS = 30.0
+KEEPER_RESTART_MAX_SECONDS = 60.0
+_PR_SET_NAME = 15
 
 
 def keep_pages_shared(_server: Any, _worker: Any) -> None:
@@ -111,6 +126,103 @@ def preflight(settings: Settings) -> None:
     db.close()  # the workers open their own connections after the fork
 
 
+def _name_process(name: bytes) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+
+
+class KeeperArbiter(Arbiter):  # type: ignore[misc]
+    """Gunicorn's master, which also forks the statistics keeper (portal/stats/keeper.py),
+    forks it again if it dies, and stops it after the workers, with SIGTERM, so it flushes.
+
+    The master is single-threaded (no control socket), so forking it is safe, and the child
+    shares the master's pages: a keeper costs far less memory than a Python process of its
+    own. The keeper is watched through a pidfd: gunicorn's reaper, a waitpid(-1), may claim
+    its exit first, and a pid alone could by then name another process."""
+
+    def __init__(self, app: PortalServer) -> None:
+        super().__init__(app)
+        self.keeper_pid = 0
+        self._keeper_fd = -1
+        self._keeper_started: float | None = None
+        self._keeper_wait = KEEPER_RESTART_SECONDS
+        """When the keeper was last forked; None before the first (after the first workers,
+        so the master's start-up garbage is not the keeper's private copy)."""
+
+    def spawn_keeper(self) -> None:
+        self._keeper_started = time.monotonic()
+        gc.collect()
+        gc.freeze()
+        pid = os.fork()
+        if pid:
+            self.keeper_pid = pid
+            self._keeper_fd = os.pidfd_open(pid)
+            self.log.info("statistics keeper started (pid: %s)", pid)
+            return
+        status = 1
+        try:
+            for number in (*self.SIGNALS, signal.SIGCHLD):
+                signal.signal(number, signal.SIG_DFL)
+            for listener in self.LISTENERS:
+                listener.close()  # the keeper serves no page: the port is the workers'
+            _name_process(KEEPER_NAME)
+            run_keeper(self.app.settings)
+            status = 0
+        except BaseException:
+            log.exception("the statistics keeper stopped")
+        finally:
+            os._exit(status)
+
+    def keeper_exited(self) -> bool:
+        """Has the keeper ended (then it is reaped, if gunicorn has not done so)?"""
+        if self._keeper_fd < 0:
+            return True
+        ready, _, _ = select.select([self._keeper_fd], [], [], 0)
+        if not ready:
+            return False
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PIDFD, self._keeper_fd, os.WEXITED | os.WNOHANG)
+        os.close(self._keeper_fd)
+        self._keeper_fd, self.keeper_pid = -1, 0
+        return True
+
+    def handle_chld(self) -> None:
+        self.keeper_exited()  # before reap_workers' waitpid(-1) claims it unnamed
+        super().handle_chld()
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self._keeper_started is None:
+            self.spawn_keeper()
+            return
+        if self.LISTENERS and self.keeper_exited():  # no listeners: the server is stopping
+            lived = time.monotonic() - self._keeper_started
+            if lived < self._keeper_wait:
+                return
+            self.log.warning("statistics keeper ended; starting it again")
+            # One that keeps dying at once (say its socket cannot be made) is not forked,
+            # and logged, every second for ever.
+            settled = lived >= KEEPER_SETTLED_SECONDS + self._keeper_wait
+            self._keeper_wait = (
+                KEEPER_RESTART_SECONDS
+                if settled
+                else min(self._keeper_wait * 2, KEEPER_RESTART_MAX_SECONDS)
+            )
+            self.spawn_keeper()
+
+    def stop(self, graceful: bool = True) -> None:
+        super().stop(graceful)  # the workers first: the events they send still arrive
+        if self.keeper_exited():
+            return
+        os.kill(self.keeper_pid, signal.SIGTERM)
+        ready, _, _ = select.select([self._keeper_fd], [], [], self.cfg.graceful_timeout)
+        if not ready:
+            self.log.error("statistics keeper did not stop in time; killed")
+            os.kill(self.keeper_pid, signal.SIGKILL)
+            select.select([self._keeper_fd], [], [], 5.0)
+        self.keeper_exited()
+
+
 class PortalServer(BaseApplication):  # type: ignore[misc]
     """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork.
 
@@ -155,6 +267,13 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(name, value)
         if self.handed is not None:
             self.cfg.set("bind", [f"fd://{fd}" for fd in self.handed])
+
+    def run(self) -> None:
+        """gunicorn's run, with the master that keeps the statistics (KeeperArbiter)."""
+        try:
+            KeeperArbiter(self).run()
+        except RuntimeError as error:
+            raise SystemExit(f"Error: {error}") from None
 
     def load(self) -> ByListener:
         """The guest portal and the admin pages, each answering on its own listeners."""

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from portal.stats.keeper import KEEPER_NAME
 from tests.certificates import Issued
 from tests.integration.processes import process_stats
 from tests.walker import HttpTransport
@@ -58,9 +59,33 @@ class Visitor(HttpTransport):
         return self.send(path, data, host)
 
 
+def process_name(pid: int) -> str:
+    """/proc/PID/comm: what `ps` shows ("" for a process that has ended)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
 def child_pids(parent: int) -> set[int]:
-    """The child processes of `parent` (a gunicorn master's are its workers)."""
-    return {pid for pid, fields in process_stats() if int(fields[1]) == parent}
+    """The child processes of `parent` but the statistics keeper (a gunicorn master's other
+    children are its workers)."""
+    return {
+        pid
+        for pid, fields in process_stats()
+        if int(fields[1]) == parent and process_name(pid) != KEEPER_NAME.decode()
+    }
+
+
+def keeper_pids(parent: int) -> set[int]:
+    """The statistics keeper `parent` (a gunicorn master) forked, alive (not a zombie)."""
+    return {
+        pid
+        for pid, fields in process_stats()
+        if int(fields[1]) == parent
+        and fields[0] != "Z"
+        and process_name(pid) == KEEPER_NAME.decode()
+    }
 
 
 def answers(base: str) -> bool:

@@ -963,6 +963,19 @@ def test_list_shows_time_left_and_counts_the_clients_packets(hotspot: Hotspot) -
 
 
 @pytest.mark.netns
+def test_counters_give_the_bytes_each_client_carried(hotspot: Hotspot) -> None:
+    hotspot.firewall.grant(MAC, 3600)
+    hotspot.firewall.grant(OTHER_MAC, 3600)
+    assert hotspot.firewall.counters() == {MAC: 0, OTHER_MAC: 0}
+    hotspot.client_sends_udp(5)
+    carried = hotspot.firewall.counters()
+    assert carried[OTHER_MAC] == 0
+    assert carried[MAC] >= 5 * 28  # five datagrams: each at least its IPv4 and UDP headers
+    hotspot.firewall.grant(MAC, 3600)  # a re-grant restarts the element's counter
+    assert hotspot.firewall.counters()[MAC] == 0
+
+
+@pytest.mark.netns
 def test_revoke_removes_the_mac_and_the_clients_connections(hotspot: Hotspot) -> None:
     hotspot.firewall.grant(MAC, 3600)
     hotspot.firewall.grant(OTHER_MAC, 3600)

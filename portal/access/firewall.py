@@ -43,6 +43,11 @@ class Firewall(Protocol):
         hosts at the Pi); the gatekeeper switches dnsmasq's files."""
 
 
+class TrafficCounters(Protocol):
+    def counters(self) -> dict[str, int]:
+        """Bytes each device let through has carried since its element was added."""
+
+
 class MemoryFirewall:
     """A firewall kept in this process's memory: for demo mode and tests."""
 
@@ -51,18 +56,21 @@ class MemoryFirewall:
         self._lock = threading.Lock()
         self._deadlines: dict[str, float] = {}
         self._packets: dict[str, int] = {}
+        self._bytes: dict[str, int] = {}
 
     def grant(self, mac: str, seconds: int) -> None:
         request = GrantRequest.checked(mac, seconds)
         with self._lock:
             self._deadlines[request.mac] = self._monotonic() + request.seconds
             self._packets.setdefault(request.mac, 0)
+            self._bytes[request.mac] = 0  # the kernel's re-grant restarts the counter too
 
     def revoke(self, mac: str) -> None:
         request = RevokeRequest.checked(mac)
         with self._lock:
             self._deadlines.pop(request.mac, None)
             self._packets.pop(request.mac, None)
+            self._bytes.pop(request.mac, None)
 
     def list(self) -> list[FirewallEntry]:
         now = self._monotonic()
@@ -70,6 +78,7 @@ class MemoryFirewall:
             for mac in [m for m, deadline in self._deadlines.items() if deadline <= now]:
                 del self._deadlines[mac]
                 del self._packets[mac]
+                self._bytes.pop(mac, None)
             return [
                 FirewallEntry(mac, int(deadline - now), self._packets[mac])
                 for mac, deadline in sorted(self._deadlines.items())
@@ -81,12 +90,20 @@ class MemoryFirewall:
         with self._lock:
             self._deadlines = {mac: now + seconds for mac, seconds in checked.items()}
             self._packets = {mac: self._packets.get(mac, 0) for mac in checked}
+            self._bytes = {mac: self._bytes.get(mac, 0) for mac in checked}
 
     def point_dns(self, uplink_up: bool) -> None:
         """No dnsmasq to point: the demo's DNS is the computer's own."""
 
-    def count_traffic(self, mac: str, packets: int) -> None:
-        """Stand-in for the kernel's per-element counter (demo and tests)."""
+    def counters(self) -> dict[str, int]:
+        """The bytes counters of the elements, as the gatekeeper's `counters` verb gives them."""
+        self.list()  # drops the expired, as the kernel does
+        with self._lock:
+            return dict(self._bytes)
+
+    def count_traffic(self, mac: str, packets: int, carried: int = 0) -> None:
+        """Stand-in for the kernel's per-element counters (demo and tests)."""
         with self._lock:
             if mac in self._packets:
                 self._packets[mac] += packets
+                self._bytes[mac] += carried

@@ -20,6 +20,7 @@ from portal.access.firewall import FirewallError
 from portal.gatekeeper.protocol import (
     MAX_REPLY_BYTES,
     BadReply,
+    CountersRequest,
     DnsRequest,
     FirewallEntry,
     GrantRequest,
@@ -68,6 +69,14 @@ class GatekeeperFirewall:
             return reply.entries()
         except BadReply:
             raise GatekeeperError("gatekeeper sent a malformed list") from None
+
+    def counters(self) -> dict[str, int]:
+        """Bytes each device let through has carried (the statistics keeper's traffic)."""
+        reply = self._call(CountersRequest())
+        try:
+            return reply.counters()
+        except BadReply:
+            raise GatekeeperError("gatekeeper sent malformed counters") from None
 
     def _call(self, request: Request) -> Reply:
         try:

@@ -100,6 +100,17 @@ class AllowedSet:
         except (ValueError, KeyError, TypeError) as error:
             raise SetError(f"unexpected nft JSON: {type(error).__name__}") from None
 
+    def counters(self) -> dict[str, int]:
+        """Bytes each element has carried since it was added (`nft -j list set`)."""
+        try:
+            listing = self._nft.list_json("set", FAMILY, TABLE, SET)
+        except (CommandError, NftFailed) as error:
+            raise _set_error(error) from None
+        try:
+            return parse_set_bytes(listing)
+        except (ValueError, KeyError, TypeError) as error:
+            raise SetError(f"unexpected nft JSON: {type(error).__name__}") from None
+
     def _apply(self, script: str) -> None:
         with self._lock:
             try:
@@ -137,6 +148,27 @@ def _set_error(error: CommandError | NftFailed) -> SetError:
     return SetError(f"{error.summary}: {_masked(first)}")
 
 
+def _elements(text: str) -> Iterable[str | dict[str, Any]]:
+    document: dict[str, Any] = json.loads(text)
+    for item in document["nftables"]:
+        found = item.get("set") if isinstance(item, dict) else None
+        if found:
+            yield from found.get("elem", [])
+
+
+def parse_set_bytes(text: str) -> dict[str, int]:
+    """MAC → bytes counted, from `nft -j list set` output (a bare element: 0)."""
+    counters: dict[str, int] = {}
+    for element in _elements(text):
+        if isinstance(element, str):
+            counters[normalise_mac(element)] = 0
+            continue
+        inner = element["elem"]
+        counter = inner.get("counter") or {}
+        counters[normalise_mac(inner["val"])] = int(counter.get("bytes", 0))
+    return counters
+
+
 def parse_set_json(text: str) -> Iterable[FirewallEntry]:
     """Elements of `nft -j list set` output.
 
@@ -145,19 +177,14 @@ def parse_set_json(text: str) -> Iterable[FirewallEntry]:
     "counter": {"packets": 0, "bytes": 0}}}, and a bare element as its value.
     An element without a timeout (only ever added by hand) reports 0 seconds left.
     """
-    document: dict[str, Any] = json.loads(text)
-    for item in document["nftables"]:
-        found = item.get("set") if isinstance(item, dict) else None
-        if not found:
+    for element in _elements(text):
+        if isinstance(element, str):
+            yield FirewallEntry(normalise_mac(element), 0, 0)
             continue
-        for element in found.get("elem", []):
-            if isinstance(element, str):
-                yield FirewallEntry(normalise_mac(element), 0, 0)
-                continue
-            inner = element["elem"]
-            counter = inner.get("counter") or {}
-            yield FirewallEntry(
-                normalise_mac(inner["val"]),
-                int(inner.get("expires", 0)),
-                int(counter.get("packets", 0)),
-            )
+        inner = element["elem"]
+        counter = inner.get("counter") or {}
+        yield FirewallEntry(
+            normalise_mac(inner["val"]),
+            int(inner.get("expires", 0)),
+            int(counter.get("packets", 0)),
+        )

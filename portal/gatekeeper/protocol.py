@@ -5,7 +5,9 @@ Requests:  {"verb": "grant", "mac": "aa:bb:cc:dd:ee:ff", "seconds": 3600}
            {"verb": "list"}
            {"verb": "sync", "grants": {"aa:bb:cc:dd:ee:ff": 3600, ...}}
            {"verb": "dns", "uplink": "up"}  (or "down": portal/gatekeeper/dns_switch.py)
-Replies:   {"ok": true}  ({"ok": true, "entries": [...]} for list)
+           {"verb": "counters"}  (bytes each element has carried: the statistics keeper's)
+Replies:   {"ok": true}  ({"ok": true, "entries": [...]} for list,
+           {"ok": true, "bytes": {"aa:bb:cc:dd:ee:ff": 123456, ...}} for counters)
            {"ok": false, "error": "reason"}
 One JSON object per line, each way.
 
@@ -183,11 +185,18 @@ class DnsRequest:
         return UPLINK_STATES[self.uplink]
 
 
-Request = GrantRequest | RevokeRequest | ListRequest | SyncRequest | DnsRequest
+@dataclass(frozen=True)
+class CountersRequest:
+    """The bytes counter of every element of the set (the set is declared with `counter`)."""
+
+    verb: ClassVar[str] = "counters"
+
+
+Request = GrantRequest | RevokeRequest | ListRequest | SyncRequest | DnsRequest | CountersRequest
 
 _KEYS = {
     kind.verb: {"verb", *(field.name for field in fields(kind))}
-    for kind in (GrantRequest, RevokeRequest, ListRequest, SyncRequest, DnsRequest)
+    for kind in (GrantRequest, RevokeRequest, ListRequest, SyncRequest, DnsRequest, CountersRequest)
 }
 """Each verb's keys: the verb and its request's fields, exactly."""
 
@@ -245,6 +254,8 @@ def parse_request(line: bytes) -> Request:
         return ListRequest()
     if verb == DnsRequest.verb:
         return DnsRequest.checked(message["uplink"])
+    if verb == CountersRequest.verb:
+        return CountersRequest()
     return SyncRequest.checked(message["grants"])
 
 
@@ -262,6 +273,10 @@ def ok_reply() -> bytes:
 
 def list_reply(entries: Iterable[FirewallEntry]) -> bytes:
     return _line({"ok": True, "entries": [asdict(entry) for entry in entries]})
+
+
+def counters_reply(counters: Mapping[str, int]) -> bytes:
+    return _line({"ok": True, "bytes": dict(counters)})
 
 
 def error_reply(reason: str) -> bytes:
@@ -285,6 +300,21 @@ class Reply:
         if not isinstance(items, list):
             raise BadReply("a list reply carries a list of entries")
         return [_entry(item) for item in items]
+
+    def counters(self) -> dict[str, int]:
+        """The bytes per MAC of a counters reply; BadReply when they are not well formed."""
+        found = self.message.get("bytes")
+        if not isinstance(found, dict):
+            raise BadReply("a counters reply carries an object of MAC to bytes")
+        counters: dict[str, int] = {}
+        for mac, carried in found.items():
+            if type(carried) is not int or carried < 0:
+                raise BadReply("a counter is a non-negative integer")
+            try:
+                counters[normalise_mac(mac)] = carried
+            except ValueError:
+                raise BadReply("a counter names a malformed MAC") from None
+        return counters
 
 
 def parse_reply(line: bytes) -> Reply:

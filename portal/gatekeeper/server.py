@@ -24,6 +24,7 @@ from portal.gatekeeper.protocol import (
     LINE_TOO_LONG,
     MAX_LINE_BYTES,
     BadRequest,
+    CountersRequest,
     DnsRequest,
     GrantRequest,
     LineCutShort,
@@ -33,6 +34,7 @@ from portal.gatekeeper.protocol import (
     Request,
     RevokeRequest,
     SyncRequest,
+    counters_reply,
     error_reply,
     list_reply,
     ok_reply,
@@ -225,6 +227,10 @@ class GatekeeperServer:
             entries = self._allowed.entries()
             log.debug("listed %d entries", len(entries))
             return list_reply(entries)
+        elif isinstance(request, CountersRequest):
+            counters = self._allowed.counters()
+            log.debug("read %d counters", len(counters))
+            return counters_reply(counters)
         elif isinstance(request, DnsRequest):
             if self._dns is None:
                 return error_reply("DNS switching is not set up (--dns-folder)")

@@ -128,6 +128,7 @@ def search_page() -> str | Response:
     in_default: list[SearchHit] = []
     suggestion = None
     if query.strip():
+        services().stats.count("searches")  # how many, never what was asked
         hits = _known(library, search(library.folder, language, query))
         suggestion = suggest(library.folder, language, query)
         if not hits and language != library.default_language:
@@ -168,6 +169,7 @@ def guide(guide_id: str) -> str | Response:
         body = library.body(found.id, page.language)
     except (OSError, KeyError):  # a page gone from disk: not found, never an error page
         abort(404)
+    services().stats.count("guide_views", found.id)
     return render_template(
         "guides/guide.html",
         guide=found,

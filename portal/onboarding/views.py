@@ -56,6 +56,7 @@ def start() -> str:
     """Language choice; a returning device may go straight online and is offered a lesson."""
     found = services()
     mac = client_mac()
+    found.stats.count("visits", current_language(), mac)
     online = mac is not None and found.book.seconds_left(mac) is not None
     returning = mac is not None and found.paths.returning(mac)
     return render_template(
@@ -151,7 +152,12 @@ def answer(slug: str, number: int) -> str | BaseResponse:
         _, steps = progress.seen(lesson, trail, _device_tag(mac))
         if progress.first_unseen(lesson, steps) is not None:
             return _resume(lesson, trail, steps)
-        services().paths.record(mac, lesson, current_language())
+        found = services()
+        if not found.paths.has_finished(mac, slug):  # counted once a device, not at each resend
+            found.stats.count("lessons", slug, mac)
+            if slug == ONBOARDING:
+                found.stats.count("completions")
+        found.paths.record(mac, lesson, current_language())
     return redirect(_next_url(lesson, current, trail), 303)
 
 
@@ -181,7 +187,10 @@ def grant_access() -> BaseResponse:
     found = services()
     if not found.paths.returning(mac):
         return _resume(found.lessons.onboarding)
+    new = found.book.seconds_left(mac) is None  # "more time" extends a grant: not a new one
     found.book.give(mac)
+    if new:
+        found.stats.count("grants", "", mac)
     return redirect(url_for(".online"), 303)
 
 
