@@ -4,7 +4,8 @@ The vocabulary is the index's own (an fts5vocab table over one language's pages)
 the words exactly as the search matches them, accents removed. It is read once
 per pack version and language (a version folder never changes), so a request
 only compares words. The edit distance (optimal string alignment: a swap of two
-letters, "pensoin", is one edit) comes from rapidfuzz.
+letters, "pensoin", is one edit) comes from rapidfuzz, imported only when a word is
+unknown: it holds about 4.6 MB, and a Pi Zero's worker has under 2 MB to spare.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from bisect import bisect_left
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from portal.guides.search import INDEX_NAME, fold, table_name, words
 
@@ -50,6 +48,10 @@ class Vocabulary:
         if len(word) < MIN_LENGTH or any(char.isdigit() for char in word):
             # A number one digit off is another number (100 is not 101, the police).
             return None
+        # Here, not at the top: most searches never need it (see the module's docstring).
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         found = process.extract(
             word, self.terms, scorer=OSA.distance, score_cutoff=allowed_edits(word), limit=None
         )
