@@ -741,7 +741,7 @@ def test_install_from_a_file_serves_it_and_same_version_again_is_a_no_op(
     assert result.changed
     folder = store.current_pack_dir(settings)
     assert folder is not None and folder.parent == store.guides_dir(settings) / "versions"
-    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2", folder.name)
+    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f3", folder.name)
     assert (folder / "guides/g01-eid/fr.md").read_bytes() == (
         CONTENT / "guides/g01-eid/fr.md"
     ).read_bytes()
@@ -959,7 +959,7 @@ def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
     (previous / MANIFEST).unlink()
     with pytest.raises(
         PackRejected,
-        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2: manifest\.json cannot be read "
+        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f3: manifest\.json cannot be read "
         r"\(No such file or directory\)$",
     ):
         store.rollback(settings)

@@ -64,7 +64,7 @@ def as_the_format_1_portal_left_it(site: Settings) -> dict[str, str]:
                     f"INSERT INTO pages_{language} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                     ("g01-eid", "carte d'identite", "", "", ""),
                 )
-        name = pack.folder.name.removesuffix("-f2")
+        name = pack.folder.name.removesuffix("-f3")
         pack.folder.rename(pack.folder.with_name(name))
         (slots / pack.slot).unlink()
         (slots / pack.slot).symlink_to(f"../versions/{name}")
@@ -130,12 +130,12 @@ def test_refresh_prepares_both_packs_again_and_prunes_the_stale_folders(
     assert out[1].startswith("prepared again previous  passerelle-wallonie 2026.11.1 (fr, nl")
     assert out[2].startswith("for this portal version, in ")
     assert slots(settings) == [
-        ("current", "2026.11.2", f"{old['current']}-f2"),
-        ("previous", "2026.11.1", f"{old['previous']}-f2"),
+        ("current", "2026.11.2", f"{old['current']}-f3"),
+        ("previous", "2026.11.1", f"{old['previous']}-f3"),
     ]
     versions = store.guides_dir(settings) / "versions"
     assert sorted(path.name for path in versions.iterdir()) == sorted(
-        [f"{old['current']}-f2", f"{old['previous']}-f2"]
+        [f"{old['current']}-f3", f"{old['previous']}-f3"]
     )
     assert staging_is_empty(settings)
     current = store.current_pack_dir(settings)
@@ -251,7 +251,7 @@ def test_refresh_killed_midway_leaves_the_old_pack_serving_and_is_done_next_time
     store.refresh(settings)
     assert not staged.exists()
     assert staging_is_empty(settings)
-    assert [name.endswith("-f2") for _, _, name in slots(settings)] == [True, True]
+    assert [name.endswith("-f3") for _, _, name in slots(settings)] == [True, True]
 
 
 @pytest.mark.parametrize("slot", ["current", "previous"])
@@ -272,7 +272,7 @@ def test_an_altered_stored_file_is_refused_by_name_and_its_pack_kept(
     )
     other = "previous" if slot == "current" else "current"
     after = {name: (version, folder) for name, version, folder in slots(settings)}
-    assert after == {slot: before[slot], other: (before[other][0], f"{before[other][1]}-f2")}
+    assert after == {slot: before[slot], other: (before[other][0], f"{before[other][1]}-f3")}
     assert altered.is_dir()
     assert staging_is_empty(settings)
 
@@ -290,7 +290,7 @@ def test_serve_prepares_the_packs_again_before_the_server_runs(
     )
     assert main(["serve", "--config", str(config_file)]) == 0
     assert [[(slot, name[-3:]) for slot, _, name in pair] for pair in served] == [
-        [("current", "-f2"), ("previous", "-f2")]
+        [("current", "-f3"), ("previous", "-f3")]
     ]
     assert "prepared again current   passerelle-wallonie 2026.11.2" in capsys.readouterr().out
 
@@ -325,7 +325,7 @@ def test_installing_the_same_pack_over_one_prepared_by_the_old_portal_keeps_the_
     result = store.install_file(packs.build("2026.11.2"), settings)
     assert result.changed
     assert slots(settings) == [
-        ("current", "2026.11.2", f"{old['current']}-f2"),
+        ("current", "2026.11.2", f"{old['current']}-f3"),
         ("previous", "2026.11.1", old["previous"]),
     ]
 
