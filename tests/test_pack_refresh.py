@@ -6,13 +6,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -24,17 +19,20 @@ from portal.config import Settings
 from portal.guides import store
 from portal.guides.errors import PackRejected
 from portal.guides.library import check_prepared, load_library
-from portal.guides.pack_keys import public_key_text
 from portal.guides.search import search
 from tests.test_guide_packs import (  # noqa: F401 — fixtures
     Packs,
     _flip_byte_in_page,
     config_file,
     packs,
+    served_copy,
     settings,
     signing_key,
     snapshot,
+    staged_by_a_killed_process,
     staging_is_empty,
+    trusting,
+    two_installed_once,
 )
 
 VERSIONS = ("2026.11.1", "2026.11.2")
@@ -73,26 +71,25 @@ def as_the_format_1_portal_left_it(site: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def old_store(tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey) -> Path:  # noqa: F811
-    """Two versions installed (once: prepare takes a while), then left as FORMAT 1 left them."""
-    folder = tmp_path_factory.mktemp("old")
-    site = (
-        Settings()
-        .replace("storage", data_dir=str(folder / "data"))
-        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
+def old_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    signing_key: Ed25519PrivateKey,  # noqa: F811
+    two_installed_once: Path,  # noqa: F811
+) -> Path:
+    """The two versions test_guide_packs installs once, left as FORMAT 1 left them."""
+    site = trusting(tmp_path_factory.mktemp("old") / "data", signing_key)
+    served_copy(two_installed_once, site)
+    assert [pack.manifest.info.version for pack in store.installed_packs(site)] == list(
+        VERSIONS[::-1]
     )
-    built = Packs(folder, signing_key)
-    for version in VERSIONS:
-        store.install_file(built.build(version), site)
     as_the_format_1_portal_left_it(site)
     return store.guides_dir(site)
 
 
 @pytest.fixture
 def stale(settings: Settings, old_store: Path) -> tuple[str, dict[str, str]]:  # noqa: F811
-    """A copy of the old store (its links are relative); its snapshot."""
-    shutil.copytree(old_store, store.guides_dir(settings), symlinks=True)
-    return snapshot(settings)
+    """A copy of the old store; its snapshot."""
+    return served_copy(old_store, settings)
 
 
 def slots(settings: Settings) -> list[tuple[str, str, str]]:  # noqa: F811
@@ -232,21 +229,8 @@ def test_refresh_killed_midway_leaves_the_old_pack_serving_and_is_done_next_time
     config_file: Path,  # noqa: F811
     stale: tuple[str, dict[str, str]],
 ) -> None:
-    marker = tmp_path / "staged"
-    process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_REFRESH, str(config_file), str(marker)],
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while not marker.exists():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        staged = Path(marker.read_text())
-        assert (staged / "guides/g01-eid/fr.md").exists()  # the checked copy
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    staged = staged_by_a_killed_process(KILLED_REFRESH, tmp_path / "staged", str(config_file))
+    assert (staged / "guides/g01-eid/fr.md").exists()  # the checked copy
     assert snapshot(settings) == stale
     store.refresh(settings)
     assert not staged.exists()
