@@ -57,6 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
 
 
 @pytest.fixture(scope="module")
+def site_without_help(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
+    """No [help] table: the strip holds 112 and the information line on public services."""
+    yield from production_server(tmp_path_factory.mktemp("no-help-place"))
+
+
+@pytest.fixture(scope="module")
 def small_phone(browser: Browser) -> Iterator[Page]:
     """One 320 x 640 phone for the module: the pages are read, never kept in between."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -194,3 +200,41 @@ def test_text_at_200_percent_overflows_nothing_to_the_end(
         page.goto(f"{base}/{extra}?lang={language}")
         problems += overflow_at_200_percent(page)
     assert problems == []
+
+
+STRIP_ROWS = """() => {
+  const strip = document.querySelector(".help-strip");
+  const calls = [...strip.querySelectorAll(".help-call")];
+  const lines = [...strip.querySelectorAll(".help-call > span")].filter(
+    (span) => span.getBoundingClientRect().width > 0);
+  const tallest = Math.max(...lines.map((span) => {
+    const height = span.getBoundingClientRect().height;
+    return height / parseFloat(getComputedStyle(span).lineHeight);
+  }));
+  const box = strip.getBoundingClientRect();
+  return {
+    calls: calls.length,
+    tops: [...new Set(calls.map((call) => Math.round(call.getBoundingClientRect().top)))].length,
+    lines: Math.round(tallest * 10) / 10,
+    right: Math.round(Math.max(...calls.map((call) => call.getBoundingClientRect().right))),
+    left: Math.round(Math.min(...calls.map((call) => call.getBoundingClientRect().left))),
+    width: Math.round(box.width),
+  };
+}"""
+"""The help strip's links, how many rows they take, how many text lines its tallest
+words take, and how far they reach."""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_help_strip_without_a_help_place_is_one_line(
+    site_without_help: Visitor, small_phone: Page, language: str
+) -> None:
+    """112 and the information line (1718 "in French", 1719 in German) side by side, each
+    on one line of text, inside a 320 px screen."""
+    small_phone.goto(f"{site_without_help.base}?lang={language}")
+    small_phone.screenshot(path=str(ARTIFACTS / f"help-strip-{language}.png"))
+    rows = small_phone.evaluate(STRIP_ROWS)
+    assert rows["calls"] == 2
+    assert (rows["tops"], rows["lines"]) == (1, 1.0)
+    assert rows["left"] >= 0 and rows["right"] <= SCREEN["width"]
