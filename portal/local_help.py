@@ -30,7 +30,8 @@ def help_line() -> HelpLine:
     text = str(gettext("1718 (in French)"))
     found = NUMBER.search(text)
     number = found.group(0) if found else "1718"
-    return HelpLine(tel_href(number), numbers_html(text, links=False))
+    # Escaped, no <bdi>: the digits stand alone, and a short number reads left-to-right.
+    return HelpLine(tel_href(number), escape(text))
 
 
 def local_help_html(site: SiteSettings, help_: HelpSettings) -> Markup:
