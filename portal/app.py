@@ -20,7 +20,7 @@ from portal.clients import Identify, address_identity, neighbour_identity
 from portal.config import Settings
 from portal.context import Services, services
 from portal.guides.views import guides
-from portal.local_help import local_help_html
+from portal.local_help import help_line, local_help_html
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
 from portal.onboarding.narration import NARRATION_FOLDER, NarrationCache
 from portal.onboarding.path import LearningPaths
@@ -95,6 +95,7 @@ def create_app(
             "internet_down": not found.uplink.is_up(),
             "local_help": local_help_html(found.settings.site, found.settings.help),
             "help_place": found.settings.help,
+            "help_line": None if found.settings.help.place else help_line(),
         }
 
     return app

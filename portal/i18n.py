@@ -15,7 +15,15 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, Domain, format_time, get_locale, ngettext
+from flask_babel import (
+    Babel,
+    Domain,
+    format_date,
+    format_time,
+    get_locale,
+    ngettext,
+    to_user_timezone,
+)
 from markupsafe import Markup
 
 from portal.config import ConfigError, SiteSettings
@@ -113,6 +121,15 @@ def clock_time(epoch: float) -> str:
     village's clocks, timetables and phones (English and Arabic would otherwise say
     "6:45 PM", "6:45 م")."""
     return str(format_time(datetime.fromtimestamp(epoch, UTC), "HH:mm"))
+
+
+def clock_moment(epoch: float, now: float) -> str:
+    """A past moment as clock_time says it, "08:00" when it was today; the day before it,
+    "14 janvier 08:00", when it was not (a clock time alone would say today)."""
+    then, today = (to_user_timezone(datetime.fromtimestamp(t, UTC)) for t in (epoch, now))
+    if then.date() == today.date():
+        return clock_time(epoch)
+    return f"{format_date(then, 'd MMMM')} {clock_time(epoch)}"
 
 
 def duration(minutes: int) -> str:

@@ -6,11 +6,32 @@ per request, so a volunteer's change to portal.toml shows without rebuilding.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from portal.config import HelpSettings, SiteSettings
-from portal.phones import numbers_html, phone_link
+from portal.config_values import NUMBER
+from portal.phones import numbers_html, phone_link, tel_href
+
+
+class HelpLine(NamedTuple):
+    """The Walloon public services' free information line, in the help strip when
+    portal.toml names no help place: what it dials, and its words."""
+
+    href: str
+    words: Markup
+
+
+def help_line() -> HelpLine:
+    """1718, or 1719 in German, with "(in French)" in every language but French and German:
+    the catalogs say which, as they do for the lesson and the guides' help lines."""
+    text = str(gettext("1718 (in French)"))
+    found = NUMBER.search(text)
+    number = found.group(0) if found else "1718"
+    # Escaped, no <bdi>: the digits stand alone, and a short number reads left-to-right.
+    return HelpLine(tel_href(number), escape(text))
 
 
 def local_help_html(site: SiteSettings, help_: HelpSettings) -> Markup:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template
-from flask_babel import format_datetime
 
 from portal.apply import PAGE_STATUS_NAME
 from portal.context import client_mac, services
-from portal.i18n import clock_time, duration
+from portal.i18n import clock_moment, clock_time, duration
 from portal.onboarding.path import RETENTION
 from portal.stats.retention import DAYS_KEPT_MONTHS, HOURS_KEPT_DAYS
 
@@ -46,7 +44,8 @@ def privacy() -> str:
 
 @pages.get("/status")
 def status() -> str:
-    """Is the Internet up, and since when; does this device have access."""
+    """Is the hotspot's Internet up, and since when; is this device online, and until when
+    (or what it still has to do: the short lesson)."""
     found = services()
     mac = client_mac()
     expires = found.book.view.expires_at(mac) if mac else None
@@ -54,9 +53,7 @@ def status() -> str:
     return render_template(
         "status.html",
         internet_up=uplink.up,
-        since=format_datetime(datetime.fromtimestamp(uplink.since, UTC), "short")
-        if uplink.since
-        else None,
+        since=clock_moment(uplink.since, found.book.now()) if uplink.since else None,
         until=None if expires is None else clock_time(expires),
         access_possible=found.book.enforcing,
         settings_status=settings_status(found.settings.data_dir / PAGE_STATUS_NAME),

@@ -18,6 +18,7 @@ from portal.migrations import migrate, schema_version
 from portal.models import database
 from portal.onboarding.lessons import BUNDLED_LESSONS, LessonError, LessonLibrary
 from tests.conftest import fake_identify, make_settings
+from tests.test_gatekeeper import modules_loaded_by
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "portal" / "translations"
 
@@ -25,6 +26,14 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "portal" / "translations
 def test_factory_builds_an_app_with_every_blueprint(app: Flask) -> None:
     assert set(app.blueprints) == {"captive", "onboarding", "speaker", "pages", "guides"}
     assert services_of(app).settings.firewall.backend == "memory"
+
+
+def test_the_web_side_loads_rapidfuzz_only_when_a_word_is_unknown() -> None:
+    """About 4.6 MB in every worker, whose Pi Zero budget leaves under 2 MB: only the
+    "Did you mean …?" of an unknown word may load it (portal.guides.spelling)."""
+    loaded = modules_loaded_by("portal.app", "portal.serving", "portal.guides.views")
+    assert "portal.guides.spelling" in loaded
+    assert {name for name in loaded if name.split(".")[0] == "rapidfuzz"} == set()
 
 
 def test_secrets_are_generated_private_and_kept(settings: Settings) -> None:

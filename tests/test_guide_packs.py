@@ -72,13 +72,18 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Ed25519PrivateKey:
     return load_private_key(private)
 
 
-@pytest.fixture
-def settings(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Settings:
+def trusting(data_dir: Path, key: Ed25519PrivateKey) -> Settings:
+    """Default settings with their data in `data_dir`, trusting packs signed with `key`."""
     return (
         Settings()
-        .replace("storage", data_dir=str(tmp_path / "data"))
-        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
+        .replace("storage", data_dir=str(data_dir))
+        .replace("guides", trusted_keys=(public_key_text(key.public_key()),))
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Settings:
+    return trusting(tmp_path / "data", signing_key)
 
 
 @pytest.fixture
@@ -193,26 +198,67 @@ def snapshot(settings: Settings) -> tuple[str, dict[str, str]]:
     return link, digests
 
 
+def installed_store(folder: Path, key: Ed25519PrivateKey, *versions: str) -> Path:
+    """The guide store of a data dir in `folder` where `versions` were installed in turn."""
+    settings = trusting(folder / "data", key)
+    built = Packs(folder, key)
+    for version in versions:
+        store.install_file(built.build(version), settings)
+    return store.guides_dir(settings)
+
+
+def served_copy(guides: Path, settings: Settings) -> tuple[str, dict[str, str]]:
+    """A copy of the store `guides` (its links are relative) as `settings`' own; its snapshot."""
+    shutil.copytree(guides, store.guides_dir(settings), symlinks=True)
+    return snapshot(settings)
+
+
 @pytest.fixture(scope="module")
 def installed_once(
     tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey
 ) -> Path:
-    """A data dir where version 2026.11.1 was installed (once: prepare takes a while)."""
-    folder = tmp_path_factory.mktemp("installed")
-    settings = (
-        Settings()
-        .replace("storage", data_dir=str(folder / "data"))
-        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
-    )
-    store.install_file(Packs(folder, signing_key).build("2026.11.1"), settings)
-    return store.guides_dir(settings)
+    """A store where version 2026.11.1 was installed (once: prepare takes a while)."""
+    return installed_store(tmp_path_factory.mktemp("installed"), signing_key, "2026.11.1")
 
 
 @pytest.fixture
 def installed(settings: Settings, installed_once: Path) -> tuple[str, dict[str, str]]:
-    """Version 2026.11.1 installed and served (a copy; the links are relative); its snapshot."""
-    shutil.copytree(installed_once, store.guides_dir(settings), symlinks=True)
-    return snapshot(settings)
+    """Version 2026.11.1 installed and served; its snapshot."""
+    return served_copy(installed_once, settings)
+
+
+@pytest.fixture(scope="module")
+def two_installed_once(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey
+) -> Path:
+    """A store where 2026.11.1 then 2026.11.2 were installed: previous and current."""
+    return installed_store(
+        tmp_path_factory.mktemp("two-installed"), signing_key, "2026.11.1", "2026.11.2"
+    )
+
+
+@pytest.fixture
+def two_installed(settings: Settings, two_installed_once: Path) -> tuple[str, dict[str, str]]:
+    """2026.11.2 served, 2026.11.1 kept for rollback; the snapshot of what is served."""
+    return served_copy(two_installed_once, settings)
+
+
+def staged_by_a_killed_process(code: str, marker: Path, *args: str) -> Path:
+    """Runs `code` (given `args` and `marker`), which writes to `marker` the staged folder
+    it is stuck on; kills it there. The folder it had staged."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *args, str(marker)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not marker.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        return Path(marker.read_text())
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
 
 
 def staging_is_empty(settings: Settings) -> bool:
@@ -741,7 +787,7 @@ def test_install_from_a_file_serves_it_and_same_version_again_is_a_no_op(
     assert result.changed
     folder = store.current_pack_dir(settings)
     assert folder is not None and folder.parent == store.guides_dir(settings) / "versions"
-    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2", folder.name)
+    assert re.fullmatch(r"passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f3", folder.name)
     assert (folder / "guides/g01-eid/fr.md").read_bytes() == (
         CONTENT / "guides/g01-eid/fr.md"
     ).read_bytes()
@@ -901,22 +947,11 @@ def test_install_killed_midway_leaves_the_old_pack_serving_and_is_cleaned_next_t
     packs: Packs,
     installed: tuple[str, dict[str, str]],
 ) -> None:
-    marker = tmp_path / "staged"
     new = packs.build("2026.12.1")
-    process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_INSTALL, str(new), str(config_file), str(marker)],
-        cwd=Path(__file__).resolve().parent.parent,
+    staged = staged_by_a_killed_process(
+        KILLED_INSTALL, tmp_path / "staged", str(new), str(config_file)
     )
-    try:
-        deadline = time.monotonic() + 15
-        while not marker.exists():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        staged = Path(marker.read_text())
-        assert (staged / "guides/g01-eid/fr.md").exists()  # verified files staged
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    assert (staged / "guides/g01-eid/fr.md").exists()  # verified files staged
     assert snapshot(settings) == installed
     assert staged.exists()
     store.install_file(new, settings)
@@ -951,15 +986,13 @@ def test_rollback_switches_back_and_forth_and_only_two_versions_are_kept(
 
 
 def test_rollback_refuses_a_previous_pack_it_cannot_read_back(
-    settings: Settings, packs: Packs
+    settings: Settings, two_installed: tuple[str, dict[str, str]]
 ) -> None:
-    for version in ("2026.11.1", "2026.11.2"):
-        store.install_file(packs.build(version), settings)
     previous = store.installed_packs(settings)[1].folder
     (previous / MANIFEST).unlink()
     with pytest.raises(
         PackRejected,
-        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f2: manifest\.json cannot be read "
+        match=r"^passerelle-wallonie-2026\.11\.1-[0-9a-f]{12}-f3: manifest\.json cannot be read "
         r"\(No such file or directory\)$",
     ):
         store.rollback(settings)
@@ -1116,11 +1149,9 @@ ROLLBACK_DAMAGE = {
 
 @pytest.mark.parametrize("how", list(ROLLBACK_DAMAGE))
 def test_rollback_to_a_damaged_previous_pack_is_refused_and_the_current_keeps_serving(
-    how: str, settings: Settings, packs: Packs
+    how: str, settings: Settings, two_installed: tuple[str, dict[str, str]]
 ) -> None:
-    for version in ("2026.11.1", "2026.11.2"):
-        store.install_file(packs.build(version), settings)
-    before = snapshot(settings)
+    before = two_installed
     previous = store.installed_packs(settings)[1].folder
     _damage(previous, how)
     with pytest.raises(PackRejected, match=ROLLBACK_DAMAGE[how]):
@@ -1133,10 +1164,10 @@ def test_rollback_to_a_damaged_previous_pack_is_refused_and_the_current_keeps_se
 
 
 def test_rollback_is_one_rename_so_a_failure_leaves_both_slots_as_they_were(
-    settings: Settings, packs: Packs, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    two_installed: tuple[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for version in ("2026.11.1", "2026.11.2"):
-        store.install_file(packs.build(version), settings)
     renames: list[str] = []
     real_replace = os.replace
 

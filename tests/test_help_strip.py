@@ -1,4 +1,5 @@
-"""The help strip on every page: 112 one tap away, and the help place of portal.toml."""
+"""The help strip on every page: 112 one tap away, and the help place of portal.toml (else
+the free information line on public services, 1718 or 1719)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,38 @@ def test_every_page_offers_112_in_one_tap(client: FlaskClient, path: str) -> Non
     assert re.search(r'<a class="help-call" href="tel:112">.*?Urgence.*?112</bdi>', markup, re.S)
 
 
-def test_without_a_help_place_the_strip_holds_112_alone(client: FlaskClient) -> None:
-    _, markup = strip_of(client, "/?lang=en")
-    assert markup.count("<a ") == 1
-    assert "help-place" not in markup
+LINE = re.compile(r'<a class="help-call help-line" href="(tel:[0-9]+)">([^<]*)</a>')
+
+
+@pytest.mark.parametrize(
+    ("language", "href", "line"),
+    [
+        # French and German speakers call the line in their own language; the others
+        # are told the 1718 answers in French (as the lesson and the guides say).
+        ("fr", "tel:1718", "1718"),
+        ("de", "tel:1719", "1719"),
+        ("nl", "tel:1718", "1718 (in het Frans)"),
+        ("en", "tel:1718", "1718 (in French)"),
+        ("ar", "tel:1718", "1718 (بالفرنسية)"),
+        ("uk", "tel:1718", "1718 (французькою)"),
+        ("tr", "tel:1718", "1718 (Fransızca)"),
+    ],
+)
+def test_without_a_help_place_the_strip_holds_112_and_the_information_line(
+    client: FlaskClient, language: str, href: str, line: str
+) -> None:
+    for path in PAGES:
+        _, markup = strip_of(client, f"{path}?lang={language}")
+        assert markup.count("<a ") == 2
+        assert '<a class="help-call" href="tel:112">' in markup
+        assert LINE.findall(markup) == [(href, line)]
+        assert "help-place" not in markup
+
+
+def test_with_a_help_place_the_strip_holds_no_information_line(helped: FlaskClient) -> None:
+    _, markup = strip_of(helped, "/?lang=en")
+    assert "help-line" not in markup
+    assert "1718" not in markup
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -6,13 +6,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -24,17 +19,20 @@ from portal.config import Settings
 from portal.guides import store
 from portal.guides.errors import PackRejected
 from portal.guides.library import check_prepared, load_library
-from portal.guides.pack_keys import public_key_text
 from portal.guides.search import search
 from tests.test_guide_packs import (  # noqa: F401 — fixtures
     Packs,
     _flip_byte_in_page,
     config_file,
     packs,
+    served_copy,
     settings,
     signing_key,
     snapshot,
+    staged_by_a_killed_process,
     staging_is_empty,
+    trusting,
+    two_installed_once,
 )
 
 VERSIONS = ("2026.11.1", "2026.11.2")
@@ -64,7 +62,7 @@ def as_the_format_1_portal_left_it(site: Settings) -> dict[str, str]:
                     f"INSERT INTO pages_{language} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                     ("g01-eid", "carte d'identite", "", "", ""),
                 )
-        name = pack.folder.name.removesuffix("-f2")
+        name = pack.folder.name.removesuffix("-f3")
         pack.folder.rename(pack.folder.with_name(name))
         (slots / pack.slot).unlink()
         (slots / pack.slot).symlink_to(f"../versions/{name}")
@@ -73,26 +71,25 @@ def as_the_format_1_portal_left_it(site: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def old_store(tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey) -> Path:  # noqa: F811
-    """Two versions installed (once: prepare takes a while), then left as FORMAT 1 left them."""
-    folder = tmp_path_factory.mktemp("old")
-    site = (
-        Settings()
-        .replace("storage", data_dir=str(folder / "data"))
-        .replace("guides", trusted_keys=(public_key_text(signing_key.public_key()),))
+def old_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    signing_key: Ed25519PrivateKey,  # noqa: F811
+    two_installed_once: Path,  # noqa: F811
+) -> Path:
+    """The two versions test_guide_packs installs once, left as FORMAT 1 left them."""
+    site = trusting(tmp_path_factory.mktemp("old") / "data", signing_key)
+    served_copy(two_installed_once, site)
+    assert [pack.manifest.info.version for pack in store.installed_packs(site)] == list(
+        VERSIONS[::-1]
     )
-    built = Packs(folder, signing_key)
-    for version in VERSIONS:
-        store.install_file(built.build(version), site)
     as_the_format_1_portal_left_it(site)
     return store.guides_dir(site)
 
 
 @pytest.fixture
 def stale(settings: Settings, old_store: Path) -> tuple[str, dict[str, str]]:  # noqa: F811
-    """A copy of the old store (its links are relative); its snapshot."""
-    shutil.copytree(old_store, store.guides_dir(settings), symlinks=True)
-    return snapshot(settings)
+    """A copy of the old store; its snapshot."""
+    return served_copy(old_store, settings)
 
 
 def slots(settings: Settings) -> list[tuple[str, str, str]]:  # noqa: F811
@@ -130,12 +127,12 @@ def test_refresh_prepares_both_packs_again_and_prunes_the_stale_folders(
     assert out[1].startswith("prepared again previous  passerelle-wallonie 2026.11.1 (fr, nl")
     assert out[2].startswith("for this portal version, in ")
     assert slots(settings) == [
-        ("current", "2026.11.2", f"{old['current']}-f2"),
-        ("previous", "2026.11.1", f"{old['previous']}-f2"),
+        ("current", "2026.11.2", f"{old['current']}-f3"),
+        ("previous", "2026.11.1", f"{old['previous']}-f3"),
     ]
     versions = store.guides_dir(settings) / "versions"
     assert sorted(path.name for path in versions.iterdir()) == sorted(
-        [f"{old['current']}-f2", f"{old['previous']}-f2"]
+        [f"{old['current']}-f3", f"{old['previous']}-f3"]
     )
     assert staging_is_empty(settings)
     current = store.current_pack_dir(settings)
@@ -232,26 +229,13 @@ def test_refresh_killed_midway_leaves_the_old_pack_serving_and_is_done_next_time
     config_file: Path,  # noqa: F811
     stale: tuple[str, dict[str, str]],
 ) -> None:
-    marker = tmp_path / "staged"
-    process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_REFRESH, str(config_file), str(marker)],
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while not marker.exists():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        staged = Path(marker.read_text())
-        assert (staged / "guides/g01-eid/fr.md").exists()  # the checked copy
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    staged = staged_by_a_killed_process(KILLED_REFRESH, tmp_path / "staged", str(config_file))
+    assert (staged / "guides/g01-eid/fr.md").exists()  # the checked copy
     assert snapshot(settings) == stale
     store.refresh(settings)
     assert not staged.exists()
     assert staging_is_empty(settings)
-    assert [name.endswith("-f2") for _, _, name in slots(settings)] == [True, True]
+    assert [name.endswith("-f3") for _, _, name in slots(settings)] == [True, True]
 
 
 @pytest.mark.parametrize("slot", ["current", "previous"])
@@ -272,7 +256,7 @@ def test_an_altered_stored_file_is_refused_by_name_and_its_pack_kept(
     )
     other = "previous" if slot == "current" else "current"
     after = {name: (version, folder) for name, version, folder in slots(settings)}
-    assert after == {slot: before[slot], other: (before[other][0], f"{before[other][1]}-f2")}
+    assert after == {slot: before[slot], other: (before[other][0], f"{before[other][1]}-f3")}
     assert altered.is_dir()
     assert staging_is_empty(settings)
 
@@ -285,12 +269,13 @@ def test_serve_prepares_the_packs_again_before_the_server_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     served: list[list[tuple[str, str, str]]] = []
+    monkeypatch.setattr("portal.serving.handed_listeners", lambda *_: None)  # binds nothing
     monkeypatch.setattr(
         "portal.serving.PortalServer.run", lambda _server: served.append(slots(settings))
     )
     assert main(["serve", "--config", str(config_file)]) == 0
     assert [[(slot, name[-3:]) for slot, _, name in pair] for pair in served] == [
-        [("current", "-f2"), ("previous", "-f2")]
+        [("current", "-f3"), ("previous", "-f3")]
     ]
     assert "prepared again current   passerelle-wallonie 2026.11.2" in capsys.readouterr().out
 
@@ -306,6 +291,7 @@ def test_serve_starts_when_a_pack_cannot_be_prepared_again(
     assert current is not None
     _flip_byte_in_page(current / "guides/g01-eid/fr.md")
     served: list[bool] = []
+    monkeypatch.setattr("portal.serving.handed_listeners", lambda *_: None)  # binds nothing
     monkeypatch.setattr("portal.serving.PortalServer.run", lambda _server: served.append(True))
     assert main(["serve", "--config", str(config_file)]) == 0
     assert served == [True]
@@ -325,7 +311,7 @@ def test_installing_the_same_pack_over_one_prepared_by_the_old_portal_keeps_the_
     result = store.install_file(packs.build("2026.11.2"), settings)
     assert result.changed
     assert slots(settings) == [
-        ("current", "2026.11.2", f"{old['current']}-f2"),
+        ("current", "2026.11.2", f"{old['current']}-f3"),
         ("previous", "2026.11.1", old["previous"]),
     ]
 

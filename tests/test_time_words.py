@@ -3,32 +3,53 @@ right in every language, the idle cut-off said, "Get more time" only when it hel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
 from portal.context import Services
-from portal.i18n import clock_time, duration
+from portal.i18n import clock_moment, clock_time, duration
 from tests.conftest import FakeClock, complete_onboarding
 
 NNBSP = "\u202f"
+START = 1_800_000_000
+"""The fake clock's start: 08:00 UTC on 15 January 2027, 09:00 in Brussels (CET)."""
 
 
-def test_online_page_says_until_when_in_the_visitors_clock(client: FlaskClient) -> None:
-    # The fake clock starts at 08:00 UTC on 15 January: 09:00 in Brussels, four hours more.
-    complete_onboarding(client, "fr")
-    html = client.get("/online?lang=fr").get_data(as_text=True)
-    assert "Votre accès dure jusqu'à 13:00." in html
-    html = client.get("/online?lang=en").get_data(as_text=True)
-    assert "Your access lasts until 13:00." in html
-    html = client.get("/online?lang=ar").get_data(as_text=True)
-    assert "يدوم اتصالك حتى الساعة 13:00." in html
+@contextmanager
+def speaking(app: Flask, language: str) -> Iterator[None]:
+    """Inside a request, in `language`: what the clock and duration words need."""
+    with app.test_request_context(), force_locale(language):
+        yield
+
+
+def onboarded_page(client: FlaskClient, language: str, path: str) -> str:
+    """The page at `path` in `language`, on a phone that finished the lesson in it."""
+    complete_onboarding(client, language)
+    return client.get(f"{path}?lang={language}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        # Four hours from 09:00 in Brussels.
+        ("fr", "Votre accès dure jusqu'à 13:00."),
+        ("en", "Your access lasts until 13:00."),
+        ("ar", "يدوم اتصالك حتى الساعة 13:00."),
+    ],
+)
+def test_online_page_says_until_when_in_the_visitors_clock(
+    client: FlaskClient, language: str, words: str
+) -> None:
+    assert words in onboarded_page(client, language, "/online")
 
 
 def test_online_page_says_when_access_ends_without_use(client: FlaskClient) -> None:
-    complete_onboarding(client, "de")
-    html = client.get("/online?lang=de").get_data(as_text=True)
+    html = onboarded_page(client, "de", "/online")
     assert "Er endet auch nach 45 Minuten ohne Nutzung." in html
     assert "Sie können dieses Fenster jetzt schließen." in html
 
@@ -53,14 +74,18 @@ def test_more_time_is_not_offered_while_the_firewall_takes_no_grant(
     assert 'data-action="extend"' not in client.get("/online").get_data(as_text=True)
 
 
-def test_finish_privacy_and_status_pages_say_the_same_times(client: FlaskClient) -> None:
-    complete_onboarding(client, "nl")
-    html = client.get("/lesson/onboarding/done?lang=nl").get_data(as_text=True)
-    assert "Uw toegang duurt 4 uur." in html
-    html = client.get("/privacy?lang=nl").get_data(as_text=True)
-    assert "Uw toegang duurt 4 uur. Daarna wissen we deze code." in html
-    html = client.get("/status?lang=nl").get_data(as_text=True)
-    assert "Uw toegang duurt tot 13:00." in html
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/lesson/onboarding/done", "Uw toegang duurt 4 uur."),
+        ("/privacy", "Uw toegang duurt 4 uur. Daarna wissen we deze code."),
+        ("/status", "Uw toegang duurt tot 13:00."),
+    ],
+)
+def test_finish_privacy_and_status_pages_say_the_same_times(
+    client: FlaskClient, path: str, words: str
+) -> None:
+    assert words in onboarded_page(client, "nl", path)
 
 
 @pytest.mark.parametrize(
@@ -90,10 +115,27 @@ def test_finish_privacy_and_status_pages_say_the_same_times(client: FlaskClient)
 def test_durations_take_the_plural_of_each_language(
     app: Flask, language: str, minutes: int, words: str
 ) -> None:
-    with app.test_request_context(), force_locale(language):
+    with speaking(app, language):
         assert duration(minutes) == words
 
 
 def test_clock_time_is_the_brussels_clock_in_summer_too(app: Flask) -> None:
-    with app.test_request_context(), force_locale("de"):
+    with speaking(app, "de"):
         assert clock_time(1_790_000_000) == "16:13"  # 2026-09-21 14:13 UTC, in CEST
+
+
+@pytest.mark.parametrize(
+    ("language", "now", "words"),
+    [
+        ("en", START + 3600, "09:00"),  # today: the clock time alone
+        ("ar", START + 14 * 3600, "09:00"),  # 23:00 in Brussels: still the same day
+        ("en", START + 15 * 3600, "15 January 09:00"),  # past midnight in Brussels
+        ("fr", START + 86400, "15 janvier 09:00"),
+        ("nl", START + 86400, "15 januari 09:00"),
+    ],
+)
+def test_a_past_moment_is_its_clock_time_with_the_day_when_not_today(
+    app: Flask, language: str, now: int, words: str
+) -> None:
+    with speaking(app, language):
+        assert clock_moment(START, now) == words

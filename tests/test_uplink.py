@@ -256,9 +256,61 @@ def test_status_page_in_the_visitors_language(
     complete_onboarding(client, "de")
     set_uplink(client, clock, up=True)
     html = client.get("/status?lang=de").get_data(as_text=True)
-    assert "Das Internet funk\u00adtio\u00adniert." in html
+    assert "Dieses WLAN ist mit dem Internet verbunden." in html
+    assert "Sie sind online." in html
     # Four hours of access from 08:00 UTC (the fake clock): 13:00 on a Brussels clock (CET).
     assert "Ihr Zugang dauert bis 13:00." in html
+
+
+def test_the_status_page_tells_a_device_without_access_what_is_left_to_do(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    """The hotspot's Internet works; this phone is not on it until the short lesson."""
+    set_uplink(client, clock, up=True)
+    html = client.get("/status?lang=en").get_data(as_text=True)
+    assert "This Wi\u2011Fi is connected to the Internet." in html
+    assert "You are online." not in html
+    assert (
+        '<p data-state="not-online">You are not online yet. '
+        "First, a short lesson with pictures. Then you are online.</p>"
+    ) in html
+    assert '<a class="button primary" href="/?lang=en">Get access</a>' in html
+    complete_onboarding(client, "en")
+    html = client.get("/status?lang=en").get_data(as_text=True)
+    assert '<p data-state="online">You are online.</p>' in html
+    assert "not online" not in html
+    assert "Get access" not in html
+
+
+def test_with_the_internet_down_only_a_device_with_access_is_told_it_is_kept(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    set_uplink(client, clock, up=False)
+    html = client.get("/status?lang=en").get_data(as_text=True)
+    assert "Your access is kept" not in html
+    assert "You are not online yet." in html
+    complete_onboarding(client, "en")
+    html = client.get("/status?lang=en").get_data(as_text=True)
+    assert "Your access is kept. It works again when the Internet is back." in html
+
+
+@pytest.mark.parametrize(
+    ("language", "since"),
+    [("en", "Since: 09:00"), ("ar", "منذ: 09:00"), ("fr", "Depuis\u202f: 09:00")],
+)
+def test_since_is_the_brussels_24_hour_clock_in_every_language(
+    client: FlaskClient, clock: FakeClock, language: str, since: str
+) -> None:
+    set_uplink(client, clock, up=True)  # since 08:00 UTC: 09:00 in Brussels (CET)
+    html = client.get(f"/status?lang={language}").get_data(as_text=True)
+    assert f"<p>{since}</p>" in html  # not "9:00 AM", "9:00 ص", nor a date for today
+
+
+def test_since_an_earlier_day_says_the_day_too(client: FlaskClient, clock: FakeClock) -> None:
+    set_uplink(client, clock, up=True)
+    clock.advance(86400)
+    html = client.get("/status?lang=en").get_data(as_text=True)
+    assert "<p>Since: 15 January 09:00</p>" in html
 
 
 def test_each_round_checks_then_points_the_dns_at_the_verdict(

@@ -51,6 +51,10 @@ class GrantBook:
     def _now(self) -> int:
         return int(self._clock())
 
+    def now(self) -> int:
+        """The book's clock (Unix seconds): what its grants' times are counted against."""
+        return self._now()
+
     def give(self, mac: str) -> Grant:
         """Grant access for a full session from now (extends an existing grant)."""
         self.firewall.grant(mac, self.session_seconds)

@@ -19,7 +19,7 @@ from portal.guides.search import INDEX_NAME, index_format
 
 RENDERED = "rendered"
 LIBRARY_FILE = "library.json"
-FORMAT = 2
+FORMAT = 3
 """What `prepare` writes: the pages, library.json and the search index, each stamped with it
 (library.json's "format", the index's user_version). Raised whenever a portal version writes
 them otherwise; the store then prepares the installed packs again (`portal pack refresh`)."""

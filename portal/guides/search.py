@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -41,6 +42,12 @@ ABOUT_COLUMNS = "{title summary tags}"
 
 # What unicode61 keeps as word characters: letters and digits (not "_").
 _WORD = re.compile(r"[^\W_]+")
+# A word as written: with its Arabic harakat and tatweel (marks, to Python's re), which
+# search_form takes out before _WORD cuts the text.
+_WRITTEN_WORD = re.compile(r"(?:[^\W_]|[\u0610-\u061A\u064B-\u065F\u0670\u0640])+")
+SHOWN_WORDS = "shown_words"
+"""The index's table of each language's words as the guides write them (portal.guides.spelling
+shows a suggestion so): one row per indexed word of the language's own script."""
 
 
 # --- Arabic: one written form for what is indexed and what is typed -------------------
@@ -111,8 +118,21 @@ def build_index(
 ) -> None:
     """Write a fresh index at `path` (the version folder's search.sqlite3), stamped with the
     format of what prepare writes (portal.guides.library.FORMAT) as its user_version."""
+    entries = list(entries)
     with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute(f"PRAGMA user_version = {int(prepared_format)}")
+        connection.execute(
+            f"CREATE TABLE {SHOWN_WORDS} (language TEXT, term TEXT, shown TEXT, "
+            "PRIMARY KEY (language, term)) WITHOUT ROWID"
+        )
+        for language in languages:
+            connection.executemany(
+                f"INSERT INTO {SHOWN_WORDS} VALUES (?, ?, ?)",  # noqa: S608 — a constant
+                [
+                    (language, term, shown)
+                    for term, shown in shown_words(e for e in entries if e.language == language)
+                ],
+            )
         for language in languages:
             table = table_name(language)
             connection.execute(
@@ -139,6 +159,47 @@ def build_index(
             connection.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # noqa: S608
 
 
+def shown_words(entries: Iterable[IndexEntry]) -> list[tuple[str, str]]:
+    """(indexed word, the way the pages write it most often) for one language's pages, for
+    the words of the script most of their letters are in: "rente" is shown "Rente", "بطاقه"
+    "بطاقة", "impots" "impôts". A word only the tags hold (a search keyword, often written
+    without its accents on purpose) keeps the tags' spelling. Words of another script (the
+    brand names and addresses in Ukrainian pages) are left out: never suggested."""
+    seen: dict[str, Counter[str]] = defaultdict(Counter)
+    tagged: dict[str, Counter[str]] = defaultdict(Counter)
+    scripts: Counter[str] = Counter()
+    for entry in entries:
+        for text, counts in (
+            (entry.title, seen),
+            (entry.summary, seen),
+            (entry.body, seen),
+            (entry.tags, tagged),
+        ):
+            for written in _WRITTEN_WORD.findall(text):
+                # The form search matches, and as written less the prefixes search drops
+                # (البطاقة is shown بطاقة, as the index holds بطاقه).
+                indexed = _WORD.findall(fold(search_form(written)))
+                if len(indexed) == 1:
+                    counts[indexed[0]][_PREFIX.sub("", written)] += 1
+            if counts is seen:
+                scripts.update(script(char) for char in text if char.isalpha())
+    if not scripts:
+        return []
+    (own, _), *_ = scripts.most_common(1)
+    found = {term: forms.most_common(1)[0][0] for term, forms in tagged.items()}
+    found |= {term: forms.most_common(1)[0][0] for term, forms in seen.items()}
+    return sorted(
+        (term, shown)
+        for term, shown in found.items()
+        if all(script(char) == own for char in term if char.isalpha())
+    )
+
+
+def script(letter: str) -> str:
+    """The script a letter is written in, as Unicode names it: "LATIN", "CYRILLIC", "ARABIC"."""
+    return unicodedata.name(letter, "?").split(" ", 1)[0]
+
+
 def index_format(path: Path) -> int | None:
     """The format stamp of the index at `path` (0 for one made before stamps); None when it
     cannot be read."""
@@ -157,15 +218,36 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_WORDS]
 
 
+def written_words(text: str) -> list[tuple[str, str]]:
+    """The words of a visitor's query, each as typed and in its search form (as `words`
+    gives them, in the same order): ("البطاقة", "بطاقه"), ("Pensoin", "Pensoin")."""
+    pairs: dict[str, str] = {}
+    for written in _WRITTEN_WORD.findall(text[:MAX_QUERY_CHARS]):
+        for word in _WORD.findall(search_form(written)):
+            if len(word) > 1 and word not in pairs:
+                # One search word from one written word: the written one is what it shows.
+                pairs[word] = written if len(_WORD.findall(search_form(written))) == 1 else word
+    return [(written, word) for word, written in pairs.items()][:MAX_WORDS]
+
+
 def fold(word: str) -> str:
-    """A query word as the index holds its words: lower-case, accents removed.
+    """A query word as the index holds its words: lower-case, accents removed from Latin
+    letters.
 
     What the tokenizer does to indexed text (unicode61 remove_diacritics 2), done
     in Python to look words up in the index's vocabulary (portal.guides.spelling).
-    A language's own normalisation (e.g. Arabic letter forms) belongs here.
+    It takes the accents off Latin letters only: Ukrainian й and ї, Arabic ئ and ؤ stay
+    (search_form has folded Arabic's alef forms already on both sides).
     """
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    kept: list[str] = []
+    latin = False  # whether the last letter was Latin: its marks go ("İ".lower() is i + dot)
+    for char in unicodedata.normalize("NFD", word.lower()):
+        if not unicodedata.combining(char):
+            latin = script(char) == "LATIN"
+        elif latin:
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def fts_query(terms: Sequence[str], operator: str = "AND") -> str:

@@ -1,10 +1,13 @@
 """ "Did you mean …?": the nearest indexed words to the words a search did not know.
 
 The vocabulary is the index's own (an fts5vocab table over one language's pages):
-the words exactly as the search matches them, accents removed. It is read once
-per pack version and language (a version folder never changes), so a request
-only compares words. The edit distance (optimal string alignment: a swap of two
-letters, "pensoin", is one edit) comes from rapidfuzz.
+the words exactly as the search matches them, accents removed. A suggestion is one
+of the words of the language's own script, shown as the guides write it ("Rente",
+"impôts", "بطاقة": the index's shown_words, made with it). It is read once per pack
+version and language (a version folder never changes), so a request only compares
+words. The edit distance (optimal string alignment: a swap of two
+letters, "pensoin", is one edit) comes from rapidfuzz, imported only when a word is
+unknown: it holds about 4.6 MB, and a Pi Zero's worker has under 2 MB to spare.
 """
 
 from __future__ import annotations
@@ -16,10 +19,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
-from portal.guides.search import INDEX_NAME, fold, table_name, words
+from portal.guides.search import INDEX_NAME, SHOWN_WORDS, fold, table_name, written_words
 
 MIN_LENGTH = 3
 """Shorter words are left as they are: one edit away from too many others."""
@@ -35,10 +35,13 @@ def allowed_edits(word: str) -> int:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The words of one language's pages, sorted, with the number of pages each is on."""
+    """The words of one language's pages, sorted; the ones a suggestion may be, each with
+    the number of pages it is on and the way the pages write it."""
 
     terms: tuple[str, ...]
     pages: dict[str, int]
+    shown: dict[str, str]
+    """The words a suggestion may be (the language's own script): indexed form → as written."""
 
     def knows(self, word: str) -> bool:
         """Whether the search can match `word` (folded): some indexed word starts with it."""
@@ -50,8 +53,16 @@ class Vocabulary:
         if len(word) < MIN_LENGTH or any(char.isdigit() for char in word):
             # A number one digit off is another number (100 is not 101, the police).
             return None
+        # Here, not at the top: most searches never need it (see the module's docstring).
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         found = process.extract(
-            word, self.terms, scorer=OSA.distance, score_cutoff=allowed_edits(word), limit=None
+            word,
+            tuple(self.shown),
+            scorer=OSA.distance,
+            score_cutoff=allowed_edits(word),
+            limit=None,
         )
         if not found:
             return None
@@ -72,20 +83,28 @@ def load_vocabulary(folder: Path, language: str) -> Vocabulary:
             "CREATE VIRTUAL TABLE temp.vocabulary "
             f"USING fts5vocab(main, {table_name(language)}, 'row')"
         )
-        rows: list[tuple[str, int]] = connection.execute(
-            "SELECT term, doc FROM temp.vocabulary ORDER BY term"
+        rows: list[tuple[str, int, str | None]] = connection.execute(
+            "SELECT vocabulary.term, doc, shown FROM temp.vocabulary "  # noqa: S608 — a constant
+            f"LEFT JOIN {SHOWN_WORDS} ON language = ? AND {SHOWN_WORDS}.term = vocabulary.term "
+            "ORDER BY vocabulary.term",
+            (language,),
         ).fetchall()
-    return Vocabulary(terms=tuple(term for term, _ in rows), pages=dict(rows))
+    return Vocabulary(
+        terms=tuple(term for term, _, _ in rows),
+        pages={term: pages for term, pages, shown in rows if shown is not None},
+        shown={term: shown for term, _, shown in rows if shown is not None},
+    )
 
 
 def suggest(folder: Path, language: str, text: str) -> str | None:
-    """The query with each unknown word replaced by its nearest indexed word.
+    """The query with each unknown word replaced by its nearest indexed word, as the guides
+    write it.
 
     None when every word is known (the search matched them as typed) or none has a
-    near word. Unknown words with no near word are left out of the suggestion.
+    near word. Known words stay as typed; unknown words with no near word are left out.
     """
-    terms = words(text)
-    if not terms:
+    typed = written_words(text)
+    if not typed:
         return None
     try:
         vocabulary = load_vocabulary(folder, language)
@@ -93,10 +112,10 @@ def suggest(folder: Path, language: str, text: str) -> str | None:
         return None
     suggested: list[str] = []
     corrected = False
-    for word in terms:
+    for written, word in typed:
         if vocabulary.knows(fold(word)):
-            suggested.append(word)
+            suggested.append(written)
         elif (near := vocabulary.nearest(fold(word))) is not None:
-            suggested.append(near)
+            suggested.append(vocabulary.shown[near])
             corrected = True
-    return " ".join(suggested) if corrected else None
+    return " ".join(dict.fromkeys(suggested)) if corrected else None

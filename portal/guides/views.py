@@ -118,31 +118,37 @@ def index() -> str | Response:
 def search_page() -> str | Response:
     """Results for ?q=, best first; any text is safe to type.
 
-    With a word the index does not know, a "Did you mean …?" link; with nothing
-    found in the reading language, the results in the pack's default language.
+    With a word the index does not know, a "Did you mean …?" link; with nothing found,
+    the results of that suggestion, else the results in the pack's default language.
+    The heading says which of them the page shows.
     """
     library = library_or_missing()
     language, fallback = _reading(library)
     query = request.args.get("q", "")[:MAX_QUERY_CHARS]
     hits: list[SearchHit] = []
+    corrected: list[SearchHit] = []
     in_default: list[SearchHit] = []
     suggestion = None
     if query.strip():
         services().stats.count("searches")  # how many, never what was asked
         hits = _known(library, search(library.folder, language, query))
         suggestion = suggest(library.folder, language, query)
-        if not hits and language != library.default_language:
+        if not hits and suggestion is not None:
+            corrected = _known(library, search(library.folder, language, suggestion))
+        if not hits and not corrected and language != library.default_language:
             in_default = _known(library, search(library.folder, library.default_language, query))
     return render_template(
         "guides/search.html",
         query=query,
         hits=hits,
         suggestion=suggestion,
+        corrected=corrected,
         in_default=in_default,
         default_language=library.default_language,
         default_name=language_name(library.default_language),
         pictograms={
-            hit.guide_id: library.guides[hit.guide_id].pictogram for hit in hits + in_default
+            hit.guide_id: library.guides[hit.guide_id].pictogram
+            for hit in hits + corrected + in_default
         },
         reading=language,
         fallback=fallback,

@@ -57,6 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
 
 
 @pytest.fixture(scope="module")
+def site_without_help(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Visitor]:
+    """No [help] table: the strip holds 112 and the information line on public services."""
+    yield from production_server(tmp_path_factory.mktemp("no-help-place"))
+
+
+@pytest.fixture(scope="module")
 def small_phone(browser: Browser) -> Iterator[Page]:
     """One 320 x 640 phone for the module: the pages are read, never kept in between."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -194,3 +200,51 @@ def test_text_at_200_percent_overflows_nothing_to_the_end(
         page.goto(f"{base}/{extra}?lang={language}")
         problems += overflow_at_200_percent(page)
     assert problems == []
+
+
+STRIP_ROWS = """() => {
+  const strip = document.querySelector(".help-strip");
+  const calls = [...strip.querySelectorAll(".help-call")];
+  const middles = (call) => {
+    // The middle of each piece of text the call shows.
+    const walker = document.createTreeWalker(call, NodeFilter.SHOW_TEXT);
+    const found = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.getBoundingClientRect().width <= 1) continue;  // read aloud only
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const box of range.getClientRects()) {
+        if (box.width > 1) found.push((box.top + box.bottom) / 2);
+      }
+    }
+    return found;
+  };
+  const lines = (call) => {
+    const sorted = middles(call).sort((a, b) => a - b);
+    return sorted.filter((middle, i) => i === 0 || middle - sorted[i - 1] > 4).length;
+  };
+  return {
+    calls: calls.length,
+    tops: [...new Set(calls.map((call) => Math.round(call.getBoundingClientRect().top)))].length,
+    lines: Math.max(...calls.map(lines)),
+    right: Math.round(Math.max(...calls.map((call) => call.getBoundingClientRect().right))),
+    left: Math.round(Math.min(...calls.map((call) => call.getBoundingClientRect().left))),
+  };
+}"""
+"""The help strip's links, how many rows they take, how many text lines its tallest
+words take, and how far they reach."""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_help_strip_without_a_help_place_is_one_line(
+    site_without_help: Visitor, small_phone: Page, language: str
+) -> None:
+    """112 and the information line (1718 "in French", 1719 in German) side by side, each
+    on one line of text, inside a 320 px screen."""
+    small_phone.goto(f"{site_without_help.base}?lang={language}")
+    small_phone.screenshot(path=str(ARTIFACTS / f"help-strip-{language}.png"))
+    rows = small_phone.evaluate(STRIP_ROWS)
+    assert rows["calls"] == 2
+    assert (rows["tops"], rows["lines"]) == (1, 1)
+    assert rows["left"] >= 0 and rows["right"] <= SCREEN["width"]
