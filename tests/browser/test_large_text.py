@@ -94,12 +94,22 @@ PROBLEMS = """() => {
     }
     return middles;
   };
-  // The widest a line can be where the text is: its part of the page, padding aside (a
-  // picture or a neighbour that crushes the text into a column does not count).
+  // The widest a line can be where the text is: its part of the page, less the padding and
+  // borders of the boxes it sits in (a picture or a neighbour that crushes it does not count).
   const lineWidth = (element) => {
     const region = element.closest("header, aside, main, footer") || document.body;
-    const style = getComputedStyle(region);
-    return region.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    let width = region.clientWidth;
+    for (let box = element; box; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (style.display !== "inline") {
+        width -= parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        if (box !== region) {
+          width -= parseFloat(style.borderLeftWidth) + parseFloat(style.borderRightWidth);
+        }
+      }
+      if (box === region) break;
+    }
+    return width;
   };
   // A word may break after a soft hyphen, a hyphen, a dash or a slash; elsewhere only if
   // the word alone is wider than the widest line there.
@@ -119,7 +129,8 @@ PROBLEMS = """() => {
       for (let i = 0; i < word[0].length; i += 1) {
         range.setStart(text, word.index + i);
         range.setEnd(text, word.index + i + 1);
-        const rect = [...range.getClientRects()].find((found) => found.width > 0);
+        // The last box: a letter after a soft hyphen's break also has the hyphen's.
+        const rect = [...range.getClientRects()].filter((found) => found.width > 0).pop();
         if (!rect) continue;
         wide += rect.width;
         if (previous && rect.top >= previous.rect.bottom - 1
