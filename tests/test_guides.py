@@ -628,7 +628,8 @@ def test_page_weight_is_under_30_kb(reader: FlaskClient, url: str) -> None:
     html = page_text(reader, url)
     total = len(html.encode())
     assets = set(re.findall(r'(?:src|href)="(/(?:static|guides/media)/[^"]+)"', html))
-    assert "/static/portal.css" in assets  # the pictograms and the stylesheet are counted
+    # the pictograms and the stylesheets are counted
+    assert {"/static/portal.css", "/static/guides.css"} <= assets
     for asset in assets:
         answer = reader.get(asset)
         assert answer.status_code == 200, asset
@@ -637,7 +638,7 @@ def test_page_weight_is_under_30_kb(reader: FlaskClient, url: str) -> None:
 
 
 def test_print_stylesheet_shows_only_the_guide_and_its_link_addresses() -> None:
-    css = (Path(__file__).resolve().parent.parent / "portal/static/portal.css").read_text()
+    css = (Path(__file__).resolve().parent.parent / "portal/static/guides.css").read_text()
     printed = css.split("@media print", 1)[1]
     for hidden in ["header.site", "footer.site", ".button", ".guide-search"]:
         assert hidden in printed.split("display: none")[0]
