@@ -166,10 +166,12 @@ def stack(hotspot: Hotspot) -> list[Footprint]:
     ]
 
 
-def measure_profiles(bin_dir: Path, phones: int, parallel: int) -> dict[str, list[Footprint]]:
+def measure_profiles(
+    bin_dir: Path, phones: int, parallel: int, profiles: Sequence[str]
+) -> dict[str, list[Footprint]]:
     measured: dict[str, list[Footprint]] = {}
     with Hotspot(bin_dir, identity="address") as hotspot:
-        for subnet, profile in enumerate(PROFILES, start=2):  # new phones every time
+        for subnet, profile in enumerate(profiles, start=2):  # new phones every time
             hotspot.processes["portal"].stop()
             if housekeeps_in_worker(profile):
                 hotspot.processes["housekeep"].stop()  # as on a Zero 2 W: one copy, the worker's
@@ -187,7 +189,16 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__)
     parser.add_argument("--phones", type=int, default=200, help="phones in each storm")
     parser.add_argument("--parallel", type=int, default=48, help="phones walking at once")
+    parser.add_argument(
+        "--profiles",
+        type=lambda names: names.split(","),
+        default=list(PROFILES),
+        help=f"the profiles to measure, comma-separated (default: {','.join(PROFILES)})",
+    )
     args = parser.parse_args(argv)
+    unknown = [name for name in args.profiles if name not in PROFILES]
+    if unknown:
+        parser.error(f"unknown profile(s): {', '.join(unknown)}; known: {', '.join(PROFILES)}")
     reason = netns_unusable("nft", "dnsmasq", "conntrack", "curl")
     if reason is not None:
         print(f"memory: skipped ({reason})")
@@ -202,7 +213,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"memory: only {online}/{args.phones} phones got online on the demo")
         return 1
     with installed() as portal:
-        measured = measure_profiles(portal.bin, args.phones, args.parallel)
+        measured = measure_profiles(portal.bin, args.phones, args.parallel, args.profiles)
     baseline = total_pss_mb(demo)
     print("  baseline: the demo (master and one worker)", *table(demo), sep="\n")
     verdict = 0
