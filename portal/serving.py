@@ -13,7 +13,7 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gevent.ssl
 from gunicorn.app.base import BaseApplication
@@ -25,10 +25,10 @@ from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
-from portal.housekeeping import Housekeeping, uplink_monitor
+from portal.housekeeping import Housekeeping
 from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
-from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
+from portal.machine import LARGE_PROFILE, SMALL_PROFILE
 from portal.stats.clock import libc
 from portal.stats.keeper import KEEPER_NAME, run_keeper
 from portal.tls import server_context
@@ -56,7 +56,7 @@ def keep_pages_shared(_server: Any, _worker: Any) -> None:
 
 def stop_housekeeping(_server: Any, worker: Any) -> None:
     """Gunicorn's worker_exit hook, in the worker once it has stopped serving: the
-    housekeeping loops it ran (PortalServer's `housekeeping`) end their rounds first."""
+    housekeeping loops it ran (PortalServer's `housekeeping="worker"`) end their rounds first."""
     app = worker.app
     if isinstance(app, PortalServer) and app.chores is not None:
         app.chores.stop()
@@ -106,7 +106,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # restarting (max_requests) never leaves the probes unanswered.
     LARGE_PROFILE: {"workers": 2},
     # Zero 2 W (512 MB): one process (the stack takes some 13 MB less after a join storm,
-    # bench/memory.py), which runs the housekeeping too (portal/machine.py).
+    # bench/memory.py); the statistics keeper runs the housekeeping (portal/machine.py).
     # worker_connections stays: a held connection costs about 20 KB, and fewer would let a
     # few slow guests (16 connections each, by the ruleset) take them all. max_requests
     # stays: a worker's memory does not grow from one join storm to the next. While the one
@@ -166,7 +166,7 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
             for listener in self.LISTENERS:
                 listener.close()  # the keeper serves no page: the port is the workers'
             _name_process(KEEPER_NAME)
-            run_keeper(self.app.settings)
+            run_keeper(self.app.settings, housekeeping=self.app.housekeeping == "keeper")
             status = 0
         except BaseException:
             log.exception("the statistics keeper stopped")
@@ -226,22 +226,21 @@ class KeeperArbiter(Arbiter):  # type: ignore[misc]
 class PortalServer(BaseApplication):  # type: ignore[misc]
     """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork.
 
-    With `housekeeping` (one worker only), the worker runs the housekeeping's loops too,
-    and with `uplink_monitor` the uplink monitor among them: they start with its app and
-    stop when it exits (stop_housekeeping)."""
+    `housekeeping` says where the housekeeping's loops run, if here at all: "worker" (the
+    demo's one worker, whose memory firewall they must share; the upkeep only) starts them
+    with its app and stops them when it exits (stop_housekeeping); "keeper" (the Zero 2 W),
+    the statistics keeper runs them with the uplink monitor, as long as the master lives."""
 
     def __init__(
         self,
         settings: Settings,
         options: dict[str, Any],
         *,
-        housekeeping: bool = False,
-        uplink_monitor: bool = False,
+        housekeeping: Literal["worker", "keeper"] | None = None,
     ) -> None:
         self.settings = settings
         self.options = options
         self.housekeeping = housekeeping
-        self.uplink_monitor = uplink_monitor
         self.chores: Housekeeping | None = None
         """The loops this worker runs, once its app is built."""
         # Read once, here in the master: a worker started later (they are recycled) never
@@ -278,10 +277,8 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> ByListener:
         """The guest portal and the admin pages, each answering on its own listeners."""
         app = create_app(self.settings)
-        if self.housekeeping:
-            book = services_of(app).book
-            monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
-            self.chores = Housekeeping(book, monitor).start()
+        if self.housekeeping == "worker":
+            self.chores = Housekeeping(services_of(app).book).start()
         admin = create_admin_app(self.settings)
         return ByListener(app, admin, self.settings.network.admin_port)
 
@@ -358,7 +355,7 @@ def handed_listeners(settings: Settings, bind: str | list[str] | None) -> list[i
 def demo_options(settings: Settings) -> dict[str, Any]:
     # One worker process: the memory firewall lives in it, so the housekeeping
     # that lets idle devices go must share its memory (PortalServer's
-    # `housekeeping=True` runs it inside the worker).
+    # `housekeeping="worker"` runs it inside the worker).
     return {
         "bind": bind_addresses(settings),
         "workers": 1,
@@ -374,10 +371,9 @@ _SERVES_HTTPS = "the portal's own worker serves HTTPS, by [tls] in portal.toml"
 PINNED = {
     **dict.fromkeys(NOT_OVERRIDDEN, _SERVES_HTTPS),
     "worker_class": _SERVES_HTTPS,
-    "workers": "this profile's one worker runs the housekeeping, which must run once",
 }
 """Why a gunicorn config file may not change a setting (NOT_OVERRIDDEN always; the worker
-class with [tls]; the workers on a profile that houses the housekeeping)."""
+class with [tls])."""
 
 
 def production_options(
@@ -393,8 +389,6 @@ def production_options(
         raise ConfigError("--profile", f"must be one of {names}, not {shown(profile)}")
     options = {**PRODUCTION_OPTIONS, **PROFILES[profile]}
     pinned = [*NOT_OVERRIDDEN, *(["worker_class"] if settings.serves_https else [])]
-    if housekeeps_in_worker(profile):
-        pinned.append("workers")  # every worker would run its own copy of the housekeeping
     if overrides is not None:
         changed = {
             name: value

@@ -7,7 +7,9 @@ SIGTERM, so that it flushes. Workers send it their events as datagrams (portal/s
 every minute it reads the uplink's state file (minutes down), the set's byte counters
 through the gatekeeper (data volume; the devices whose counter moved are devices seen)
 and how many devices have access (the peak). Every `stats.flush_seconds` it writes what it
-holds in one transaction (portal/stats/tally.py).
+holds in one transaction (portal/stats/tally.py). On a Zero 2 W it also runs the
+housekeeping's loops, in threads of its own (portal/machine.py): it is the one process there
+that lives as long as the portal.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from portal import db
+from portal.access.configured import make_book, make_firewall
 from portal.access.firewall import FirewallError, TrafficCounters
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.config import Settings
+from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.models import Grant
 from portal.stats.clock import libc
 from portal.stats.events import MAX_EVENT_BYTES, BadEvent, DeviceEvent, parse_event, socket_path
@@ -224,8 +228,20 @@ def bind_events(path: Path) -> socket.socket:
     return listener
 
 
-def run_keeper(settings: Settings, flush_seconds: float | None = None) -> None:
-    """The keeper process's life: its socket, its readings, its flushes, until SIGTERM."""
+def start_housekeeping(settings: Settings) -> Housekeeping:
+    """The housekeeping's loops, with the uplink monitor, in threads of this process; they
+    wait until the firewall has the grants on record (the restore keeps trying)."""
+    book = make_book(settings, make_firewall(settings))
+    housekeeping = Housekeeping(book, uplink_monitor(settings, book)).start()
+    book.restore_in_background()
+    return housekeeping
+
+
+def run_keeper(
+    settings: Settings, flush_seconds: float | None = None, *, housekeeping: bool = False
+) -> None:
+    """The keeper process's life: its socket, its readings, its flushes, until SIGTERM; with
+    `housekeeping`, the housekeeping's loops too, stopped after the last flush."""
     db.open_database(settings.data_dir)
     traffic = (
         GatekeeperFirewall(settings.firewall.gatekeeper_socket)
@@ -242,9 +258,12 @@ def run_keeper(settings: Settings, flush_seconds: float | None = None) -> None:
     )
     signal.signal(signal.SIGTERM, lambda _signal, _frame: keeper.stop())
     signal.signal(signal.SIGINT, lambda _signal, _frame: keeper.stop())
+    chores = start_housekeeping(settings) if housekeeping else None
     log.info("statistics keeper counting (pid %d)", os.getpid())
     try:
         keeper.serve()
     finally:
         listener.close()
         db.close()
+        if chores is not None:
+            chores.stop()
