@@ -33,12 +33,14 @@ def database_path(data_dir: Path) -> Path:
     return data_dir / DATABASE_FILE
 
 
-def open_database(data_dir: Path) -> None:
-    """Point the deferred database at the data directory (connections open lazily)."""
+def open_database(data_dir: Path, cache_kb: int | None = None) -> None:
+    """Point the deferred database at the data directory (connections open lazily); with
+    `cache_kb`, each connection's page cache holds at most that much (else SQLite's 2 MB)."""
     path = database_path(private_folder(data_dir))
     private_files(path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))
     close()
-    database.init(str(path), pragmas=PRAGMAS)
+    cache = {} if cache_kb is None else {"cache_size": -cache_kb}  # negative: in KiB
+    database.init(str(path), pragmas={**PRAGMAS, **cache})
 
 
 def prepare(data_dir: Path) -> int:

@@ -166,7 +166,7 @@ def test_the_zero2w_keeper_runs_the_housekeeping_and_outlives_the_worker(
         os.kill(worker, signal.SIGTERM)  # recycled, as max_requests does
         wait_for(lambda pid=worker: not running(pid), "the worker's exit", 15)
         # Its successor's restore, which purges too, is over once it answers.
-        wait_for(lambda: probe(visitor)[0] == 204, "the next worker", 15)
+        wait_for(lambda v=visitor: probe(v)[0] == 204, "the next worker", 15)
         assert grants_on_record(data, ran_out) == 1
         assert probe(visitor)[0] == 302  # the grant view reads the book at once
         wait_for(lambda: grants_on_record(data) == 0, "the sweep", SWEEP_SECONDS + 10)

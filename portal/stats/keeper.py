@@ -29,9 +29,9 @@ from portal.access.configured import make_book, make_firewall
 from portal.access.firewall import FirewallError, TrafficCounters
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.config import Settings
+from portal.heap import give_back_memory, one_malloc_arena
 from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.models import Grant
-from portal.stats.clock import libc
 from portal.stats.events import MAX_EVENT_BYTES, BadEvent, DeviceEvent, parse_event, socket_path
 from portal.stats.tally import Tally
 from portal.uplink import read_state, state_path
@@ -47,6 +47,10 @@ portal wakes it some 50 times a second, not once per request, so it takes little
 CPU the workers need (on a loaded two-core machine, a wake-up per event made the start
 page 7 % slower; bench/counting.py). The queue holds far more than 20 ms of events with
 deploy/system/90-passerelle.conf's net.unix.max_dgram_qlen."""
+CACHE_KB = 256
+"""The SQLite page cache of each of the keeper's connections (SQLite's default: 2000 KB).
+A flush touches a few hundred rows of one table; the Zero 2 W's budget counts every page
+the keeper holds."""
 RECEIVE_BUFFER_BYTES = 256 * 1024
 """Room for bursts (a join storm); the kernel also caps a Unix datagram queue at
 net.unix.max_dgram_qlen datagrams, beyond which a worker's event is dropped, never waited on."""
@@ -76,13 +80,6 @@ class TrafficMeter:
                 total += delta
                 moved.append(mac)
         return total, moved
-
-
-def give_back_memory() -> None:
-    """Return to the kernel what the flush's SQLite connection left in malloc's free lists:
-    between two flushes the keeper needs almost none of it (the Zero 2 W's budget)."""
-    with contextlib.suppress(AttributeError, OSError):
-        libc().malloc_trim(0)
 
 
 def devices_with_access(now: float) -> int:
@@ -194,6 +191,7 @@ class Keeper:
                         log.exception("the minute's readings failed")
                     finally:
                         db.close()
+                        give_back_memory()
                 if now >= next_flush:
                     next_flush = now + self._flush_seconds
                     self.flush()
@@ -242,7 +240,8 @@ def run_keeper(
 ) -> None:
     """The keeper process's life: its socket, its readings, its flushes, until SIGTERM; with
     `housekeeping`, the housekeeping's loops too, stopped after the last flush."""
-    db.open_database(settings.data_dir)
+    one_malloc_arena()  # before the housekeeping's threads
+    db.open_database(settings.data_dir, cache_kb=CACHE_KB)
     traffic = (
         GatekeeperFirewall(settings.firewall.gatekeeper_socket)
         if settings.firewall.backend == "nft"
