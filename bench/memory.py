@@ -3,8 +3,8 @@
 The stack is what a Pi runs (tests/integration/hotspot.py builds it in network
 namespaces from the installed wheel): `portal serve` as an unprivileged user (its
 master and every worker), the gatekeeper as root on the real nftables set, and
-`portal housekeep` where the profile leaves the housekeeping to it (pi4; on zero2w the
-statistics keeper runs it, portal/machine.py). The portal is started with each profile of
+`portal housekeep` where the profile leaves the housekeeping to it (pi4; the zero2w
+worker runs it itself, portal/machine.py). The portal is started with each profile of
 portal/serving.py in turn; each time a join storm of phones (each from a loopback address
 of the Pi's own namespace, client_identity = "address") walks the lesson and asks for
 access, then the memory of every process is read from /proc/PID/smaps_rollup. What counts
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.slow_guests import onboard
-from portal.machine import housekeeps_in_keeper
+from portal.machine import housekeeps_in_worker
 from portal.serving import PROFILES
 from tests.install import installed
 from tests.integration.hotspot import PORTAL_ADDRESS, Hotspot, netns_unusable
@@ -176,8 +176,8 @@ def measure_profiles(
     with Hotspot(bin_dir, identity="address") as hotspot:
         for subnet, profile in enumerate(profiles, start=2):  # new phones every time
             hotspot.processes["portal"].stop()
-            if housekeeps_in_keeper(profile):
-                hotspot.processes["housekeep"].stop()  # as on a Zero 2 W: one copy, the keeper's
+            if housekeeps_in_worker(profile):
+                hotspot.processes["housekeep"].stop()  # as on a Zero 2 W: one copy, the worker's
             hotspot.start_portal("--profile", profile)
             online, p95 = storm(hotspot, subnet, phones, parallel)
             print(f"  profile {profile}: {online}/{phones} phones online, p95 {p95:.2f} s")

@@ -276,7 +276,7 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
     )
     narrating = _demo_narration(settings)
     try:
-        PortalServer(settings, options, housekeeping="worker").run()
+        PortalServer(settings, options, housekeeping=True).run()
     finally:
         if narrating is not None and narrating.poll() is None:
             narrating.terminate()
@@ -285,7 +285,7 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from portal.machine import housekeeps_in_keeper, machine_profile
+    from portal.machine import housekeeps_in_worker, machine_profile
     from portal.serving import PortalServer, preflight, production_options
 
     settings = in_force(_settings(args), warn)  # as render-config decided at boot
@@ -295,13 +295,13 @@ def serve(args: argparse.Namespace) -> int:
     overrides = Path(args.gunicorn_config) if args.gunicorn_config else None
     options = production_options(settings, profile, overrides)
     chosen = "as asked" if args.profile else "for this machine's memory"
-    in_keeper = housekeeps_in_keeper(profile)
-    where = "its statistics keeper" if in_keeper else "portal-housekeep"
+    in_worker = housekeeps_in_worker(profile)
+    where = "its worker" if in_worker else "portal-housekeep"
     print(
         f"profile {profile} ({chosen}): {options['workers']} worker(s), housekeeping in {where}",
         flush=True,
     )
-    PortalServer(settings, options, housekeeping="keeper" if in_keeper else None).run()
+    PortalServer(settings, options, housekeeping=in_worker, uplink_monitor=in_worker).run()
     return 0
 
 
@@ -506,8 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_config(command("serve", serve, "run the portal with production gunicorn"))
     sub.add_argument(
         "--profile",
-        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w, whose statistics "
-        "keeper runs the housekeeping too (default: the one for this machine's memory, as "
+        help="the gunicorn settings of a Pi model, by name: pi4 or zero2w, whose one worker "
+        "runs the housekeeping too (default: the one for this machine's memory, as "
         "portal-housekeep.service's condition)",
     )
     sub.add_argument(

@@ -3,12 +3,10 @@ profile `portal serve` picks, and where the housekeeping runs.
 
 One rule, read on the Pi itself at every start: under SMALL_MEMORY_KB of MemTotal it is a
 Zero 2 W (512 MB). There the housekeeping loops (the upkeep of grants and learning paths,
-the uplink monitor) run inside the portal's statistics keeper, the one process the gunicorn
-master forks beside its worker and keeps as long as it lives (portal/stats/keeper.py), since
-a Python process of their own costs 12 MB or more (bench/memory.py); portal-housekeep.service
-does not start there, by a systemd condition written from the same number
-(SEPARATE_HOUSEKEEPING). So exactly one copy of the loops runs on either kind of Pi, whatever
-the number of workers. Nothing here imports the web stack:
+the uplink monitor) run inside the portal's one gunicorn worker, since a Python process of
+their own costs 12 MB or more (bench/memory.py); portal-housekeep.service does not start
+there, by a systemd condition written from the same number (SEPARATE_HOUSEKEEPING). So
+exactly one copy of the loops runs on either kind of Pi. Nothing here imports the web stack:
 rendering the units at boot reads it too.
 """
 
@@ -48,11 +46,11 @@ def machine_profile(meminfo: Path = MEMINFO) -> str:
         return LARGE_PROFILE
 
 
-def housekeeps_in_keeper(profile: str) -> bool:
-    """Does `portal serve` with this profile run the housekeeping in its statistics keeper?"""
+def housekeeps_in_worker(profile: str) -> bool:
+    """Does `portal serve` with this profile run the housekeeping in its one worker?"""
     return profile == SMALL_PROFILE
 
 
 def housekeeping_unit(profile: str) -> str:
     """The systemd unit (without .service) whose process runs the housekeeping."""
-    return "portal" if housekeeps_in_keeper(profile) else "portal-housekeep"
+    return "portal" if housekeeps_in_worker(profile) else "portal-housekeep"

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import logging
 import os
 import runpy
-import select
-import signal
 import socket
-import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import gevent.ssl
 from gunicorn.app.base import BaseApplication
@@ -25,22 +20,14 @@ from portal.app import create_app
 from portal.config import ConfigError, Settings, shown
 from portal.context import services_of
 from portal.guest_worker import HttpsListener
-from portal.housekeeping import Housekeeping
+from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.listeners import ByListener
 from portal.log_privacy import PrivateLogger
-from portal.machine import LARGE_PROFILE, SMALL_PROFILE
-from portal.stats.clock import libc
-from portal.stats.keeper import KEEPER_NAME, run_keeper
+from portal.machine import LARGE_PROFILE, SMALL_PROFILE, housekeeps_in_worker
+from portal.stats.keeper import Keeper, open_keeper
 from portal.tls import server_context
 
 log = logging.getLogger(__name__)
-
-KEEPER_RESTART_SECONDS = 1.0
-"""A keeper that died is forked again after this; after each death within
-KEEPER_SETTLED_SECONDS of its start, twice as long, up to KEEPER_RESTART_MAX_SECONDS."""
-KEEPER_SETTLED_SECONDS = 30.0
-KEEPER_RESTART_MAX_SECONDS = 60.0
-_PR_SET_NAME = 15
 
 
 def keep_pages_shared(_server: Any, _worker: Any) -> None:
@@ -56,10 +43,19 @@ def keep_pages_shared(_server: Any, _worker: Any) -> None:
 
 def stop_housekeeping(_server: Any, worker: Any) -> None:
     """Gunicorn's worker_exit hook, in the worker once it has stopped serving: the
-    housekeeping loops it ran (PortalServer's `housekeeping="worker"`) end their rounds first."""
+    housekeeping loops it ran (PortalServer's `housekeeping`) end their rounds first."""
     app = worker.app
     if isinstance(app, PortalServer) and app.chores is not None:
         app.chores.stop()
+
+
+def forget_the_count(server: Any, _worker: Any) -> None:
+    """Gunicorn's post_fork hook, in each new worker: its copy of the master's keeper (the
+    day's key, sets and socket) is wiped, so no worker holds the key."""
+    keeper = getattr(server, "keeper", None)
+    if keeper is not None:
+        keeper.forget()
+        server.keeper = None
 
 
 EVERY_SERVER: dict[str, Any] = {
@@ -85,6 +81,7 @@ EVERY_SERVER: dict[str, Any] = {
     # (gunicorn's gevent worker); also how long an idle kept-alive connection stays open.
     "keepalive": 5,
     "pre_fork": keep_pages_shared,
+    "post_fork": forget_the_count,
     "worker_exit": stop_housekeeping,
 }
 """What the demo and `portal serve` share: the privacy and trust settings, the serving model."""
@@ -106,7 +103,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # restarting (max_requests) never leaves the probes unanswered.
     LARGE_PROFILE: {"workers": 2},
     # Zero 2 W (512 MB): one process (the stack takes some 13 MB less after a join storm,
-    # bench/memory.py); the statistics keeper runs the housekeeping (portal/machine.py).
+    # bench/memory.py), which runs the housekeeping too (portal/machine.py).
     # worker_connections stays: a held connection costs about 20 KB, and fewer would let a
     # few slow guests (16 connections each, by the ruleset) take them all. max_requests
     # stays: a worker's memory does not grow from one join storm to the next. While the one
@@ -126,121 +123,73 @@ def preflight(settings: Settings) -> None:
     db.close()  # the workers open their own connections after the fork
 
 
-def _name_process(name: bytes) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
-
-
 class KeeperArbiter(Arbiter):  # type: ignore[misc]
-    """Gunicorn's master, which also forks the statistics keeper (portal/stats/keeper.py),
-    forks it again if it dies, and stops it after the workers, with SIGTERM, so it flushes.
+    """Gunicorn's master, which is also the statistics keeper (portal/stats/keeper.py): it
+    takes the workers' events and does the keeper's minute and flush between its waits for
+    signals, and flushes last, after the workers have stopped.
 
-    The master is single-threaded (no control socket), so forking it is safe, and the child
-    shares the master's pages: a keeper costs far less memory than a Python process of its
-    own. The keeper is watched through a pidfd: gunicorn's reaper, a waitpid(-1), may claim
-    its exit first, and a pid alone could by then name another process."""
+    The master is single-threaded (no control socket) and lives as long as the portal: the
+    key and the day's sets outlive every worker, and no process of their own costs memory.
+    Each signal also wakes the keeper's wait, so the master answers it as soon as before."""
 
     def __init__(self, app: PortalServer) -> None:
         super().__init__(app)
-        self.keeper_pid = 0
-        self._keeper_fd = -1
-        self._keeper_started: float | None = None
-        self._keeper_wait = KEEPER_RESTART_SECONDS
-        """When the keeper was last forked; None before the first (after the first workers,
-        so the master's start-up garbage is not the keeper's private copy)."""
+        self.keeper: Keeper | None = None
 
-    def spawn_keeper(self) -> None:
-        self._keeper_started = time.monotonic()
-        gc.collect()
-        gc.freeze()
-        pid = os.fork()
-        if pid:
-            self.keeper_pid = pid
-            self._keeper_fd = os.pidfd_open(pid)
-            self.log.info("statistics keeper started (pid: %s)", pid)
-            return
-        status = 1
-        try:
-            for number in (*self.SIGNALS, signal.SIGCHLD):
-                signal.signal(number, signal.SIG_DFL)
-            for listener in self.LISTENERS:
-                listener.close()  # the keeper serves no page: the port is the workers'
-            _name_process(KEEPER_NAME)
-            run_keeper(self.app.settings, housekeeping=self.app.housekeeping == "keeper")
-            status = 0
-        except BaseException:
-            log.exception("the statistics keeper stopped")
-        finally:
-            os._exit(status)
+    def start(self) -> None:
+        super().start()
+        self.keeper = open_keeper(self.app.settings)
+        self.log.info("statistics keeper counting in the master (pid: %s)", os.getpid())
 
-    def keeper_exited(self) -> bool:
-        """Has the keeper ended (then it is reaped, if gunicorn has not done so)?"""
-        if self._keeper_fd < 0:
-            return True
-        ready, _, _ = select.select([self._keeper_fd], [], [], 0)
-        if not ready:
-            return False
-        with contextlib.suppress(ChildProcessError):
-            os.waitid(os.P_PIDFD, self._keeper_fd, os.WEXITED | os.WNOHANG)
-        os.close(self._keeper_fd)
-        self._keeper_fd, self.keeper_pid = -1, 0
-        return True
+    def signal(self, sig: int, frame: Any) -> None:
+        super().signal(sig, frame)
+        if self.keeper is not None:
+            self.keeper.wake()
 
-    def handle_chld(self) -> None:
-        self.keeper_exited()  # before reap_workers' waitpid(-1) claims it unnamed
-        super().handle_chld()
+    def signal_chld(self, sig: int, frame: Any) -> None:
+        super().signal_chld(sig, frame)
+        if self.keeper is not None:
+            self.keeper.wake()
 
-    def manage_workers(self) -> None:
-        super().manage_workers()
-        if self._keeper_started is None:
-            self.spawn_keeper()
-            return
-        if self.LISTENERS and self.keeper_exited():  # no listeners: the server is stopping
-            lived = time.monotonic() - self._keeper_started
-            if lived < self._keeper_wait:
-                return
-            self.log.warning("statistics keeper ended; starting it again")
-            # One that keeps dying at once (say its socket cannot be made) is not forked,
-            # and logged, every second for ever.
-            settled = lived >= KEEPER_SETTLED_SECONDS + self._keeper_wait
-            self._keeper_wait = (
-                KEEPER_RESTART_SECONDS
-                if settled
-                else min(self._keeper_wait * 2, KEEPER_RESTART_MAX_SECONDS)
-            )
-            self.spawn_keeper()
+    def wait_for_signals(self, timeout: float = 1.0) -> list[int]:
+        if self.keeper is not None:
+            try:
+                self.keeper.turn(timeout)
+            except Exception:  # the master's serving never stops for the statistics
+                log.exception("the statistics keeper's turn failed")
+            timeout = 0
+        signals: list[int] = super().wait_for_signals(timeout)
+        return signals
 
     def stop(self, graceful: bool = True) -> None:
         super().stop(graceful)  # the workers first: the events they send still arrive
-        if self.keeper_exited():
-            return
-        os.kill(self.keeper_pid, signal.SIGTERM)
-        ready, _, _ = select.select([self._keeper_fd], [], [], self.cfg.graceful_timeout)
-        if not ready:
-            self.log.error("statistics keeper did not stop in time; killed")
-            os.kill(self.keeper_pid, signal.SIGKILL)
-            select.select([self._keeper_fd], [], [], 5.0)
-        self.keeper_exited()
+        keeper, self.keeper = self.keeper, None
+        if keeper is not None:
+            try:
+                keeper.finish()
+            finally:
+                keeper.close()
 
 
 class PortalServer(BaseApplication):  # type: ignore[misc]
     """Gunicorn running `create_app(settings)`; the app is built in each worker, after fork.
 
-    `housekeeping` says where the housekeeping's loops run, if here at all: "worker" (the
-    demo's one worker, whose memory firewall they must share; the upkeep only) starts them
-    with its app and stops them when it exits (stop_housekeeping); "keeper" (the Zero 2 W),
-    the statistics keeper runs them with the uplink monitor, as long as the master lives."""
+    With `housekeeping` (one worker only), the worker runs the housekeeping's loops too,
+    and with `uplink_monitor` the uplink monitor among them: they start with its app and
+    stop when it exits (stop_housekeeping)."""
 
     def __init__(
         self,
         settings: Settings,
         options: dict[str, Any],
         *,
-        housekeeping: Literal["worker", "keeper"] | None = None,
+        housekeeping: bool = False,
+        uplink_monitor: bool = False,
     ) -> None:
         self.settings = settings
         self.options = options
         self.housekeeping = housekeeping
+        self.uplink_monitor = uplink_monitor
         self.chores: Housekeeping | None = None
         """The loops this worker runs, once its app is built."""
         # Read once, here in the master: a worker started later (they are recycled) never
@@ -277,8 +226,10 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> ByListener:
         """The guest portal and the admin pages, each answering on its own listeners."""
         app = create_app(self.settings)
-        if self.housekeeping == "worker":
-            self.chores = Housekeeping(services_of(app).book).start()
+        if self.housekeeping:
+            book = services_of(app).book
+            monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
+            self.chores = Housekeeping(book, monitor).start()
         admin = create_admin_app(self.settings)
         return ByListener(app, admin, self.settings.network.admin_port)
 
@@ -355,7 +306,7 @@ def handed_listeners(settings: Settings, bind: str | list[str] | None) -> list[i
 def demo_options(settings: Settings) -> dict[str, Any]:
     # One worker process: the memory firewall lives in it, so the housekeeping
     # that lets idle devices go must share its memory (PortalServer's
-    # `housekeeping="worker"` runs it inside the worker).
+    # `housekeeping=True` runs it inside the worker).
     return {
         "bind": bind_addresses(settings),
         "workers": 1,
@@ -371,9 +322,11 @@ _SERVES_HTTPS = "the portal's own worker serves HTTPS, by [tls] in portal.toml"
 PINNED = {
     **dict.fromkeys(NOT_OVERRIDDEN, _SERVES_HTTPS),
     "worker_class": _SERVES_HTTPS,
+    "workers": "this profile's one worker runs the housekeeping, which must run once",
+    "post_fork": "each worker wipes its copy of the statistics key there",
 }
 """Why a gunicorn config file may not change a setting (NOT_OVERRIDDEN always; the worker
-class with [tls])."""
+class with [tls]; the workers on a profile that houses the housekeeping)."""
 
 
 def production_options(
@@ -388,7 +341,13 @@ def production_options(
         names = ", ".join(PROFILES)
         raise ConfigError("--profile", f"must be one of {names}, not {shown(profile)}")
     options = {**PRODUCTION_OPTIONS, **PROFILES[profile]}
-    pinned = [*NOT_OVERRIDDEN, *(["worker_class"] if settings.serves_https else [])]
+    pinned = [
+        *NOT_OVERRIDDEN,
+        "post_fork",
+        *(["worker_class"] if settings.serves_https else []),
+    ]
+    if housekeeps_in_worker(profile):
+        pinned.append("workers")  # every worker would run its own copy of the housekeeping
     if overrides is not None:
         changed = {
             name: value

@@ -8,6 +8,7 @@ import hmac
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -140,6 +141,20 @@ def test_midnight_wipes_the_key_and_empties_the_day_set(database: Path) -> None:
     assert tally._day is not None and tally._day.start == "2026-12-04"
     assert digest not in tally._day.seen  # the same MAC has another digest today
     assert len(tally._day.seen) == 1
+
+
+def test_a_forked_copy_forgets_the_key_the_sets_and_the_counts(database: Path) -> None:
+    """What a gunicorn worker does with the copy of the master's keeper it was forked with."""
+    tally = Tally(FakeClock(AFTERNOON), synced)
+    tally.count("visits", "nl", PHONE_MAC)
+    key, day = tally._key, tally._day
+    assert day is not None and len(day.seen) == 1
+    tally.forget()
+    assert bytes(key) == bytes(32)  # wiped in place
+    assert day.seen == set()
+    assert tally.pending() == 0
+    assert tally.flush() == 0
+    assert stored("visits", label="nl") == {}
 
 
 def test_a_crash_loses_the_unflushed_counts_and_never_counts_one_twice(database: Path) -> None:
@@ -381,6 +396,28 @@ def test_the_keeper_takes_events_and_flushes_when_stopped(tmp_path: Path, databa
         assert not serving.is_alive()
     assert stored("visits", label="nl") == {("2026-12-03", 1): 2}
     assert stored("devices") == {("2026-12-03", 1): 2}
+
+
+def test_a_keeper_turn_returns_when_woken_and_takes_what_came(
+    tmp_path: Path, database: Path
+) -> None:
+    """How gunicorn's master runs the keeper between its waits for signals."""
+    with bind_events(tmp_path / "stats.sock") as listener:
+        keeper = Keeper(
+            Tally(FakeClock(AFTERNOON), synced),
+            listener,
+            flush_seconds=300,
+            uplink_file=tmp_path / "uplink.json",
+        )
+        keeper.wake()  # a signal came
+        started = time.monotonic()
+        keeper.turn(30)
+        assert time.monotonic() - started < 5  # at once, not in 30 s
+        EventSender(tmp_path / "stats.sock").count("visits", "nl", PHONE_MAC)
+        keeper.turn(30)
+        assert keeper.tally.pending() > 0
+        keeper.finish()
+    assert stored("visits", label="nl") == {("2026-12-03", 1): 1}
 
 
 # --- the gatekeeper's counters ---

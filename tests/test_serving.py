@@ -19,18 +19,10 @@ import pytest
 
 from portal.config import ConfigError, Settings
 from portal.housekeeping import SWEEP_SECONDS
-from portal.machine import housekeeping_unit, housekeeps_in_keeper, machine_profile, profile_for
+from portal.machine import housekeeping_unit, housekeeps_in_worker, machine_profile, profile_for
 from portal.serving import production_options
 from tests.integration.processes import process_stats, wait_for
-from tests.live import (
-    ROOT,
-    Visitor,
-    child_pids,
-    demo_server,
-    keeper_pids,
-    probe,
-    production_server,
-)
+from tests.live import ROOT, Visitor, child_pids, demo_server, probe, production_server
 from tests.walker import go_online
 
 PROBE_HOST = "connectivitycheck.gstatic.com"
@@ -73,7 +65,7 @@ def test_the_gunicorn_profile_and_the_housekeepings_home_follow_the_machines_mem
     assert chosen == profile
     assert production_options(settings, chosen)["workers"] == workers
     assert housekeeping_unit(chosen) == housekeeping
-    assert housekeeps_in_keeper(chosen) is (housekeeping == "portal")
+    assert housekeeps_in_worker(chosen) is (housekeeping == "portal")
 
 
 def test_a_machine_that_does_not_say_its_memory_gets_the_pi4_profile(tmp_path: Path) -> None:
@@ -90,14 +82,25 @@ def test_a_gunicorn_config_file_changes_the_profiles_settings(
     assert (options["workers"], options["worker_connections"], options["timeout"]) == (3, 200, 30)
 
 
-def test_a_gunicorn_config_file_may_give_the_zero2w_profile_more_workers(
+def test_a_gunicorn_config_file_cannot_give_the_zero2w_profile_more_workers(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """Its housekeeping runs in the one statistics keeper, whatever the number of workers."""
+    """Each worker would run its own copy of the housekeeping."""
     overrides = tmp_path / "gunicorn.conf.py"
     overrides.write_text("workers = 2\nworker_connections = 200\n", encoding="utf-8")
-    options = production_options(settings, "zero2w", overrides)
-    assert (options["workers"], options["worker_connections"]) == (2, 200)
+    with pytest.raises(ConfigError, match=r"gunicorn.conf.py: workers: cannot be set here: "):
+        production_options(settings, "zero2w", overrides)
+    overrides.write_text("workers = 1\nworker_connections = 200\n", encoding="utf-8")
+    assert production_options(settings, "zero2w", overrides)["worker_connections"] == 200
+
+
+def test_a_gunicorn_config_file_cannot_keep_the_workers_from_wiping_the_statistics_key(
+    settings: Settings, tmp_path: Path
+) -> None:
+    overrides = tmp_path / "gunicorn.conf.py"
+    overrides.write_text("def post_fork(server, worker):\n    pass\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gunicorn.conf.py: post_fork: cannot be set here: "):
+        production_options(settings, "pi4", overrides)
 
 
 def test_an_unknown_profile_is_refused_by_name(settings: Settings) -> None:
@@ -109,7 +112,7 @@ def test_serve_with_the_zero2w_profile_runs_one_worker(tmp_path: Path) -> None:
     for visitor in production_server(tmp_path, "--profile", "zero2w"):
         time.sleep(1)  # a second worker, were there one, would have started by now
         assert len(child_pids(visitor.server_pid)) == 1
-        said = b"profile zero2w (as asked): 1 worker(s), housekeeping in its statistics keeper"
+        said = b"profile zero2w (as asked): 1 worker(s), housekeeping in its worker"
         assert said in visitor.server_output()
         status, _, _ = probe(visitor)
         assert status == 302
@@ -149,34 +152,28 @@ def running(pid: int) -> bool:
     return any(each == pid and fields[0] != "Z" for each, fields in process_stats())
 
 
-def test_the_zero2w_keeper_runs_the_housekeeping_and_outlives_the_worker(
+def test_the_zero2w_worker_runs_the_housekeeping_and_stops_it_with_itself(
     tmp_path: Path, uplink_target: str
 ) -> None:
-    """On a Zero 2 W nothing runs beside the portal: its statistics keeper publishes the
-    uplink verdict and lets a grant that ran out go from the book (the restore at start,
-    which purges too, is over by then), also once the worker it started beside is gone.
-    SIGTERM ends the loops with the keeper."""
+    """On a Zero 2 W nothing runs beside the portal: its one worker publishes the uplink
+    verdict and lets a grant that ran out go from the book (the restore at start, which
+    purges too, is over by then). SIGTERM ends the loops with the worker."""
     data = tmp_path / "data"
     for visitor in production_server(tmp_path, "--profile", "zero2w", uplink=uplink_target):
         wait_for(lambda: uplink_verdict(data) is True, "the uplink verdict", 10)
         go_online(visitor, "en")
         assert probe(visitor)[0] == 204
         ran_out = 'UPDATE "grant" SET expires_at = 1'  # long ago
-        [worker] = child_pids(visitor.server_pid)
-        os.kill(worker, signal.SIGTERM)  # recycled, as max_requests does
-        wait_for(lambda pid=worker: not running(pid), "the worker's exit", 15)
-        # Its successor's restore, which purges too, is over once it answers.
-        wait_for(lambda v=visitor: probe(v)[0] == 204, "the next worker", 15)
         assert grants_on_record(data, ran_out) == 1
         assert probe(visitor)[0] == 302  # the grant view reads the book at once
         wait_for(lambda: grants_on_record(data) == 0, "the sweep", SWEEP_SECONDS + 10)
-        [keeper] = keeper_pids(visitor.server_pid)
+        [worker] = child_pids(visitor.server_pid)
         os.kill(visitor.server_pid, signal.SIGTERM)
-        # The workers first, then the keeper: its last flush, then its loops' rounds.
-        took = wait_for(lambda pid=keeper: not running(pid), "the keeper's exit", 20)
-        assert took < 10
+        # No request is open: the worker stops at its next tick (1 s), then its loops.
+        took = wait_for(lambda pid=worker: not running(pid), "the worker's exit", 15)
+        assert took < 5
         said = visitor.server_output()
-        assert b"statistics keeper did not stop in time" not in said
+        assert b"Exception during worker exit" not in said  # stop_housekeeping's failure
         assert b"housekeeping failed" not in said
 
 
@@ -191,11 +188,11 @@ def tarpit() -> Iterator[str]:
         yield f"127.0.0.1:{listener.getsockname()[1]}"
 
 
-def test_the_zero2w_portal_answers_while_its_uplink_check_hangs(
+def test_the_zero2w_worker_answers_while_its_uplink_check_hangs(
     tmp_path: Path, tarpit: str
 ) -> None:
     """Each check waits 3 s for a connection that never comes; the worker's requests do not
-    (the monitor is a thread of the statistics keeper)."""
+    (the monitor is a greenlet, its socket gevent's)."""
     uplink = (
         f'check_targets = ["{tarpit}"]\ndns_check_name = ""\n'
         "check_interval_seconds = 5\ndown_after_failures = 1"
@@ -221,7 +218,7 @@ def test_the_pi4_workers_leave_the_housekeeping_to_its_own_process(
     data = tmp_path / "data"
     for visitor in production_server(tmp_path, "--profile", "pi4", uplink=uplink_target):
         go_online(visitor, "en")
-        time.sleep(3)  # the zero2w keeper publishes within a second of starting
+        time.sleep(3)  # the zero2w worker publishes within a second of answering
         assert uplink_verdict(data) is None
         assert probe(visitor)[0] == 204
 

@@ -1,15 +1,16 @@
-"""The keeper: the one long-lived process that owns the day's key and sets, and flushes.
+"""The keeper: the one long-lived owner of the day's key and sets, which flushes them.
 
 Gunicorn's workers are recycled (max_requests), and several run at once: none of them can
-hold a day's unique devices. The keeper is forked by gunicorn's master
-(portal.serving.KeeperArbiter), which restarts it if it dies and stops it last, with
-SIGTERM, so that it flushes. Workers send it their events as datagrams (portal/stats/events);
+hold a day's unique devices. The keeper runs in gunicorn's master itself
+(portal.serving.KeeperArbiter), between its waits for signals, and flushes when the master
+stops; a worker forked from the master wipes its copy at once (`Keeper.forget`). A process
+of its own would cost the Zero 2 W's budget some 8 MB of private pages (bench/memory.py).
+Workers send it their events as datagrams (portal/stats/events);
 every minute it reads the uplink's state file (minutes down), the set's byte counters
 through the gatekeeper (data volume; the devices whose counter moved are devices seen)
 and how many devices have access (the peak). Every `stats.flush_seconds` it writes what it
-holds in one transaction (portal/stats/tally.py). On a Zero 2 W it also runs the
-housekeeping's loops, in threads of its own (portal/machine.py): it is the one process there
-that lives as long as the portal.
+holds in one transaction (portal/stats/tally.py); no connection stays open between two
+uses, so none is carried into a worker by a fork.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import selectors
+import select
 import signal
 import socket
 import time
@@ -25,12 +26,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from portal import db
-from portal.access.configured import make_book, make_firewall
 from portal.access.firewall import FirewallError, TrafficCounters
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.config import Settings
 from portal.heap import give_back_memory, one_malloc_arena
-from portal.housekeeping import Housekeeping, uplink_monitor
 from portal.models import Grant
 from portal.stats.events import MAX_EVENT_BYTES, BadEvent, DeviceEvent, parse_event, socket_path
 from portal.stats.tally import Tally
@@ -111,6 +110,8 @@ class Keeper:
         self._clock = clock
         self._monotonic = monotonic
         self._stopping = False
+        self._next_minute: float | None = None
+        self._next_flush: float | None = None
         self._wake_reader, self._wake_writer = socket.socketpair()
         for end in (self._wake_reader, self._wake_writer):
             end.setblocking(False)
@@ -159,44 +160,70 @@ class Keeper:
             db.close()
             give_back_memory()
 
+    def wake(self) -> None:
+        """End the wait of `turn` at once (safe from a signal handler: one byte, no wait)."""
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"\0")
+
     def stop(self) -> None:
         """Flush and end (safe from a signal handler: it only sets a flag and wakes the loop)."""
         self._stopping = True
-        with contextlib.suppress(OSError):
-            self._wake_writer.send(b"\0")
+        self.wake()
+
+    def turn(self, timeout: float) -> None:
+        """Wait at most `timeout` seconds for events (or `wake`), take what came, then the
+        minute's readings and the flush if they are due."""
+        now = self._monotonic()
+        if self._next_minute is None or self._next_flush is None:
+            self._next_minute, self._next_flush = now + MINUTE, now + self._flush_seconds
+        due = min(self._next_minute, self._next_flush)
+        ready, _, _ = select.select(
+            [self._listener, self._wake_reader], [], [], max(0.0, min(timeout, due - now))
+        )
+        if self._wake_reader in ready:
+            with contextlib.suppress(BlockingIOError):
+                self._wake_reader.recv(64)
+        if self._listener in ready:
+            self._drain()
+            time.sleep(COALESCE_SECONDS)
+        now = self._monotonic()
+        if now >= self._next_minute:
+            self._next_minute = now + MINUTE
+            try:
+                self.minute()
+            except Exception:
+                log.exception("the minute's readings failed")
+            finally:
+                db.close()
+                give_back_memory()
+        if now >= self._next_flush:
+            self._next_flush = now + self._flush_seconds
+            self.flush()
 
     def serve(self) -> None:
         """Until `stop`: take events as they come, the minute's readings, the flushes; at the
         end, the events still queued and a last flush."""
-        next_minute = self._monotonic() + MINUTE
-        next_flush = self._monotonic() + self._flush_seconds
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake_reader, selectors.EVENT_READ)
-            while not self._stopping:
-                timeout = max(0.0, min(next_minute, next_flush) - self._monotonic())
-                for key, _ in selector.select(timeout):
-                    if key.fileobj is self._listener:
-                        self._drain()
-                        time.sleep(COALESCE_SECONDS)
-                    else:
-                        with contextlib.suppress(BlockingIOError):
-                            self._wake_reader.recv(64)
-                now = self._monotonic()
-                if now >= next_minute:
-                    next_minute = now + MINUTE
-                    try:
-                        self.minute()
-                    except Exception:
-                        log.exception("the minute's readings failed")
-                    finally:
-                        db.close()
-                        give_back_memory()
-                if now >= next_flush:
-                    next_flush = now + self._flush_seconds
-                    self.flush()
+        while not self._stopping:
+            self.turn(MINUTE)
+        self.finish()
+
+    def finish(self) -> None:
+        """The events still queued and a last flush."""
         self._drain()
         self.flush()
+
+    def close(self) -> None:
+        for end in (self._listener, self._wake_reader, self._wake_writer):
+            end.close()
+        db.close()
+
+    def forget(self) -> None:
+        """In a process forked from the keeper's (a gunicorn worker): wipe this copy of the
+        day's key and sets, close this copy of the sockets. The keeper's own are untouched."""
+        self.tally.forget()
+        self._meter = TrafficMeter()
+        for end in (self._listener, self._wake_reader, self._wake_writer):
+            end.close()
 
     def _drain(self) -> None:
         while True:
@@ -226,43 +253,32 @@ def bind_events(path: Path) -> socket.socket:
     return listener
 
 
-def start_housekeeping(settings: Settings) -> Housekeeping:
-    """The housekeeping's loops, with the uplink monitor, in threads of this process; they
-    wait until the firewall has the grants on record (the restore keeps trying)."""
-    book = make_book(settings, make_firewall(settings))
-    housekeeping = Housekeeping(book, uplink_monitor(settings, book)).start()
-    book.restore_in_background()
-    return housekeeping
-
-
-def run_keeper(
-    settings: Settings, flush_seconds: float | None = None, *, housekeeping: bool = False
-) -> None:
-    """The keeper process's life: its socket, its readings, its flushes, until SIGTERM; with
-    `housekeeping`, the housekeeping's loops too, stopped after the last flush."""
-    one_malloc_arena()  # before the housekeeping's threads
+def open_keeper(settings: Settings, flush_seconds: float | None = None) -> Keeper:
+    """A keeper on its socket in the data directory, counting into a new Tally; its database
+    connections open when it reads or writes, and close after."""
+    one_malloc_arena()
     db.open_database(settings.data_dir, cache_kb=CACHE_KB)
     traffic = (
         GatekeeperFirewall(settings.firewall.gatekeeper_socket)
         if settings.firewall.backend == "nft"
         else None
     )
-    listener = bind_events(socket_path(settings.data_dir))
-    keeper = Keeper(
+    return Keeper(
         Tally(),
-        listener,
+        bind_events(socket_path(settings.data_dir)),
         flush_seconds=flush_seconds or settings.stats.flush_seconds,
         uplink_file=state_path(settings),
         traffic=traffic,
     )
+
+
+def run_keeper(settings: Settings, flush_seconds: float | None = None) -> None:
+    """A keeper process's life: its socket, its readings, its flushes, until SIGTERM."""
+    keeper = open_keeper(settings, flush_seconds)
     signal.signal(signal.SIGTERM, lambda _signal, _frame: keeper.stop())
     signal.signal(signal.SIGINT, lambda _signal, _frame: keeper.stop())
-    chores = start_housekeeping(settings) if housekeeping else None
     log.info("statistics keeper counting (pid %d)", os.getpid())
     try:
         keeper.serve()
     finally:
-        listener.close()
-        db.close()
-        if chores is not None:
-            chores.stop()
+        keeper.close()

@@ -162,6 +162,20 @@ class Tally:
         )
         return int(stored.value) if stored is not None else 0
 
+    def forget(self) -> None:
+        """Wipe the key in place and empty everything held: for a copy of the Tally that a
+        fork left in a process that must not hold it."""
+        with self._lock:
+            for index in range(len(self._key)):
+                self._key[index] = 0
+            for current in (self._day, self._hour):
+                if current is not None:
+                    current.seen.clear()
+            self._day = self._hour = None
+            self._added.clear()
+            self._peaks.clear()
+            self._levels.clear()
+
     # --- the flush ---
 
     def pending(self) -> int:
