@@ -38,7 +38,7 @@ from portal.serving import PROFILES
 from tests.install import installed
 from tests.integration.hotspot import PORTAL_ADDRESS, Hotspot, netns_unusable
 from tests.integration.processes import checkout_script
-from tests.live import child_pids, demo_server, keeper_pids
+from tests.live import child_pids, demo_server
 
 PHONE_SCRIPT = Path(__file__).resolve().parent / "grant_phone.py"
 TARGET_MB = {"pi4": 120.0, "zero2w": 80.0}
@@ -139,8 +139,7 @@ def demo_baseline(phones: int, parallel: int) -> tuple[list[Footprint], int]:
             master = visitor.server_pid
             # Its other child narrates the lessons in the background: not the server.
             workers = sorted(pid for pid in child_pids(master) if cmdline(pid) == cmdline(master))
-            keepers = [footprint("statistics keeper", pid) for pid in sorted(keeper_pids(master))]
-            return [*gunicorn(master, workers), *keepers], crowd.online
+            return gunicorn(master, workers), crowd.online
     raise RuntimeError("the demo did not start")
 
 
@@ -155,15 +154,13 @@ def storm(hotspot: Hotspot, subnet: int, phones: int, parallel: int) -> tuple[in
 
 
 def stack(hotspot: Hotspot) -> list[Footprint]:
-    """Every process of the production stack: the portal's master, workers and statistics
-    keeper, the gatekeeper, the housekeeping process if one runs."""
+    """Every process of the production stack: the portal's master (the statistics keeper
+    too) and workers, the gatekeeper, the housekeeping process if one runs."""
     portal = hotspot.processes["portal"]
     master = portal.popen.pid  # `ip netns exec` and setpriv exec it: the pid is gunicorn's
-    keepers = keeper_pids(master)
-    workers = sorted(pid for pid in portal.members() if pid != master and pid not in keepers)
+    workers = sorted(pid for pid in portal.members() if pid != master)
     return [
         *gunicorn(master, workers),
-        *(footprint("statistics keeper", pid) for pid in sorted(keepers)),
         *(footprint("gatekeeper", pid) for pid in hotspot.processes["gatekeeper"].members()),
         *(footprint("housekeeping", pid) for pid in hotspot.processes["housekeep"].members()),
     ]

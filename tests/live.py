@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from portal.stats.keeper import KEEPER_NAME
 from tests.certificates import Issued
 from tests.integration.processes import process_stats
 from tests.walker import HttpTransport
@@ -68,24 +67,8 @@ def process_name(pid: int) -> str:
 
 
 def child_pids(parent: int) -> set[int]:
-    """The child processes of `parent` but the statistics keeper (a gunicorn master's other
-    children are its workers)."""
-    return {
-        pid
-        for pid, fields in process_stats()
-        if int(fields[1]) == parent and process_name(pid) != KEEPER_NAME.decode()
-    }
-
-
-def keeper_pids(parent: int) -> set[int]:
-    """The statistics keeper `parent` (a gunicorn master) forked, alive (not a zombie)."""
-    return {
-        pid
-        for pid, fields in process_stats()
-        if int(fields[1]) == parent
-        and fields[0] != "Z"
-        and process_name(pid) == KEEPER_NAME.decode()
-    }
+    """The child processes of `parent` (a gunicorn master's are its workers)."""
+    return {pid for pid, fields in process_stats() if int(fields[1]) == parent}
 
 
 def answers(base: str) -> bool:

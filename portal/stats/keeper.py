@@ -37,8 +37,6 @@ from portal.uplink import read_state, state_path
 
 log = logging.getLogger(__name__)
 
-KEEPER_NAME = b"portal-keeper"
-"""The keeper's process name (/proc/PID/comm, what `ps` and `top` show); at most 15 bytes."""
 MINUTE = 60.0
 COALESCE_SECONDS = 0.02
 """After taking what is queued, the keeper lets more arrive before it looks again: a busy
