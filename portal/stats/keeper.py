@@ -48,6 +48,10 @@ CACHE_KB = 256
 """The SQLite page cache of each of the keeper's connections (SQLite's default: 2000 KB).
 A flush touches a few hundred rows of one table; the Zero 2 W's budget counts every page
 the keeper holds."""
+COUNTERS_TIMEOUT_SECONDS = 3.0
+"""The longest the minute's reading of the set's counters waits for the gatekeeper: the
+keeper runs in gunicorn's master, which answers no signal meanwhile (a minute without
+traffic figures is a warning in the log; the peak then comes from the grants on record)."""
 RECEIVE_BUFFER_BYTES = 256 * 1024
 """Room for bursts (a join storm); the kernel also caps a Unix datagram queue at
 net.unix.max_dgram_qlen datagrams, beyond which a worker's event is dropped, never waited on."""
@@ -257,7 +261,7 @@ def open_keeper(settings: Settings, flush_seconds: float | None = None) -> Keepe
     one_malloc_arena()
     db.open_database(settings.data_dir, cache_kb=CACHE_KB)
     traffic = (
-        GatekeeperFirewall(settings.firewall.gatekeeper_socket)
+        GatekeeperFirewall(settings.firewall.gatekeeper_socket, COUNTERS_TIMEOUT_SECONDS)
         if settings.firewall.backend == "nft"
         else None
     )
