@@ -29,7 +29,7 @@ from portal import db
 from portal.access.firewall import FirewallError, TrafficCounters
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.config import Settings
-from portal.heap import give_back_memory, one_malloc_arena
+from portal.heap import give_back_memory
 from portal.models import Grant
 from portal.stats.events import MAX_EVENT_BYTES, BadEvent, DeviceEvent, parse_event, socket_path
 from portal.stats.tally import Tally
@@ -258,7 +258,6 @@ def bind_events(path: Path) -> socket.socket:
 def open_keeper(settings: Settings, flush_seconds: float | None = None) -> Keeper:
     """A keeper on its socket in the data directory, counting into a new Tally; its database
     connections open when it reads or writes, and close after."""
-    one_malloc_arena()
     db.open_database(settings.data_dir, cache_kb=CACHE_KB)
     traffic = (
         GatekeeperFirewall(settings.firewall.gatekeeper_socket, COUNTERS_TIMEOUT_SECONDS)
