@@ -21,12 +21,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from werkzeug.test import EnvironBuilder
 
 from bench import apps
 from bench.harness import LOOPBACK, describe_machine
@@ -53,26 +51,7 @@ class CountsNothing:
 
 
 def _caller(app: Flask) -> Callable[[], None]:
-    environ = EnvironBuilder(
-        path=START_PAGE, headers=[("Host", LOOPBACK)], environ_base={"REMOTE_ADDR": LOOPBACK}
-    ).get_environ()
-    statuses: list[str] = []
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., object]:
-        statuses.append(status)
-        return len
-
-    def call() -> None:
-        body: Iterable[bytes] = app(dict(environ), start_response)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-        if statuses.pop() != "200 OK":
-            raise RuntimeError("the start page did not answer 200")
-
-    return call
+    return apps.wsgi_caller(app, START_PAGE, LOOPBACK, LOOPBACK, expected="200 OK")
 
 
 def _round(call: Callable[[], None], requests: int) -> float:

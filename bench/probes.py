@@ -20,14 +20,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from werkzeug.test import EnvironBuilder
 
 from bench import apps
 from bench.harness import (
@@ -160,24 +158,7 @@ def report(rates: dict[str, list[float]], errors: int) -> bool:
 
 def _wsgi_caller(app: Flask, remote: str) -> Callable[[], None]:
     """One probe request straight into the WSGI app, without a server."""
-    environ = EnvironBuilder(
-        path=PROBE_PATH, headers=[("Host", PROBE_HOST)], environ_base={"REMOTE_ADDR": remote}
-    ).get_environ()
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], object]:
-        return len
-
-    def call() -> None:
-        body: Iterable[bytes] = app(dict(environ), start_response)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-
-    return call
+    return apps.wsgi_caller(app, PROBE_PATH, PROBE_HOST, remote)
 
 
 def _microseconds(call: Callable[[], None], requests: int) -> float:
