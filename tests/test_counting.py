@@ -376,14 +376,19 @@ def test_the_keepers_minute_counts_downtime_traffic_peak_and_active_devices(
     assert stored("devices") == {("2026-12-03", 1): 1}  # MAC_B carried nothing yet
 
 
+def afternoon_keeper(listener: socket.socket, folder: Path) -> Keeper:
+    """A keeper on `listener` whose clock says the afternoon of 3 December (synced)."""
+    return Keeper(
+        Tally(FakeClock(AFTERNOON), synced),
+        listener,
+        flush_seconds=300,
+        uplink_file=folder / "uplink.json",
+    )
+
+
 def test_the_keeper_takes_events_and_flushes_when_stopped(tmp_path: Path, database: Path) -> None:
     with bind_events(tmp_path / "stats.sock") as listener:
-        keeper = Keeper(
-            Tally(FakeClock(AFTERNOON), synced),
-            listener,
-            flush_seconds=300,
-            uplink_file=tmp_path / "uplink.json",
-        )
+        keeper = afternoon_keeper(listener, tmp_path)
         serving = threading.Thread(target=keeper.serve)
         serving.start()
         sender = EventSender(tmp_path / "stats.sock")
@@ -403,12 +408,7 @@ def test_a_keeper_turn_returns_when_woken_and_takes_what_came(
 ) -> None:
     """How gunicorn's master runs the keeper between its waits for signals."""
     with bind_events(tmp_path / "stats.sock") as listener:
-        keeper = Keeper(
-            Tally(FakeClock(AFTERNOON), synced),
-            listener,
-            flush_seconds=300,
-            uplink_file=tmp_path / "uplink.json",
-        )
+        keeper = afternoon_keeper(listener, tmp_path)
         keeper.wake()  # a signal came
         started = time.monotonic()
         keeper.turn(30)
@@ -530,12 +530,7 @@ def test_an_event_that_fails_costs_that_event_only(
     tmp_path: Path, database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with bind_events(tmp_path / "stats.sock") as listener:
-        keeper = Keeper(
-            Tally(FakeClock(AFTERNOON), synced),
-            listener,
-            flush_seconds=300,
-            uplink_file=tmp_path / "uplink.json",
-        )
+        keeper = afternoon_keeper(listener, tmp_path)
         sender = EventSender(tmp_path / "stats.sock")
         sender.count("searches")
         with monkeypatch.context() as patched:
