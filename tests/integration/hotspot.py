@@ -27,7 +27,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -263,6 +263,22 @@ class Hotspot:
 
     def run_in_hotspot(self, argv: Sequence[str], **kwargs: Any) -> str:
         return self.run_in(self.hotspot_ns, argv, **kwargs)
+
+    @contextlib.contextmanager
+    def wifi_input_opened(self, port: int, comment: str) -> Iterator[None]:
+        """The ruleset's wifi_input chain accepts TCP to `port` for the length of the block:
+        one rule, marked `comment`, put first and deleted after by its handle."""
+        rule = f"tcp dport {port} accept comment {comment}"
+        chain = ["inet", "portal", "wifi_input"]
+        self.run_in_hotspot(["nft", "insert", "rule", *chain, *rule.split()])
+        try:
+            yield
+        finally:
+            listed = json.loads(self.run_in_hotspot(["nft", "-j", "-a", "list", "chain", *chain]))
+            for item in listed["nftables"]:
+                if item.get("rule", {}).get("comment") == comment:
+                    handle = str(item["rule"]["handle"])
+                    self.run_in_hotspot(["nft", "delete", "rule", *chain, "handle", handle])
 
     def run_in_upstream(self, argv: Sequence[str], **kwargs: Any) -> str:
         return self.run_in(self.upstream_ns, argv, **kwargs)

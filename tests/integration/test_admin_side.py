@@ -7,7 +7,6 @@ sources refused, tests/test_admin.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,24 +88,10 @@ def test_with_the_ruleset_opened_nothing_on_the_wifi_side_listens_on_the_admin_p
     hotspot: Hotspot,
 ) -> None:
     assert hotspot.listening(hotspot.hotspot_ns, f"0.0.0.0%{UPLINK_INTERFACE}", ADMIN_PORT)
-    rule = f"tcp dport {ADMIN_PORT} accept comment admin-side-test"
-    hotspot.run_in_hotspot(["nft", "insert", "rule", "inet", "portal", "wifi_input", *rule.split()])
-    try:
+    with hotspot.wifi_input_opened(ADMIN_PORT, "admin-side-test"):
         # The socket is bound to the uplink interface: the kernel itself says no.
         outcomes = {
             address: connect(hotspot, hotspot.phones[1].namespace, address, ADMIN_PORT)
             for address in (PORTAL_ADDRESS, UPLINK_ADDRESS)
         }
-    finally:
-        listed = json.loads(
-            hotspot.run_in_hotspot(
-                ["nft", "-j", "-a", "list", "chain", "inet", "portal", "wifi_input"]
-            )
-        )
-        for item in listed["nftables"]:
-            if item.get("rule", {}).get("comment") == "admin-side-test":
-                handle = str(item["rule"]["handle"])
-                hotspot.run_in_hotspot(
-                    ["nft", "delete", "rule", "inet", "portal", "wifi_input", "handle", handle]
-                )
     assert outcomes == {PORTAL_ADDRESS: "refused", UPLINK_ADDRESS: "refused"}

@@ -6,7 +6,6 @@ cut-uplink case is in test_hotspot.py, inside its own cut.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -58,30 +57,20 @@ while True:
 
 
 def test_an_admin_port_open_to_the_wifi_fails_with_its_fix(hotspot: Hotspot) -> None:
-    rule = f"tcp dport {ADMIN_PORT} accept comment doctor-test"
     listener = hotspot.spawn(
         "wifi-side-admin", hotspot.hotspot_ns, [sys.executable, "-c", WIFI_SIDE_LISTENER]
     )
-    hotspot.run_in_hotspot(["nft", "insert", "rule", "inet", "portal", "wifi_input", *rule.split()])
     try:
-        wait_for(
-            lambda: hotspot.listening(hotspot.hotspot_ns, f"{PORTAL_ADDRESS}%wlan0", ADMIN_PORT),
-            "the Wi-Fi side's admin listener",
-        )
-        done = on_a_phone(hotspot)
+        with hotspot.wifi_input_opened(ADMIN_PORT, "doctor-test"):
+            wait_for(
+                lambda: hotspot.listening(
+                    hotspot.hotspot_ns, f"{PORTAL_ADDRESS}%wlan0", ADMIN_PORT
+                ),
+                "the Wi-Fi side's admin listener",
+            )
+            done = on_a_phone(hotspot)
     finally:
         listener.stop()
-        listed = json.loads(
-            hotspot.run_in_hotspot(
-                ["nft", "-j", "-a", "list", "chain", "inet", "portal", "wifi_input"]
-            )
-        )
-        for item in listed["nftables"]:
-            if item.get("rule", {}).get("comment") == "doctor-test":
-                handle = str(item["rule"]["handle"])
-                hotspot.run_in_hotspot(
-                    ["nft", "delete", "rule", "inet", "portal", "wifi_input", "handle", handle]
-                )
     assert done.returncode == 1, done.stdout + done.stderr
     found = doctor_rows(done)
     assert found["admin port"] == ("FAIL", f"{PORTAL_ADDRESS}:{ADMIN_PORT} answers from the Wi-Fi")
