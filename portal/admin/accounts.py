@@ -9,15 +9,14 @@ budget, bench/memory.py). The commands (`portal admin`, apply-config) hash in-pr
 from __future__ import annotations
 
 import json
-import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from peewee import IntegrityError
 
+from portal.admin.apart import apart
 from portal.config_values import account_name, admin_password
 from portal.files import replace_file
 from portal.models import ROLES, Account, writing
@@ -95,35 +94,6 @@ def _verdict(stored: str, password: str) -> str:
     except (VerificationError, InvalidHashError):
         return "no"
     return f"yes {hasher.hash(password)}" if hasher.check_needs_rehash(stored) else "yes"
-
-
-def apart(work: Callable[[str, str], str], *args: str) -> str:
-    """`work(*args)` in a forked child; its answer (a short ASCII line) read back.
-
-    On a Zero 2 W the web is one gevent worker: a hash inside it would stop every guest's
-    page and probe for as long as it runs. A child also takes argon2 away when it exits:
-    the module and its CFFI binding are some 2.4 MB, and glibc would keep the 7 MiB block
-    in the worker's heap after the first checks (measured: +7 MB for good). Under gevent
-    (gunicorn's worker patches os), fork and waitpid let the other greenlets run."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child never returns from here
-        code = 1
-        try:
-            os.close(read_end)
-            os.write(write_end, work(*args).encode("ascii"))  # under PIPE_BUF: one write
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    try:
-        _, status = os.waitpid(pid, 0)
-        answer = os.read(read_end, 4096)
-    finally:
-        os.close(read_end)
-    if status != 0 or not answer:
-        raise RuntimeError("the password check's child process failed")
-    return answer.decode("ascii")
 
 
 def _checked(name: str, role: str | None = None) -> None:

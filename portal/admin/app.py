@@ -56,6 +56,7 @@ MESSAGES = {
     404: _l("We cannot find this page."),
     405: _l("This page cannot be used like that."),
     413: _l("What you sent is too big."),
+    507: _l("The memory card of the hotspot is too full for this."),
 }
 EXPIRED_FORM = _l("This page was open too long. Please try again.")
 BROKEN = _l("Sorry, something broke on our side. Please try again.")
@@ -70,6 +71,9 @@ class AdminServices:
     doctor_report: Path
     roles: dict[str, str]
     """Blueprint name → the least role that may open its views (`serve`)."""
+    body_limits: dict[str, Callable[[], int]]
+    """Endpoint → the largest body it takes, once its account is signed in
+    (`allow_large_body`); every other request's stays under portal/security.py's cap."""
 
 
 def admin_services() -> AdminServices:
@@ -90,6 +94,12 @@ def serve(app: Flask, blueprint: Blueprint, role: str) -> None:
         raise ValueError(f"unknown role {role!r}")
     app.register_blueprint(blueprint, url_prefix=ADMIN_PREFIX + (blueprint.url_prefix or ""))
     admin_services_of(app).roles[blueprint.name] = role
+
+
+def allow_large_body(app: Flask, endpoint: str, limit: Callable[[], int]) -> None:
+    """Let `endpoint` (a form with a file) take a body of up to `limit()` bytes, checked
+    before its form is read: only for an account its blueprint's role allows."""
+    admin_services_of(app).body_limits[endpoint] = limit
 
 
 def admin_services_of(app: Flask) -> AdminServices:
@@ -136,10 +146,12 @@ def create_admin_app(
     doctor_report: Path = DOCTOR_REPORT,
 ) -> Flask:
     """Build the admin app; the account the boot step handed over is filed now."""
+    from portal.admin.packs import UploadRequest, packs, upload_limit
     from portal.admin.views import pages, status_pages
     from portal.stats.views import stats
 
     app = Flask("portal", static_folder="static/admin", static_url_path=f"{ADMIN_PREFIX}/static")
+    app.request_class = UploadRequest
     keys = SiteKeys.load_or_create(settings.data_dir)
     # Its own secret: nothing signed for guests is worth anything here, nor the reverse.
     app.config["SECRET_KEY"] = hmac.new(keys.flask_secret, b"admin", hashlib.sha256).digest()
@@ -165,6 +177,7 @@ def create_admin_app(
         uplink=UplinkStatus(state_path(settings), clock),
         doctor_report=doctor_report,
         roles={},
+        body_limits={},
     )
     wifi_side = None if settings.wifi_network.is_loopback else settings.wifi_network
 
@@ -181,6 +194,8 @@ def create_admin_app(
         if needed is None or not allows(str(account.role), needed):
             abort(403)
         g.account = account
+        if limit := admin_services().body_limits.get(request.endpoint or ""):
+            request.max_content_length = limit()
         return None
 
     security.protect(app, session_forms)
@@ -188,6 +203,8 @@ def create_admin_app(
     serve(app, pages, "commune")
     serve(app, status_pages, "volunteer")
     serve(app, stats, "commune")
+    serve(app, packs, "volunteer")
+    allow_large_body(app, "packs.install", upload_limit)
     app.add_url_rule("/", "front_door", lambda: redirect(url_for("admin.home")))
 
     @app.context_processor
