@@ -8,7 +8,9 @@ import argparse
 import ipaddress
 import logging
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,7 @@ from portal.access.firewall import FirewallError
 from portal.admin.accounts import AccountError
 from portal.apply import BOOT_CONFIG, RENDERED
 from portal.config import CONFIG_ENV, ConfigError, Settings, load_settings
-from portal.datadir import UMASK
+from portal.datadir import UMASK, private_folder
 from portal.guides.errors import PackDeferred, PackRejected
 from portal.guides.pack.problems import PackInvalid
 from portal.guides.pack_cli import BUNDLED_SOURCE, add_pack_commands
@@ -175,6 +177,11 @@ def admin_command(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_ACCOUNT = "demo"
+"""The demo's admin account (a volunteer), with a password made at each start."""
+DEMO_FLUSH_SECONDS = 30
+
+
 def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
     """The embedded default: memory firewall, identity by address, bundled lessons."""
     try:
@@ -190,17 +197,43 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
             "network",
             portal_address=address,
             portal_port=port,
-            # The demo serves no admin pages; keep the admin port out of the way.
+            # The admin pages on the next port, on the portal's address (loopback unless
+            # --host names another): `demo_account` prints how to sign in.
             admin_port=port + 1 if port < 65535 else port - 1,
             admin_address=address,
             portal_hostname="",
             client_identity="address",
         )
         .replace("firewall", backend="memory")
+        # Its own visits reach the statistics dashboard within half a minute.
+        .replace("stats", flush_seconds=DEMO_FLUSH_SECONDS)
         # The demo runs no uplink monitor (the Internet counts as up), so the
         # default check targets stay; data_dir must be absolute (systemd, dnsmasq).
         .replace("storage", data_dir=str(data_dir.resolve()))
     )
+
+
+def demo_account(data_dir: Path) -> str:
+    """Hand the demo's account a new random password, filed as portal.toml's first account
+    is (the admin app takes it when it starts); the password, to print."""
+    from portal.admin.accounts import FirstAccount, hash_password
+
+    password = secrets.token_urlsafe(12)
+    FirstAccount(DEMO_ACCOUNT, "volunteer", hash_password(password)).hand_over(data_dir)
+    return password
+
+
+def _free_port(address: str, wanted: int) -> int:
+    """`wanted` if nothing listens there, else a port the kernel finds free: the demo's
+    admin pages must never keep the demo from starting."""
+    with socket.socket() as trial:
+        trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            trial.bind((address, wanted))
+        except OSError:
+            trial.bind((address, 0))
+        port: int = trial.getsockname()[1]
+        return port
 
 
 def _silent(_line: str) -> None:
@@ -259,13 +292,25 @@ def _run_demo(args: argparse.Namespace, data_dir: Path, throwaway: bool) -> int:
     from portal.serving import PortalServer, demo_options, preflight
 
     settings = demo_settings(args.host, args.port, data_dir)
+    wanted = settings.network
+    settings = settings.replace(
+        "network", admin_port=_free_port(wanted.admin_address, wanted.admin_port)
+    )
+    network = settings.network
+    password = demo_account(private_folder(settings.data_dir))
     preflight(settings)
     settings = install_demo_pack(settings, Path(args.guides))
     options = demo_options(settings)
-    options["bind"] = f"{args.host}:{args.port}"
+    options["bind"] = [
+        f"{args.host}:{args.port}",
+        f"{network.admin_address}:{network.admin_port}",
+    ]
     url = settings.public_url
     print(
         f"Passerelle demo: open {url} in a browser.\n"
+        f"Admin pages (statistics, guide packs, status): "
+        f"http://{network.admin_address}:{network.admin_port}/admin/\n"
+        f"  sign in as {DEMO_ACCOUNT!r} with the password {password!r} (made for this run)\n"
         f"Data directory: {data_dir}{' (deleted on exit)' if throwaway else ''}\n"
         "Try the phone probes (captive before the lesson, online after it):\n"
         f"  curl -i -H 'Host: connectivitycheck.gstatic.com' {url}generate_204\n"
