@@ -22,6 +22,7 @@ from tests.browser.test_accessibility import AXE_OPTIONS, SERIOUS
 from tests.conftest import make_settings
 from tests.stats.conftest import OFFICER
 from tests.stats_year import fill
+from tests.test_admin import VOLUNTEER
 
 LAST_DAY = date(2026, 12, 2)
 SPAN = "from=2026-01-01&to=2026-12-02"
@@ -33,6 +34,7 @@ def stats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(Path(tmp_path_factory.mktemp("stats")) / "data")
     app = create_admin_app(settings)
     add_account(OFFICER[0], "commune", OFFICER[1])
+    add_account(VOLUNTEER[0], "volunteer", VOLUNTEER[1])
     with app.app_context():
         fill(LAST_DAY)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -45,7 +47,20 @@ def stats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def desk(browser: Browser, stats_server: str) -> Iterator[tuple[Page, list[str]]]:
-    """A desk computer's window; bypass_csp only lets axe-core in, console errors are kept."""
+    """The officer at a desk computer."""
+    yield from signed_in(browser, stats_server, OFFICER)
+
+
+@pytest.fixture
+def volunteer_desk(browser: Browser, stats_server: str) -> Iterator[tuple[Page, list[str]]]:
+    yield from signed_in(browser, stats_server, VOLUNTEER)
+
+
+def signed_in(
+    browser: Browser, stats_server: str, account: tuple[str, str]
+) -> Iterator[tuple[Page, list[str]]]:
+    """A desk computer's window, signed in as `account`; bypass_csp only lets axe-core in,
+    console errors are kept."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
@@ -61,9 +76,9 @@ def desk(browser: Browser, stats_server: str) -> Iterator[tuple[Page, list[str]]
 
     page.on("console", keep)
     page.on("response", failed)
-    page.goto(f"{stats_server}/login")  # the officer signs in first, as at the desk
-    page.fill("#name", OFFICER[0])
-    page.fill("#password", OFFICER[1])
+    page.goto(f"{stats_server}/login")  # signing in first, as at the desk
+    page.fill("#name", account[0])
+    page.fill("#password", account[1])
     page.click("button[type=submit]")
     page.wait_for_url(f"{stats_server}/")
     yield page, errors
@@ -122,4 +137,28 @@ def test_the_yearly_report_prints_every_figure(
     )
     assert heights and max(heights) == 0
     page.pdf(path=str(ARTIFACTS / "stats-report-chromium-fr.pdf"), format="A4")
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "ar"])
+def test_the_volunteers_pages_are_accessible_and_a_refused_pack_says_so(
+    stats_server: str, volunteer_desk: tuple[Page, list[str]], language: str, tmp_path: Path
+) -> None:
+    page, errors = volunteer_desk
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    page.goto(f"{stats_server}/status?lang={language}")
+    problems += axe_problems(page, f"{language}-status")
+    page.goto(f"{stats_server}/packs/?lang={language}")
+    problems += axe_problems(page, f"{language}-packs")
+    not_a_pack = tmp_path / "holiday-photos.pack"
+    not_a_pack.write_bytes(b"not a pack at all" * 100)
+    page.set_input_files("#pack", str(not_a_pack))
+    page.click("form[enctype] button[type=submit]")
+    page.wait_for_url(f"{stats_server}/packs/")
+    assert page.locator("[data-outcome=refused][role=alert]").is_visible()
+    page.screenshot(path=str(ARTIFACTS / f"admin-packs-refused-{language}.png"), full_page=True)
+    problems += axe_problems(page, f"{language}-packs-refused")
+    assert problems == []
     assert errors == []
