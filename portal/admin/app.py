@@ -168,7 +168,7 @@ def create_admin_app(
     db.init_app(app, settings.data_dir)
     taken = take_first_account(settings.data_dir)
     if taken:
-        log.warning("admin account %s: its handed-over password is filed", taken)
+        log.info("admin account %s is ready: its password is kept only as a hash", taken)
     i18n.init_babel(app, i18n.PORTAL_CATALOGS, locale_selector=admin_locale)
     app.extensions["passerelle-admin"] = AdminServices(
         settings=settings,
