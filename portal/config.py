@@ -25,6 +25,7 @@ from portal.config_values import (
     admin_password,
     between,
     country_code,
+    data_dir,
     dns_servers,
     epsilon,
     host_ports,
@@ -193,7 +194,7 @@ class WifiSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     data_dir: str = key(
-        "/var/lib/passerelle", "Where the database and generated secrets live.", absolute_path(200)
+        "/var/lib/passerelle", "Where the database and generated secrets live.", data_dir
     )
 
 

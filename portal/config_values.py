@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from portal.guides.pack.names import pack_id_problem
+from portal.stats.events import LONGEST_DATA_DIR, data_dir_problem
 
 SUPPORTED_LANGUAGES = ("fr", "nl", "de", "en", "ar", "uk", "tr")
 
@@ -258,6 +259,12 @@ def absolute_path(
         )
 
     return check
+
+
+def data_dir(value: str) -> str | None:
+    """An absolute path short enough for the statistics socket inside it (its owner,
+    portal/stats/events.py, says how long it may be)."""
+    return data_dir_problem(value) or absolute_path(LONGEST_DATA_DIR)(value)
 
 
 _PUBLIC_KEY = re.compile(r"ed25519:[A-Za-z0-9+/]{43}=")

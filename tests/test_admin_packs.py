@@ -4,6 +4,7 @@ with the pack in use kept, going back to the one before, and the limits around i
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import namedtuple
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from portal.admin.accounts import add_account
 from portal.admin.app import create_admin_app
 from portal.app import create_app
 from portal.config import Settings
-from portal.guides import store
+from portal.guides import render, store
+from portal.guides.errors import PackDeferred, PackRejected, Refusal
 from tests.conftest import FakeClock, fake_identify, phone_client
 from tests.test_admin import COMMUNE, VOLUNTEER, desk, sign_in, token
 from tests.test_guide_packs import Packs, trusting
@@ -266,3 +268,175 @@ def test_an_upload_a_dead_worker_left_is_removed_at_the_next_one(
     os.utime(stale, (two_hours_ago, two_hours_ago))
     upload(volunteer(admin), packs.build("2026.12.1"))
     assert uploads_left(settings) == [".upload-running"]
+
+
+# --- a refusal, in the volunteer's language ------------------------------------------------
+
+REFUSALS = {
+    "format": (
+        "This file is not a guide pack, or it is damaged.",
+        "Ce fichier n\u2019est pas un paquet de guides, ou il est abîmé.",
+    ),
+    "unsigned": (
+        "This pack has no signature. The hotspot installs only signed packs.",
+        "Ce paquet n\u2019a pas de signature. Le point d\u2019accès installe seulement des "
+        "paquets signés.",
+    ),
+    "no_trusted_key": (
+        "The hotspot trusts no key yet, so it installs no pack. Add the publisher&#39;s key to "
+        "trusted_keys in portal.toml.",
+        "Le point d\u2019accès ne connaît encore aucune clé\u202f: il n\u2019installe aucun "
+        "paquet. Ajoutez la clé de l\u2019éditeur à trusted_keys dans portal.toml.",
+    ),
+    "untrusted": (
+        "This pack is signed with a key the hotspot does not trust.",
+        "Ce paquet est signé avec une clé que le point d\u2019accès ne connaît pas.",
+    ),
+    "signature": (
+        "The signature of this pack is wrong. The pack was changed or badly signed.",
+        "La signature de ce paquet est fausse. Le paquet a été modifié ou mal signé.",
+    ),
+    "tampered": (
+        "A file in this pack was changed after it was signed.",
+        "Un fichier de ce paquet a été modifié après la signature.",
+    ),
+    "too_large": (
+        "This pack is too big for the hotspot.",
+        "Ce paquet est trop gros pour le point d\u2019accès.",
+    ),
+    "other_pack": (
+        "This is not the guide pack this hotspot uses.",
+        "Ce n\u2019est pas le paquet de guides de ce point d\u2019accès.",
+    ),
+    "newer_portal": (
+        "This pack needs a newer version of Passerelle. Update the hotspot first.",
+        "Ce paquet demande une version plus récente de Passerelle. Mettez d\u2019abord le point "
+        "d\u2019accès à jour.",
+    ),
+    "unreadable": (
+        "The hotspot could not read the whole file. Send it again.",
+        "Le point d\u2019accès n\u2019a pas pu lire tout le fichier. Envoyez-le encore une fois.",
+    ),
+    "not_prepared": (
+        "The hotspot could not make this pack ready to read.",
+        "Le point d\u2019accès n\u2019a pas pu préparer ce paquet pour la lecture.",
+    ),
+    "no_previous": (
+        "There is no pack before this one to go back to.",
+        "Il n\u2019y a pas de paquet d\u2019avant où revenir.",
+    ),
+    "no_room": (
+        "The memory card of the hotspot is too full for this.",
+        "La carte mémoire du point d\u2019accès est trop pleine pour cela.",
+    ),
+    "busy": (
+        "Another pack is being installed right now.",
+        "Un autre paquet est en train d\u2019être installé.",
+    ),
+}
+"""Every kind of refusal (portal.guides.errors.Refusal): what the page says, en and fr."""
+DETAIL = "signed by an unknown key 'x' (guides.trusted_keys)"
+
+
+def outcome_page(client: FlaskClient, outcome: list[str], language: str) -> str:
+    with client.session_transaction("/admin/packs/") as stored:  # the cookie's path
+        stored["pack_outcome"] = outcome
+    answer = client.get("/admin/packs/", headers={"Accept-Language": language})
+    return answer.get_data(as_text=True).replace("\u00ad", "")  # long words' soft hyphens
+
+
+def test_every_kind_of_refusal_has_its_sentence() -> None:
+    assert set(REFUSALS) == set(Refusal)
+
+
+def test_each_refusal_is_said_in_the_volunteers_language_with_the_detail_apart(
+    admin: Flask,
+) -> None:
+    client = volunteer(admin)
+    for kind, (english, french) in REFUSALS.items():
+        outcome = "deferred" if kind in ("no_room", "busy") else "refused"
+        for language, sentence in (("en", english), ("fr", french)):
+            page = outcome_page(client, [outcome, kind, DETAIL], language)
+            assert f'<p data-refusal="{kind}">{sentence}</p>' in page, (kind, language)
+            assert (
+                '<span lang="en" dir="ltr" data-reason>'
+                "signed by an unknown key &#39;x&#39; (guides.trusted_keys)</span>"
+            ) in page
+        assert "Pour un technicien, en anglais\u202f:" in page
+
+
+def test_no_refusal_shows_english_as_its_main_message_in_another_language(
+    admin: Flask,
+) -> None:
+    client = volunteer(admin)
+    for kind, (english, _french) in REFUSALS.items():
+        for language in ("fr", "nl", "de", "ar", "uk", "tr"):
+            page = outcome_page(client, ["refused", kind, DETAIL], language)
+            main = re.search(rf'<p data-refusal="{kind}">([^<]+)</p>', page)
+            assert main is not None, (kind, language)
+            assert main[1] != english, (kind, language)
+
+
+def test_a_refused_upload_says_why_in_the_volunteers_language(admin: Flask, tmp_path: Path) -> None:
+    stranger = Packs(tmp_path / "stranger", Ed25519PrivateKey.generate())
+    client = volunteer(admin)
+    upload(client, stranger.build("2026.12.1"))
+    page = client.get("/admin/packs/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "<p>Ce paquet a été refusé. Les guides en service restent.</p>" in page
+    assert (
+        '<p data-refusal="untrusted">Ce paquet est signé avec une clé que le point d\u2019accès '
+        "ne connaît pas.</p>"
+    ) in page
+
+
+def test_a_rollback_without_a_pack_before_says_so(
+    admin: Flask, settings: Settings, packs: Packs
+) -> None:
+    store.install_file(packs.build("2026.12.1"), settings)
+    client = volunteer(admin)
+    client.post("/admin/packs/rollback", data={"csrf_token": token(client.get("/admin/packs/"))})
+    page = client.get("/admin/packs/").get_data(as_text=True)
+    assert (
+        '<p data-refusal="no_previous">There is no pack before this one to go back to.</p>'
+    ) in page
+
+
+def test_an_install_while_another_runs_is_deferred_as_busy(
+    admin: Flask, settings: Settings, packs: Packs
+) -> None:
+    pack = packs.build("2026.12.1")
+    client = volunteer(admin)
+    with store._locked(store.guides_dir(settings)):  # another install holds the store
+        upload(client, pack)
+    page = client.get("/admin/packs/").get_data(as_text=True)
+    assert 'data-outcome="deferred"' in page
+    assert '<p data-refusal="busy">Another pack is being installed right now.</p>' in page
+    assert in_use(settings) is None
+
+
+def test_the_installers_other_refusals_have_their_kind(
+    settings: Settings, packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kinds the bad packs of tests/test_guide_packs.py do not reach."""
+    pack = packs.build("2026.12.1")
+    with pytest.raises(PackRejected) as refused:
+        store.install_file(pack, settings.replace("guides", trusted_keys=()))
+    assert refused.value.kind == "no_trusted_key"
+    with pytest.raises(PackRejected) as refused:
+        store.install_file(tmp_path / "gone.pack", settings)
+    assert refused.value.kind == "unreadable"
+
+    def broken(_folder: Path, _settings: Settings) -> None:
+        raise RuntimeError("the index could not be written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(render, "prepare", broken)
+        with pytest.raises(PackRejected) as refused:
+            store.install_file(pack, settings)
+    assert refused.value.kind == "not_prepared"
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda _path: usage(10**9, 10**9, 1000))
+    with pytest.raises(PackDeferred) as deferred:
+        store.install_file(pack, settings)
+    assert deferred.value.kind == "no_room"
+    assert in_use(settings) is None

@@ -279,6 +279,40 @@ def test_replace_validates_like_the_file() -> None:
         Settings().replace("access", session_minutes=1)
 
 
+FITTING_DATA_DIR = (
+    "/media/passerelle/cle-usb-de-la-bibliotheque-communale"
+    "/donnees-du-point-wifi/la-salle-du-village"
+)
+"""96 characters: its stats.sock is 107 bytes, the longest a Unix socket address holds."""
+
+
+def test_data_dir_whose_statistics_socket_just_fits_is_accepted() -> None:
+    settings = parse_settings(f'[storage]\ndata_dir = "{FITTING_DATA_DIR}"')
+    assert settings.data_dir == Path(FITTING_DATA_DIR)
+
+
+def test_data_dir_too_long_for_the_statistics_socket_is_refused_in_one_sentence() -> None:
+    too_long = FITTING_DATA_DIR + "s"
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(f'[storage]\ndata_dir = "{too_long}"')
+    assert caught.value.key == "storage.data_dir"
+    assert str(caught.value).startswith(
+        "storage.data_dir: must be at most 96 characters long (the statistics socket, "
+        "data_dir/stats.sock, must fit in a Unix socket address of at most 107 bytes), got "
+    )
+
+
+def test_check_config_refuses_a_data_dir_too_long_for_the_statistics_socket(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "portal.toml"
+    path.write_text(f'[storage]\ndata_dir = "{FITTING_DATA_DIR}/s"\n', encoding="utf-8")
+    result = run_check_config(path)
+    assert result.returncode == 2
+    assert "storage.data_dir: must be at most 96 characters long" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def run_check_config(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "portal.cli", "check-config", str(path)],

@@ -343,6 +343,17 @@ def test_the_sender_reaches_a_listening_keeper(tmp_path: Path) -> None:
         assert listener.recv(256) == b"count guide_views g01 aa:bb:cc:00:00:23"
 
 
+def test_the_keeper_binds_in_the_longest_data_dir_the_config_allows(tmp_path: Path) -> None:
+    """96 characters of data_dir (portal/config_values.data_dir) leave the kernel's 107 bytes
+    for data_dir/stats.sock; one more and the bind fails as the keeper would at start."""
+    longest = tmp_path / ("d" * (96 - len(str(tmp_path)) - 1))
+    longest.mkdir()
+    assert len(str(longest / "stats.sock")) == 107
+    bind_events(longest / "stats.sock").close()
+    with pytest.raises(OSError, match="too long"):
+        bind_events(Path(f"{longest}x") / "stats.sock")
+
+
 # --- the keeper ---
 
 

@@ -647,24 +647,32 @@ def _flip_byte_in_page(path: Path) -> None:
 
 
 BAD_PACKS = {
-    "flipped-byte": r"'guides/g01-eid/fr\.md': SHA-256 does not match",
-    "wrong-signature": r"wrong signature",
-    "no-signature": r"no signature",
-    "unknown-key": r"signed by an unknown key",
-    "dot-dot-member": r"member '\.\./evil\.md' leaves the pack folder",
-    "dot-dot-in-manifest": r"file 'guides/\.\./\.\./evil\.md' leaves the pack folder",
-    "absolute-member": r"member '/tmp/evil\.md' is an absolute path",
-    "symlink-member": r"member 'images/eid\.svg' is a symbolic link",
-    "hardlink-member": r"member 'images/eid\.svg' is a hard link",
-    "fifo-member": r"member 'images/eid\.svg' is a device or a FIFO",
-    "unlisted-member": r"member 'images/extra\.svg' is not listed in the manifest",
-    "missing-member": r"lists 'images/eid\.svg' but the pack does not hold it",
-    "2gb-declared": r"'images/huge\.webp' is declared at 2,048 MB, over the limit of 200 MB",
-    "2gb-member-header": r"member 'images/eid\.svg' is 2,147,483,648 bytes but the manifest",
-    "too-new": r"needs portal 99\.0 or newer",
-    "other-pack-id": r"this pack is 'another-pack'",
-    "not-a-pack": r"not a guide pack|damaged",
+    "flipped-byte": (r"'guides/g01-eid/fr\.md': SHA-256 does not match", "tampered"),
+    "wrong-signature": (r"wrong signature", "signature"),
+    "no-signature": (r"no signature", "unsigned"),
+    "unknown-key": (r"signed by an unknown key", "untrusted"),
+    "dot-dot-member": (r"member '\.\./evil\.md' leaves the pack folder", "format"),
+    "dot-dot-in-manifest": (r"file 'guides/\.\./\.\./evil\.md' leaves the pack folder", "format"),
+    "absolute-member": (r"member '/tmp/evil\.md' is an absolute path", "format"),
+    "symlink-member": (r"member 'images/eid\.svg' is a symbolic link", "format"),
+    "hardlink-member": (r"member 'images/eid\.svg' is a hard link", "format"),
+    "fifo-member": (r"member 'images/eid\.svg' is a device or a FIFO", "format"),
+    "unlisted-member": (r"member 'images/extra\.svg' is not listed in the manifest", "tampered"),
+    "missing-member": (r"lists 'images/eid\.svg' but the pack does not hold it", "tampered"),
+    "2gb-declared": (
+        r"'images/huge\.webp' is declared at 2,048 MB, over the limit of 200 MB",
+        "too_large",
+    ),
+    "2gb-member-header": (
+        r"member 'images/eid\.svg' is 2,147,483,648 bytes but the manifest",
+        "tampered",
+    ),
+    "too-new": (r"needs portal 99\.0 or newer", "newer_portal"),
+    "other-pack-id": (r"this pack is 'another-pack'", "other_pack"),
+    "not-a-pack": (r"not a guide pack|damaged", "format"),
 }
+"""Each bad pack: the installer's English words, and the kind of refusal the volunteer's
+page says in their language (portal.guides.errors.Refusal)."""
 
 
 def bad_pack(kind: str, packs: Packs, key: Ed25519PrivateKey, out: Path) -> Path:
@@ -740,8 +748,10 @@ def test_bad_pack_is_refused_with_its_reason_and_the_served_pack_is_unchanged(
 ) -> None:
     path = bad_pack(kind, packs, signing_key, tmp_path / f"{kind}.pack")
     started = time.monotonic()
-    with pytest.raises(PackRejected, match=BAD_PACKS[kind]):
+    words, refusal = BAD_PACKS[kind]
+    with pytest.raises(PackRejected, match=words) as refused:
         store.install_file(path, settings)
+    assert refused.value.kind == refusal
     assert time.monotonic() - started < 2, "refused without reading a 2 GB member"
     assert snapshot(settings) == installed
     assert staging_is_empty(settings)

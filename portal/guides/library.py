@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from portal.guides.errors import PackRejected
+from portal.guides.errors import PackRejected, Refusal
 from portal.guides.pack.names import guide_id_problem
 from portal.guides.pack.page import Source
 from portal.guides.search import INDEX_NAME, index_format
@@ -110,16 +110,20 @@ def check_prepared(folder: Path) -> GuideLibrary:
         library = GuideLibrary.load(folder)
     except (OSError, ValueError, KeyError, TypeError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
-        raise PackRejected(f"{folder.name}: {where} cannot be read ({reason})") from error
+        raise PackRejected(
+            f"{folder.name}: {where} cannot be read ({reason})", Refusal.NOT_PREPARED
+        ) from error
     for guide in library.guides.values():
         for language in guide.pages:
             page = f"{RENDERED}/{guide.id}/{language}.html"
             if guide_id_problem(guide.id) is not None or not _is_file(folder / page):
-                raise PackRejected(f"{folder.name}: {page} is missing")
+                raise PackRejected(f"{folder.name}: {page} is missing", Refusal.NOT_PREPARED)
     if not _is_file(folder / INDEX_NAME):
-        raise PackRejected(f"{folder.name}: {INDEX_NAME} is missing")
+        raise PackRejected(f"{folder.name}: {INDEX_NAME} is missing", Refusal.NOT_PREPARED)
     if index_format(folder / INDEX_NAME) != FORMAT:
-        raise PackRejected(f"{folder.name}: {INDEX_NAME} was made by another portal version")
+        raise PackRejected(
+            f"{folder.name}: {INDEX_NAME} was made by another portal version", Refusal.NOT_PREPARED
+        )
     return library
 
 

@@ -53,7 +53,7 @@ from pathlib import Path
 
 from portal.config import Settings
 from portal.datadir import FILE_MODE, private_folder
-from portal.guides.errors import PackDeferred, PackRejected
+from portal.guides.errors import PackDeferred, PackRejected, Refusal
 from portal.guides.library import FORMAT, check_prepared, is_prepared_now
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
@@ -133,7 +133,9 @@ def _stored(folder: Path, path: str) -> Iterator[io.BufferedReader]:
         with os.fdopen(os.open(folder / path, os.O_RDONLY | _NO_FOLLOW), "rb") as file:
             yield file
     except OSError as error:
-        raise PackRejected(f"{folder.name}: {path} cannot be read ({error.strerror})") from error
+        raise PackRejected(
+            f"{folder.name}: {path} cannot be read ({error.strerror})", Refusal.UNREADABLE
+        ) from error
 
 
 def installed_manifest(folder: Path) -> Manifest:
@@ -171,7 +173,7 @@ def _check_files(folder: Path, manifest: Manifest, copy_to: Path | None = None) 
         try:
             check_digest(entry, digest.hexdigest())
         except PackRejected as error:
-            raise PackRejected(f"{folder.name}: {error}") from None
+            raise PackRejected(f"{folder.name}: {error}", error.kind) from None
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,9 @@ def _locked(guides: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
-            raise PackDeferred("another pack install or rollback is running") from error
+            raise PackDeferred(
+                "another pack install or rollback is running", Refusal.BUSY
+            ) from error
         yield
 
 
@@ -329,7 +333,8 @@ def check_free_space(guides: Path, pack_size: int) -> None:
     if free < needed:
         raise PackDeferred(
             f"not enough free space in {guides}: {needed / MEGABYTE:,.1f} MB needed "
-            f"({SPACE_FACTOR} times the pack), {free / MEGABYTE:,.1f} MB free"
+            f"({SPACE_FACTOR} times the pack), {free / MEGABYTE:,.1f} MB free",
+            Refusal.NO_ROOM,
         )
 
 
@@ -337,10 +342,12 @@ def _check_acceptable(manifest: Manifest, settings: Settings) -> None:
     wanted = settings.guides.pack_id
     if manifest.info.id != wanted:
         raise PackRejected(
-            f"this pack is {manifest.info.id!r}, but this hotspot takes {wanted!r} (guides.pack_id)"
+            f"this pack is {manifest.info.id!r}, but this hotspot takes {wanted!r} "
+            "(guides.pack_id)",
+            Refusal.OTHER_PACK,
         )
     if problem := portal_version_problem(manifest.info.min_portal_version):
-        raise PackRejected(problem)
+        raise PackRejected(problem, Refusal.NEWER_PORTAL)
 
 
 def _prepare(folder: Path, settings: Settings) -> None:
@@ -352,7 +359,9 @@ def _prepare(folder: Path, settings: Settings) -> None:
     except PackRejected:
         raise
     except Exception as error:
-        raise PackRejected(f"the pack could not be prepared for reading: {error}") from error
+        raise PackRejected(
+            f"the pack could not be prepared for reading: {error}", Refusal.NOT_PREPARED
+        ) from error
     check_prepared(folder)
 
 
@@ -395,7 +404,9 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
         try:
             size = path.stat().st_size
         except OSError as error:
-            raise PackRejected(f"cannot read {path}: {error.strerror}") from error
+            raise PackRejected(
+                f"cannot read {path}: {error.strerror}", Refusal.UNREADABLE
+            ) from error
         check_free_space(guides, size)
         manifest = read_pack(path, trusted, limits, manifest_only=True)
         _check_acceptable(manifest, settings)
@@ -412,7 +423,9 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
                 progress.stage("verify", size)
                 staged = read_pack(path, trusted, limits, dest=staging, progress=progress)
                 if staged.raw != manifest.raw:
-                    raise PackRejected(f"{path.name} changed while it was being installed")
+                    raise PackRejected(
+                        f"{path.name} changed while it was being installed", Refusal.UNREADABLE
+                    )
                 (staging / MANIFEST).write_bytes(staged.raw)
                 progress.stage("prepare")
                 _prepare(staging, settings)
@@ -496,7 +509,8 @@ def _prepare_again(guides: Path, folder: Path, settings: Settings, progress: Pro
         # This portal's folder, no longer whole (a file deleted by hand): not an upgrade's
         # work, and replacing it would delete the folder being served first.
         raise PackRejected(
-            f"{folder.name}: what prepare() wrote is damaged; install the pack again"
+            f"{folder.name}: what prepare() wrote is damaged; install the pack again",
+            Refusal.NOT_PREPARED,
         )
     check_free_space(guides, sum(entry.size for entry in manifest.files))
     try:
@@ -518,7 +532,7 @@ def rollback(settings: Settings) -> tuple[Manifest, Manifest]:
     with _locked(guides):
         current, previous = _slot(guides, CURRENT), _slot(guides, PREVIOUS)
         if previous is None or current is None:
-            raise PackRejected("there is no previous pack to roll back to")
+            raise PackRejected("there is no previous pack to roll back to", Refusal.NO_PREVIOUS)
         swapped = verify_installed(previous), installed_manifest(current)
         _switch(guides, previous.name, current.name)
     return swapped

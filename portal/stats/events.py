@@ -26,6 +26,10 @@ from portal.gatekeeper.protocol import normalise_mac
 
 SOCKET_FILE = "stats.sock"
 """The keeper's socket, in the data directory."""
+MAX_SOCKET_PATH_BYTES = 107
+"""The longest path a Unix socket may be bound to: sun_path holds 108 bytes with the NUL."""
+LONGEST_DATA_DIR = MAX_SOCKET_PATH_BYTES - len(f"/{SOCKET_FILE}")
+"""The longest data directory whose socket path still fits (96 bytes)."""
 MAX_EVENT_BYTES = 128
 """The longest event: a verb, a metric and a label of at most 64 characters."""
 
@@ -38,6 +42,17 @@ LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 def socket_path(data_dir: Path) -> Path:
     return data_dir / SOCKET_FILE
+
+
+def data_dir_problem(data_dir: str) -> str | None:
+    """Why the keeper could not bind its socket in `data_dir` (too long a path), else None."""
+    if len(os.fsencode(data_dir.rstrip("/"))) <= LONGEST_DATA_DIR:
+        return None
+    return (
+        f"at most {LONGEST_DATA_DIR} characters long (the statistics socket, "
+        f"data_dir/{SOCKET_FILE}, must fit in a Unix socket address of at most "
+        f"{MAX_SOCKET_PATH_BYTES} bytes)"
+    )
 
 
 class Counting(Protocol):

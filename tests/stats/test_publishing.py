@@ -192,6 +192,31 @@ def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskC
         assert words in page
 
 
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [
+        (
+            "en",
+            "When the portal restarts, it makes a new key: the old one was only in memory. "
+            "A device seen before and after a restart on the same day is then counted twice "
+            "that day. So the number of devices can be a little too high, never too low.",
+        ),
+        (
+            "fr",
+            "Quand le portail redémarre, il crée une nouvelle clé\u202f: l\u2019ancienne était "
+            "seulement en mémoire. Un appareil vu avant et après un redémarrage le même jour "
+            "compte alors deux fois ce jour-là. Le nombre d\u2019appareils peut donc être un peu "
+            "trop haut, jamais trop bas.",
+        ),
+    ],
+)
+def test_the_methodology_page_says_a_restart_counts_a_device_twice_that_day(
+    commune: FlaskClient, lang: str, sentence: str
+) -> None:
+    page = commune.get(f"/admin/stats/methodology?lang={lang}").get_data(as_text=True)
+    assert f"<p>{sentence}</p>" in page
+
+
 def test_the_yearly_report_sums_the_year(village: FlaskClient) -> None:
     page = village.get("/admin/stats/report/2026?lang=en").get_data(as_text=True)
     assert "<h1>Yearly report 2026</h1>" in page

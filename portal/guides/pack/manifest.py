@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.config import Settings
-from portal.guides.errors import PackRejected
+from portal.guides.errors import PackRejected, Refusal
 from portal.guides.pack.info import PackInfo, check_info
 from portal.guides.pack.layout import PACK_TOML, path_problem
 from portal.guides.pack.problems import Problems
@@ -40,7 +40,8 @@ def check_manifest_size(size: int) -> None:
     """Refuse a manifest over MANIFEST_LIMIT (checked on the archive header before reading)."""
     if size > MANIFEST_LIMIT:
         raise PackRejected(
-            f"{MANIFEST} is {size:,} bytes, over {MANIFEST_LIMIT:,} (too many or too long paths)"
+            f"{MANIFEST} is {size:,} bytes, over {MANIFEST_LIMIT:,} (too many or too long paths)",
+            Refusal.TOO_LARGE,
         )
 
 
@@ -140,7 +141,9 @@ def _parse_files(files: Any, limits: Limits) -> tuple[FileEntry, ...]:
     if not isinstance(files, list):
         raise PackRejected(f"{MANIFEST}: 'files' must be a list")
     if len(files) > limits.max_files:
-        raise PackRejected(f"too many files: {len(files)}, at most {limits.max_files}")
+        raise PackRejected(
+            f"too many files: {len(files)}, at most {limits.max_files}", Refusal.TOO_LARGE
+        )
     entries: dict[str, FileEntry] = {}
     total = 0
     for item in files:
@@ -154,7 +157,8 @@ def _parse_files(files: Any, limits: Limits) -> tuple[FileEntry, ...]:
         if size > limits.max_bytes:
             raise PackRejected(
                 f"file {path!r} is declared at {amount(size)}, over the limit of "
-                f"{amount(limits.max_bytes)} (guides.max_pack_mb)"
+                f"{amount(limits.max_bytes)} (guides.max_pack_mb)",
+                Refusal.TOO_LARGE,
             )
         if not isinstance(digest, str) or len(digest) != 64 or not _HEX.fullmatch(digest):
             raise PackRejected(f"{MANIFEST}: file {path!r} has no valid SHA-256")
@@ -165,7 +169,8 @@ def _parse_files(files: Any, limits: Limits) -> tuple[FileEntry, ...]:
     if total > limits.max_bytes:
         raise PackRejected(
             f"the pack's files add up to {amount(total)}, over the limit of "
-            f"{amount(limits.max_bytes)} (guides.max_pack_mb)"
+            f"{amount(limits.max_bytes)} (guides.max_pack_mb)",
+            Refusal.TOO_LARGE,
         )
     if PACK_TOML not in entries:
         raise PackRejected(f"{MANIFEST}: lists no {PACK_TOML}")

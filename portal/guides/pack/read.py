@@ -23,7 +23,7 @@ from typing import IO
 from cryptography.exceptions import InvalidSignature
 
 from portal.datadir import FILE_MODE
-from portal.guides.errors import PackRejected
+from portal.guides.errors import PackRejected, Refusal
 from portal.guides.pack.contents import check_contents
 from portal.guides.pack.info import PackInfo
 from portal.guides.pack.layout import GUIDES, PACK_TOML, path_problem
@@ -113,9 +113,11 @@ def _signed_manifest(
     reader.headers_from(archive.offset)
     second = archive.next()
     if second is None or second.name != SIGNATURE:
-        raise PackRejected(f"the pack has no signature ({SIGNATURE} missing)")
+        raise PackRejected(f"the pack has no signature ({SIGNATURE} missing)", Refusal.UNSIGNED)
     if not second.isreg() or second.size != SIGNATURE_SIZE:
-        raise PackRejected(f"{SIGNATURE} is not a {SIGNATURE_SIZE}-byte Ed25519 signature")
+        raise PackRejected(
+            f"{SIGNATURE} is not a {SIGNATURE_SIZE}-byte Ed25519 signature", Refusal.SIGNATURE
+        )
     reader.data_until(archive.offset)
     signature = _read_member(archive, second)
     try:
@@ -125,20 +127,23 @@ def _signed_manifest(
     if not trusted_keys:
         raise PackRejected(
             "no trusted keys are configured (guides.trusted_keys is empty): "
-            "add the publisher's public key to portal.toml"
+            "add the publisher's public key to portal.toml",
+            Refusal.NO_TRUSTED_KEY,
         )
     keys = {key_id(key): key for key in map(load_public_key, trusted_keys)}
     if claimed not in keys:
         raise PackRejected(
             f"signed by an unknown key {claimed!r}; trusted key ids: {', '.join(sorted(keys))} "
-            "(guides.trusted_keys)"
+            "(guides.trusted_keys)",
+            Refusal.UNTRUSTED,
         )
     try:
         keys[claimed].verify(signature, raw)
     except InvalidSignature as error:
         raise PackRejected(
             f"wrong signature: {SIGNATURE} does not match {MANIFEST} for key {claimed} "
-            "(the pack was altered or badly signed)"
+            "(the pack was altered or badly signed)",
+            Refusal.SIGNATURE,
         ) from error
     return Manifest.parse(raw, limits)
 
@@ -178,14 +183,15 @@ def _check_members(
             raise PackRejected(f"member {name!r} {_kind(member)}")
         entry = expected.get(name)
         if entry is None:
-            raise PackRejected(f"member {name!r} is not listed in the manifest")
+            raise PackRejected(f"member {name!r} is not listed in the manifest", Refusal.TAMPERED)
         if name in seen:
-            raise PackRejected(f"member {name!r} appears twice")
+            raise PackRejected(f"member {name!r} appears twice", Refusal.TAMPERED)
         seen.add(name)
         if member.size != entry.size:
             # Checked on the header, before reading: a 2 GB member costs nothing.
             raise PackRejected(
-                f"member {name!r} is {member.size:,} bytes but the manifest says {entry.size:,}"
+                f"member {name!r} is {member.size:,} bytes but the manifest says {entry.size:,}",
+                Refusal.TAMPERED,
             )
         reader.data_until(archive.offset)
         kept = _copy_member(archive, member, entry, dest, keep=dest is None and _is_text(name))
@@ -193,7 +199,9 @@ def _check_members(
             texts[name] = kept
     missing = sorted(set(expected) - seen)
     if missing:
-        raise PackRejected(f"the manifest lists {missing[0]!r} but the pack does not hold it")
+        raise PackRejected(
+            f"the manifest lists {missing[0]!r} but the pack does not hold it", Refusal.TAMPERED
+        )
     return texts
 
 
@@ -227,7 +235,9 @@ def _copy_member(
 def check_digest(entry: FileEntry, sha256: str) -> None:
     """The file's SHA-256 is the one the signed manifest lists (install and rollback)."""
     if sha256 != entry.sha256:
-        raise PackRejected(f"{entry.path!r}: SHA-256 does not match the manifest (altered file)")
+        raise PackRejected(
+            f"{entry.path!r}: SHA-256 does not match the manifest (altered file)", Refusal.TAMPERED
+        )
 
 
 def _check_contents(manifest: Manifest, dest: Path | None, texts: dict[str, bytes]) -> None:
@@ -274,5 +284,5 @@ def read_pack(
     except tarfile.TarError as error:
         raise PackRejected(f"{path.name} is damaged or not a guide pack ({error})") from error
     except OSError as error:
-        raise PackRejected(f"{path.name}: {error.strerror or error}") from error
+        raise PackRejected(f"{path.name}: {error.strerror or error}", Refusal.UNREADABLE) from error
     return manifest
