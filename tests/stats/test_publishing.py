@@ -140,14 +140,14 @@ def test_the_csv_export_states_its_span_rule_and_noise(village: FlaskClient) -> 
     )
     lines = response.get_data(as_text=True).split("\r\n")
     assert lines[:5] == [
-        "table,metric,by,label,value,unit",
-        "about,,,from,2026-01-01,",
-        "about,,,to,2026-04-30,",
-        "about,,,suppression,counts under 10 shown as <10,",
-        "about,,,noise,none,",
+        "table,metric,by,label,value,unit,title",
+        "about,,,from,2026-01-01,,",
+        "about,,,to,2026-04-30,,",
+        "about,,,suppression,counts under 10 shown as <10,,",
+        "about,,,noise,none,,",
     ]
-    assert "visits.month,visits,month,2026-02,<10,count" in lines
-    assert "visits.month,visits,month,total,80,count" in lines
+    assert "visits.month,visits,month,2026-02,<10,count," in lines
+    assert "visits.month,visits,month,total,80,count," in lines
 
 
 def test_a_wrong_date_is_refused_in_one_sentence(village: FlaskClient) -> None:
