@@ -21,7 +21,7 @@ from portal.config import Settings
 from portal.context import Services, services
 from portal.guides.views import guides
 from portal.local_help import help_line, local_help_html
-from portal.onboarding.lessons import BUNDLED_LESSONS, LessonLibrary
+from portal.onboarding.lessons import BUNDLED_LESSONS, installed_lessons
 from portal.onboarding.narration import NARRATION_FOLDER, NarrationCache
 from portal.onboarding.path import LearningPaths
 from portal.onboarding.speaker import speaker
@@ -65,7 +65,7 @@ def create_app(
     book = make_book(settings, firewall or make_firewall(settings), clock)
     if restore:
         book.restore_in_background()
-    lessons = LessonLibrary.load(lessons_dir, settings.site.languages)
+    lessons = installed_lessons(lessons_dir, settings.site.languages)
     app.extensions["passerelle"] = found = Services(
         settings=settings,
         book=book,

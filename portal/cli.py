@@ -501,6 +501,7 @@ def stats_export(args: argparse.Namespace) -> int:
     from portal.stats.export import render
     from portal.stats.noise import noise_for
     from portal.stats.report import Span, parse_span, today
+    from portal.stats.titles import CountedTitles
 
     settings = _settings(args)
     first, last = parse_span(args.first, args.last, today())
@@ -509,7 +510,7 @@ def stats_export(args: argparse.Namespace) -> int:
     figures = published(
         Span(first, last), today(), noise_for(epsilon) if epsilon else None, epsilon
     )
-    text = render(figures, args.format)
+    text = render(figures, args.format, CountedTitles.installed(settings))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
         print(f"wrote {args.out}")

@@ -175,6 +175,7 @@ METRICS = {
     "bytes": "data forwarded for granted devices (the nftables set counters)",
     "uplink_down_minutes": "minutes the uplink was down",
     "peak_devices": "most devices with access at the same time (the largest, never a sum)",
+    "active_hours": "hours with at least one device (day); a month or year adds up its days",
 }
 """Every statistic kept, and what it counts. None is ever per device."""
 

@@ -211,6 +211,51 @@ def test_the_peak_keeps_the_largest_across_flushes(database: Path) -> None:
     assert stored("peak_devices", "year") == {("2026", 1): 5}
 
 
+def test_the_keeper_counts_the_hours_of_a_day_that_had_a_device(
+    tmp_path: Path, database: Path
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 3, 9, 10).timestamp())
+    with bind_events(tmp_path / "stats.sock") as listener:
+        keeper = Keeper(
+            Tally(clock, synced), listener, flush_seconds=300, uplink_file=tmp_path / "up.json"
+        )
+        for mac in (PHONE_MAC, MAC_B, PHONE_MAC):  # 09:10: two devices, still one hour
+            keeper.take(encode_event(DeviceEvent(mac)))
+        clock.advance(2 * 3600)  # 11:10, after an hour without anybody
+        keeper.take(encode_event(CountEvent("visits", "fr", MAC_B)))
+        clock.advance(3 * 3600)  # 14:10
+        keeper.take(encode_event(DeviceEvent(PHONE_MAC)))
+        keeper.finish()
+    assert stored("active_hours") == {("2026-12-03", 1): 3}
+    assert stored("active_hours", "month") == {("2026-12", 1): 3}
+    assert stored("active_hours", "year") == {("2026", 1): 3}
+    assert stored("active_hours", "hour") == {}  # an hour's own row is its devices
+
+
+def test_an_hour_is_counted_once_across_flushes_and_crashes(database: Path) -> None:
+    clock = FakeClock(AFTERNOON)  # 14:30
+    first = Tally(clock, synced)
+    first.device(PHONE_MAC)
+    first.flush()  # in the middle of the hour
+    clock.advance(600)
+    first.device(MAC_B)
+    first.flush()
+    del first  # the keeper dies after a flush: 14:30 is on record, counted
+    clock.advance(600)
+    second = Tally(clock, synced)
+    second.device(PHONE_MAC)  # a new device under the new key, in an hour already counted
+    second.flush()
+    clock.advance(1800)  # 15:20
+    second.device(MAC_B)  # never flushed: the keeper dies here, and 15:00 with it
+    del second
+    third = Tally(clock, synced)
+    third.device(MAC_B)
+    third.flush()
+    assert stored("active_hours") == {("2026-12-03", 1): 2}
+    assert stored("active_hours", "month") == {("2026-12", 1): 2}
+    assert stored("active_hours", "year") == {("2026", 1): 2}
+
+
 def test_counts_before_the_clock_is_synchronised_are_kept_apart(database: Path) -> None:
     state = {"synced": False}
     clock = FakeClock(AFTERNOON)
@@ -286,9 +331,10 @@ def test_no_stored_statistic_holds_a_mac_or_a_digest(sequence: list[tuple[str, o
                 assert digest not in raw
                 assert digest.hex().encode() not in raw
             yearly = StatCount.select().where(
-                (StatCount.period == "year") & (StatCount.metric != "devices")
+                (StatCount.period == "year") & StatCount.metric.not_in(["devices", "active_hours"])
             )
             assert sum(row.value for row in yearly) == counted
+            assert_each_hour_with_a_device_counted_once()
         finally:
             db.close()
 
@@ -601,6 +647,52 @@ def test_after_any_crashes_and_failed_flushes_each_count_is_stored_once_or_lost(
 
 def _fails(values: object, update: object) -> None:
     raise OSError("disk full")
+
+
+def assert_each_hour_with_a_device_counted_once() -> None:
+    """Every day's active hours are its hour rows with a device, and so are its month's and
+    year's: nothing counted twice, nothing counted that is not on record."""
+    hours = [start for (start, _), value in stored("devices", "hour").items() if value > 0]
+    for period, length in (("day", 10), ("month", 7), ("year", 4)):
+        expected: dict[tuple[str, int], int] = {}
+        for hour in hours:
+            expected[(hour[:length], 1)] = expected.get((hour[:length], 1), 0) + 1
+        assert stored("active_hours", period) == expected, period
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from([PHONE_MAC, MAC_B, "later", "flush", "crash", "fail"]), max_size=40)
+)
+def test_after_any_crashes_and_failed_flushes_each_active_hour_is_counted_once(
+    steps: list[str],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db.prepare(Path(folder))
+        try:
+            clock = FakeClock(AFTERNOON)
+            tally = Tally(clock, synced)
+            for step in steps:
+                if step == "later":
+                    clock.advance(1500)  # 25 minutes: sometimes the same hour, sometimes not
+                elif step == "flush":
+                    tally.flush()
+                elif step == "crash":
+                    tally = Tally(clock, synced)
+                elif step == "fail" and tally.pending():
+                    real = tally_module._upsert
+                    tally_module._upsert = _fails  # type: ignore[assignment]
+                    try:
+                        with pytest.raises(OSError, match="disk full"):
+                            tally.flush()
+                    finally:
+                        tally_module._upsert = real
+                elif step != "fail":
+                    tally.device(step)
+            tally.flush()
+            assert_each_hour_with_a_device_counted_once()
+        finally:
+            db.close()
 
 
 def test_the_clock_is_believed_once_timesyncd_or_the_kernel_says_so(tmp_path: Path) -> None:

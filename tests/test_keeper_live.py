@@ -16,15 +16,21 @@ from tests.live import child_pids, production_server
 FLUSH = "[stats]\nflush_seconds = 10\n"
 
 
-def visits(data: Path, language: str) -> int:
-    """The day's visits on record (the table the keeper writes), 0 before any flush."""
+def on_record(data: Path, query: str, *parameters: str) -> int:
+    """One number from the table the keeper writes, 0 before any flush."""
     with sqlite3.connect(data / "portal.sqlite3") as connection:
-        row = connection.execute(
-            "SELECT SUM(value) FROM stat_count WHERE period = 'day' AND metric = 'visits'"
-            " AND label = ?",
-            (language,),
-        ).fetchone()
+        row = connection.execute(query, parameters).fetchone()
     return int(row[0] or 0)
+
+
+def visits(data: Path, language: str) -> int:
+    """The day's visits on record."""
+    return on_record(
+        data,
+        "SELECT SUM(value) FROM stat_count WHERE period = 'day' AND metric = 'visits'"
+        " AND label = ?",
+        language,
+    )
 
 
 def sockets_of(pid: int) -> set[str]:
@@ -75,5 +81,9 @@ def test_the_master_keeps_the_count_across_a_recycled_worker_and_flushes_last(
     finally:
         server.close()  # SIGTERM to the master: workers stop, then the keeper flushes
     assert visits(data, "nl") == 3  # the two after the new worker came with the last flush
+    # The visitor's hour (or two, across an hour's end) counted once, however many flushes.
+    hours = "SELECT COUNT(*) FROM stat_count WHERE period = 'hour' AND metric = 'devices'"
+    active = "SELECT SUM(value) FROM stat_count WHERE period = 'day' AND metric = 'active_hours'"
+    assert on_record(data, active) == on_record(data, hours) >= 1
     mac = address_identity("127.0.0.1")
     assert mac is not None and mac.encode() not in said

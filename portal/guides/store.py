@@ -26,9 +26,10 @@ each slot's verified files, prepares it and switches to it the same way, under t
 name of the new format, and both slots at once, so a rollback finds a pack it can serve
 (at upgrade time, when a volunteer is there, rather than when rolling back is urgent).
 
-The web workers import this module for `current_pack_dir` alone: what installs (the
-reader of pack files with its signature checks, the renderer) is imported by the
-functions that install, so no worker carries pyca/cryptography or the Markdown parser.
+The web workers import this module for `current_pack_dir` and `installed_library` alone:
+what installs (the reader of pack files with its signature checks, the renderer) is
+imported by the functions that install, so no worker carries pyca/cryptography or the
+Markdown parser.
 
 The store trusts nothing on disk it did not make: a link or a file where one of
 its folders belongs is removed (never followed), a slot is served only when it
@@ -54,7 +55,13 @@ from pathlib import Path
 from portal.config import Settings
 from portal.datadir import FILE_MODE, private_folder
 from portal.guides.errors import PackDeferred, PackRejected, Refusal
-from portal.guides.library import FORMAT, check_prepared, is_prepared_now
+from portal.guides.library import (
+    FORMAT,
+    GuideLibrary,
+    check_prepared,
+    is_prepared_now,
+    load_library,
+)
 from portal.guides.pack.manifest import MANIFEST, MEGABYTE, UNLIMITED, Limits, Manifest
 from portal.guides.pack.names import portal_version_problem
 from portal.guides.progress import Progress, SilentProgress
@@ -84,6 +91,19 @@ def current_pack_dir(settings: Settings) -> Path | None:
     switches while it works.
     """
     return _slot(guides_dir(settings), CURRENT)
+
+
+def installed_library(settings: Settings) -> GuideLibrary | None:
+    """The library of the pack in use, loaded once per version (`load_library`), or None when
+    none is installed (or it cannot be read): what the guide pages and the statistics read."""
+    folder = current_pack_dir(settings)
+    if folder is None:
+        return None
+    try:
+        # Resolved: the `current` link moves at each install; a version folder does not.
+        return load_library(Path(folder).resolve())
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _is_real_dir(path: Path) -> bool:

@@ -7,8 +7,6 @@ neither logged nor stored.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -16,11 +14,11 @@ from markupsafe import Markup
 
 from portal.config import Settings
 from portal.context import services
-from portal.guides.library import LOCAL_HELP_MARKER, Guide, GuideLibrary, load_library
+from portal.guides.library import LOCAL_HELP_MARKER, Guide, GuideLibrary
 from portal.guides.pack.names import IMAGE_TYPES, image_name_problem
 from portal.guides.search import MAX_QUERY_CHARS, SearchHit, search
 from portal.guides.spelling import suggest
-from portal.guides.store import current_pack_dir
+from portal.guides.store import installed_library
 from portal.i18n import NATIVE_NAMES, current_language, text_direction
 from portal.local_help import local_help_html
 
@@ -44,20 +42,8 @@ MEDIA_MAX_AGE = 86400
 MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
-def installed_library() -> GuideLibrary | None:
-    """The pack in use, or None when none is installed (or it cannot be read)."""
-    folder = current_pack_dir(services().settings)
-    if folder is None:
-        return None
-    try:
-        # Resolved: the `current` link moves at each install; a version folder does not.
-        return load_library(Path(folder).resolve())
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def library_or_missing() -> GuideLibrary:
-    library = installed_library()
+    library = installed_library(services().settings)
     if library is None:
         abort(_missing_page())
     return library
@@ -194,7 +180,7 @@ def guide(guide_id: str) -> str | Response:
 @guides.get("/guides/media/<name>")
 def media(name: str) -> Response:
     """An image of the installed pack (never anything else), cacheable."""
-    library = installed_library()
+    library = installed_library(services().settings)
     if library is None:
         abort(404)
     images = library.folder / "images"

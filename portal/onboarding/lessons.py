@@ -7,6 +7,7 @@ answers are pictograms.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -112,6 +113,14 @@ class LessonLibrary:
     @property
     def onboarding(self) -> Lesson:
         return self._lessons[ONBOARDING]
+
+
+@functools.lru_cache(maxsize=4)
+def installed_lessons(folder: Path, languages: tuple[str, ...]) -> LessonLibrary:
+    """The lessons of `folder`, loaded and checked once per process: the portal, its admin
+    pages and the command line read the same copy (package data, never changed while the
+    portal runs)."""
+    return LessonLibrary.load(folder, languages)
 
 
 PATH_FILE = "path.toml"

@@ -22,6 +22,9 @@ TOP = 12
 BAR = "#1f5fa8"
 HIDDEN = "#c9d6e8"
 INK = "#1a1a1a"
+LABEL_CHAR_WIDTH = 5.5
+"""About the width of one character of a 10-unit label: a longer label (a guide's title) is
+shortened to its bar's width, the table beside the chart gives it whole."""
 
 
 def _nice_ceiling(value: int) -> int:
@@ -32,6 +35,12 @@ def _nice_ceiling(value: int) -> int:
             if step * factor >= value:
                 return step * factor
         step *= 10
+
+
+def _fitted(label: str, width: float) -> str:
+    """`label`, shortened with "…" to about `width` units of 10-unit text."""
+    room = max(2, int(width / LABEL_CHAR_WIDTH))
+    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
 
 
 def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, Figure]]) -> Markup:
@@ -76,7 +85,8 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, Figure]]) -> 
         if index % every == 0:
             parts.append(
                 f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - BOTTOM + 14}" '
-                f'text-anchor="middle" font-size="10" fill="{INK}">{escape(label)}</text>'
+                f'text-anchor="middle" font-size="10" fill="{INK}">'
+                f"{escape(_fitted(label, slot * every * 0.95))}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 — every text above is escaped or a number

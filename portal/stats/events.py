@@ -35,7 +35,7 @@ MAX_EVENT_BYTES = 128
 
 EVENT_METRICS = frozenset({"grants", "completions", "lessons", "guide_views", "searches", "visits"})
 """The metrics web workers count (portal.models.METRICS says what each is). The others
-(devices, bytes, uplink_down_minutes, peak_devices) are the keeper's own."""
+(devices, active_hours, bytes, uplink_down_minutes, peak_devices) are the keeper's own."""
 LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 """A label: a lesson's slug, a guide's id, a language code; never free text."""
 

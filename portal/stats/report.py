@@ -195,24 +195,6 @@ class StatsReport:
         first, then by label."""
         return list(self._labels.get(metric, []))
 
-    def active_hours(self) -> tuple[int, date | None, date | None]:
-        """Hours of the span with at least one device, from the hour rows (kept 7 days), and
-        the first and last day those rows cover."""
-        first, last = self.span.first.isoformat(), self.span.last.isoformat() + "T99"
-        query = StatCount.select(
-            fn.COUNT(fn.DISTINCT(StatCount.start)),
-            fn.MIN(StatCount.start),
-            fn.MAX(StatCount.start),
-        ).where(
-            self._dated("hour", "devices"),
-            StatCount.value > 0,
-            StatCount.start.between(first, last),
-        )
-        ((count, earliest, latest),) = _rows(query)
-        if not count:
-            return 0, None, None
-        return int(count), date.fromisoformat(earliest[:10]), date.fromisoformat(latest[:10])
-
     @staticmethod
     def unsynced(metric: str) -> int:
         """The metric over the rows counted before the clock was set, whatever their date.

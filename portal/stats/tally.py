@@ -11,6 +11,12 @@ once it has committed, so a crash loses at most the counts since the last flush 
 counts one twice. Unique devices are written as a level, not an increment: the period's
 base (its value in the database when the keeper met the period) plus the size of its set,
 never lowering what is stored.
+
+Active hours (hours with at least one device) are counted when an hour gets its first
+device: one more in its day, month and year, added in the same transaction as the hour's
+devices row. So an hour whose devices row is stored was counted, and one whose row is not
+was not: a keeper that meets the hour again (a flush, a restart after a crash) counts it
+only if its base is 0, never twice.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ DIGEST_BYTES = 16
 """Enough to tell a day's devices apart (collisions: 1 in 2^64 for 2^32 devices)."""
 SUMMED = ("month", "year")
 """Periods whose devices are device-days: the sum of the days' unique devices."""
+ACTIVE_HOUR_PERIODS = ("day", "month", "year")
+"""Periods that count their hours with at least one device (an hour has no hours)."""
 
 
 class DaySet:
@@ -120,6 +128,10 @@ class Tally:
                     for summed in SUMMED:
                         start = periods.starts()[summed]
                         self._added[(summed, start, self.synced, "devices", "")] += 1
+                elif current.level == 1:  # the hour's first device: one more active hour
+                    for counted in ACTIVE_HOUR_PERIODS:
+                        start = periods.starts()[counted]
+                        self._added[(counted, start, self.synced, "active_hours", "")] += 1
 
     def _periods(self) -> Periods:
         # The same for a whole minute (hours, even with a quarter-hour time zone, begin on

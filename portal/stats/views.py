@@ -3,8 +3,9 @@ report (HTML and PDF) and the methodology page.
 
 A blueprint for the admin app, which registers it for the `commune` role; the portal the
 villagers reach never does. Pages are in the admin app's language (`?lang=`, the browser's,
-the site's). Every figure comes from portal/stats/dashboard.py,
-suppressed; only the exports may carry noise ([stats] export_epsilon).
+the site's), lessons and guides under their titles (portal/stats/titles.py). Every figure
+comes from portal/stats/dashboard.py, suppressed; only the exports may carry noise
+([stats] export_epsilon).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -25,7 +26,8 @@ from portal.stats.dashboard import OTHER, Published, Table, published
 from portal.stats.export import MEDIA_TYPES, SpanRefused, parse_span, render
 from portal.stats.noise import noise_for
 from portal.stats.report import Span, StatsReport, today
-from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure
+from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure, publish_series
+from portal.stats.titles import CountedTitles
 
 stats = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -70,8 +72,17 @@ def figure_text(figure: Figure, unit: str = "count") -> str:
     return f"{figure} %" if unit == "percent" else str(figure)
 
 
+def counted_titles() -> CountedTitles:
+    """The titles of the lessons and guides on this hotspot, once per request."""
+    if "counted_titles" not in g:
+        g.counted_titles = CountedTitles.installed(admin_services().settings)
+    titles: CountedTitles = g.counted_titles
+    return titles
+
+
 def row_label(table: Table, label: str) -> str:
-    """A row's label as the reader says it: a month's name, a language's own name, ..."""
+    """A row's label as the reader says it: a month's name, a language's own name, a
+    lesson's or a guide's title, ..."""
     if table.by == "month":
         return str(format_date(date(int(label[:4]), int(label[5:]), 1), "MMM yyyy"))
     if table.by == "week":
@@ -82,7 +93,10 @@ def row_label(table: Table, label: str) -> str:
         return NATIVE_NAMES.get(label, label)
     if table.by == "unsynced":
         return str(TITLES.get(label) or TITLES.get(f"{label}.label") or label)
-    return label
+    title = counted_titles().title(table.metric, label, str(get_locale()))
+    if title is not None and not title.installed:
+        return str(_l("%(name)s (no longer on this hotspot)", name=title.text))
+    return label if title is None else title.text
 
 
 def axis_label(table: Table, label: str) -> str:
@@ -134,7 +148,7 @@ def _export(format_: str) -> Response:
     figures = published(span, today(), noise_for(epsilon) if epsilon else None, epsilon)
     name = f"passerelle-stats-{span.first}-{span.last}.{format_}"
     return Response(
-        render(figures, format_),
+        render(figures, format_, counted_titles()),
         mimetype=MEDIA_TYPES[format_].split(";")[0],
         headers={
             "Content-Type": MEDIA_TYPES[format_],
@@ -171,17 +185,19 @@ def yearly_context(year: int) -> dict[str, Any]:
     now = today()
     observed_last = min(span.last, now)
     hours = 0 if observed_last < span.first else Span(span.first, observed_last).hours()
-    down = sum(value for _, value in StatsReport(span).monthly("uplink_down_minutes"))
-    active, active_from, active_to = StatsReport(span).active_hours()
+    report = StatsReport(span)
+    down = sum(value for _, value in report.monthly("uplink_down_minutes"))
+    # Each day's hours with a device, added up from the month rows: kept for good, where
+    # the hour rows are kept 7 days. A count like any other, under 10 hidden.
+    hours_with_a_visitor = sum(value for _, value in report.monthly("active_hours"))
+    [active_hours], _no_total = publish_series([hours_with_a_visitor])
     return {
         "figures": figures,
         "year": year,
         "span": span,
         "hours_up": max(0, hours - round(down / 60)),
         "hours_observed": hours,
-        "active_hours": active,
-        "active_from": format_date(active_from, "d MMM") if active_from else None,
-        "active_to": format_date(active_to, "d MMM") if active_to else None,
+        "active_hours": active_hours,
         "printed": format_date(now, "long"),
         **HELPERS,
     }

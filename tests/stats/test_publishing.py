@@ -140,14 +140,14 @@ def test_the_csv_export_states_its_span_rule_and_noise(village: FlaskClient) -> 
     )
     lines = response.get_data(as_text=True).split("\r\n")
     assert lines[:5] == [
-        "table,metric,by,label,value,unit",
-        "about,,,from,2026-01-01,",
-        "about,,,to,2026-04-30,",
-        "about,,,suppression,counts under 10 shown as <10,",
-        "about,,,noise,none,",
+        "table,metric,by,label,value,unit,title",
+        "about,,,from,2026-01-01,,",
+        "about,,,to,2026-04-30,,",
+        "about,,,suppression,counts under 10 shown as <10,,",
+        "about,,,noise,none,,",
     ]
-    assert "visits.month,visits,month,2026-02,<10,count" in lines
-    assert "visits.month,visits,month,total,80,count" in lines
+    assert "visits.month,visits,month,2026-02,<10,count," in lines
+    assert "visits.month,visits,month,total,80,count," in lines
 
 
 def test_a_wrong_date_is_refused_in_one_sentence(village: FlaskClient) -> None:
@@ -186,6 +186,7 @@ def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskC
         "HMAC",
         "kept only in memory",
         "Figures per hour: 7 days. Figures per day: 13 months.",
+        "the hours with at least one visitor",
         "(MAC), its Internet address (IP), its browser (user agent)",
         "No noise is added",
     ):
@@ -223,6 +224,21 @@ def test_the_yearly_report_sums_the_year(village: FlaskClient) -> None:
     assert '<tr><th scope="row">Visits</th><td>80</td></tr>' in page
     assert '<tr><th scope="row">Guides read</th><td>45</td></tr>' in page
     assert village.get("/admin/stats/report/1700").status_code == 404
+
+
+def test_the_yearly_report_counts_the_hours_with_a_visitor_over_the_whole_year(
+    village: FlaskClient,
+) -> None:
+    # Months long past, whose hour rows (kept 7 days) are gone: their days' active hours stay.
+    count("month", "2026-01", "active_hours", 41)
+    count("month", "2026-03", "active_hours", 23)
+    count("month", "2025-12", "active_hours", 50)  # another year
+    count("hour", "2026-03-04T10", "devices", 2)  # an hour row counts nothing here
+    page = village.get("/admin/stats/report/2026?lang=en").get_data(as_text=True)
+    assert '<tr><th scope="row">Hours with at least one visitor</th><td>64</td></tr>' in page
+    count("month", "2027-02", "active_hours", 7)
+    quiet = village.get("/admin/stats/report/2027?lang=fr").get_data(as_text=True)
+    assert '<tr><th scope="row">Heures avec au moins un visiteur</th><td>&lt;10</td></tr>' in quiet
 
 
 def test_the_yearly_report_prints_as_a_pdf(village: FlaskClient, tmp_path: Path) -> None:
