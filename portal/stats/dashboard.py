@@ -25,7 +25,16 @@ from portal.onboarding.lessons import ONBOARDING
 from portal.stats.noise import Noise
 from portal.stats.report import Span, StatsReport, data_years, monday_of
 from portal.stats.retention import first_day_kept
-from portal.stats.suppression import THRESHOLD, Edge, Figure, Key, chain, primary, suppress
+from portal.stats.suppression import (
+    THRESHOLD,
+    Boundary,
+    Edge,
+    Figure,
+    Key,
+    chain,
+    primary,
+    suppress,
+)
 
 COUNTED = ("visits", "devices", "grants", "completions")
 """Counts of people's doings, charted per week and per month, with the year's total."""
@@ -70,15 +79,6 @@ class Published:
         return self.tables[key]
 
 
-def _boundary(metric: str, day: date) -> tuple[str, int]:
-    """The node between `day` and the day before it, in `metric`'s running sum."""
-    return (metric, day.toordinal())
-
-
-def _interval(metric: str, first: date, last: date, value: int) -> Edge:
-    return Edge(_boundary(metric, first), _boundary(metric, last + timedelta(days=1)), value)
-
-
 def _month_days(month: str) -> tuple[date, date]:
     year, number = int(month[:4]), int(month[5:])
     return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
@@ -106,6 +106,7 @@ class Ledger:
         years = sorted({*data_years(), today.year, *asked})
         self.years = list(range(years[0], years[-1] + 1))
         self.kept_from = first_day_kept(today)
+        self.tomorrow = today + timedelta(days=1)
         self.report = StatsReport(Span.years(self.years[0], self.years[-1]))
         self.edges: dict[Key, Edge] = {}
         self.labels: dict[tuple[str, int], list[tuple[str, int]]] = {}
@@ -115,18 +116,28 @@ class Ledger:
             self._labelled(year)
         self.hidden = suppress(self.edges)
 
+    def _interval(self, metric: str, first: date, last: date, value: int) -> Edge:
+        """The figure of `metric` over the days first..last. Days after today are known to
+        everybody to count nothing, so their boundaries are all tomorrow's: a week or a
+        month not over yet is what it is, its days so far."""
+
+        def boundary(day: date) -> Boundary:
+            return Boundary(metric, min(day, self.tomorrow).toordinal())
+
+        return Edge(boundary(first), boundary(last + timedelta(days=1)), value)
+
     def _time(self, metric: str) -> None:
         for week, value in self.report.weekly(metric, self.kept_from):
             monday = monday_of(week)
-            self.edges[metric, "week", week] = _interval(
+            self.edges[metric, "week", week] = self._interval(
                 metric, monday, monday + timedelta(days=6), value
             )
         months = self.report.monthly(metric)
         for month, value in months:
-            self.edges[metric, "month", month] = _interval(metric, *_month_days(month), value)
+            self.edges[metric, "month", month] = self._interval(metric, *_month_days(month), value)
         for year in self.years:
             total = sum(value for month, value in months if month.startswith(f"{year:04d}-"))
-            self.edges[metric, "year", str(year)] = _interval(
+            self.edges[metric, "year", str(year)] = self._interval(
                 metric, date(year, 1, 1), date(year, 12, 31), total
             )
 

@@ -1,26 +1,32 @@
 """Which published figures are hidden: every count under 10, and enough others that no hidden
-count can be worked out from the shown ones, on one page or on all pages together.
+count, and no count under 10 of any run of days, can be worked out from the shown ones, on
+one page or on all pages together.
 
 Pure functions over plain numbers. Every published count is a difference of two running
 sums: a week, a month or a year of a metric is P(its last day) - P(the day before its
 first), P the running sum of the metric's days. So each figure is an edge between two day
-boundaries, and a hidden figure can be worked out from the shown ones exactly when its two
-ends are joined by a path of shown edges (the edge's vector is then the sum of the path's).
-A table of labels whose total is a figure (languages of a year's visits) is the same: its
-members are a chain of edges through boundaries of their own, from the total's start to
-its end; a table whose total is no time figure gets two boundaries of its own for it.
+boundaries (`Boundary`), and a sum or difference of shown figures gives P(b) - P(a) exactly
+when a and b are joined by a path of shown edges. A table of labels whose total is a figure
+(languages of a year's visits) is the same: its members are a chain of edges through
+boundaries of their own, from the total's start to its end; a table whose total is no time
+figure gets two boundaries of its own for it.
 
 Primary suppression hides every figure under THRESHOLD. Complementary suppression then
 takes each hidden figure in turn: while its ends are joined by shown edges, the smallest
-shown edge of the shortest such path (breadth first) is hidden too. When no hidden figure
-has its ends joined, none can be worked out by any sum or difference of shown figures.
+shown edge of the shortest such path (breadth first) is hidden too. The same is done for
+two day boundaries joined by shown edges with fewer than THRESHOLD counted between them
+(a month minus the whole weeks in it would give its last two days). Hiding never joins
+anything, so this ends; then no hidden figure, and no run of days under THRESHOLD, can be
+worked out by any sum or difference of shown figures.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 THRESHOLD = 10
 """The smallest count ever shown."""
@@ -31,8 +37,16 @@ HIDDEN_TEXT = "<10"
 Figure = int | None
 """A published figure: the count, or None when it is hidden."""
 
+
+class Boundary(NamedTuple):
+    """The boundary before day `position` (its ordinal) in the running sum of `series`."""
+
+    series: str
+    position: int
+
+
 Node = Hashable
-"""A boundary between two days of a metric (or one of a label table's own)."""
+"""A Boundary, or one of a label table's own."""
 Key = Hashable
 """What names a figure: ("visits", "month", "2026-03"), ..."""
 
@@ -73,7 +87,8 @@ def chain(
 
 def suppress(edges: Mapping[Key, Edge]) -> set[Key]:
     """The keys of `edges` to hide: those under THRESHOLD, then, for each hidden one whose
-    ends shown edges join, the smallest shown edge of a joining path, until none is joined."""
+    ends shown edges join, and for each run of days under THRESHOLD whose ends they join,
+    the smallest shown edge of a joining path, until none is joined."""
     hidden = {key for key, edge in edges.items() if edge.value < THRESHOLD}
     around: dict[Node, list[tuple[Key, Node]]] = {}
     for key, edge in edges.items():
@@ -100,16 +115,58 @@ def suppress(edges: Mapping[Key, Edge]) -> set[Key]:
                     queue.append(other)
         return None
 
-    # Hiding an edge never joins two boundaries, so one pass over the hidden figures (the
-    # ones hidden on the way joining the queue) leaves none joined.
-    queue = deque(sorted(hidden, key=repr))
-    while queue:
-        key = queue.popleft()
-        path = joining_path(edges[key].start, edges[key].end)
-        while path is not None:
+    def cut(start: Node, end: Node) -> list[Key]:
+        """Hide shown edges until start and end are no longer joined; the ones hidden."""
+        newly: list[Key] = []
+        path = joining_path(start, end)
+        while path:
             # The smallest: it tells least, and the one the reader loses least by.
             smallest = min(path, key=lambda member: (edges[member].value, repr(member)))
             hidden.add(smallest)
-            queue.append(smallest)
-            path = joining_path(edges[key].start, edges[key].end)
-    return hidden
+            newly.append(smallest)
+            path = joining_path(start, end)
+        return newly
+
+    # Hiding an edge never joins two boundaries, so each hidden figure is looked at once
+    # (the ones hidden on the way joining the queue).
+    queue = deque(sorted(hidden, key=repr))
+    while True:
+        while queue:
+            key = queue.popleft()
+            queue.extend(cut(edges[key].start, edges[key].end))
+        gap = next(_small_runs(edges, hidden, around), None)
+        if gap is None:
+            return hidden
+        queue.extend(cut(*gap))
+
+
+def _small_runs(
+    edges: Mapping[Key, Edge], hidden: set[Key], around: Mapping[Node, list[tuple[Key, Node]]]
+) -> Iterator[tuple[Boundary, Boundary]]:
+    """Pairs of day boundaries joined by shown edges with fewer than THRESHOLD between them.
+
+    Within a set of joined boundaries every difference P(b) - P(a) is known (the sums along
+    the path); counts are never negative, so the smallest are those of neighbours in time."""
+    level: dict[Node, int] = {}
+    for root in around:
+        if root in level:
+            continue
+        level[root] = 0
+        joined, queue = [root], deque([root])
+        while queue:
+            node = queue.popleft()
+            for key, other in around[node]:
+                if key in hidden or other in level:
+                    continue
+                edge = edges[key]
+                step = edge.value if edge.start == node else -edge.value
+                level[other] = level[node] + step
+                joined.append(other)
+                queue.append(other)
+        days = sorted(
+            (node for node in joined if isinstance(node, Boundary)),
+            key=lambda node: (node.series, node.position),
+        )
+        for before, after in itertools.pairwise(days):
+            if before.series == after.series and level[after] - level[before] < THRESHOLD:
+                yield before, after
