@@ -213,7 +213,6 @@ def published(
     """Every table of `year`, suppressed over all the data (`ledger`, made when not given);
     shown counts noised when `noise` is given."""
     found = ledger or Ledger([year], today)
-    report = StatsReport(Span.year(year))
     tables: dict[str, Table] = {}
 
     def add(table: Table) -> None:
@@ -224,6 +223,11 @@ def published(
 
     weeks = [week for week in Span.year(year).weeks() if monday_of(week) >= found.kept_from]
     months = Span.year(year).months()
+
+    def monthly(metric: str) -> list[tuple[str, int]]:
+        """The year's months of a metric, from the ledger's one query for all months."""
+        values = dict(found.report.monthly(metric))
+        return [(month, values[month]) for month in months]
     for metric in COUNTED:
         rows = [(week, figure((metric, "week", week))) for week in weeks]
         add(Table(f"{metric}.week", metric, "week", rows))
@@ -238,7 +242,7 @@ def published(
         total = figure(found.label_total_key(metric, year))
         add(Table(f"{metric}.label", metric, "label", rows, total, has_total=True))
     # Peaks are largest values: they add up to nothing, so they have no total.
-    peaks = report.monthly("peak_devices")
+    peaks = monthly("peak_devices")
     noisy = noise or (lambda count: count)
     figures = primary([noisy(value) for _, value in peaks])
     add(
@@ -252,12 +256,12 @@ def published(
     devices = dict(tables["devices.month"].rows)
     volume = [
         (month, None if devices[month] is None else round(value / 1_000_000))
-        for month, value in report.monthly("bytes")
+        for month, value in monthly("bytes")
     ]
     add(Table("bytes.month", "bytes", "month", volume, unit="MB"))
 
     availability: list[tuple[str, Figure]] = []
-    for month, down in report.monthly("uplink_down_minutes"):
+    for month, down in monthly("uplink_down_minutes"):
         observed = _minutes_observed(month, today)
         share = None if not observed else round(100 * max(0, observed - down) / observed)
         availability.append((month, share))
