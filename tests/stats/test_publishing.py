@@ -390,3 +390,17 @@ def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
     page = village.get(f"/admin/stats?{YEAR}&lang=en").get_data(as_text=True)
     assert section_cells(page, "bytes.month")[:2] == ["5000", "—"]
     assert section_cells(page, "uplink.month")[:2] == ["100 %", "90 %"]
+
+
+def test_weeks_past_retention_are_not_published_and_the_page_says_so(
+    commune: FlaskClient,
+) -> None:
+    # On 3 December 2026 day rows are kept from 3 November 2025 (13 months).
+    count("day", "2025-10-28", "devices", 40)
+    count("month", "2025-10", "devices", 400)
+    weeks = values(exported(commune, "year=2025")["tables"]["devices.week"])
+    assert weeks[0][0] == "2025-W45" and weeks[-1][0] == "2026-W01"
+    assert values(exported(commune, "year=2025")["tables"]["devices.month"])[9] == ("2025-10", 400)
+    page = commune.get("/admin/stats?year=2025&lang=en").get_data(as_text=True)
+    assert "Weeks before November 3, 2025 are no longer kept. Their months are." in page
+    assert "no longer kept" not in commune.get("/admin/stats?lang=en").get_data(as_text=True)
