@@ -99,12 +99,12 @@ def _top(raw: list[tuple[str, int]], named: tuple[str, ...] = ()) -> list[tuple[
 class Ledger:
     """Every count that can be published, over all the data, with the ones hidden.
 
-    The years covered are those of the data, this year and the ones asked for (a year
-    without data adds only zeros, hidden already, so it changes nothing elsewhere)."""
+    The years covered are those from the data's first to this one, and the ones asked for
+    (a year without data adds only zeros, hidden already, so it changes nothing elsewhere)."""
 
     def __init__(self, asked: Sequence[int], today: date) -> None:
-        years = sorted({*data_years(), today.year, *asked})
-        self.years = list(range(years[0], years[-1] + 1))
+        counted = sorted({*data_years(), today.year})
+        self.years = sorted({*range(counted[0], counted[-1] + 1), *asked})
         self.kept_from = first_day_kept(today)
         self.tomorrow = today + timedelta(days=1)
         self.report = StatsReport(Span.years(self.years[0], self.years[-1]))
@@ -127,12 +127,19 @@ class Ledger:
         return Edge(boundary(first), boundary(last + timedelta(days=1)), value)
 
     def _time(self, metric: str) -> None:
+        years = set(self.years)
         for week, value in self.report.weekly(metric, self.kept_from):
             monday = monday_of(week)
+            if not {monday.year, (monday + timedelta(days=6)).year} & years:
+                continue
             self.edges[metric, "week", week] = self._interval(
                 metric, monday, monday + timedelta(days=6), value
             )
-        months = self.report.monthly(metric)
+        months = [
+            (month, value)
+            for month, value in self.report.monthly(metric)
+            if int(month[:4]) in years
+        ]
         for month, value in months:
             self.edges[metric, "month", month] = self._interval(metric, *_month_days(month), value)
         for year in self.years:
@@ -228,6 +235,7 @@ def published(
         """The year's months of a metric, from the ledger's one query for all months."""
         values = dict(found.report.monthly(metric))
         return [(month, values[month]) for month in months]
+
     for metric in COUNTED:
         rows = [(week, figure((metric, "week", week))) for week in weeks]
         add(Table(f"{metric}.week", metric, "week", rows))

@@ -58,12 +58,10 @@ class Span:
     def weeks(self) -> list[str]:
         """ISO weeks ("2026-W05") with at least one day in the span, in order."""
         found: list[str] = []
-        day = self.first
-        while day <= self.last:
-            label = week_of(day)
-            if not found or found[-1] != label:
-                found.append(label)
-            day += timedelta(days=1)
+        monday = self.first - timedelta(days=self.first.weekday())
+        while monday <= self.last:
+            found.append(week_of(monday))
+            monday += timedelta(days=7)
         return found
 
     def hours(self) -> int:
