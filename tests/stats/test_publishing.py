@@ -255,6 +255,9 @@ def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskC
         "Figures per hour: 7 days. Figures per day: 13 months.",
         "(MAC), its Internet address (IP), its browser (user agent)",
         "No noise is added",
+        "A page shows one calendar year. It shows whole weeks (Monday to Sunday), whole months",
+        "two pages one day apart would give the count of that one day",
+        "not from other pages or other years",
     ):
         assert words in page
 
