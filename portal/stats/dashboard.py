@@ -110,6 +110,7 @@ class Ledger:
         self.report = StatsReport(Span.years(self.years[0], self.years[-1]))
         self.edges: dict[Key, Edge] = {}
         self.labels: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        self._noised: dict[Key, Figure] = {}
         for metric in COUNTED:
             self._time(metric)
         for year in self.years:
@@ -181,14 +182,18 @@ class Ledger:
 
     def figure(self, key: Key, noise: Noise | None = None) -> Figure:
         """A figure as published: None when hidden, noised when asked (and hidden when the
-        noise takes it under THRESHOLD)."""
+        noise takes it under THRESHOLD). A figure is noised once a ledger, so one figure on
+        several tables or years (the visits of a year and its languages' total, a week of two
+        years) is the same everywhere in one file."""
         if key in self.hidden:
             return None
         value = self.edges[key].value
         if noise is None:
             return value
-        noised = noise(value)
-        return None if noised < THRESHOLD else noised
+        if key not in self._noised:
+            noised = noise(value)
+            self._noised[key] = None if noised < THRESHOLD else noised
+        return self._noised[key]
 
     def label_key(self, metric: str, year: int, label: str) -> Key:
         if metric == "lessons" and label == ONBOARDING:

@@ -243,6 +243,8 @@ def test_export_noise_is_stated_and_stays_out_of_the_dashboard(stats_settings: S
     ]
     assert all(400 < int(value) < 600 for value in in_the_file[2:-1])
     assert 5400 < int(in_the_file[-1]) < 5600
+    # One figure, noised once: the year's visits and its languages' total are the same.
+    assert document["tables"]["visits.label"]["total"] == table["total"]
     method = noisy.get("/admin/stats/methodology?lang=en").get_data(as_text=True)
     assert "epsilon 0.5" in method
 
