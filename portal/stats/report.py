@@ -76,15 +76,20 @@ FIRST_YEAR, LAST_YEAR = 2020, 2100
 """The years a page may be asked for."""
 
 
+def check_year(year: int) -> int:
+    """`year`, when a page may show it."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise SpanRefused(f"year must be from {FIRST_YEAR} to {LAST_YEAR}, got {year}")
+    return year
+
+
 def parse_year(text: str | None, today: date) -> int:
     """?year= as given (YYYY); by default this year."""
     if not text:
         return today.year
     if not (text.isascii() and text.isdigit() and len(text) == 4):
         raise SpanRefused(f"year must be a year as YYYY, got {text[:20]!r}")
-    if not FIRST_YEAR <= int(text) <= LAST_YEAR:
-        raise SpanRefused(f"year must be from {FIRST_YEAR} to {LAST_YEAR}, got {text}")
-    return int(text)
+    return check_year(int(text))
 
 
 def parse_span(first: str | None, last: str | None, today: date) -> list[int]:
@@ -102,9 +107,7 @@ def parse_span(first: str | None, last: str | None, today: date) -> list[int]:
         raise SpanRefused(f"to ({end}) must not come before from ({start})")
     if end.year - start.year > 2:
         raise SpanRefused("from and to may be at most three calendar years apart")
-    for year in (start.year, end.year):
-        parse_year(str(year), today)
-    return list(range(start.year, end.year + 1))
+    return list(range(check_year(start.year), check_year(end.year) + 1))
 
 
 TIMEZONE = "Europe/Brussels"

@@ -34,6 +34,7 @@ from portal.stats.report import (
     Span,
     SpanRefused,
     StatsReport,
+    check_year,
     parse_year,
     today,
 )
@@ -179,8 +180,7 @@ def methodology() -> str:
 
 def yearly_context(year: int) -> dict[str, Any]:
     """What the yearly report shows, in the words of the Walloon EPN evaluations."""
-    parse_year(str(year), today())
-    span = Span.year(year)
+    span = Span.year(check_year(year))
     figures = published(year, today())
     now = today()
     observed_last = min(span.last, now)
