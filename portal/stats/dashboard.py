@@ -31,6 +31,7 @@ from portal.stats.suppression import (
     Edge,
     Figure,
     Key,
+    Line,
     chain,
     primary,
     suppress,
@@ -109,13 +110,14 @@ class Ledger:
         self.tomorrow = today + timedelta(days=1)
         self.report = StatsReport(Span.years(self.years[0], self.years[-1]))
         self.edges: dict[Key, Edge] = {}
+        self.lines: list[Line] = []
         self.labels: dict[tuple[str, int], list[tuple[str, int]]] = {}
         self._noised: dict[Key, Figure] = {}
         for metric in COUNTED:
             self._time(metric)
         for year in self.years:
             self._labelled(year)
-        self.hidden = suppress(self.edges)
+        self.hidden = suppress(self.edges, self.lines)
 
     def _interval(self, metric: str, first: date, last: date, value: int) -> Edge:
         """The figure of `metric` over the days first..last. Days after today are known to
@@ -158,6 +160,7 @@ class Ledger:
         total = self.edges["visits", "year", str(year)]
         members = [(("visits", "label", year, label), value) for label, value in visits]
         self.edges.update(chain(total.start, total.end, members, ("visits", year)))
+        self.lines.append((total.start, total.end, [key for key, _ in members]))
 
         lessons = _top(self.report.by_label("lessons", year), named=(ONBOARDING,))
         completions = self.edges["completions", "year", str(year)]
@@ -170,6 +173,8 @@ class Ledger:
             start, completions.end, sum(value for _, value in lessons)
         )
         self.edges.update(chain(start, completions.start, members, ("lessons", year)))
+        named = [key for key, _ in members] + [("completions", "year", str(year))]
+        self.lines.append((start, completions.end, named))
 
         guides = _top(self.report.by_label("guide_views", year))
         self.labels["guide_views", year] = guides
@@ -179,6 +184,7 @@ class Ledger:
         )
         members = [(("guide_views", "label", year, label), value) for label, value in guides]
         self.edges.update(chain(start, end, members, ("guide_views", year)))
+        self.lines.append((start, end, [key for key, _ in members]))
 
     def figure(self, key: Key, noise: Noise | None = None) -> Figure:
         """A figure as published: None when hidden, noised when asked (and hidden when the

@@ -15,9 +15,12 @@ Primary suppression hides every figure under THRESHOLD. Complementary suppressio
 takes each hidden figure in turn: while its ends are joined by shown edges, the smallest
 shown edge of the shortest such path (breadth first) is hidden too. The same is done for
 two day boundaries joined by shown edges with fewer than THRESHOLD counted between them
-(a month minus the whole weeks in it would give its last two days). Hiding never joins
-anything, so this ends; then no hidden figure, and no run of days under THRESHOLD, can be
-worked out by any sum or difference of shown figures.
+(a month minus the whole weeks in it would give its last two days). And a label table
+whose hidden members add up to under THRESHOLD under a known total (which would give that
+sum, two small languages together) has its smallest shown member hidden too. Hiding never
+joins anything, so this ends; then no hidden figure, no run of days under THRESHOLD and no
+small sum of a table's hidden labels can be worked out by any sum or difference of shown
+figures.
 """
 
 from __future__ import annotations
@@ -85,10 +88,16 @@ def chain(
     return edges
 
 
-def suppress(edges: Mapping[Key, Edge]) -> set[Key]:
+Line = tuple[Node, Node, Sequence[Key]]
+"""A label table: its total's two boundaries and its members' keys (see `chain`)."""
+
+
+def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
     """The keys of `edges` to hide: those under THRESHOLD, then, for each hidden one whose
-    ends shown edges join, and for each run of days under THRESHOLD whose ends they join,
-    the smallest shown edge of a joining path, until none is joined."""
+    ends shown edges join, for each run of days under THRESHOLD whose ends they join, and
+    for each line whose hidden members add up to less than THRESHOLD under a total they
+    join (the total minus the shown members would give that sum), the smallest shown edge
+    of a joining path, until none is joined."""
     hidden = {key for key, edge in edges.items() if edge.value < THRESHOLD}
     around: dict[Node, list[tuple[Key, Node]]] = {}
     for key, edge in edges.items():
@@ -127,6 +136,12 @@ def suppress(edges: Mapping[Key, Edge]) -> set[Key]:
             path = joining_path(start, end)
         return newly
 
+    def small_sum(line: Line) -> bool:
+        """Do the line's hidden members add up to under THRESHOLD under a known total?"""
+        start, end, members = line
+        secret = [edges[key].value for key in members if key in hidden]
+        return bool(secret) and sum(secret) < THRESHOLD and joining_path(start, end) is not None
+
     # Hiding an edge never joins two boundaries, so each hidden figure is looked at once
     # (the ones hidden on the way joining the queue).
     queue = deque(sorted(hidden, key=repr))
@@ -135,9 +150,20 @@ def suppress(edges: Mapping[Key, Edge]) -> set[Key]:
             key = queue.popleft()
             queue.extend(cut(edges[key].start, edges[key].end))
         gap = next(_small_runs(edges, hidden, around), None)
-        if gap is None:
+        if gap is not None:
+            queue.extend(cut(*gap))
+            continue
+        line = next((line for line in lines if small_sum(line)), None)
+        if line is None:
             return hidden
-        queue.extend(cut(*gap))
+        start, end, members = line
+        others = [key for key in members if key not in hidden]
+        if others:  # one more member hidden: the sum the total gives is a larger one
+            smallest = min(others, key=lambda member: (edges[member].value, repr(member)))
+            hidden.add(smallest)
+            queue.append(smallest)
+        else:
+            queue.extend(cut(start, end))
 
 
 def _small_runs(

@@ -90,6 +90,16 @@ def test_labels_under_a_total_are_a_chain_that_adds_up_to_it() -> None:
     assert suppress(edges) == {"nl", "fr"}
 
 
+def test_hidden_labels_never_add_up_to_under_ten_under_a_known_total() -> None:
+    year = interval(0, 20, 67)
+    languages = [("fr", 50), ("nl", 12), ("tr", 2), ("ar", 3)]
+    edges = {"year": year, **chain(year.start, year.end, languages, "lang")}
+    lines = [(year.start, year.end, ["fr", "nl", "tr", "ar"])]
+    # tr + ar = 67 - 50 - 12 = 5: nl, the smallest shown, is hidden with them (17).
+    assert suppress(edges, lines) == {"tr", "ar", "nl"}
+    assert suppress(edges) == {"tr", "ar"}  # what the rule on single figures alone leaves
+
+
 def test_without_a_total_only_the_small_counts_are_hidden() -> None:
     assert primary([40, 3, 25, 12]) == [40, None, 25, 12]
     assert [shown(figure) for figure in primary([3, 10])] == ["<10", "10"]
