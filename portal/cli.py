@@ -495,21 +495,22 @@ def poster(args: argparse.Namespace) -> int:
 
 
 def stats_export(args: argparse.Namespace) -> int:
-    """Write the published figures of a span (suppressed, noised when [stats] says so)."""
+    """Write the published figures of the whole years a span touches (suppressed, noised when
+    [stats] says so)."""
     from portal.db import prepare
-    from portal.stats.dashboard import published
+    from portal.stats.dashboard import Ledger, published
     from portal.stats.export import render
     from portal.stats.noise import noise_for
-    from portal.stats.report import Span, parse_span, today
+    from portal.stats.report import parse_span, today
     from portal.stats.titles import CountedTitles
 
     settings = _settings(args)
-    first, last = parse_span(args.first, args.last, today())
+    years = parse_span(args.first, args.last, today())
     prepare(settings.data_dir)
     epsilon = settings.stats.export_epsilon
-    figures = published(
-        Span(first, last), today(), noise_for(epsilon) if epsilon else None, epsilon
-    )
+    noise = noise_for(epsilon) if epsilon else None
+    ledger = Ledger(years, today())
+    figures = [published(year, today(), noise, epsilon, ledger) for year in years]
     text = render(figures, args.format, CountedTitles.installed(settings))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
@@ -635,16 +636,23 @@ def build_parser() -> argparse.ArgumentParser:
     stats_commands = stats.add_subparsers(dest="stats_command", required=True)
     sub = stats_commands.add_parser(
         "export",
-        help="write the published figures of a span as CSV or JSON",
-        description="Write the figures the /stats dashboard publishes for a span of days "
-        "(counts under 10 shown as <10; noise when [stats] export_epsilon is set).",
+        help="write the published figures of the years a span touches as CSV or JSON",
+        description="Write the figures the /stats dashboard publishes for every calendar year "
+        "the span touches, each year whole: weeks, months and totals are never cut to the span, "
+        "so that no two exports give a hidden count by difference (counts under 10 shown as "
+        "<10; noise when [stats] export_epsilon is set).",
     )
     sub.set_defaults(handler=stats_export)
     with_config(sub)
     sub.add_argument(
-        "--from", dest="first", metavar="YYYY-MM-DD", help="first day (default: 1 January)"
+        "--from",
+        dest="first",
+        metavar="YYYY-MM-DD",
+        help="a day of the first year (default: 1 January of this year)",
     )
-    sub.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: today)")
+    sub.add_argument(
+        "--to", dest="last", metavar="YYYY-MM-DD", help="a day of the last year (default: today)"
+    )
     sub.add_argument("--format", choices=("csv", "json"), default="csv")
     sub.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
 

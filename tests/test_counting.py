@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,7 @@ from portal.stats.events import (
     parse_event,
 )
 from portal.stats.keeper import Keeper, TrafficMeter, bind_events
-from portal.stats.retention import forget_old_counts
+from portal.stats.retention import first_day_kept, forget_old_counts
 from portal.stats.tally import Tally
 from portal.uplink import UplinkState, write_state
 from tests.conftest import (
@@ -519,6 +519,17 @@ def test_hours_are_kept_seven_days_and_days_thirteen_months(database: Path) -> N
         ("month", "2020-01"),
         ("year", "2020"),
     ]
+
+
+def test_the_first_day_kept_is_the_one_the_housekeeping_keeps(database: Path) -> None:
+    # 31 March: the same day 13 months before would be 31 February; 28 February goes.
+    for day in ("2025-02-28", "2025-03-01"):
+        StatCount.create(period="day", start=day, synced=1, metric="grants", value=1)
+    assert forget_old_counts(datetime(2026, 3, 31, 9)) == 1
+    assert [row.start for row in StatCount.select()] == ["2025-03-01"]
+    assert first_day_kept(date(2026, 3, 31)) == date(2025, 3, 1)
+    assert first_day_kept(date(2026, 12, 3)) == date(2025, 11, 3)
+    assert first_day_kept(date(2026, 1, 15)) == date(2024, 12, 15)
 
 
 # --- the pages that count ---

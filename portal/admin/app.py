@@ -228,14 +228,17 @@ def _source_in(network: ipaddress.IPv4Network) -> bool:
         return False
 
 
-def _errors(app: Flask) -> None:
+def error_page(status: int, message: object) -> tuple[str, int]:
+    """The admin side's error page, in the account's language: every refusal uses it."""
     from flask import render_template
 
+    return render_template("admin/error.html", status=status, message=message), status
+
+
+def _errors(app: Flask) -> None:
     log.addFilter(GUEST_PRIVACY)
     app.logger.addFilter(GUEST_PRIVACY)
-
-    def page(status: int, message: object) -> tuple[str, int]:
-        return render_template("admin/error.html", status=status, message=message), status
+    page = error_page
 
     @app.errorhandler(security.FormExpired)
     def expired_form(_error: security.FormExpired) -> tuple[str, int]:

@@ -1,5 +1,5 @@
-"""The figures a commune reads, straight from the StatCount rows: ISO weeks built from day
-rows, months from month rows, labels (guides, lessons, languages) over the months.
+"""The figures a commune reads, straight from the StatCount rows: whole ISO weeks built from
+day rows, months from month rows, labels (guides, lessons, languages) over a year's months.
 
 Days are only ever added up into weeks here: no single day is published (a day of a small
 village can be one person). Rows counted before the Pi's clock was set are read apart
@@ -41,6 +41,11 @@ class Span:
     def year(cls, year: int) -> Span:
         return cls(date(year, 1, 1), date(year, 12, 31))
 
+    @classmethod
+    def years(cls, first: int, last: int) -> Span:
+        """1 January of `first` to 31 December of `last`."""
+        return cls(date(first, 1, 1), date(last, 12, 31))
+
     def months(self) -> list[str]:
         """ "YYYY-MM" of every month the span touches, in order."""
         found = []
@@ -53,12 +58,10 @@ class Span:
     def weeks(self) -> list[str]:
         """ISO weeks ("2026-W05") with at least one day in the span, in order."""
         found: list[str] = []
-        day = self.first
-        while day <= self.last:
-            label = week_of(day)
-            if not found or found[-1] != label:
-                found.append(label)
-            day += timedelta(days=1)
+        monday = self.first - timedelta(days=self.first.weekday())
+        while monday <= self.last:
+            found.append(week_of(monday))
+            monday += timedelta(days=7)
         return found
 
     def hours(self) -> int:
@@ -66,11 +69,32 @@ class Span:
 
 
 class SpanRefused(ValueError):
-    """An export's or a page's from/to is not a span of days; the message says why."""
+    """A page's, an export's or a command's year or span is not one; the message says why."""
 
 
-def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, date]:
-    """from/to as given (YYYY-MM-DD, both included); by default 1 January of this year to today."""
+FIRST_YEAR, LAST_YEAR = 2020, 2100
+"""The years a page may be asked for."""
+
+
+def check_year(year: int) -> int:
+    """`year`, when a page may show it."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise SpanRefused(f"year must be from {FIRST_YEAR} to {LAST_YEAR}, got {year}")
+    return year
+
+
+def parse_year(text: str | None, today: date) -> int:
+    """?year= as given (YYYY); by default this year."""
+    if not text:
+        return today.year
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise SpanRefused(f"year must be a year as YYYY, got {text[:20]!r}")
+    return check_year(int(text))
+
+
+def parse_span(first: str | None, last: str | None, today: date) -> list[int]:
+    """The years a span of days touches (YYYY-MM-DD, both included; by default 1 January of
+    this year to today): figures are published for whole years only."""
     try:
         start = date.fromisoformat(first) if first else date(today.year, 1, 1)
     except ValueError:
@@ -81,9 +105,9 @@ def parse_span(first: str | None, last: str | None, today: date) -> tuple[date, 
         raise SpanRefused(f"to must be a date as YYYY-MM-DD, got {str(last)[:20]!r}") from None
     if end < start:
         raise SpanRefused(f"to ({end}) must not come before from ({start})")
-    if (end - start).days > 3 * 366:
-        raise SpanRefused("from and to may be at most three years apart")
-    return start, end
+    if end.year - start.year > 2:
+        raise SpanRefused("from and to may be at most three calendar years apart")
+    return list(range(check_year(start.year), check_year(end.year) + 1))
 
 
 TIMEZONE = "Europe/Brussels"
@@ -109,9 +133,26 @@ def _rows(query: Any) -> list[tuple[Any, ...]]:
     return list(query.tuples())
 
 
+def monday_of(week: str) -> date:
+    """The first day of an ISO week ("2026-W05")."""
+    return date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+
+
+def data_years() -> list[int]:
+    """The years of the dated month rows, in order: what the published system covers."""
+    year = fn.SUBSTR(StatCount.start, 1, 4)
+    query = (
+        StatCount.select(year)
+        .where((StatCount.period == "month") & (StatCount.synced == 1))
+        .distinct()
+    )
+    return sorted(int(found) for (found,) in _rows(query) if str(found).isdigit())
+
+
 class StatsReport:
-    """Aggregates of StatCount over one span (peewee's analytics example): one grouped query
-    for the days, one for the months and one for the months' labels, each run once."""
+    """Aggregates of StatCount over the whole years of a span (peewee's analytics example):
+    one grouped query for the days of its weeks, one for the months and one for the labels
+    per year, each run once."""
 
     def __init__(self, span: Span) -> None:
         self.span = span
@@ -146,8 +187,9 @@ class StatsReport:
 
     @functools.cached_property
     def _days(self) -> dict[str, dict[str, int]]:
-        first, last = self.span.first.isoformat(), self.span.last.isoformat()
-        return self._per_start("day", first, last, WEEKLY)
+        weeks = self.span.weeks()
+        first, last = monday_of(weeks[0]), monday_of(weeks[-1]) + timedelta(days=6)
+        return self._per_start("day", first.isoformat(), last.isoformat(), WEEKLY)
 
     @functools.cached_property
     def _months(self) -> dict[str, dict[str, int]]:
@@ -155,18 +197,19 @@ class StatsReport:
         return self._per_start("month", months[0], months[-1])
 
     @functools.cached_property
-    def _labels(self) -> dict[str, list[tuple[str, int]]]:
+    def _labels(self) -> dict[tuple[str, int], list[tuple[str, int]]]:
         months = self.span.months()
         value = fn.SUM(StatCount.value)
+        year = fn.SUBSTR(StatCount.start, 1, 4)
         query = (
-            StatCount.select(StatCount.metric, StatCount.label, value.alias("value"))
+            StatCount.select(StatCount.metric, year, StatCount.label, value.alias("value"))
             .where(self._dated("month"), StatCount.start.between(months[0], months[-1]))
-            .group_by(StatCount.metric, StatCount.label)
-            .order_by(StatCount.metric, value.desc(), StatCount.label)
+            .group_by(StatCount.metric, year, StatCount.label)
+            .order_by(StatCount.metric, year, value.desc(), StatCount.label)
         )
-        found: dict[str, list[tuple[str, int]]] = {}
-        for metric, label, total in _rows(query):
-            found.setdefault(metric, []).append((str(label), int(total or 0)))
+        found: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for metric, in_year, label, total in _rows(query):
+            found.setdefault((metric, int(in_year)), []).append((str(label), int(total or 0)))
         return found
 
     def days(self, metric: str) -> dict[date, int]:
@@ -175,12 +218,16 @@ class StatsReport:
             date.fromisoformat(start): value for start, value in self._days.get(metric, {}).items()
         }
 
-    def weekly(self, metric: str) -> list[tuple[str, int]]:
-        """Every ISO week of the span with the metric over its days in the span (0 when none
-        was counted). A week of devices is device-days: a day counts each device once."""
-        weeks: dict[str, list[int]] = {label: [] for label in self.span.weeks()}
+    def weekly(self, metric: str, kept_from: date) -> list[tuple[str, int]]:
+        """Every ISO week with a day in the span, whole (its days outside the span too), from
+        the first that starts on or after `kept_from`, with the metric over its days (0 when
+        none was counted). A week of devices is device-days: a day counts each device once."""
+        weeks: dict[str, list[int]] = {
+            label: [] for label in self.span.weeks() if monday_of(label) >= kept_from
+        }
         for day, value in self.days(metric).items():
-            weeks[week_of(day)].append(value)
+            if week_of(day) in weeks:
+                weeks[week_of(day)].append(value)
         if metric in MAXIMA:
             return [(label, max(values, default=0)) for label, values in weeks.items()]
         return [(label, sum(values)) for label, values in weeks.items()]
@@ -190,10 +237,10 @@ class StatsReport:
         found = self._months.get(metric, {})
         return [(month, found.get(month, 0)) for month in self.span.months()]
 
-    def by_label(self, metric: str) -> list[tuple[str, int]]:
-        """The metric per label (guide, lesson, language) over the span's months, largest
+    def by_label(self, metric: str, year: int) -> list[tuple[str, int]]:
+        """The metric per label (guide, lesson, language) over the months of `year`, largest
         first, then by label."""
-        return list(self._labels.get(metric, []))
+        return list(self._labels.get((metric, year), []))
 
     @staticmethod
     def unsynced(metric: str) -> int:

@@ -1,6 +1,9 @@
 """The commune's pages: the /stats dashboard, its CSV and JSON exports, the printable yearly
 report (HTML and PDF) and the methodology page.
 
+Every page and export is one calendar year (`?year=`, this year by default), whole: the
+figures are fixed quantities (portal/stats/dashboard.py), never cut to a span of days.
+
 A blueprint for the admin app, which registers it for the `commune` role; the portal the
 villagers reach never does. Pages are in the admin app's language (`?lang=`, the browser's,
 the site's), lessons and guides under their titles (portal/stats/titles.py). Every figure
@@ -10,24 +13,36 @@ comes from portal/stats/dashboard.py, suppressed; only the exports may carry noi
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask import Blueprint, Response, g, render_template, request, url_for
+from flask_babel import format_date, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.admin.app import admin_services
+from portal.admin.app import admin_services, error_page
 from portal.i18n import NATIVE_NAMES
 from portal.resources import MissingLibrary, bundled
 from portal.stats.charts import bar_chart
-from portal.stats.dashboard import OTHER, Published, Table, published
-from portal.stats.export import MEDIA_TYPES, SpanRefused, parse_span, render
+from portal.stats.dashboard import OTHER, Table, published
+from portal.stats.export import MEDIA_TYPES, render
 from portal.stats.noise import noise_for
-from portal.stats.report import Span, StatsReport, today
-from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure, publish_series
+from portal.stats.report import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Span,
+    SpanRefused,
+    StatsReport,
+    check_year,
+    parse_year,
+    today,
+)
+from portal.stats.suppression import HIDDEN_TEXT, THRESHOLD, Figure, primary
 from portal.stats.titles import CountedTitles
+
+log = logging.getLogger(__name__)
 
 stats = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -52,18 +67,24 @@ def stats_context() -> dict[str, object]:
     return {
         "hidden_text": HIDDEN_TEXT,
         "this_year": today().year,
+        "first_year": FIRST_YEAR,
+        "last_year": LAST_YEAR,
         "format_date": format_date,
     }
 
 
 @stats.errorhandler(SpanRefused)
-def span_refused(error: SpanRefused) -> tuple[str, int, dict[str, str]]:
-    return f"{error}\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+def year_refused(_error: SpanRefused) -> tuple[str, int]:
+    message = gettext(
+        "We cannot show this year. Choose a year from %(first)s to %(last)s.",
+        first=FIRST_YEAR,
+        last=LAST_YEAR,
+    )
+    return error_page(400, message)
 
 
-def _span() -> Span:
-    first, last = parse_span(request.args.get("from"), request.args.get("to"), today())
-    return Span(first, last)
+def _year() -> int:
+    return parse_year(request.args.get("year"), today())
 
 
 def figure_text(figure: Figure, unit: str = "count") -> str:
@@ -126,17 +147,15 @@ HELPERS = {
 }
 
 
-def _figures(span: Span) -> Published:
-    return published(span, today())
-
-
 @stats.get("")
 def dashboard() -> str:
-    span = _span()
+    year = _year()
+    figures = published(year, today())
     return render_template(
         "admin/stats/dashboard.html",
-        figures=_figures(span),
-        span=span,
+        figures=figures,
+        year=year,
+        weeks_cut=Span.year(year).first < figures.kept_from,
         language=str(get_locale()),
         **HELPERS,
     )
@@ -144,11 +163,11 @@ def dashboard() -> str:
 
 def _export(format_: str) -> Response:
     epsilon = admin_services().settings.stats.export_epsilon
-    span = _span()
-    figures = published(span, today(), noise_for(epsilon) if epsilon else None, epsilon)
-    name = f"passerelle-stats-{span.first}-{span.last}.{format_}"
+    year = _year()
+    figures = published(year, today(), noise_for(epsilon) if epsilon else None, epsilon)
+    name = f"passerelle-stats-{year}.{format_}"
     return Response(
-        render(figures, format_, counted_titles()),
+        render([figures], format_, counted_titles()),
         mimetype=MEDIA_TYPES[format_].split(";")[0],
         headers={
             "Content-Type": MEDIA_TYPES[format_],
@@ -173,15 +192,10 @@ def methodology() -> str:
     return render_template("admin/stats/methodology.html", threshold=THRESHOLD, epsilon=epsilon)
 
 
-FIRST_YEAR, LAST_YEAR = 2020, 2100
-
-
 def yearly_context(year: int) -> dict[str, Any]:
     """What the yearly report shows, in the words of the Walloon EPN evaluations."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        abort(404)
-    span = Span.year(year)
-    figures = _figures(span)
+    span = Span.year(check_year(year))
+    figures = published(year, today())
     now = today()
     observed_last = min(span.last, now)
     hours = 0 if observed_last < span.first else Span(span.first, observed_last).hours()
@@ -190,7 +204,7 @@ def yearly_context(year: int) -> dict[str, Any]:
     # Each day's hours with a device, added up from the month rows: kept for good, where
     # the hour rows are kept 7 days. A count like any other, under 10 hidden.
     hours_with_a_visitor = sum(value for _, value in report.monthly("active_hours"))
-    [active_hours], _no_total = publish_series([hours_with_a_visitor])
+    [active_hours] = primary([hours_with_a_visitor])
     return {
         "figures": figures,
         "year": year,
@@ -209,7 +223,7 @@ def yearly_report(year: int) -> str:
 
 
 @stats.get("/report/<int:year>.pdf")
-def yearly_report_pdf(year: int) -> Response | tuple[str, int, dict[str, str]]:
+def yearly_report_pdf(year: int) -> Response | tuple[str, int]:
     from portal.poster import render_pdf
 
     css = Markup(bundled("static", "admin", "admin.css").read_text(encoding="utf-8"))  # noqa: S704 — package data
@@ -220,7 +234,9 @@ def yearly_report_pdf(year: int) -> Response | tuple[str, int, dict[str, str]]:
     try:
         pdf = render_pdf(html)
     except MissingLibrary as error:
-        return f"{error}\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+        log.warning("no PDF of the yearly report: %s", error)
+        message = gettext("This hotspot cannot make the PDF. You can print the report page.")
+        return error_page(503, message)
     return Response(
         pdf,
         mimetype="application/pdf",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,16 @@ from tests.conftest import make_settings
 OFFICER = ("commune", "the officer's long password")
 DESK = "192.168.1.50"
 """The officer's computer on the commune's network (the uplink side)."""
+TODAY = date(2026, 12, 3)
+"""The day the statistics tests run on: weeks from 3 November 2025 are still kept."""
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> date:
+    """Every page and command of these tests sees TODAY, whatever the machine's date."""
+    monkeypatch.setattr("portal.stats.views.today", lambda: TODAY)
+    monkeypatch.setattr("portal.stats.report.today", lambda: TODAY)
+    return TODAY
 
 
 def signed_in_desk(client: FlaskClient) -> FlaskClient:

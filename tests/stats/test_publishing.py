@@ -1,5 +1,6 @@
-"""The commune's statistics pages and exports: weeks from days, months, labels, "<10", the
-unsynced rows apart, the same figures on the page, in the files and from the command line."""
+"""The commune's statistics pages and exports: one calendar year each, whole weeks from days,
+months, labels, "<10", the unsynced rows apart, the same figures on the page, in the files
+and from the command line."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from portal.config import Settings
 from portal.models import StatCount, writing
 from tests.stats.conftest import stats_desk
 
-SPAN = "from=2026-01-01&to=2026-04-30"
+YEAR = "year=2026"
 
 
 def count(
@@ -46,7 +47,7 @@ def village(commune: FlaskClient) -> FlaskClient:
     return commune
 
 
-def exported(client: FlaskClient, query: str = SPAN) -> dict:  # type: ignore[type-arg]
+def exported(client: FlaskClient, query: str = YEAR) -> dict:  # type: ignore[type-arg]
     response = client.get(f"/admin/stats/export.json?{query}")
     assert response.status_code == 200
     return json.loads(response.get_data(as_text=True))  # type: ignore[no-any-return]
@@ -57,28 +58,55 @@ def values(table: dict) -> list[tuple[str, object]]:  # type: ignore[type-arg]
 
 
 def test_a_week_adds_up_its_days_and_no_day_is_published(village: FlaskClient) -> None:
-    tables = exported(village, "from=2026-03-01&to=2026-03-15")["tables"]
-    assert values(tables["devices.week"]) == [
-        ("2026-W09", "<10"),  # Sunday 1 March alone: nothing counted
-        ("2026-W10", 21),
-        ("2026-W11", "<10"),  # 12, hidden with it: the total would give the 0 away
+    tables = exported(village)["tables"]
+    weeks = values(tables["devices.week"])
+    assert len(weeks) == 53 and weeks[0] == ("2026-W01", "<10")
+    assert weeks[8:11] == [
+        ("2026-W09", "<10"),  # nothing counted
+        ("2026-W10", 21),  # Monday 2 to Sunday 8 March
+        ("2026-W11", 12),
     ]
-    assert tables["devices.week"]["total"] == 33
-    text = village.get("/admin/stats/export.csv?from=2026-03-01&to=2026-03-15").get_data(
-        as_text=True
-    )
+    assert "total" not in tables["devices.week"]  # the year's total is the month table's
+    text = village.get(f"/admin/stats/export.csv?{YEAR}").get_data(as_text=True)
     assert "2026-03-02" not in text and "2026-03-09" not in text
 
 
-def test_small_months_are_hidden_with_the_next_smallest_under_a_total(village: FlaskClient) -> None:
+def test_the_week_table_lists_the_weeks_of_the_year_whole(commune: FlaskClient) -> None:
+    # 2026-W53 ends on Sunday 3 January 2027, 2026-W01 began on Monday 29 December 2025.
+    count("day", "2025-12-29", "devices", 7)
+    count("day", "2026-01-01", "devices", 5)
+    count("day", "2027-01-03", "devices", 30)
+    weeks_2025 = values(exported(commune, "year=2025")["tables"]["devices.week"])
+    weeks_2026 = values(exported(commune)["tables"]["devices.week"])
+    assert weeks_2025[-1] == ("2026-W01", 12) and weeks_2026[0] == ("2026-W01", 12)
+    assert weeks_2026[-1][0] == "2026-W53"
+
+
+def test_small_months_are_hidden_and_the_total_gives_no_one_back(village: FlaskClient) -> None:
     visits = exported(village)["tables"]["visits.month"]
-    assert values(visits) == [
+    assert values(visits)[:5] == [
         ("2026-01", 40),
         ("2026-02", "<10"),
         ("2026-03", 25),
-        ("2026-04", "<10"),  # 12 alone would be 80 - 40 - 25 - (3)
+        ("2026-04", 12),  # 80 - 40 - 25 - 12 is February with the eight empty months after it
+        ("2026-05", "<10"),
     ]
     assert visits["total"] == 80
+
+
+def test_a_lone_small_month_under_its_total_takes_the_next_smallest(commune: FlaskClient) -> None:
+    for month in range(1, 13):
+        count("month", f"2025-{month:02d}", "visits", 3 if month == 5 else 20 + month)
+    visits = exported(commune, "year=2025")["tables"]["visits.month"]
+    # May = the year - the eleven others: the smallest of them, January, is hidden with it.
+    assert values(visits)[:5] == [
+        ("2025-01", "<10"),
+        ("2025-02", 22),
+        ("2025-03", 23),
+        ("2025-04", 24),
+        ("2025-05", "<10"),
+    ]
+    assert visits["total"] == 3 + sum(20 + month for month in range(1, 13) if month != 5)
 
 
 def test_labels_are_summed_over_the_months_largest_first(village: FlaskClient) -> None:
@@ -88,13 +116,12 @@ def test_labels_are_summed_over_the_months_largest_first(village: FlaskClient) -
 
 
 def test_rows_counted_before_the_clock_was_set_stay_apart(village: FlaskClient) -> None:
-    document = exported(village, "from=1970-01-01&to=1970-12-31")
+    document = exported(village)
     assert values(document["tables"]["unsynced"])[:3] == [
         ("visits", 15),  # its hour and its day are the same fifteen, not thirty
         ("devices", "<10"),
         ("grants", "<10"),
     ]
-    assert values(document["tables"]["visits.month"])[0] == ("1970-01", "<10")
     assert document["unsynced"] == (
         "counted before the clock was set: dates unknown, in no week or month"
     )
@@ -108,14 +135,15 @@ def section_cells(page: str, key: str) -> list[str]:
 
 @pytest.mark.parametrize("key", ["visits.month", "devices.week", "guide_views.label"])
 def test_the_dashboard_shows_the_export_figures(village: FlaskClient, key: str) -> None:
-    page = village.get(f"/admin/stats?{SPAN}").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{YEAR}").get_data(as_text=True)
     table = exported(village)["tables"][key]
-    expected = [str(value) for _, value in values(table)] + [str(table["total"])]
+    expected = [str(value) for _, value in values(table)]
+    expected += [str(table["total"])] if "total" in table else []
     assert section_cells(page, key) == expected
 
 
 def test_each_chart_is_an_image_with_a_title_beside_its_table(village: FlaskClient) -> None:
-    page = village.get(f"/admin/stats?{SPAN}&lang=en").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{YEAR}&lang=en").get_data(as_text=True)
     assert (
         '<svg class="chart" role="img" aria-labelledby="visits-month-title"' in page
         and '<title id="visits-month-title">Visits (start pages opened), per month</title>' in page
@@ -124,58 +152,101 @@ def test_each_chart_is_an_image_with_a_title_beside_its_table(village: FlaskClie
 
 
 def test_pages_are_in_the_site_language_or_the_one_asked_for(village: FlaskClient) -> None:
-    french = village.get(f"/admin/stats?{SPAN}").get_data(as_text=True).replace("\u00ad", "")
+    french = village.get(f"/admin/stats?{YEAR}").get_data(as_text=True).replace("\u00ad", "")
     assert '<html lang="fr" dir="ltr">' in french and "<h1>Statistiques</h1>" in french
-    dutch = village.get(f"/admin/stats?{SPAN}&lang=nl").get_data(as_text=True).replace("\u00ad", "")
+    dutch = village.get(f"/admin/stats?{YEAR}&lang=nl").get_data(as_text=True).replace("\u00ad", "")
     assert '<html lang="nl" dir="ltr">' in dutch and "<h1>Statistieken</h1>" in dutch
-    unknown = village.get(f"/admin/stats?{SPAN}&lang=xx").get_data(as_text=True)
+    unknown = village.get(f"/admin/stats?{YEAR}&lang=xx").get_data(as_text=True)
     assert '<html lang="fr" dir="ltr">' in unknown
 
 
-def test_the_csv_export_states_its_span_rule_and_noise(village: FlaskClient) -> None:
-    response = village.get(f"/admin/stats/export.csv?{SPAN}")
+def test_the_csv_export_states_its_year_rule_and_noise(village: FlaskClient) -> None:
+    response = village.get(f"/admin/stats/export.csv?{YEAR}")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="passerelle-stats-2026-01-01-2026-04-30.csv"'
+        'attachment; filename="passerelle-stats-2026.csv"'
     )
     lines = response.get_data(as_text=True).split("\r\n")
-    assert lines[:5] == [
+    assert lines[:9] == [
         "table,metric,by,label,value,unit,title",
         "about,,,from,2026-01-01,,",
-        "about,,,to,2026-04-30,,",
-        "about,,,suppression,counts under 10 shown as <10,,",
+        "about,,,to,2026-12-31,,",
+        'about,,,periods,"whole calendar years: whole ISO weeks (those with a day in the year, '
+        'never cut), whole months, labels and totals over the whole year",,',
+        "about,,,suppression,\"counts under 10 are shown as '<10', and so are others wherever "
+        "a sum or difference of shown figures, of this file or of any other year's, would give "
+        'one away",,',
         "about,,,noise,none,,",
+        'about,,,unsynced,"counted before the clock was set: dates unknown, in no week or month",,',
+        "about,,,titles,\"title: the lesson's or guide's title in 'fr'; empty for a lesson or "
+        'guide no longer installed, and for other labels",,',
+        "about,,,year,2026,,",
     ]
     assert "visits.month,visits,month,2026-02,<10,count," in lines
     assert "visits.month,visits,month,total,80,count," in lines
 
 
-def test_a_wrong_date_is_refused_in_one_sentence(village: FlaskClient) -> None:
-    response = village.get("/admin/stats/export.json?from=2026-02-30")
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/stats?year=20x6", "/admin/stats/export.json?year=1999", "/admin/stats/report/1700"],
+)
+def test_a_wrong_year_gets_the_error_page_in_the_officers_language(
+    village: FlaskClient, path: str
+) -> None:
+    response = village.get(path)
     assert response.status_code == 400
-    assert response.get_data(as_text=True) == (
-        "from must be a date as YYYY-MM-DD, got '2026-02-30'\n"
-    )
-    backwards = village.get("/admin/stats?from=2026-03-01&to=2026-02-01")
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True).replace("\u00ad", "")
+    assert '<html lang="fr" dir="ltr">' in page
     assert (
-        backwards.get_data(as_text=True)
-        == "to (2026-02-01) must not come before from (2026-03-01)\n"
+        "<h1>Nous ne pouvons pas montrer cette année. Choisissez une année de 2020 à 2100.</h1>"
+        in page
     )
+    english = village.get(f"{path}{'&' if '?' in path else '?'}lang=en").get_data(as_text=True)
+    assert "<h1>We cannot show this year. Choose a year from 2020 to 2100.</h1>" in english
+
+
+def test_a_pdf_without_its_library_gets_the_error_page(
+    village: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal import poster
+    from portal.resources import MissingLibrary
+
+    def no_library(_html: str) -> bytes:
+        raise MissingLibrary("weasyprint needs pango")
+
+    monkeypatch.setattr(poster, "render_pdf", no_library)
+    response = village.get("/admin/stats/report/2026.pdf?lang=en")
+    assert response.status_code == 503 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "<h1>This hotspot cannot make the PDF. You can print the report page.</h1>" in page
+    assert "pango" not in page
 
 
 def test_export_noise_is_stated_and_stays_out_of_the_dashboard(stats_settings: Settings) -> None:
     noisy = stats_desk(stats_settings.replace("stats", export_epsilon=0.5))
-    for month in ("2026-01", "2026-02", "2026-03"):
-        count("month", month, "visits", 500, label="fr")
-    document = exported(noisy, "from=2026-01-01&to=2026-03-31")
+    count("month", "2025-01", "visits", 4, label="fr")
+    for month in range(2, 13):
+        count("month", f"2025-{month:02d}", "visits", 500, label="fr")
+    document = exported(noisy, "year=2025")
     assert document["noise"] == (
-        "two-sided geometric (discrete Laplace) noise, epsilon 0.5 per count, added before "
-        "suppression; totals are sums of the noised counts"
+        "two-sided geometric (discrete Laplace) noise, epsilon 0.5 per count, added to each "
+        "shown count on its own; what is hidden is decided on the counts without noise, and a "
+        "noised count under the threshold is hidden too"
     )
-    figures = [value for _, value in values(document["tables"]["visits.month"])]
-    assert document["tables"]["visits.month"]["total"] == sum(figures)  # type: ignore[arg-type]
-    page = noisy.get("/admin/stats?from=2026-01-01&to=2026-03-31").get_data(as_text=True)
-    assert section_cells(page, "visits.month") == ["500", "500", "500", "1500"]
+    page = noisy.get("/admin/stats?year=2025").get_data(as_text=True)
+    on_the_page = section_cells(page, "visits.month")
+    # January (4) and, with it, the smallest month that the total would give it by.
+    assert on_the_page[:3] == ["<10", "<10", "500"] and on_the_page[-1] == "5504"
+    table = document["tables"]["visits.month"]
+    in_the_file = [str(value) for _, value in values(table)] + [str(table["total"])]
+    assert [figure == "<10" for figure in in_the_file] == [
+        figure == "<10" for figure in on_the_page
+    ]
+    assert all(400 < int(value) < 600 for value in in_the_file[2:-1])
+    assert 5400 < int(in_the_file[-1]) < 5600
+    # One figure, noised once: the year's visits and its languages' total are the same.
+    assert document["tables"]["visits.label"]["total"] == table["total"]
     method = noisy.get("/admin/stats/methodology?lang=en").get_data(as_text=True)
     assert "epsilon 0.5" in method
 
@@ -189,6 +260,9 @@ def test_the_methodology_page_says_what_is_kept_and_for_how_long(commune: FlaskC
         "the hours with at least one visitor",
         "(MAC), its Internet address (IP), its browser (user agent)",
         "No noise is added",
+        "A page shows one calendar year. It shows whole weeks (Monday to Sunday), whole months",
+        "two pages one day apart would give the count of that one day",
+        "not from other pages or other years",
     ):
         assert words in page
 
@@ -223,7 +297,6 @@ def test_the_yearly_report_sums_the_year(village: FlaskClient) -> None:
     assert "<h1>Yearly report 2026</h1>" in page
     assert '<tr><th scope="row">Visits</th><td>80</td></tr>' in page
     assert '<tr><th scope="row">Guides read</th><td>45</td></tr>' in page
-    assert village.get("/admin/stats/report/1700").status_code == 404
 
 
 def test_the_yearly_report_counts_the_hours_with_a_visitor_over_the_whole_year(
@@ -267,22 +340,47 @@ def test_the_command_writes_what_the_page_exports(
 
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{stats_settings.data_dir}"\n', encoding="utf-8")
+    argv = ["stats", "export", "--config", str(config), "--from", "2026-03-01"]
+    assert main([*argv, "--to", "2026-04-30", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == exported(village)
+    assert main([*argv, "--to", "2026-04-30", "--format", "csv"]) == 0
+    csv_text = capsys.readouterr().out
+    assert csv_text == village.get(f"/admin/stats/export.csv?{YEAR}").get_data(as_text=True)
+    # A span one day longer: the same year, the same file; nothing to take one from the other.
+    assert main([*argv, "--to", "2026-05-01", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == csv_text
+
+
+def test_the_command_writes_every_year_a_span_touches_whole(
+    village: FlaskClient,
+    stats_settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from portal.cli import main
+
+    for month in range(1, 13):
+        count("month", f"2025-{month:02d}", "visits", 30)
+    config = tmp_path / "portal.toml"
+    config.write_text(f'[storage]\ndata_dir = "{stats_settings.data_dir}"\n', encoding="utf-8")
     argv = [
         "stats",
         "export",
         "--config",
         str(config),
         "--from",
-        "2026-01-01",
+        "2025-12-30",
         "--to",
-        "2026-04-30",
+        "2026-01-02",
     ]
     assert main([*argv, "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == exported(village)
-    assert main([*argv, "--format", "csv"]) == 0
-    assert capsys.readouterr().out == village.get(f"/admin/stats/export.csv?{SPAN}").get_data(
-        as_text=True
-    )
+    document = json.loads(capsys.readouterr().out)
+    assert (document["from"], document["to"]) == ("2025-01-01", "2026-12-31")
+    assert [year["year"] for year in document["years"]] == [2025, 2026]
+    assert document["years"][0]["tables"] == exported(village, "year=2025")["tables"]
+    assert document["years"][1]["tables"] == exported(village)["tables"]
+    assert document["total_over_the_years"]["visits"] == 360 + 80
+    assert document["total_over_the_years"]["grants"] == "<10"  # no year's total is shown
 
 
 def test_the_command_refuses_a_wrong_date_in_one_sentence(
@@ -306,7 +404,7 @@ def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskC
 
     with commune.application.app_context():
         fill(date(2026, 12, 2))
-    document = exported(commune, "from=2025-12-01&to=2026-12-02")
+    document = exported(commune)
     shown = hidden = 0
     for table in document["tables"].values():
         if table["unit"] != "count":
@@ -318,7 +416,8 @@ def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskC
             else:
                 assert figure >= 10
                 shown += 1
-    assert (shown, hidden) == (311, 9)  # the year has both: the rule had work to do
+    # The year has both: the rule had work to do (and December's last weeks are still to come).
+    assert (shown, hidden) == (270, 45)
     rare = dict(values(document["tables"]["guide_views.label"]))
     assert rare["other"] != "<10"  # the long tail of rare guides, added up
 
@@ -328,7 +427,7 @@ def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
     count("month", "2026-01", "bytes", 5_000_000_000)
     count("month", "2026-02", "bytes", 700_000_000)
     tables = exported(village)["tables"]
-    assert values(tables["uplink.month"]) == [
+    assert values(tables["uplink.month"])[:4] == [
         ("2026-01", 100),
         ("2026-02", 90),
         ("2026-03", 100),
@@ -336,6 +435,20 @@ def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
     ]
     # February's three devices are hidden, so is what they downloaded.
     assert values(tables["bytes.month"])[:2] == [("2026-01", 5000), ("2026-02", None)]
-    page = village.get(f"/admin/stats?{SPAN}&lang=en").get_data(as_text=True)
+    page = village.get(f"/admin/stats?{YEAR}&lang=en").get_data(as_text=True)
     assert section_cells(page, "bytes.month")[:2] == ["5000", "—"]
     assert section_cells(page, "uplink.month")[:2] == ["100 %", "90 %"]
+
+
+def test_weeks_past_retention_are_not_published_and_the_page_says_so(
+    commune: FlaskClient,
+) -> None:
+    # On 3 December 2026 day rows are kept from 3 November 2025 (13 months).
+    count("day", "2025-10-28", "devices", 40)
+    count("month", "2025-10", "devices", 400)
+    weeks = values(exported(commune, "year=2025")["tables"]["devices.week"])
+    assert weeks[0][0] == "2025-W45" and weeks[-1][0] == "2026-W01"
+    assert values(exported(commune, "year=2025")["tables"]["devices.month"])[9] == ("2025-10", 400)
+    page = commune.get("/admin/stats?year=2025&lang=en").get_data(as_text=True)
+    assert "Weeks before November 3, 2025 are no longer kept. Their months are." in page
+    assert "no longer kept" not in commune.get("/admin/stats?lang=en").get_data(as_text=True)

@@ -20,7 +20,7 @@ from portal.stats.titles import CountedTitle, CountedTitles
 from tests.stats.test_publishing import count, exported, values
 from tests.test_guides import CONTENT, install_pack
 
-SPAN = "from=2026-01-01&to=2026-04-30"
+YEAR = "year=2026"
 GUIDES = ("g04-myminfin", "g09-commune-cpas")
 
 
@@ -42,6 +42,9 @@ def counted_village(
 ) -> FlaskClient:
     """A March of lessons and guides on a hotspot with the two-guide pack installed."""
     install_pack(stats_settings, two_guides, prepared=True)
+    # The onboarding lesson's row is the completions' count: both are counted on one event.
+    count("month", "2026-03", "completions", 25)
+    count("month", "2026-03", "lessons", 25, label="onboarding")
     count("month", "2026-03", "lessons", 30, label="scams")
     count("month", "2026-03", "lessons", 12, label="eid-card")  # a lesson since removed
     count("month", "2026-03", "guide_views", 40, label="g04-myminfin")
@@ -57,8 +60,9 @@ def row_headers(page: str, caption: str) -> list[str]:
 def test_the_dashboard_lists_lessons_and_guides_by_title_in_the_officers_language(
     counted_village: FlaskClient,
 ) -> None:
-    english = counted_village.get(f"/admin/stats?{SPAN}&lang=en").get_data(as_text=True)
+    english = counted_village.get(f"/admin/stats?{YEAR}&lang=en").get_data(as_text=True)
     assert row_headers(english, "Lessons learned") == [
+        "Welcome to the Wi-Fi",
         "Watch out for scams",
         "eid-card (no longer on this hotspot)",
     ]
@@ -66,8 +70,8 @@ def test_the_dashboard_lists_lessons_and_guides_by_title_in_the_officers_languag
         "MyMinfin and Tax-on-web: your taxes online",
         "g02-old-guide (no longer on this hotspot)",
     ]
-    dutch = counted_village.get(f"/admin/stats?{SPAN}&lang=nl").get_data(as_text=True)
-    assert row_headers(dutch, "Geleerde lessen")[0] == "Pas op voor oplichting"
+    dutch = counted_village.get(f"/admin/stats?{YEAR}&lang=nl").get_data(as_text=True)
+    assert row_headers(dutch, "Geleerde lessen")[1] == "Pas op voor oplichting"
     assert "MyMinfin en Tax-on-web: uw belastingen online" in dutch
 
 
@@ -90,14 +94,18 @@ def test_the_exports_keep_the_slug_and_add_the_title_in_the_site_language(
         },
         {"label": "g02-old-guide", "value": 15, "title": ""},
     ]
-    assert values(document["tables"]["lessons.label"]) == [("scams", 30), ("eid-card", 12)]
-    assert document["tables"]["lessons.label"]["rows"][0]["title"] == "Attention aux arnaques"
+    assert values(document["tables"]["lessons.label"]) == [
+        ("onboarding", 25),
+        ("scams", 30),
+        ("eid-card", 12),
+    ]
+    assert document["tables"]["lessons.label"]["rows"][1]["title"] == "Attention aux arnaques"
     assert "title" not in document["tables"]["visits.month"]["rows"][0]
-    lines = counted_village.get(f"/admin/stats/export.csv?{SPAN}").get_data(as_text=True)
+    lines = counted_village.get(f"/admin/stats/export.csv?{YEAR}").get_data(as_text=True)
     rows = lines.split("\r\n")
     assert "lessons.label,lessons,label,scams,30,count,Attention aux arnaques" in rows
     assert "lessons.label,lessons,label,eid-card,12,count," in rows
-    assert "lessons.label,lessons,label,total,42,count," in rows
+    assert "lessons.label,lessons,label,total,67,count," in rows
     assert "visits.month,visits,month,2026-03,<10,count," in rows
 
 
@@ -123,7 +131,7 @@ def test_the_command_writes_the_same_titles(
     ]
     assert main([*argv, "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["tables"]["lessons.label"]["rows"][0] == {
+    assert document["tables"]["lessons.label"]["rows"][1] == {
         "label": "scams",
         "value": 30,
         "title": "Attention aux arnaques",
