@@ -103,6 +103,25 @@ class Grant(BaseModel):
         return str(sql), list(params)
 
     @classmethod
+    def expiries(cls) -> list[tuple[str, int]]:
+        """(mac, expires_at) of every grant on record, expired or not."""
+        return [
+            (str(mac), int(expires))
+            for mac, expires in cls.select(cls.mac, cls.expires_at).tuples()
+        ]
+
+    @classmethod
+    def shift(cls, mac: str, expires_at: int, seconds: int) -> int:
+        """Move a grant that still expires at `expires_at` `seconds` later (earlier if
+        negative): the clock it was written on stepped since (portal.access.book); returns
+        how many rows moved (0, or 1)."""
+        with writing():
+            moved = cls.update(
+                granted_at=cls.granted_at + seconds, expires_at=cls.expires_at + seconds
+            ).where((cls.mac == mac) & (cls.expires_at == expires_at))
+            return int(moved.execute())
+
+    @classmethod
     def purge_expired(cls, now: int) -> int:
         """Delete grants that have run out; returns how many."""
         with writing():
