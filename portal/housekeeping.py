@@ -12,9 +12,10 @@ from portal import db
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock
 from portal.config import Settings
-from portal.onboarding.path import forget_old_paths
+from portal.onboarding.path import follow_clock_jump, forget_old_paths
 from portal.stats.retention import forget_old_counts
 from portal.uplink import UplinkMonitor
+from portal.wallclock import ClockSteps
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,17 @@ STOP_SECONDS = 5.0
 waiting for its connection's timeout)."""
 
 
-def upkeep(book: GrantBook, clock: Clock) -> None:
-    """One round of every chore; each keeps only what its retention period allows."""
+def upkeep(book: GrantBook, clock: Clock, steps: ClockSteps | None = None) -> None:
+    """One round of every chore; each keeps only what its retention period allows. With
+    `steps`, a jump of the clock forward since the last round moves the paths' dates first."""
     book.sweep()
-    forget_old_paths(datetime.fromtimestamp(clock(), UTC).date())
-    forget_old_counts(datetime.fromtimestamp(clock()))  # statistics' periods are local time
+    now = clock()
+    today = datetime.fromtimestamp(now, UTC).date()
+    stepped = steps.stepped() if steps is not None else 0.0
+    if stepped > 0:
+        follow_clock_jump(datetime.fromtimestamp(now - stepped, UTC).date(), today)
+    forget_old_paths(today)
+    forget_old_counts(datetime.fromtimestamp(now))  # statistics' periods are local time
 
 
 def keep_house(
@@ -39,11 +46,12 @@ def keep_house(
 ) -> None:
     """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried.
     Rounds wait until the firewall has this process's grants (the restore keeps trying)."""
+    steps = ClockSteps(clock)
     while not stop.wait(interval):
         if not book.enforcing:
             continue
         try:
-            upkeep(book, clock)
+            upkeep(book, clock, steps)
         except Exception:
             log.exception("housekeeping failed; trying again in %s s", interval)
         finally:

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from peewee import (
+    EXCLUDED,
     CharField,
     CompositeKey,
     DateField,
@@ -17,6 +18,7 @@ from peewee import (
     SqliteDatabase,
     TextField,
     _ConnectionState,
+    fn,
 )
 
 
@@ -105,10 +107,8 @@ class Grant(BaseModel):
     @classmethod
     def expiries(cls) -> list[tuple[str, int]]:
         """(mac, expires_at) of every grant on record, expired or not."""
-        return [
-            (str(mac), int(expires))
-            for mac, expires in cls.select(cls.mac, cls.expires_at).tuples()
-        ]
+        rows: Any = cls.select(cls.mac, cls.expires_at).tuples()
+        return [(str(mac), int(expires)) for mac, expires in rows]
 
     @classmethod
     def shift(cls, mac: str, expires_at: int, seconds: int) -> int:
@@ -169,8 +169,21 @@ class LearningPath(BaseModel):
                 device=device, lessons=lessons, last_seen=today, language=language
             ).on_conflict(
                 conflict_target=[cls.device],
-                update={cls.lessons: lessons, cls.last_seen: today, cls.language: language},
+                update={
+                    cls.lessons: lessons,
+                    # Never earlier than it was: a clock stepped back forgets no path sooner.
+                    cls.last_seen: fn.MAX(cls.last_seen, EXCLUDED.last_seen),
+                    cls.language: language,
+                },
             ).execute()
+
+    @classmethod
+    def move_forward(cls, up_to: date, days: int) -> int:
+        """Move the date of every path last seen on or before `up_to` `days` later; returns
+        how many moved."""
+        with writing():
+            moved = cls.update(last_seen=fn.DATE(cls.last_seen, f"+{int(days)} days"))
+            return int(moved.where(cls.last_seen <= up_to).execute())
 
     @classmethod
     def forget_before(cls, day: date) -> int:

@@ -7,17 +7,9 @@ holds without a record (a write that failed after the firewall change) is swept
 away. The firewall is never called while a give or withdraw holds the database's
 write lock: a slow gatekeeper must not make every other writer wait on it.
 
-What a grant survives when the wall clock jumps (a Pi has no battery clock: NTP moves
-it by months after a boot from 1970 or from fake-hwclock's saved time, and can step it
-back): a grant lasts its session of real elapsed time, as the kernel's element timeout
-does (the kernel counts it on a monotonic clock). So the set is the measure of a grant's
-time: each sweep and restore moves a row whose expiry disagrees with its element's by
-more than CLOCK_STEP_SECONDS to the element's (`_follow_the_set`), before anything is
-purged; idleness is the element's timeout counting down, not the wall clock. A grant
-put back into the set never gets more than one session (a clock behind at boot would
-otherwise make it years). Until the next sweep (SWEEP_SECONDS) after a jump, the
-in-memory views may say a grant has ended (a jump forward) or lasts longer (a step
-back); the kernel lets the device through, or not, all along.
+When the wall clock jumps (portal/wallclock.py says what every part does), a grant
+lasts its session of real elapsed time, as its element's timeout in the kernel does: the
+set is the measure of a grant's time (`_follow_the_set`, idleness in `_idle`).
 """
 
 from __future__ import annotations
@@ -30,13 +22,9 @@ from portal.access.firewall import Clock, Firewall, FirewallError
 from portal.access.view import GrantView
 from portal.gatekeeper.protocol import MAX_SYNC_GRANTS, FirewallEntry
 from portal.models import Grant, writing
+from portal.wallclock import CLOCK_STEP_SECONDS
 
 log = logging.getLogger(__name__)
-
-
-CLOCK_STEP_SECONDS = 60
-"""A row this far from its element's expiry was written on a clock that stepped since;
-closer, it is the second the row and the element took apart (no write: the SD card)."""
 
 
 @dataclass
