@@ -19,7 +19,6 @@ from portal.wallclock import ClockSteps
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 30
 STOP_SECONDS = 5.0
 """The longest `Housekeeping.stop` waits for a loop's round to end (an uplink check may be
 waiting for its connection's timeout)."""
@@ -41,7 +40,7 @@ def upkeep(book: GrantBook, clock: Clock, steps: ClockSteps | None = None) -> No
 def keep_house(
     book: GrantBook,
     stop: threading.Event,
-    interval: float = SWEEP_SECONDS,
+    interval: float,
     clock: Clock = time.time,
 ) -> None:
     """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried.
@@ -65,15 +64,15 @@ def uplink_monitor(settings: Settings, book: GrantBook) -> UplinkMonitor:
 
 
 class Housekeeping:
-    """The upkeep every SWEEP_SECONDS and, if given, the uplink monitor, each in a thread of
-    the process that starts them: `portal housekeep`, or a gunicorn worker (the demo's; the
-    Zero 2 W's, portal/machine.py). In gunicorn's gevent worker, whose monkey-patching made
+    """The upkeep every `interval` seconds (access.sweep_seconds) and, if given, the uplink
+    monitor, each in a thread of the process that starts them: `portal housekeep`, or a
+    gunicorn worker (the demo's; the Zero 2 W's, portal/machine.py). In gunicorn's gevent worker, whose monkey-patching made
     `threading` and `socket` cooperative, the threads are greenlets: their waits (the
     interval, the gatekeeper, an uplink check) yield to the requests. Built where it runs,
     after the fork: a monitor made in the master would start from the master's verdict."""
 
     def __init__(
-        self, book: GrantBook, monitor: UplinkMonitor | None = None, interval: float = SWEEP_SECONDS
+        self, book: GrantBook, monitor: UplinkMonitor | None = None, *, interval: float
     ) -> None:
         self.stopping = threading.Event()
         upkeep = threading.Thread(

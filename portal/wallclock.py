@@ -10,7 +10,7 @@ time wherever it can be, and what it dates is marked when the clock cannot be be
   restore moves a row that disagrees with its element by more than CLOCK_STEP_SECONDS to
   the element's expiry; idleness is the element's countdown. A grant put back into the set
   gets at most one session. So a jump forward ends no grant, a step back makes none last
-  longer; until the next sweep (every 30 s), a worker may say a grant ended, or not.
+  longer; until the next sweep (access.sweep_seconds), a worker may say a grant ended, or not.
 - Statistics (portal/stats/tally.py) are dated (synced=1) only while the clock is
   synchronised and not behind the latest hour already counted as dated: a step back never
   adds to an hour or a day the clock had left; what it counts is kept apart (synced=0),

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from portal.config import ConfigError, Settings
-from portal.housekeeping import SWEEP_SECONDS
 from portal.machine import housekeeping_unit, housekeeps_in_worker, machine_profile, profile_for
 from portal.serving import production_options
 from tests.integration.processes import process_stats, wait_for
@@ -166,7 +165,9 @@ def test_the_zero2w_worker_runs_the_housekeeping_and_stops_it_with_itself(
         ran_out = 'UPDATE "grant" SET expires_at = 1'  # long ago
         assert grants_on_record(data, ran_out) == 1
         assert probe(visitor)[0] == 302  # the grant view reads the book at once
-        wait_for(lambda: grants_on_record(data) == 0, "the sweep", SWEEP_SECONDS + 10)
+        wait_for(
+            lambda: grants_on_record(data) == 0, "the sweep", Settings().access.sweep_seconds + 10
+        )
         [worker] = child_pids(visitor.server_pid)
         os.kill(visitor.server_pid, signal.SIGTERM)
         # No request is open: the worker stops at its next tick (1 s), then its loops.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.housekeeping import SWEEP_SECONDS
+from portal.config import Settings
 from tests.integration.hotspot import (
     CHECK_INTERVAL_SECONDS,
     CHECK_TIMEOUT_SECONDS,
@@ -75,7 +75,7 @@ def test_a_grant_that_ran_out_leaves_the_book_then_the_kernels_set(
     assert grants_on_record(hotspot, 'UPDATE "grant" SET expires_at = 1') == 1
     # The first sweep deletes the row; the set's entry, now on no record, is seen twice
     # (a grant being made looks the same for a moment) and withdrawn by the second.
-    sweep = SWEEP_SECONDS + 10
+    sweep = Settings().access.sweep_seconds + 10
     wait_for(lambda: grants_on_record(hotspot) == 0, "the expired grant's deletion", sweep)
     wait_for(lambda: who.mac not in hotspot.kernel_set(), "the entry's withdrawal", 2 * sweep)
     answer = hotspot.fetch(who.namespace, f"http://{UPSTREAM_ADDRESS}/")
