@@ -66,10 +66,11 @@ def uplink_monitor(settings: Settings, book: GrantBook) -> UplinkMonitor:
 class Housekeeping:
     """The upkeep every `interval` seconds (access.sweep_seconds) and, if given, the uplink
     monitor, each in a thread of the process that starts them: `portal housekeep`, or a
-    gunicorn worker (the demo's; the Zero 2 W's, portal/machine.py). In gunicorn's gevent worker, whose monkey-patching made
-    `threading` and `socket` cooperative, the threads are greenlets: their waits (the
-    interval, the gatekeeper, an uplink check) yield to the requests. Built where it runs,
-    after the fork: a monitor made in the master would start from the master's verdict."""
+    gunicorn worker (the demo's; the Zero 2 W's, portal/machine.py). In gunicorn's gevent
+    worker, whose monkey-patching made `threading` and `socket` cooperative, the threads are
+    greenlets: their waits (the interval, the gatekeeper, an uplink check) yield to the
+    requests. Built where it runs, after the fork: a monitor made in the master would start
+    from the master's verdict."""
 
     def __init__(
         self, book: GrantBook, monitor: UplinkMonitor | None = None, *, interval: float
