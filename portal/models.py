@@ -134,7 +134,8 @@ class Grant(BaseModel):
 class LearningPath(BaseModel):
     """Which lessons a device has finished, filed under HMAC(site key, MAC), never the MAC.
 
-    Kept 90 days after the device was last seen; the date is a day, not a time.
+    Kept 90 days after the device was last seen; the date is a day, not a time, and never
+    goes back (portal/wallclock.py).
     """
 
     device = CharField(max_length=64, primary_key=True)
@@ -215,8 +216,9 @@ METRICS = {
 class StatCount(BaseModel):
     """One aggregate: the value of `metric` (for `label`) over one period.
 
-    Rows counted while the Pi's clock was not yet synchronised have `synced` false: their
-    `start` is only what the clock said, and they are never merged into a dated period.
+    Rows counted while the Pi's clock was not yet synchronised, or had stepped back behind
+    an hour already counted, have `synced` false: their `start` is only what the clock
+    said, and they are never merged into a dated period (portal/wallclock.py).
     Retention (portal/stats): hours 7 days, days 13 months, months and years kept.
     """
 
