@@ -21,7 +21,9 @@ from portal.stats.titles import TITLED, CountedTitles
 
 FORMATS = ("csv", "json")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-UNSYNCED_NOTE = "counted before the clock was set: dates unknown, in no week or month"
+UNSYNCED_NOTE = (
+    "counted while the clock was not set, or had gone back: dates unknown, in no week or month"
+)
 
 
 def titles_note(titles: CountedTitles) -> str:

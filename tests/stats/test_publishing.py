@@ -96,7 +96,7 @@ def test_rows_counted_before_the_clock_was_set_stay_apart(village: FlaskClient) 
     ]
     assert values(document["tables"]["visits.month"])[0] == ("1970-01", "<10")
     assert document["unsynced"] == (
-        "counted before the clock was set: dates unknown, in no week or month"
+        "counted while the clock was not set, or had gone back: dates unknown, in no week or month"
     )
 
 
