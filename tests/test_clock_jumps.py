@@ -276,10 +276,12 @@ def test_a_step_back_over_midnight_never_adds_to_the_day_before(database: None) 
     tally.count("visits", "fr", PHONE_MAC)
     clock.advance(-2 * 3600)  # back to 22:30 on the 3rd
     tally.count("visits", "fr", PHONE_MAC)
+    clock.advance(100 * 60)  # 00:10 on the 4th, the hour counted last: dated again
+    tally.count("visits", "fr", PHONE_MAC)  # the 4th's device already
     tally.flush()
     assert stored("visits") == {
         ("2026-12-03", 1): 1,
-        ("2026-12-04", 1): 1,
+        ("2026-12-04", 1): 2,
         ("2026-12-03", 0): 1,
     }
     assert stored("devices") == {
@@ -291,6 +293,28 @@ def test_a_step_back_over_midnight_never_adds_to_the_day_before(database: None) 
         ("2026-12-03", 1): 1,
         ("2026-12-04", 1): 1,
         ("2026-12-03", 0): 1,
+    }
+
+
+def test_the_day_set_aside_keeps_its_key_no_longer_than_a_midnight(database: None) -> None:
+    clock = FakeClock(AFTERNOON)
+    tally = Tally(clock, lambda: True)
+    tally.device(PHONE_MAC)
+    dated_key = tally._key
+    clock.advance(-2 * DAY)  # the 1st, 14:30
+    tally.device(PHONE_MAC)
+    assert tally._set_aside is not None and tally._set_aside[0] is dated_key
+    clock.advance(10 * 3600)  # midnight on the clock that stepped back
+    tally.device(PHONE_MAC)
+    assert tally._set_aside is None
+    assert bytes(dated_key) == bytes(32)  # wiped in place
+    clock.advance(DAY + 14 * 3600 + 600)  # the 3rd, 14:40: dated again, a new key
+    tally.device(PHONE_MAC)
+    tally.flush()
+    assert stored("devices") == {
+        ("2026-12-03", 1): 2,  # seen again under a new key: too many, never too few
+        ("2026-12-01", 0): 1,
+        ("2026-12-02", 0): 1,
     }
 
 

@@ -169,7 +169,8 @@ class Tally:
     def _roll(self, periods: Periods) -> tuple[DaySet, DaySet]:
         """A new day (or the clock now synchronised): a new key, an empty set; a new hour: an
         empty set. The old key is overwritten in place, so no copy of it lingers here. A
-        dated day left for counts kept apart is set aside, not wiped (`_dated`)."""
+        dated day left for counts kept apart is set aside, not wiped (`_dated`), until the
+        clock comes back to it or reaches a midnight."""
         if self._day is not None and self._hour is not None and self._day.synced > self.synced:
             # Dated no more (the clock stepped back): the dated day waits, with its key, for
             # the clock to come back to it, so that its devices are not counted again then.
@@ -187,6 +188,8 @@ class Tally:
             else:
                 self._wipe_set_aside()
         if self._day is None or not self._day.covers(periods.day, self.synced):
+            if self._day is not None:  # midnight on the clock that stepped back: no key
+                self._wipe_set_aside()  # outlives a midnight
             self._wipe_current()
             self._key = bytearray(secrets.token_bytes(KEY_BYTES))
             self._day = DaySet(periods.day, self.synced, self._base("day", periods.day))
