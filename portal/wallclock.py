@@ -7,10 +7,12 @@ time wherever it can be, and what it dates is marked when the clock cannot be be
 
 - Grants (portal/access/book.py) last their session of real elapsed time, as the kernel's
   element timeout in the set `allowed` counts it, on a monotonic clock. Every sweep and
-  restore moves a row that disagrees with its element by more than CLOCK_STEP_SECONDS to
-  the element's expiry; idleness is the element's countdown. A grant put back into the set
-  gets at most one session. So a jump forward ends no grant, a step back makes none last
-  longer; until the next sweep (access.sweep_seconds), a worker may say a grant ended, or not.
+  restore moves a row that disagrees with its element by CLOCK_STEP_SECONDS or more to
+  the element's expiry; idleness is the element's countdown. So a jump forward ends no
+  grant, a step back makes none last longer; until the next sweep (access.sweep_seconds),
+  a worker may say a grant ended, or not. After a power cut the Pi cannot tell how long it
+  was off: a grant put back into the set before NTP answers lasts what the clock then left
+  it, and never more than one session.
 - Statistics (portal/stats/tally.py) are dated (synced=1) only while the clock is
   synchronised and not behind the latest hour already counted as dated: a step back never
   adds to an hour or a day the clock had left; what it counts is kept apart (synced=0),

@@ -190,7 +190,7 @@ class GrantBook:
     def _follow_the_set(
         self, on_record: list[tuple[str, int]], entries: list[FirewallEntry], now: int
     ) -> int:
-        """Move every row whose expiry is more than CLOCK_STEP_SECONDS from its element's
+        """Move every row whose expiry is CLOCK_STEP_SECONDS or more from its element's
         (the wall clock stepped since it was written) to the element's; returns how many.
 
         `on_record` was read before `entries` were listed, and a row moves only if it is
@@ -200,7 +200,7 @@ class GrantBook:
         moved = 0
         for mac, expires_at in on_record:
             shift = expiries.get(mac, expires_at) - expires_at
-            if abs(shift) > CLOCK_STEP_SECONDS:
+            if abs(shift) >= CLOCK_STEP_SECONDS:
                 moved += Grant.shift(mac, expires_at, shift)
         if moved:
             log.warning("the clock stepped: %d grant(s) follow their firewall timeout", moved)
