@@ -11,7 +11,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 SYSTEM_PACKAGES := python3-venv nftables libnftables1 dnsmasq-base iproute2 conntrack curl \
 	chromium fonts-dejavu-core espeak-ng lame busybox libnss3-tools hostapd systemd \
 	mmdebstrap systemd-container libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	poppler-utils zbar-tools
+	poppler-utils zbar-tools faketime
 
 .PHONY: demo test lint i18n i18n-extract bench clean system-deps
 

@@ -381,7 +381,7 @@ def housekeep(args: argparse.Namespace) -> int:
         upkeep(book, time.time)
         monitor.round()
         return 0
-    housekeeping = Housekeeping(book, monitor).start()
+    housekeeping = Housekeeping(book, monitor, interval=settings.access.sweep_seconds).start()
     # Started before the gatekeeper, it watches the uplink and waits for the firewall.
     book.keep_restoring(housekeeping.stopping)
     housekeeping.stopping.wait()  # the loops run until systemd stops the process

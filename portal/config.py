@@ -121,6 +121,12 @@ class AccessSettings:
     idle_minutes: int = key(
         45, "Access ends early after this long without any traffic.", between(5, 1440)
     )
+    sweep_seconds: int = key(
+        30,
+        "Seconds between two rounds of the housekeeping, which lets go of access that ran out "
+        "or went idle and follows a jump of the clock.",
+        between(5, 300),
+    )
 
 
 @dataclass(frozen=True)

@@ -12,38 +12,45 @@ from portal import db
 from portal.access.book import GrantBook
 from portal.access.firewall import Clock
 from portal.config import Settings
-from portal.onboarding.path import forget_old_paths
+from portal.onboarding.path import follow_clock_jump, forget_old_paths
 from portal.stats.retention import forget_old_counts
 from portal.uplink import UplinkMonitor
+from portal.wallclock import ClockSteps
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 30
 STOP_SECONDS = 5.0
 """The longest `Housekeeping.stop` waits for a loop's round to end (an uplink check may be
 waiting for its connection's timeout)."""
 
 
-def upkeep(book: GrantBook, clock: Clock) -> None:
-    """One round of every chore; each keeps only what its retention period allows."""
+def upkeep(book: GrantBook, clock: Clock, steps: ClockSteps | None = None) -> None:
+    """One round of every chore; each keeps only what its retention period allows. With
+    `steps`, a jump of the clock forward since the last round moves the paths' dates first."""
     book.sweep()
-    forget_old_paths(datetime.fromtimestamp(clock(), UTC).date())
-    forget_old_counts(datetime.fromtimestamp(clock()))  # statistics' periods are local time
+    now = clock()
+    today = datetime.fromtimestamp(now, UTC).date()
+    stepped = steps.stepped() if steps is not None else 0.0
+    if stepped > 0:
+        follow_clock_jump(datetime.fromtimestamp(now - stepped, UTC).date(), today)
+    forget_old_paths(today)
+    forget_old_counts(datetime.fromtimestamp(now))  # statistics' periods are local time
 
 
 def keep_house(
     book: GrantBook,
     stop: threading.Event,
-    interval: float = SWEEP_SECONDS,
+    interval: float,
     clock: Clock = time.time,
 ) -> None:
     """Upkeep every `interval` seconds until `stop` is set; a failed round is logged and retried.
     Rounds wait until the firewall has this process's grants (the restore keeps trying)."""
+    steps = ClockSteps(clock)
     while not stop.wait(interval):
         if not book.enforcing:
             continue
         try:
-            upkeep(book, clock)
+            upkeep(book, clock, steps)
         except Exception:
             log.exception("housekeeping failed; trying again in %s s", interval)
         finally:
@@ -57,15 +64,16 @@ def uplink_monitor(settings: Settings, book: GrantBook) -> UplinkMonitor:
 
 
 class Housekeeping:
-    """The upkeep every SWEEP_SECONDS and, if given, the uplink monitor, each in a thread of
-    the process that starts them: `portal housekeep`, or a gunicorn worker (the demo's; the
-    Zero 2 W's, portal/machine.py). In gunicorn's gevent worker, whose monkey-patching made
-    `threading` and `socket` cooperative, the threads are greenlets: their waits (the
-    interval, the gatekeeper, an uplink check) yield to the requests. Built where it runs,
-    after the fork: a monitor made in the master would start from the master's verdict."""
+    """The upkeep every `interval` seconds (access.sweep_seconds) and, if given, the uplink
+    monitor, each in a thread of the process that starts them: `portal housekeep`, or a
+    gunicorn worker (the demo's; the Zero 2 W's, portal/machine.py). In gunicorn's gevent
+    worker, whose monkey-patching made `threading` and `socket` cooperative, the threads are
+    greenlets: their waits (the interval, the gatekeeper, an uplink check) yield to the
+    requests. Built where it runs, after the fork: a monitor made in the master would start
+    from the master's verdict."""
 
     def __init__(
-        self, book: GrantBook, monitor: UplinkMonitor | None = None, interval: float = SWEEP_SECONDS
+        self, book: GrantBook, monitor: UplinkMonitor | None = None, *, interval: float
     ) -> None:
         self.stopping = threading.Event()
         upkeep = threading.Thread(

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from peewee import (
+    EXCLUDED,
     CharField,
     CompositeKey,
     DateField,
@@ -17,6 +18,7 @@ from peewee import (
     SqliteDatabase,
     TextField,
     _ConnectionState,
+    fn,
 )
 
 
@@ -103,6 +105,23 @@ class Grant(BaseModel):
         return str(sql), list(params)
 
     @classmethod
+    def expiries(cls) -> list[tuple[str, int]]:
+        """(mac, expires_at) of every grant on record, expired or not."""
+        rows: Any = cls.select(cls.mac, cls.expires_at).tuples()
+        return [(str(mac), int(expires)) for mac, expires in rows]
+
+    @classmethod
+    def shift(cls, mac: str, expires_at: int, seconds: int) -> int:
+        """Move a grant that still expires at `expires_at` `seconds` later (earlier if
+        negative): the clock it was written on stepped since (portal.access.book); returns
+        how many rows moved (0, or 1)."""
+        with writing():
+            moved = cls.update(
+                granted_at=cls.granted_at + seconds, expires_at=cls.expires_at + seconds
+            ).where((cls.mac == mac) & (cls.expires_at == expires_at))
+            return int(moved.execute())
+
+    @classmethod
     def purge_expired(cls, now: int) -> int:
         """Delete grants that have run out; returns how many."""
         with writing():
@@ -115,7 +134,8 @@ class Grant(BaseModel):
 class LearningPath(BaseModel):
     """Which lessons a device has finished, filed under HMAC(site key, MAC), never the MAC.
 
-    Kept 90 days after the device was last seen; the date is a day, not a time.
+    Kept 90 days after the device was last seen; the date is a day, not a time, and never
+    goes back (portal/wallclock.py).
     """
 
     device = CharField(max_length=64, primary_key=True)
@@ -150,8 +170,21 @@ class LearningPath(BaseModel):
                 device=device, lessons=lessons, last_seen=today, language=language
             ).on_conflict(
                 conflict_target=[cls.device],
-                update={cls.lessons: lessons, cls.last_seen: today, cls.language: language},
+                update={
+                    cls.lessons: lessons,
+                    # Never earlier than it was: a clock stepped back forgets no path sooner.
+                    cls.last_seen: fn.MAX(cls.last_seen, EXCLUDED.last_seen),
+                    cls.language: language,
+                },
             ).execute()
+
+    @classmethod
+    def move_forward(cls, up_to: date, days: int) -> int:
+        """Move the date of every path last seen on or before `up_to` `days` later; returns
+        how many moved."""
+        with writing():
+            moved = cls.update(last_seen=fn.DATE(cls.last_seen, f"+{int(days)} days"))
+            return int(moved.where(cls.last_seen <= up_to).execute())
 
     @classmethod
     def forget_before(cls, day: date) -> int:
@@ -183,8 +216,9 @@ METRICS = {
 class StatCount(BaseModel):
     """One aggregate: the value of `metric` (for `label`) over one period.
 
-    Rows counted while the Pi's clock was not yet synchronised have `synced` false: their
-    `start` is only what the clock said, and they are never merged into a dated period.
+    Rows counted while the Pi's clock was not yet synchronised, or had stepped back behind
+    an hour already counted, have `synced` false: their `start` is only what the clock
+    said, and they are never merged into a dated period (portal/wallclock.py).
     Retention (portal/stats): hours 7 days, days 13 months, months and years kept.
     """
 

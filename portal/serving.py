@@ -229,7 +229,8 @@ class PortalServer(BaseApplication):  # type: ignore[misc]
         if self.housekeeping:
             book = services_of(app).book
             monitor = uplink_monitor(self.settings, book) if self.uplink_monitor else None
-            self.chores = Housekeeping(book, monitor).start()
+            interval = self.settings.access.sweep_seconds
+            self.chores = Housekeeping(book, monitor, interval=interval).start()
         admin = create_admin_app(self.settings)
         return ByListener(app, admin, self.settings.network.admin_port)
 

@@ -228,6 +228,30 @@ def test_a_session_lasts_twelve_hours_at_most(admin: Flask, clock: FakeClock) ->
     assert client.get("/admin/").status_code == 302
 
 
+def test_a_clock_stepped_back_ends_a_session_instead_of_lengthening_it(
+    admin: Flask, clock: FakeClock
+) -> None:
+    client = desk(admin)
+    sign_in(client, *VOLUNTEER)
+    clock.advance(-59)  # NTP's usual small corrections keep it
+    assert client.get("/admin/").status_code == 200
+    clock.advance(-24 * 3600)  # begun "tomorrow": it would last 36 hours
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_clock_stepped_back_makes_no_sign_in_wait_longer_than_its_delay(
+    admin: Flask, clock: FakeClock
+) -> None:
+    client = desk(admin)
+    for _ in range(3):
+        sign_in(client, VOLUNTEER[0], "wrong wrong wrong")
+    clock.advance(-24 * 3600)
+    waiting = sign_in(client, *VOLUNTEER)
+    assert "Please wait 2 seconds" in waiting.get_data(as_text=True)  # not a day and 2 s
+    clock.advance(2)
+    assert sign_in(client, *VOLUNTEER).status_code == 303
+
+
 def test_the_session_cookie_is_the_admins_own_and_out_of_scripts_reach(admin: Flask) -> None:
     client = desk(admin)
     answer = sign_in(client, *VOLUNTEER)

@@ -6,6 +6,10 @@ firewall failure leaves no grant on record that is not enforced; what the set
 holds without a record (a write that failed after the firewall change) is swept
 away. The firewall is never called while a give or withdraw holds the database's
 write lock: a slow gatekeeper must not make every other writer wait on it.
+
+When the wall clock jumps (portal/wallclock.py says what every part does), a grant
+lasts its session of real elapsed time, as its element's timeout in the kernel does: the
+set is the measure of a grant's time (`_follow_the_set`, idleness in `_idle`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from portal.access.firewall import Clock, Firewall, FirewallError
 from portal.access.view import GrantView
 from portal.gatekeeper.protocol import MAX_SYNC_GRANTS, FirewallEntry
 from portal.models import Grant, writing
+from portal.wallclock import CLOCK_STEP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Activity:
     packets: int
-    changed_at: float
+    left_at_change: int
+    """The element's seconds left when its packet counter last moved: what it has counted
+    down since is real time, whatever the wall clock did."""
 
 
 class GrantBook:
@@ -88,10 +95,13 @@ class GrantBook:
         """
         with writing():
             now = self._now()
+            on_record = Grant.expiries()
+            entries = self.firewall.list()
+            self._follow_the_set(on_record, entries, now)
             Grant.purge_expired(now)
-            present = {entry.mac for entry in self.firewall.list()}
+            present = {entry.mac for entry in entries}
             missing = [
-                (grant.mac, left)
+                (grant.mac, min(left, self.session_seconds))
                 for grant in Grant.unexpired(now)
                 if grant.mac not in present and (left := grant.seconds_left(now)) > 0
             ]
@@ -153,17 +163,20 @@ class GrantBook:
         Returns the MACs withdrawn (kept in memory only, for the caller's count).
         """
         now = self._now()
+        on_record = Grant.expiries()  # read before the set: see _follow_the_set
+        entries = self.firewall.list()
+        self._follow_the_set(on_record, entries, now)
         Grant.purge_expired(now)
         recorded = {g.mac for g in Grant.unexpired(now)}
         withdrawn, strays = [], set()
-        for entry in self.firewall.list():
+        for entry in entries:
             if entry.mac not in recorded:
                 # A grant reaches the set just before its row commits, so one made
                 # during this sweep looks unrecorded: a stray must be seen twice.
                 if entry.mac not in self._strays:
                     strays.add(entry.mac)
                     continue
-            elif not self._idle(entry, now):
+            elif not self._idle(entry):
                 continue
             self.withdraw(entry.mac)
             withdrawn.append(entry.mac)
@@ -174,9 +187,33 @@ class GrantBook:
             log.info("withdrew access of %d idle or unrecorded device(s)", len(withdrawn))
         return withdrawn
 
-    def _idle(self, entry: FirewallEntry, now: int) -> bool:
+    def _follow_the_set(
+        self, on_record: list[tuple[str, int]], entries: list[FirewallEntry], now: int
+    ) -> int:
+        """Move every row whose expiry is CLOCK_STEP_SECONDS or more from its element's
+        (the wall clock stepped since it was written) to the element's; returns how many.
+
+        `on_record` was read before `entries` were listed, and a row moves only if it is
+        still as read: a grant given in between (its element first, then its row) is
+        never moved back to the timeout its element had before."""
+        expiries = {entry.mac: now + entry.seconds_left for entry in entries}
+        moved = 0
+        for mac, expires_at in on_record:
+            shift = expiries.get(mac, expires_at) - expires_at
+            if abs(shift) >= CLOCK_STEP_SECONDS:
+                moved += Grant.shift(mac, expires_at, shift)
+        if moved:
+            log.warning("the clock stepped: %d grant(s) follow their firewall timeout", moved)
+        return moved
+
+    def _idle(self, entry: FirewallEntry) -> bool:
         seen = self._activity.get(entry.mac)
-        if seen is None or entry.packets != seen.packets:
-            self._activity[entry.mac] = _Activity(entry.packets, now)
+        if (
+            seen is None
+            or entry.packets != seen.packets
+            or entry.seconds_left > seen.left_at_change
+        ):
+            # New, active, or granted again (its timeout started over).
+            self._activity[entry.mac] = _Activity(entry.packets, entry.seconds_left)
             return False
-        return now - seen.changed_at >= self.idle_seconds
+        return seen.left_at_change - entry.seconds_left >= self.idle_seconds

@@ -49,9 +49,10 @@ class TrafficCounters(Protocol):
 
 
 class MemoryFirewall:
-    """A firewall kept in this process's memory: for demo mode and tests."""
+    """A firewall kept in this process's memory: for demo mode and tests. Its timeouts
+    count on a monotonic `clock`, as the kernel's do: a wall clock's jump moves them not."""
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    def __init__(self, clock: Clock = time.monotonic) -> None:
         self._monotonic = clock
         self._lock = threading.Lock()
         self._deadlines: dict[str, float] = {}

@@ -36,6 +36,7 @@ from portal.models import ROLES, Account
 from portal.netconfig.systemd import BOOT_PARTITION
 from portal.sitekeys import SiteKeys
 from portal.uplink import UplinkStatus, state_path
+from portal.wallclock import CLOCK_STEP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,10 @@ def signed_in() -> Account | None:
     if not isinstance(name, str):
         return None
     started = session.get("at")
-    if not isinstance(started, int) or admin_services().clock() - started > SESSION_SECONDS:
+    if not isinstance(started, int):
+        return None
+    # Begun "in the future", the clock stepped back since: ended, not lengthened by the step.
+    if not -CLOCK_STEP_SECONDS < admin_services().clock() - started <= SESSION_SECONDS:
         return None
     account = Account.get_or_none(Account.name == name)
     key = session.get("key")

@@ -56,11 +56,20 @@ class LoginThrottle:
     def wait(self, *subjects: str) -> int:
         """Seconds before any of `subjects` may try again (0: now)."""
         now = int(self.clock())
+        rows = list(LoginFailure.select().where(LoginFailure.subject.in_(subjects)))
+        if any(int(row.last_at) > now for row in rows):
+            # A failure "in the future": the clock stepped back since. Counted from now, it
+            # delays by its own length, not by the step's too.
+            with writing():
+                LoginFailure.update(last_at=now).where(
+                    LoginFailure.subject.in_(subjects) & (LoginFailure.last_at > now)
+                ).execute()
         longest = 0
-        for row in LoginFailure.select().where(LoginFailure.subject.in_(subjects)):
-            if now - int(row.last_at) >= FORGET_AFTER_SECONDS:
+        for row in rows:
+            last_at = min(int(row.last_at), now)  # as just written
+            if now - last_at >= FORGET_AFTER_SECONDS:
                 continue
-            until = int(row.last_at) + delay_after(int(row.failures), self._cap(row.subject))
+            until = last_at + delay_after(int(row.failures), self._cap(row.subject))
             longest = max(longest, until - now)
         return longest
 

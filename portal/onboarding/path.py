@@ -1,7 +1,8 @@
 """A device's personal learning path, without an account.
 
 Progress is filed under HMAC(site key, MAC): the table never holds a MAC, and
-a new site key makes old rows unlinkable (they expire after 90 days anyway).
+a new site key makes old rows unlinkable (they expire after 90 days anyway). Those are 90
+days of the device's absence, whatever the clock did (portal/wallclock.py).
 """
 
 from __future__ import annotations
@@ -64,3 +65,10 @@ class LearningPaths:
 def forget_old_paths(today: date) -> int:
     """Delete paths of devices not seen for 90 days."""
     return LearningPath.forget_before(today - RETENTION)
+
+
+def follow_clock_jump(before: date, today: date) -> int:
+    """The clock jumped forward from `before` to `today`: the paths it had dated up to
+    `before` move with it, so the days it skipped count for none of them (portal/wallclock.py).
+    Returns how many moved."""
+    return LearningPath.move_forward(before, (today - before).days)

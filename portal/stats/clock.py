@@ -3,9 +3,11 @@ whether the clock can be believed yet.
 
 A Raspberry Pi has no battery-backed clock: until NTP has answered it starts from the time
 it last saved (fake-hwclock) or from 1970. Counts made then carry synced=0 and are never
-merged into a dated period. The kernel knows: adjtimex(2) returns TIME_ERROR, and its
-status has STA_UNSYNC, until a time daemon has disciplined the clock; systemd-timesyncd
-also leaves /run/systemd/timesync/synchronized once it has.
+merged into a dated period; so do counts made after the clock stepped back behind an hour
+already counted (portal/stats/tally.py, portal/wallclock.py). The kernel knows whether the
+clock is synchronised: adjtimex(2) returns TIME_ERROR, and its status has STA_UNSYNC, until
+a time daemon has disciplined the clock; systemd-timesyncd also leaves
+/run/systemd/timesync/synchronized once it has.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ from portal.stats.titles import TITLED, CountedTitles
 
 FORMATS = ("csv", "json")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-UNSYNCED_NOTE = "counted before the clock was set: dates unknown, in no week or month"
+UNSYNCED_NOTE = (
+    "counted while the clock was not set, or had gone back: dates unknown, in no week or month"
+)
 SUPPRESSION = (
     f"counts under {THRESHOLD} are shown as {HIDDEN_TEXT!r}, and so are others wherever a sum "
     "or difference of shown figures, of this file or of any other year's, would give one away"

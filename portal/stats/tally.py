@@ -80,7 +80,12 @@ class Tally:
         self._key = bytearray(secrets.token_bytes(KEY_BYTES))
         self._day: DaySet | None = None
         self._hour: DaySet | None = None
-        self.synced = int(synced())
+        self._set_aside: tuple[bytearray, DaySet, DaySet] | None = None
+        """The dated day's key and sets while a clock stepped back counts apart."""
+        self._believed = bool(synced())
+        self._latest: str | None = None
+        """The latest hour counted as dated (synced=1), read from the database at first."""
+        self.synced = int(self._believed)
         self._minute = -1
         self._current = periods_of(0)
 
@@ -89,7 +94,8 @@ class Tally:
     def refresh_clock(self) -> None:
         """Ask again whether the clock is synchronised (the keeper does so every minute)."""
         with self._lock:
-            self.synced = int(self._synced_check())
+            self._believed = bool(self._synced_check())
+            self._minute = -1  # `synced` is worked out again at the next count
 
     def count(self, metric: str, label: str = "", device: str | None = None) -> None:
         checked = check_count(metric, label, device)
@@ -139,7 +145,22 @@ class Tally:
         minute = int(self._clock() // 60)
         if minute != self._minute:
             self._minute, self._current = minute, periods_of(minute * 60)
+            self.synced = int(self._dated(self._current.hour))
         return self._current
+
+    def _dated(self, hour: str) -> bool:
+        """Are counts of `hour` dated (synced=1)? Only on a synchronised clock that has not
+        stepped back behind the latest hour already counted as dated: an hour, a day the
+        clock left is never added to again. What a clock stepped back counts is kept apart
+        (synced=0) until it is back in that hour."""
+        if not self._believed:
+            return False
+        if self._latest is None:
+            self._latest = _latest_dated_hour()
+        if hour < self._latest:  # hours sort like time: "2026-12-03T09" < "2026-12-03T14"
+            return False
+        self._latest = hour
+        return True
 
     def _rows(self, periods: Periods, metric: str, label: str) -> list[Row]:
         starts = periods.starts().items()
@@ -147,19 +168,52 @@ class Tally:
 
     def _roll(self, periods: Periods) -> tuple[DaySet, DaySet]:
         """A new day (or the clock now synchronised): a new key, an empty set; a new hour: an
-        empty set. The old key is overwritten in place, so no copy of it lingers here."""
+        empty set. The old key is overwritten in place, so no copy of it lingers here. A
+        dated day left for counts kept apart is set aside, not wiped (`_dated`), until the
+        clock comes back to it or reaches a midnight."""
+        if self._day is not None and self._hour is not None and self._day.synced > self.synced:
+            # Dated no more (the clock stepped back): the dated day waits, with its key, for
+            # the clock to come back to it, so that its devices are not counted again then.
+            self._wipe_set_aside()
+            self._set_aside = (self._key, self._day, self._hour)
+            self._key, self._day, self._hour = bytearray(KEY_BYTES), None, None
+        elif self._set_aside is not None and self.synced:
+            key, day, hour = self._set_aside
+            if day.covers(periods.day, self.synced):
+                self._set_aside = None
+                self._wipe_current()
+                if self._hour is not None:
+                    self._hour.seen.clear()
+                self._key, self._day, self._hour = key, day, hour
+            else:
+                self._wipe_set_aside()
         if self._day is None or not self._day.covers(periods.day, self.synced):
-            for index in range(len(self._key)):
-                self._key[index] = 0
+            if self._day is not None:  # midnight on the clock that stepped back: no key
+                self._wipe_set_aside()  # outlives a midnight
+            self._wipe_current()
             self._key = bytearray(secrets.token_bytes(KEY_BYTES))
-            if self._day is not None:
-                self._day.seen.clear()
             self._day = DaySet(periods.day, self.synced, self._base("day", periods.day))
         if self._hour is None or not self._hour.covers(periods.hour, self.synced):
             if self._hour is not None:
                 self._hour.seen.clear()
             self._hour = DaySet(periods.hour, self.synced, self._base("hour", periods.hour))
         return self._hour, self._day
+
+    def _wipe_current(self) -> None:
+        """Overwrite the key in place and empty the day's set (the hour's is the caller's)."""
+        for index in range(len(self._key)):
+            self._key[index] = 0
+        if self._day is not None:
+            self._day.seen.clear()
+
+    def _wipe_set_aside(self) -> None:
+        if self._set_aside is not None:
+            key, day, hour = self._set_aside
+            for index in range(len(key)):
+                key[index] = 0
+            day.seen.clear()
+            hour.seen.clear()
+            self._set_aside = None
 
     def _base(self, period: str, start: str) -> int:
         row: Row = (period, start, self.synced, "devices", "")
@@ -178,11 +232,10 @@ class Tally:
         """Wipe the key in place and empty everything held: for a copy of the Tally that a
         fork left in a process that must not hold it."""
         with self._lock:
-            for index in range(len(self._key)):
-                self._key[index] = 0
-            for current in (self._day, self._hour):
-                if current is not None:
-                    current.seen.clear()
+            self._wipe_current()
+            self._wipe_set_aside()
+            if self._hour is not None:
+                self._hour.seen.clear()
             self._day = self._hour = None
             self._added.clear()
             self._peaks.clear()
@@ -210,6 +263,17 @@ class Tally:
             self._peaks.clear()
             self._levels.clear()
             return written
+
+
+def _latest_dated_hour() -> str:
+    """The latest hour on record counted as dated, "" if none (a keeper started again
+    after the clock stepped back meets it there)."""
+    latest = (
+        StatCount.select(fn.MAX(StatCount.start))
+        .where((StatCount.period == "hour") & (StatCount.synced == 1))
+        .scalar()
+    )
+    return str(latest or "")
 
 
 ROWS_PER_STATEMENT = 100

@@ -123,7 +123,7 @@ def test_rows_counted_before_the_clock_was_set_stay_apart(village: FlaskClient) 
         ("grants", "<10"),
     ]
     assert document["unsynced"] == (
-        "counted before the clock was set: dates unknown, in no week or month"
+        "counted while the clock was not set, or had gone back: dates unknown, in no week or month"
     )
 
 
@@ -177,7 +177,8 @@ def test_the_csv_export_states_its_year_rule_and_noise(village: FlaskClient) -> 
         "a sum or difference of shown figures, of this file or of any other year's, would give "
         'one away",,',
         "about,,,noise,none,,",
-        'about,,,unsynced,"counted before the clock was set: dates unknown, in no week or month",,',
+        'about,,,unsynced,"counted while the clock was not set, or had gone back: dates unknown, '
+        'in no week or month",,',
         "about,,,titles,\"title: the lesson's or guide's title in 'fr'; empty for a lesson or "
         'guide no longer installed, and for other labels",,',
         "about,,,year,2026,,",
