@@ -637,13 +637,7 @@ def test_after_any_crashes_and_failed_flushes_each_count_is_stored_once_or_lost(
                 elif step == "crash":
                     tally, pending = Tally(clock, synced), 0
                 elif step == "fail" and pending:  # with nothing to write, nothing can fail
-                    real = tally_module._upsert
-                    tally_module._upsert = _fails  # type: ignore[assignment]
-                    try:
-                        with pytest.raises(OSError, match="disk full"):
-                            tally.flush()
-                    finally:
-                        tally_module._upsert = real
+                    flush_on_a_full_disk(tally)
                 elif step != "fail":
                     tally.count(step)
                     pending += 1
@@ -658,6 +652,17 @@ def test_after_any_crashes_and_failed_flushes_each_count_is_stored_once_or_lost(
 
 def _fails(values: object, update: object) -> None:
     raise OSError("disk full")
+
+
+def flush_on_a_full_disk(tally: Tally) -> None:
+    """A flush whose writes fail as on a full disk: it raises, and the tally keeps its counts."""
+    real = tally_module._upsert
+    tally_module._upsert = _fails  # type: ignore[assignment]
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            tally.flush()
+    finally:
+        tally_module._upsert = real
 
 
 def assert_each_hour_with_a_device_counted_once() -> None:
@@ -691,13 +696,7 @@ def test_after_any_crashes_and_failed_flushes_each_active_hour_is_counted_once(
                 elif step == "crash":
                     tally = Tally(clock, synced)
                 elif step == "fail" and tally.pending():
-                    real = tally_module._upsert
-                    tally_module._upsert = _fails  # type: ignore[assignment]
-                    try:
-                        with pytest.raises(OSError, match="disk full"):
-                            tally.flush()
-                    finally:
-                        tally_module._upsert = real
+                    flush_on_a_full_disk(tally)
                 elif step != "fail":
                     tally.device(step)
             tally.flush()
