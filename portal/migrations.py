@@ -11,7 +11,7 @@ from collections.abc import Callable
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as alter
 
-from portal.models import Account, Grant, LearningPath, LoginFailure, StatCount, database
+from portal.models import Account, Grant, LearningPath, LoginFailure, StatCount, StatShown, database
 
 
 def _create_grants() -> None:
@@ -38,12 +38,17 @@ def _create_admin_accounts() -> None:
     database.create_tables([Account, LoginFailure])
 
 
+def _remember_shown_figures() -> None:
+    database.create_tables([StatShown])
+
+
 MIGRATIONS: list[Callable[[], None]] = [
     _create_grants,
     _create_learning_paths,
     _remember_languages,
     _create_statistics,
     _create_admin_accounts,
+    _remember_shown_figures,
 ]
 
 

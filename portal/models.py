@@ -234,6 +234,20 @@ class StatCount(BaseModel):
         primary_key = CompositeKey("period", "start", "synced", "metric", "label")
 
 
+class StatShown(BaseModel):
+    """A published figure that has been shown (on a page, in an export), with its value:
+    what anybody may know from then on. Suppression keeps it shown (portal/stats/dashboard.py),
+    so that no later page hides it again and shows another one that, with it, gives a hidden
+    count away. Kept as long as the figures it protects: always. Nothing of who saw it."""
+
+    key = CharField(max_length=120, primary_key=True)
+    """The figure's key as JSON: ["visits", "week", "2026-W05"], ..."""
+    value = IntegerField()
+
+    class Meta:
+        table_name = "stat_shown"
+
+
 ROLES = ("commune", "volunteer")
 """Who may do what on the admin pages, from least to most: a `commune` reads the
 statistics; a `volunteer` also manages guide packs and sees the hotspot's status."""

@@ -54,15 +54,16 @@ def test_two_sites_get_different_secrets(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    assert db.prepare(tmp_path) == 5
-    assert migrate() == 5
-    assert schema_version() == 5
+    assert db.prepare(tmp_path) == 6
+    assert migrate() == 6
+    assert schema_version() == 6
     assert set(database.get_tables()) == {
         "account",
         "grant",
         "learning_path",
         "login_failure",
         "stat_count",
+        "stat_shown",
     }
     pragmas = {
         name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
@@ -85,7 +86,7 @@ def test_a_database_from_before_languages_were_remembered_gets_the_column(
         "PRAGMA user_version = 2;"
     )
     old.close()
-    assert db.prepare(tmp_path) == 5
+    assert db.prepare(tmp_path) == 6
     columns = [column.name for column in database.get_columns("learning_path")]
     assert columns == ["device", "lessons", "last_seen", "language"]
     kept = database.execute_sql("SELECT lessons, language FROM learning_path").fetchall()

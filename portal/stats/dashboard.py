@@ -17,10 +17,13 @@ on the dashboard, and a noised count under 10 is hidden too.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from portal.models import StatShown, writing
 from portal.onboarding.lessons import ONBOARDING
 from portal.stats.noise import Noise
 from portal.stats.report import Span, StatsReport, data_years, monday_of
@@ -68,6 +71,8 @@ class Published:
     year: int
     kept_from: date
     """Weeks starting before this day are not published: their days are no longer kept."""
+    closed: date
+    """The last day published: periods ending after it are not over yet (`closed_through`)."""
     tables: dict[str, Table] = field(default_factory=dict)
     noise: bool = False
     epsilon: float = 0.0
@@ -75,6 +80,23 @@ class Published:
     @property
     def span(self) -> Span:
         return Span.year(self.year)
+
+    @property
+    def over(self) -> bool:
+        """Is the whole year published (its label tables too)?"""
+        return date(self.year, 12, 31) <= self.closed
+
+    @property
+    def labels_from(self) -> date:
+        """The first day the year's label tables are shown."""
+        return date(self.year, 12, 31) + SETTLING
+
+    @property
+    def through(self) -> str | None:
+        """The last month published ("2026-11"), whose end the totals reach; None before the
+        year's first month is over."""
+        rows = self.tables["visits.month"].rows
+        return rows[-1][0] if rows else None
 
     def __getitem__(self, key: str) -> Table:
         return self.tables[key]
@@ -97,17 +119,41 @@ def _top(raw: list[tuple[str, int]], named: tuple[str, ...] = ()) -> list[tuple[
     return [*first, *others[:room], (OTHER, sum(value for _, value in others[room:]))]
 
 
+SETTLING = timedelta(days=2)
+"""A period is published once it is over and the next day too, so that the keeper's last
+flush of it (just after midnight) is written: its figures never change after that."""
+
+
+def closed_through(today: date) -> date:
+    """The last day whose figures are final."""
+    return today - SETTLING
+
+
+def _key_text(key: Key) -> str:
+    return json.dumps(key, separators=(",", ":"))
+
+
+def _key_of(text: str) -> tuple[Any, ...]:
+    return tuple(json.loads(text))
+
+
 class Ledger:
     """Every count that can be published, over all the data, with the ones hidden.
 
-    The years covered are those from the data's first to this one, and the ones asked for
-    (a year without data adds only zeros, hidden already, so it changes nothing elsewhere)."""
+    Only periods that are over are published (`closed_through`): a week, a month, the year
+    so far to the end of a month (its year total in December), and a year's label tables
+    once the year is over. A published figure then never changes, so a page of tomorrow
+    shows nothing of a day that today's page did not. Every figure shown is recorded
+    (StatShown) and stays shown: later data may change which figures the suppression would
+    choose, and a figure hidden today shown beside one shown yesterday could give a third
+    away. The years covered are those from the data's first to this one, and the ones asked
+    for (a year without data adds nothing)."""
 
     def __init__(self, asked: Sequence[int], today: date) -> None:
         counted = sorted({*data_years(), today.year})
         self.years = sorted({*range(counted[0], counted[-1] + 1), *asked})
         self.kept_from = first_day_kept(today)
-        self.tomorrow = today + timedelta(days=1)
+        self.closed = closed_through(today)
         self.report = StatsReport(Span.years(self.years[0], self.years[-1]))
         self.edges: dict[Key, Edge] = {}
         self.lines: list[Line] = []
@@ -116,40 +162,64 @@ class Ledger:
         for metric in COUNTED:
             self._time(metric)
         for year in self.years:
-            self._labelled(year)
-        self.hidden = suppress(self.edges, self.lines)
+            if date(year, 12, 31) <= self.closed:
+                self._labelled(year)
+        recorded = [(_key_of(row.key), row.value) for row in StatShown.select()]
+        self.shown: dict[Key, int] = dict(recorded)
+        for key, value in recorded:
+            if key not in self.edges and key[1:2] == ("week",):
+                # A week whose days are no longer kept: what it showed is still known.
+                monday = monday_of(str(key[2]))
+                self.edges[key] = self._interval(
+                    str(key[0]), monday, monday + timedelta(days=6), value
+                )
+        self.hidden = suppress(self.edges, self.lines, forced=self.shown.keys() & self.edges)
 
-    def _interval(self, metric: str, first: date, last: date, value: int) -> Edge:
-        """The figure of `metric` over the days first..last. Days after today are known to
-        everybody to count nothing, so their boundaries are all tomorrow's: a week or a
-        month not over yet is what it is, its days so far."""
+    @staticmethod
+    def _interval(metric: str, first: date, last: date, value: int) -> Edge:
+        """The figure of `metric` over the days first..last."""
+        return Edge(
+            Boundary(metric, first.toordinal()),
+            Boundary(metric, (last + timedelta(days=1)).toordinal()),
+            value,
+        )
 
-        def boundary(day: date) -> Boundary:
-            return Boundary(metric, min(day, self.tomorrow).toordinal())
+    def months(self, year: int) -> list[str]:
+        """The months of `year` that are published: those over."""
+        return [month for month in Span.year(year).months() if _month_days(month)[1] <= self.closed]
 
-        return Edge(boundary(first), boundary(last + timedelta(days=1)), value)
+    def weeks(self, year: int) -> list[str]:
+        """The weeks with a day in `year` that are published: over, and their days kept."""
+        return [
+            week
+            for week in Span.year(year).weeks()
+            if monday_of(week) >= self.kept_from
+            and monday_of(week) + timedelta(days=6) <= self.closed
+        ]
 
     def _time(self, metric: str) -> None:
         years = set(self.years)
         for week, value in self.report.weekly(metric, self.kept_from):
             monday = monday_of(week)
+            if monday + timedelta(days=6) > self.closed:
+                continue
             if not {monday.year, (monday + timedelta(days=6)).year} & years:
                 continue
             self.edges[metric, "week", week] = self._interval(
                 metric, monday, monday + timedelta(days=6), value
             )
-        months = [
-            (month, value)
-            for month, value in self.report.monthly(metric)
-            if int(month[:4]) in years
-        ]
-        for month, value in months:
-            self.edges[metric, "month", month] = self._interval(metric, *_month_days(month), value)
+        values = dict(self.report.monthly(metric))
         for year in self.years:
-            total = sum(value for month, value in months if month.startswith(f"{year:04d}-"))
-            self.edges[metric, "year", str(year)] = self._interval(
-                metric, date(year, 1, 1), date(year, 12, 31), total
-            )
+            so_far = 0
+            for month in self.months(year):
+                first, last = _month_days(month)
+                so_far += values[month]
+                self.edges[metric, "month", month] = self._interval(
+                    metric, first, last, values[month]
+                )
+                self.edges[metric, "to", month] = self._interval(
+                    metric, date(year, 1, 1), last, so_far
+                )
 
     def _labelled(self, year: int) -> None:
         """The year's label tables as chains (suppression.chain) under their totals: visits'
@@ -157,13 +227,13 @@ class Ledger:
         year's completions (the same events): both ARE the time figures, not copies."""
         visits = _top(self.report.by_label("visits", year))
         self.labels["visits", year] = visits
-        total = self.edges["visits", "year", str(year)]
+        total = self.edges[self.label_total_key("visits", year)]
         members = [(("visits", "label", year, label), value) for label, value in visits]
         self.edges.update(chain(total.start, total.end, members, ("visits", year)))
         self.lines.append((total.start, total.end, [key for key, _ in members]))
 
         lessons = _top(self.report.by_label("lessons", year), named=(ONBOARDING,))
-        completions = self.edges["completions", "year", str(year)]
+        completions = self.edges[self.label_key("lessons", year, ONBOARDING)]
         lessons[0] = (ONBOARDING, completions.value)
         self.labels["lessons", year] = lessons
         members = [(("lessons", "label", year, label), value) for label, value in lessons[1:]]
@@ -173,7 +243,7 @@ class Ledger:
             start, completions.end, sum(value for _, value in lessons)
         )
         self.edges.update(chain(start, completions.start, members, ("lessons", year)))
-        named = [key for key, _ in members] + [("completions", "year", str(year))]
+        named = [key for key, _ in members] + [self.label_key("lessons", year, ONBOARDING)]
         self.lines.append((start, completions.end, named))
 
         guides = _top(self.report.by_label("guide_views", year))
@@ -185,6 +255,18 @@ class Ledger:
         members = [(("guide_views", "label", year, label), value) for label, value in guides]
         self.edges.update(chain(start, end, members, ("guide_views", year)))
         self.lines.append((start, end, [key for key, _ in members]))
+
+    def remember(self, keys: Iterable[Key]) -> None:
+        """Record the figures among `keys` shown for the first time (see the class)."""
+        new = {key for key in keys if key not in self.hidden and key not in self.shown}
+        if not new:
+            return
+        rows = [
+            {"key": _key_text(key), "value": self.edges[key].value} for key in sorted(new, key=repr)
+        ]
+        with writing():
+            StatShown.insert_many(rows).on_conflict_ignore().execute()
+        self.shown.update((key, self.edges[key].value) for key in new)
 
     def figure(self, key: Key, noise: Noise | None = None) -> Figure:
         """A figure as published: None when hidden, noised when asked (and hidden when the
@@ -201,24 +283,17 @@ class Ledger:
             self._noised[key] = None if noised < THRESHOLD else noised
         return self._noised[key]
 
-    def label_key(self, metric: str, year: int, label: str) -> Key:
+    @staticmethod
+    def label_key(metric: str, year: int, label: str) -> Key:
         if metric == "lessons" and label == ONBOARDING:
-            return ("completions", "year", str(year))
+            return ("completions", "to", f"{year:04d}-12")
         return (metric, "label", year, label)
 
-    def label_total_key(self, metric: str, year: int) -> Key:
-        return ("visits", "year", str(year)) if metric == "visits" else (metric, "total", year)
-
-
-def _minutes_observed(month: str, today: date) -> int:
-    """Minutes of `month` up to the end of `today` (all of it once it is over)."""
-    year, number = int(month[:4]), int(month[5:])
-    days = calendar.monthrange(year, number)[1]
-    if (year, number) == (today.year, today.month):
-        days = today.day
-    elif (year, number) > (today.year, today.month):
-        days = 0
-    return days * 24 * 60
+    @staticmethod
+    def label_total_key(metric: str, year: int) -> Key:
+        if metric == "visits":
+            return ("visits", "to", f"{year:04d}-12")
+        return (metric, "total", year)
 
 
 def published(
@@ -229,18 +304,19 @@ def published(
     ledger: Ledger | None = None,
 ) -> Published:
     """Every table of `year`, suppressed over all the data (`ledger`, made when not given);
-    shown counts noised when `noise` is given."""
+    shown counts noised when `noise` is given. What it shows is recorded (Ledger.remember)."""
     found = ledger or Ledger([year], today)
     tables: dict[str, Table] = {}
+    keys: list[Key] = []
 
     def add(table: Table) -> None:
         tables[table.key] = table
 
     def figure(key: Key) -> Figure:
+        keys.append(key)
         return found.figure(key, noise)
 
-    weeks = [week for week in Span.year(year).weeks() if monday_of(week) >= found.kept_from]
-    months = Span.year(year).months()
+    weeks, months = found.weeks(year), found.months(year)
 
     def monthly(metric: str) -> list[tuple[str, int]]:
         """The year's months of a metric, from the ledger's one query for all months."""
@@ -251,15 +327,13 @@ def published(
         rows = [(week, figure((metric, "week", week))) for week in weeks]
         add(Table(f"{metric}.week", metric, "week", rows))
         rows = [(month, figure((metric, "month", month))) for month in months]
-        total = figure((metric, "year", str(year)))
-        add(Table(f"{metric}.month", metric, "month", rows, total, has_total=True))
+        total = figure((metric, "to", months[-1])) if months else None
+        add(Table(f"{metric}.month", metric, "month", rows, total, has_total=bool(months)))
     for metric in LABELLED:
-        rows = [
-            (label, figure(found.label_key(metric, year, label)))
-            for label, _ in found.labels[metric, year]
-        ]
-        total = figure(found.label_total_key(metric, year))
-        add(Table(f"{metric}.label", metric, "label", rows, total, has_total=True))
+        labels = found.labels.get((metric, year), [])
+        rows = [(label, figure(found.label_key(metric, year, label))) for label, _ in labels]
+        total = figure(found.label_total_key(metric, year)) if labels else None
+        add(Table(f"{metric}.label", metric, "label", rows, total, has_total=bool(labels)))
     # Peaks are largest values: they add up to nothing, so they have no total.
     peaks = monthly("peak_devices")
     noisy = noise or (lambda count: count)
@@ -281,11 +355,13 @@ def published(
 
     availability: list[tuple[str, Figure]] = []
     for month, down in monthly("uplink_down_minutes"):
-        observed = _minutes_observed(month, today)
-        share = None if not observed else round(100 * max(0, observed - down) / observed)
+        first, last = _month_days(month)
+        observed = ((last - first).days + 1) * 24 * 60
+        share = round(100 * max(0, observed - down) / observed)
         availability.append((month, share))
     add(Table("uplink.month", "uplink_down_minutes", "month", availability, unit="percent"))
 
     unsynced = primary([noisy(StatsReport.unsynced(metric)) for metric in UNSYNCED])
     add(Table("unsynced", "", "unsynced", list(zip(UNSYNCED, unsynced, strict=True))))
-    return Published(year, found.kept_from, tables, noise is not None, epsilon)
+    found.remember(keys)
+    return Published(year, found.kept_from, found.closed, tables, noise is not None, epsilon)

@@ -32,8 +32,9 @@ SUPPRESSION = (
     "or difference of shown figures, of this file or of any other year's, would give one away"
 )
 PERIODS = (
-    "whole calendar years: whole ISO weeks (those with a day in the year, never cut), whole "
-    "months, labels and totals over the whole year"
+    "whole calendar years, periods over only: whole ISO weeks (those with a day in the year, "
+    "never cut) and whole months ended by closed_through, the total from January to the last "
+    "month shown, labels over the whole year once it is over; a figure shown never changes"
 )
 
 
@@ -98,6 +99,7 @@ def as_json(years: Sequence[Published], titles: CountedTitles) -> str:
         "from": years[0].span.first.isoformat(),
         "to": years[-1].span.last.isoformat(),
         "periods": PERIODS,
+        "closed_through": years[0].closed.isoformat(),
         "suppression": SUPPRESSION,
         "noise": noise_statement(years[0]),
         "unsynced": UNSYNCED_NOTE,
@@ -124,6 +126,7 @@ def as_csv(years: Sequence[Published], titles: CountedTitles) -> str:
         ("from", years[0].span.first.isoformat()),
         ("to", years[-1].span.last.isoformat()),
         ("periods", PERIODS),
+        ("closed_through", years[0].closed.isoformat()),
         ("suppression", SUPPRESSION),
         ("noise", noise_statement(years[0])),
         ("unsynced", UNSYNCED_NOTE),

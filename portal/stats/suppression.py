@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -92,13 +92,23 @@ Line = tuple[Node, Node, Sequence[Key]]
 """A label table: its total's two boundaries and its members' keys (see `chain`)."""
 
 
-def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
+def suppress(
+    edges: Mapping[Key, Edge], lines: Sequence[Line] = (), forced: Set[Key] = frozenset()
+) -> set[Key]:
     """The keys of `edges` to hide: those under THRESHOLD, then, for each hidden one whose
     ends shown edges join, for each run of days under THRESHOLD whose ends they join, and
     for each line whose hidden members add up to less than THRESHOLD under a total they
     join (the total minus the shown members would give that sum), the smallest shown edge
-    of a joining path, until none is joined."""
+    of a joining path, until none is joined.
+
+    `forced` figures were shown before: anybody may know them, so they are never hidden
+    again and the edges hidden are chosen among the others. Figures are published once
+    their period is over and never change, so two ends that forced figures alone join were
+    cut apart when they were shown; were they not (a figure changed after it was shown),
+    what they give was public already and is left as it is."""
     hidden = {key for key, edge in edges.items() if edge.value < THRESHOLD}
+    given: set[tuple[Node, Node]] = set()
+    """Ends that forced figures alone join: nothing left to hide would cut them apart."""
     around: dict[Node, list[tuple[Key, Node]]] = {}
     for key, edge in edges.items():
         around.setdefault(edge.start, []).append((key, edge.end))
@@ -129,8 +139,12 @@ def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
         newly: list[Key] = []
         path = joining_path(start, end)
         while path:
+            free = [member for member in path if member not in forced]
+            if not free:
+                given.add((start, end))
+                break
             # The smallest: it tells least, and the one the reader loses least by.
-            smallest = min(path, key=lambda member: (edges[member].value, repr(member)))
+            smallest = min(free, key=lambda member: (edges[member].value, repr(member)))
             hidden.add(smallest)
             newly.append(smallest)
             path = joining_path(start, end)
@@ -139,7 +153,7 @@ def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
     def small_sum(line: Line) -> bool:
         """Do the line's hidden members add up to under THRESHOLD under a known total?"""
         start, end, members = line
-        if start == end:  # a total over no day yet (a year to come): nothing to give away
+        if start == end or (start, end) in given:  # a total over no day: nothing to give away
             return False
         secret = [edges[key].value for key in members if key in hidden]
         return bool(secret) and sum(secret) < THRESHOLD and joining_path(start, end) is not None
@@ -151,7 +165,7 @@ def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
         while queue:
             key = queue.popleft()
             queue.extend(cut(edges[key].start, edges[key].end))
-        gap = next(_small_runs(edges, hidden, around), None)
+        gap = next((gap for gap in _small_runs(edges, hidden, around) if gap not in given), None)
         if gap is not None:
             queue.extend(cut(*gap))
             continue
@@ -159,7 +173,7 @@ def suppress(edges: Mapping[Key, Edge], lines: Sequence[Line] = ()) -> set[Key]:
         if line is None:
             return hidden
         start, end, members = line
-        others = [key for key in members if key not in hidden]
+        others = [key for key in members if key not in hidden and key not in forced]
         if others:  # one more member hidden: the sum the total gives is a larger one
             smallest = min(others, key=lambda member: (edges[member].value, repr(member)))
             hidden.add(smallest)

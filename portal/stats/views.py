@@ -13,6 +13,7 @@ comes from portal/stats/dashboard.py, suppressed; only the exports may carry noi
 
 from __future__ import annotations
 
+import calendar
 import logging
 from datetime import date
 from typing import Any
@@ -195,16 +196,21 @@ def methodology() -> str:
 def yearly_context(year: int) -> dict[str, Any]:
     """What the yearly report shows, in the words of the Walloon EPN evaluations."""
     span = Span.year(check_year(year))
-    figures = published(year, today())
     now = today()
-    observed_last = min(span.last, now)
-    hours = 0 if observed_last < span.first else Span(span.first, observed_last).hours()
+    figures = published(year, now)
+    # Over the months published, as every figure of the report: a count of hours that grew
+    # every day would give a day's.
+    months = {label for label, _ in figures["visits.month"].rows}
+    hours = sum(calendar.monthrange(year, int(month[5:]))[1] * 24 for month in months)
     report = StatsReport(span)
-    down = sum(value for _, value in report.monthly("uplink_down_minutes"))
+
+    def over_months(metric: str) -> int:
+        return sum(value for month, value in report.monthly(metric) if month in months)
+
+    down = over_months("uplink_down_minutes")
     # Each day's hours with a device, added up from the month rows: kept for good, where
     # the hour rows are kept 7 days. A count like any other, under 10 hidden.
-    hours_with_a_visitor = sum(value for _, value in report.monthly("active_hours"))
-    [active_hours] = primary([hours_with_a_visitor])
+    [active_hours] = primary([over_months("active_hours")])
     return {
         "figures": figures,
         "year": year,
