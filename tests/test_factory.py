@@ -99,7 +99,7 @@ def test_init_db_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     config = tmp_path / "portal.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
     assert main(["init-db", "--config", str(config)]) == 0
-    assert "schema version 5" in capsys.readouterr().out
+    assert "schema version 6" in capsys.readouterr().out
     assert (tmp_path / "data" / "portal.sqlite3").exists()
 
 

@@ -83,20 +83,19 @@ class Published:
 
     @property
     def over(self) -> bool:
-        """Is the whole year published (its label tables too)?"""
+        """Is the whole year published (its totals and label tables too)?"""
         return date(self.year, 12, 31) <= self.closed
 
     @property
-    def labels_from(self) -> date:
-        """The first day the year's label tables are shown."""
+    def totals_from(self) -> date:
+        """The first day the year's totals and label tables are shown."""
         return date(self.year, 12, 31) + SETTLING
 
     @property
-    def through(self) -> str | None:
-        """The last month published ("2026-11"), whose end the totals reach; None before the
-        year's first month is over."""
+    def through(self) -> date | None:
+        """The last day of the last month published; None before the year's first is over."""
         rows = self.tables["visits.month"].rows
-        return rows[-1][0] if rows else None
+        return _month_days(rows[-1][0])[1] if rows else None
 
     def __getitem__(self, key: str) -> Table:
         return self.tables[key]
@@ -140,14 +139,13 @@ def _key_of(text: str) -> tuple[Any, ...]:
 class Ledger:
     """Every count that can be published, over all the data, with the ones hidden.
 
-    Only periods that are over are published (`closed_through`): a week, a month, the year
-    so far to the end of a month (its year total in December), and a year's label tables
-    once the year is over. A published figure then never changes, so a page of tomorrow
-    shows nothing of a day that today's page did not. Every figure shown is recorded
-    (StatShown) and stays shown: later data may change which figures the suppression would
-    choose, and a figure hidden today shown beside one shown yesterday could give a third
-    away. The years covered are those from the data's first to this one, and the ones asked
-    for (a year without data adds nothing)."""
+    Only periods that are over are published (`closed_through`): a week, a month, and a
+    year's totals and label tables once the year is over. A published figure then never
+    changes, so a page of tomorrow shows nothing of a day that today's page did not. Every
+    figure shown is recorded (StatShown) and stays shown: later data may change which
+    figures the suppression would choose, and a figure hidden today shown beside one shown
+    yesterday could give a third away. The years covered are those from the data's first
+    to this one, and the ones asked for (a year without data adds nothing)."""
 
     def __init__(self, asked: Sequence[int], today: date) -> None:
         counted = sorted({*data_years(), today.year})
@@ -162,13 +160,13 @@ class Ledger:
         for metric in COUNTED:
             self._time(metric)
         for year in self.years:
-            if date(year, 12, 31) <= self.closed:
+            if self.over(year):
                 self._labelled(year)
         recorded = [(_key_of(row.key), row.value) for row in StatShown.select()]
         self.shown: dict[Key, int] = dict(recorded)
         for key, value in recorded:
-            if key not in self.edges and key[1:2] == ("week",):
-                # A week whose days are no longer kept: what it showed is still known.
+            # A week whose days are no longer kept: what it showed is still known.
+            if key not in self.edges and key[1] == "week":
                 monday = monday_of(str(key[2]))
                 self.edges[key] = self._interval(
                     str(key[0]), monday, monday + timedelta(days=6), value
@@ -183,6 +181,10 @@ class Ledger:
             Boundary(metric, (last + timedelta(days=1)).toordinal()),
             value,
         )
+
+    def over(self, year: int) -> bool:
+        """Is `year` over and settled: its totals and label tables published?"""
+        return date(year, 12, 31) <= self.closed
 
     def months(self, year: int) -> list[str]:
         """The months of `year` that are published: those over."""
@@ -210,15 +212,15 @@ class Ledger:
             )
         values = dict(self.report.monthly(metric))
         for year in self.years:
-            so_far = 0
-            for month in self.months(year):
+            months = self.months(year)
+            for month in months:
                 first, last = _month_days(month)
-                so_far += values[month]
                 self.edges[metric, "month", month] = self._interval(
                     metric, first, last, values[month]
                 )
-                self.edges[metric, "to", month] = self._interval(
-                    metric, date(year, 1, 1), last, so_far
+            if self.over(year):
+                self.edges[metric, "year", year] = self._interval(
+                    metric, date(year, 1, 1), date(year, 12, 31), sum(values[m] for m in months)
                 )
 
     def _labelled(self, year: int) -> None:
@@ -286,13 +288,13 @@ class Ledger:
     @staticmethod
     def label_key(metric: str, year: int, label: str) -> Key:
         if metric == "lessons" and label == ONBOARDING:
-            return ("completions", "to", f"{year:04d}-12")
+            return ("completions", "year", year)
         return (metric, "label", year, label)
 
     @staticmethod
     def label_total_key(metric: str, year: int) -> Key:
         if metric == "visits":
-            return ("visits", "to", f"{year:04d}-12")
+            return ("visits", "year", year)
         return (metric, "total", year)
 
 
@@ -327,8 +329,9 @@ def published(
         rows = [(week, figure((metric, "week", week))) for week in weeks]
         add(Table(f"{metric}.week", metric, "week", rows))
         rows = [(month, figure((metric, "month", month))) for month in months]
-        total = figure((metric, "to", months[-1])) if months else None
-        add(Table(f"{metric}.month", metric, "month", rows, total, has_total=bool(months)))
+        over = found.over(year)
+        total = figure((metric, "year", year)) if over else None
+        add(Table(f"{metric}.month", metric, "month", rows, total, has_total=over))
     for metric in LABELLED:
         labels = found.labels.get((metric, year), [])
         rows = [(label, figure(found.label_key(metric, year, label))) for label, _ in labels]

@@ -32,9 +32,9 @@ SUPPRESSION = (
     "or difference of shown figures, of this file or of any other year's, would give one away"
 )
 PERIODS = (
-    "whole calendar years, periods over only: whole ISO weeks (those with a day in the year, "
-    "never cut) and whole months ended by closed_through, the total from January to the last "
-    "month shown, labels over the whole year once it is over; a figure shown never changes"
+    "whole calendar years, periods that are over only: whole ISO weeks (those with a day in "
+    "the year, never cut) and whole months that ended on or before closed_through; totals "
+    "and labels over the whole year once it is over; a figure once shown never changes"
 )
 
 

@@ -20,15 +20,21 @@ from tests.conftest import make_settings
 OFFICER = ("commune", "the officer's long password")
 DESK = "192.168.1.50"
 """The officer's computer on the commune's network (the uplink side)."""
-TODAY = date(2026, 12, 3)
-"""The day the statistics tests run on: weeks from 3 November 2025 are still kept."""
+TODAY = date(2027, 1, 6)
+"""The day the statistics tests run on: 2026 is over and published whole (its last week ended
+on Sunday 3 January), and weeks from 6 December 2025 are still kept."""
+
+
+def pin(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
+    """Every page and command from now on sees `day` as today."""
+    monkeypatch.setattr("portal.stats.views.today", lambda: day)
+    monkeypatch.setattr("portal.stats.report.today", lambda: day)
 
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch: pytest.MonkeyPatch) -> date:
     """Every page and command of these tests sees TODAY, whatever the machine's date."""
-    monkeypatch.setattr("portal.stats.views.today", lambda: TODAY)
-    monkeypatch.setattr("portal.stats.report.today", lambda: TODAY)
+    pin(monkeypatch, TODAY)
     return TODAY
 
 

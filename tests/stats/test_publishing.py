@@ -8,14 +8,15 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from portal.config import Settings
-from portal.models import StatCount, writing
-from tests.stats.conftest import stats_desk
+from portal.models import StatCount, StatShown, writing
+from tests.stats.conftest import pin, stats_desk
 
 YEAR = "year=2026"
 
@@ -115,6 +116,63 @@ def test_labels_are_summed_over_the_months_largest_first(village: FlaskClient) -
     assert guides["total"] == 45
 
 
+def test_a_period_is_shown_from_the_second_day_after_it_ends(
+    village: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pin(monkeypatch, date(2026, 12, 1))  # Sunday 29 November is over and settled
+    tables = exported(village)["tables"]
+    assert values(tables["devices.week"])[-1][0] == "2026-W48"
+    assert values(tables["visits.month"])[-1][0] == "2026-10"
+    pin(monkeypatch, date(2026, 12, 2))
+    tables = exported(village)["tables"]
+    assert values(tables["visits.month"])[-1] == ("2026-11", "<10")
+    # The year is not over: no total, lesson, guide or language yet, not even those counted.
+    assert "total" not in tables["visits.month"]
+    assert values(tables["guide_views.label"]) == [] and "total" not in tables["guide_views.label"]
+    page = village.get(f"/admin/stats?{YEAR}&lang=en").get_data(as_text=True)
+    assert "are shown once the whole year is over: from January 2, 2027." in page
+    report = village.get("/admin/stats/report/2026?lang=en").get_data(as_text=True)
+    assert "The year so far: January to November" in report and "Guides read" not in report
+    pin(monkeypatch, date(2027, 1, 1))
+    assert values(exported(village)["tables"]["guide_views.label"]) == []
+    pin(monkeypatch, date(2027, 1, 2))
+    tables = exported(village)["tables"]
+    assert values(tables["guide_views.label"])[0] == ("g04-myminfin", 30)
+    assert tables["visits.month"]["total"] == 80
+
+
+def test_a_figure_shown_once_stays_shown_when_new_data_would_hide_it(
+    commune: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # February 2027 is four whole weeks, Monday 1 to Sunday 28: its weeks add up to it.
+    for day, devices in (("01", 12), ("08", 3), ("15", 15), ("22", 20)):
+        count("day", f"2027-02-{day}", "devices", devices)
+    count("month", "2027-02", "devices", 50)
+    pin(monkeypatch, date(2027, 2, 10))
+    weeks = values(exported(commune, "year=2027")["tables"]["devices.week"])
+    assert weeks[0][0] == "2026-W53" and weeks[5] == ("2027-W05", 12)
+    pin(monkeypatch, date(2027, 3, 3))
+    weeks = values(exported(commune, "year=2027")["tables"]["devices.week"])
+    # Week 6 is under 10: February less three of its weeks would give it. Week 5's 12 was
+    # shown, so it stays, and the next smallest, week 7, is hidden.
+    assert weeks[5:9] == [
+        ("2027-W05", 12),
+        ("2027-W06", "<10"),
+        ("2027-W07", "<10"),
+        ("2027-W08", 20),
+    ]
+    # Without the record of what was shown, the smallest would go: week 5, and week 7 shown.
+    with writing():
+        StatShown.delete().execute()
+    weeks = values(exported(commune, "year=2027")["tables"]["devices.week"])
+    assert weeks[5:9] == [
+        ("2027-W05", "<10"),
+        ("2027-W06", "<10"),
+        ("2027-W07", 15),
+        ("2027-W08", 20),
+    ]
+
+
 def test_rows_counted_before_the_clock_was_set_stay_apart(village: FlaskClient) -> None:
     document = exported(village)
     assert values(document["tables"]["unsynced"])[:3] == [
@@ -167,12 +225,15 @@ def test_the_csv_export_states_its_year_rule_and_noise(village: FlaskClient) -> 
         'attachment; filename="passerelle-stats-2026.csv"'
     )
     lines = response.get_data(as_text=True).split("\r\n")
-    assert lines[:9] == [
+    assert lines[:10] == [
         "table,metric,by,label,value,unit,title",
         "about,,,from,2026-01-01,,",
         "about,,,to,2026-12-31,,",
-        'about,,,periods,"whole calendar years: whole ISO weeks (those with a day in the year, '
-        'never cut), whole months, labels and totals over the whole year",,',
+        'about,,,periods,"whole calendar years, periods that are over only: whole ISO weeks '
+        "(those with a day in the year, never cut) and whole months that ended on or before "
+        "closed_through; totals and labels over the whole year once it is over; a figure "
+        'once shown never changes",,',
+        "about,,,closed_through,2027-01-04,,",
         "about,,,suppression,\"counts under 10 are shown as '<10', and so are others wherever "
         "a sum or difference of shown figures, of this file or of any other year's, would give "
         'one away",,',
@@ -310,8 +371,8 @@ def test_the_yearly_report_counts_the_hours_with_a_visitor_over_the_whole_year(
     count("hour", "2026-03-04T10", "devices", 2)  # an hour row counts nothing here
     page = village.get("/admin/stats/report/2026?lang=en").get_data(as_text=True)
     assert '<tr><th scope="row">Hours with at least one visitor</th><td>64</td></tr>' in page
-    count("month", "2027-02", "active_hours", 7)
-    quiet = village.get("/admin/stats/report/2027?lang=fr").get_data(as_text=True)
+    count("month", "2024-02", "active_hours", 7)
+    quiet = village.get("/admin/stats/report/2024?lang=fr").get_data(as_text=True)
     assert '<tr><th scope="row">Heures avec au moins un visiteur</th><td>&lt;10</td></tr>' in quiet
 
 
@@ -399,8 +460,6 @@ def test_the_command_refuses_a_wrong_date_in_one_sentence(
 
 
 def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskClient) -> None:
-    from datetime import date
-
     from tests.stats_year import fill
 
     with commune.application.app_context():
@@ -417,8 +476,8 @@ def test_over_a_year_of_village_data_no_shown_count_is_under_ten(commune: FlaskC
             else:
                 assert figure >= 10
                 shown += 1
-    # The year has both: the rule had work to do (and December's last weeks are still to come).
-    assert (shown, hidden) == (270, 45)
+    # The year has both: the rule had work to do (December's last weeks counted nothing).
+    assert (shown, hidden) == (274, 41)
     rare = dict(values(document["tables"]["guide_views.label"]))
     assert rare["other"] != "<10"  # the long tail of rare guides, added up
 
@@ -444,12 +503,12 @@ def test_uplink_share_and_data_volume_per_month(village: FlaskClient) -> None:
 def test_weeks_past_retention_are_not_published_and_the_page_says_so(
     commune: FlaskClient,
 ) -> None:
-    # On 3 December 2026 day rows are kept from 3 November 2025 (13 months).
+    # On 6 January 2027 day rows are kept from 6 December 2025 (13 months).
     count("day", "2025-10-28", "devices", 40)
     count("month", "2025-10", "devices", 400)
     weeks = values(exported(commune, "year=2025")["tables"]["devices.week"])
-    assert weeks[0][0] == "2025-W45" and weeks[-1][0] == "2026-W01"
+    assert weeks[0][0] == "2025-W50" and weeks[-1][0] == "2026-W01"
     assert values(exported(commune, "year=2025")["tables"]["devices.month"])[9] == ("2025-10", 400)
     page = commune.get("/admin/stats?year=2025&lang=en").get_data(as_text=True)
-    assert "Weeks before November 3, 2025 are no longer kept. Their months are." in page
+    assert "Weeks before December 6, 2025 are no longer kept. Their months are." in page
     assert "no longer kept" not in commune.get("/admin/stats?lang=en").get_data(as_text=True)
