@@ -153,7 +153,7 @@ def suppress(
     def small_sum(line: Line) -> bool:
         """Do the line's hidden members add up to under THRESHOLD under a known total?"""
         start, end, members = line
-        if (start, end) in given:  # shown before: nothing left to hide would change it
+        if start == end or (start, end) in given:  # over no day, or given by figures shown
             return False
         secret = [edges[key].value for key in members if key in hidden]
         return bool(secret) and sum(secret) < THRESHOLD and joining_path(start, end) is not None
