@@ -20,7 +20,7 @@ from portal.admin.app import create_admin_app
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_accessibility import AXE_OPTIONS, SERIOUS
 from tests.conftest import make_settings
-from tests.stats.conftest import OFFICER
+from tests.stats.conftest import OFFICER, TODAY, pin
 from tests.stats_year import fill
 from tests.test_admin import VOLUNTEER
 
@@ -30,7 +30,8 @@ YEAR = "year=2026"
 
 @pytest.fixture(scope="module")
 def stats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The admin app, with the officer's account and a year of figures, on a loopback port."""
+    """The admin app, with the officer's account and a year of figures, on a loopback port,
+    on a day when 2026 is over (tests/stats/conftest.py's TODAY): all of it is shown."""
     settings = make_settings(Path(tmp_path_factory.mktemp("stats")) / "data")
     app = create_admin_app(settings)
     add_account(OFFICER[0], "commune", OFFICER[1])
@@ -39,9 +40,11 @@ def stats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         fill(LAST_DAY)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/admin"
-    server.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        pin(patch, TODAY)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_port}/admin"
+        server.shutdown()
     db.close()
 
 
