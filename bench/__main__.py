@@ -10,6 +10,8 @@ from bench import (
     counting,
     fuzz,
     grants,
+    growth,
+    join_storm,
     memory,
     packs,
     probes,
@@ -33,6 +35,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "appliance": appliance.main,
     "stats_dashboard": stats_dashboard.main,
     "counting": counting.main,
+    "join_storm": join_storm.main,
+    "growth": growth.main,
 }
 """Adding a benchmark is one line here."""
 

@@ -64,11 +64,17 @@ class Footprint:
     frames: frozenset[int]
 
 
-def footprint(role: str, pid: int) -> Footprint:
+def rollup_kb(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup's fields (Rss, Pss, ...), in kB."""
     fields = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines()[1:]:
         name, _, value = line.partition(":")
         fields[name] = int(value.split()[0])
+    return fields
+
+
+def footprint(role: str, pid: int) -> Footprint:
+    fields = rollup_kb(pid)
     private = fields["Private_Clean"] + fields["Private_Dirty"]
     return Footprint(role, pid, fields["Rss"], fields["Pss"], private, resident_frames(pid))
 

@@ -51,15 +51,28 @@ def options_of(reply: Packet) -> dict[str, Any]:
     return found
 
 
-def exchange(interface: str, mac: str, xid: int, options: list[Any]) -> Packet:
-    packet = (
+def message(mac: str, xid: int, options: list[Any]) -> Packet:
+    """A DHCP message from `mac`, broadcast, the replies asked to be broadcast too."""
+    return (
         Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
         / IP(src="0.0.0.0", dst="255.255.255.255")  # noqa: S104 — DHCP's "no address yet"
         / UDP(sport=68, dport=67)
         / BOOTP(chaddr=bytes.fromhex(mac.replace(":", "")), xid=xid, flags=BROADCAST_FLAG)
         / DHCP(options=[*options, "end"])
     )
-    reply = srp1(packet, iface=interface, timeout=10, verbose=False)
+
+
+def request_options(offer: Packet) -> list[Any]:
+    """The REQUEST that takes `offer`."""
+    return [
+        ("message-type", "request"),
+        ("requested_addr", offer[BOOTP].yiaddr),
+        ("server_id", options_of(offer)["server_id"]),
+    ]
+
+
+def exchange(interface: str, mac: str, xid: int, options: list[Any]) -> Packet:
+    reply = srp1(message(mac, xid, options), iface=interface, timeout=10, verbose=False)
     if reply is None or DHCP not in reply:
         raise SystemExit(f"no DHCP answer to {options[0][1]} on {interface}")
     return reply
@@ -72,16 +85,7 @@ def main() -> int:
     xid = secrets.randbits(32)
     offer = exchange(interface, mac, xid, [("message-type", "discover")])
     offered = options_of(offer)
-    ack = exchange(
-        interface,
-        mac,
-        xid,
-        [
-            ("message-type", "request"),
-            ("requested_addr", offer[BOOTP].yiaddr),
-            ("server_id", offered["server_id"]),
-        ],
-    )
+    ack = exchange(interface, mac, xid, request_options(offer))
     print(
         json.dumps(
             {

@@ -10,6 +10,8 @@
                          ("upstream-ok"), a TCP echo server, recorders on TCP 853 and
                          UDP 443, DNS (dnsmasq); 192.168.77.10, the commune's LAN host.
     phone1, phone2       eth0 into the bridge; an address by real DHCP from the Pi.
+    crowd phones         (`crowd=N`, for benchmarks) eth0 into the bridge, no address yet:
+                         the benchmark's phones ask DHCP themselves (bench/join_storm.py).
 
 Namespace names carry a random suffix, so runs never collide; nothing outside
 these namespaces (and loopback) is touched. `Hotspot.start()` builds it all,
@@ -54,7 +56,6 @@ NETNS_DIR = Path("/etc/netns")
 PORTAL_ADDRESS = "10.42.0.1"
 PORTAL_HOSTNAME = "passerelle.lan"
 PORTAL_URL = f"http://{PORTAL_HOSTNAME}/"
-WIFI_NETWORK = "10.42.0.0/24"
 ADMIN_PORT = 8081
 UPSTREAM_ADDRESS = "198.51.100.1"
 UPLINK_ADDRESS = "198.51.100.2"
@@ -73,6 +74,8 @@ CHECK_INTERVAL_SECONDS = 5
 CHECK_TIMEOUT_SECONDS = 3
 """The uplink monitor's TCP connect timeout (portal.uplink.UplinkMonitor's default)."""
 SESSION_MINUTES = 20
+CROWD_PER_24 = 200
+"""Crowds from this size on get a /22 Wi-Fi network (more addresses than a /24 has)."""
 UPSTREAM_NAMES = (
     "example.test",
     # The stand-in Internet serves every probe host, as Google, Microsoft, Apple
@@ -86,7 +89,11 @@ AS_NOBODY = words(
 
 
 def portal_toml(
-    data_dir: Path, socket_path: Path, tls: Issued | None = None, identity: str = "mac"
+    data_dir: Path,
+    socket_path: Path,
+    tls: Issued | None = None,
+    identity: str = "mac",
+    prefix_length: int = 24,
 ) -> str:
     """The hotspot's portal.toml: production settings with quick uplink checks; with `tls`,
     a certificate for PORTAL_HOSTNAME; `identity` is network.client_identity."""
@@ -104,7 +111,7 @@ session_minutes = {SESSION_MINUTES}
 wifi_interface = "wlan0"
 uplink_interface = "eth0"
 portal_address = "{PORTAL_ADDRESS}"
-prefix_length = 24
+prefix_length = {prefix_length}
 portal_port = 80
 admin_port = {ADMIN_PORT}
 portal_hostname = "{PORTAL_HOSTNAME}"
@@ -213,7 +220,13 @@ class Hotspot:
     """Builds, runs and tears down the namespaces and every process in them."""
 
     def __init__(
-        self, bin_dir: Path, suffix: str | None = None, *, tls: bool = False, identity: str = "mac"
+        self,
+        bin_dir: Path,
+        suffix: str | None = None,
+        *,
+        tls: bool = False,
+        identity: str = "mac",
+        crowd: int = 0,
     ) -> None:
         self.bin = bin_dir
         """The installed portal's scripts, which uid 65534 can run wherever the checkout is."""
@@ -225,6 +238,13 @@ class Hotspot:
             Phone(f"{prefix}-phone1", "02:50:41:53:00:01"),
             Phone(f"{prefix}-phone2", "02:50:41:53:00:02"),
         ]
+        self.crowd = [
+            Phone(f"{prefix}-c{number}", f"02:50:41:54:{number >> 8:02x}:{number & 0xFF:02x}")
+            for number in range(crowd)
+        ]
+        """Phones plugged into the Wi-Fi bridge without an address (they ask DHCP themselves)."""
+        self.prefix_length = 24 if crowd < CROWD_PER_24 else 22
+        """The Wi-Fi's prefix: a /24 leaves DHCP 253 addresses, a /22 some thousand."""
         self.workdir = Path(tempfile.mkdtemp(prefix="passerelle-e2e-"))
         self.workdir.chmod(0o755)  # uid 65534 must reach its config, socket and data
         self.logs = self.workdir / "logs"
@@ -289,6 +309,10 @@ class Hotspot:
     def ip(self, namespace: str, command: str) -> None:
         """`ip -n NAMESPACE ...`, the command written as words."""
         run(["ip", "-n", namespace, *command.split()], env=self.env)
+
+    def ip_batch(self, namespace: str, commands: str) -> None:
+        """`ip -n NAMESPACE -batch -`: one line per command, one process for them all."""
+        run(["ip", "-n", namespace, "-batch", "-"], stdin=commands, env=self.env)
 
     def sysctl(self, namespace: str, key: str, value: str) -> None:
         """Set a per-namespace kernel setting (/proc/sys/net is the writer's namespace's)."""
@@ -394,7 +418,7 @@ class Hotspot:
         self.ip(net, f"addr add {COMMUNE_LAN_ADDRESS}/32 dev lo")
         # Routes back to the guests, so that only the Pi's rules, never a missing
         # route, keep them out of places.
-        self.ip(net, f"route add {WIFI_NETWORK} via {UPLINK_ADDRESS}")
+        self.ip(net, f"route add {self.wifi_network} via {UPLINK_ADDRESS}")
         self.ip(net, f"route add {GUEST_NETWORK6} via {UPLINK_ADDRESS6}")
         # The Pi: its uplink, and the Wi-Fi as a bridge whose ports cannot talk to each other.
         self.ip(pi, f"addr add {UPLINK_ADDRESS}/24 dev eth0")
@@ -402,7 +426,7 @@ class Hotspot:
         self.ip(pi, "link set eth0 up")
         self.ip(pi, f"route add default via {UPSTREAM_ADDRESS}")
         self.ip(pi, "link add wlan0 type bridge")
-        self.ip(pi, f"addr add {PORTAL_ADDRESS}/24 dev wlan0")
+        self.ip(pi, f"addr add {PORTAL_ADDRESS}/{self.prefix_length} dev wlan0")
         self.ip(pi, "link set wlan0 up")
         for number, phone in enumerate(self.phones, start=1):
             port = f"port{number}"
@@ -411,9 +435,36 @@ class Hotspot:
             run(words(f"bridge -n {pi} link set dev {port} isolated on"), env=self.env)
             self.ip(pi, f"link set {port} up")
             self.ip(phone.namespace, f"link set eth0 address {phone.mac} up")
+        self._plug_crowd()
         self.sysctl(pi, "net.ipv4.ip_forward", "1")
         self.sysctl(pi, "net.ipv6.conf.all.forwarding", "1")
         self.sysctl(pi, "net.ipv4.ip_unprivileged_port_start", "0")  # the portal binds port 80
+
+    @property
+    def wifi_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Interface(f"{PORTAL_ADDRESS}/{self.prefix_length}").network
+
+    def _plug_crowd(self) -> None:
+        """The crowd's namespaces and bridge ports, a few `ip -batch` calls for all of them."""
+        if not self.crowd:
+            return
+        batch = ["ip", "-batch", "-"]
+        adds = "".join(f"netns add {phone.namespace}\n" for phone in self.crowd)
+        run(batch, stdin=adds, env=self.env)
+        self.namespaces.extend(phone.namespace for phone in self.crowd)
+        links = "".join(
+            f"link add crowd{number} type veth peer name eth0 address {phone.mac}"
+            f" netns {phone.namespace}\n"
+            f"link set crowd{number} master wlan0\nlink set crowd{number} up\n"
+            for number, phone in enumerate(self.crowd)
+        )
+        self.ip_batch(self.hotspot_ns, links)
+        isolated = "".join(
+            f"link set dev crowd{number} isolated on\n" for number in range(len(self.crowd))
+        )
+        run(["bridge", "-n", self.hotspot_ns, "-batch", "-"], stdin=isolated, env=self.env)
+        for phone in self.crowd:
+            self.ip_batch(phone.namespace, "link set lo up\nlink set eth0 up\n")
 
     def _start_upstream(self) -> None:
         net = self.upstream_ns
@@ -452,7 +503,8 @@ class Hotspot:
             os.chown(issued.key, NOBODY, NOBODY)  # the portal's user alone reads its key
             issued.key.chmod(0o600)
         self.config_file.write_text(
-            portal_toml(self.data_dir, self.socket_path, issued, self.identity), encoding="utf-8"
+            portal_toml(self.data_dir, self.socket_path, issued, self.identity, self.prefix_length),
+            encoding="utf-8",
         )
         self.config_file.chmod(0o644)
         render = [str(self.bin / "portal"), "render-config", "--out", str(self.config_dir)]
@@ -497,7 +549,7 @@ class Hotspot:
         return answer is not None and answer.status == (302 if self.authority else 200)
 
     def _join_all(self) -> None:
-        """Every phone asks for an address at once (dnsmasq pings an address before offering it)."""
+        """Every phone asks for an address at once."""
         dhcp_client = checkout_script(HERE / "dhcp_client.py", "eth0")
         asking = [
             subprocess.Popen(
