@@ -15,6 +15,7 @@ from bench import (
     memory,
     packs,
     probes,
+    sd_writes,
     search,
     slow_guests,
     stats_dashboard,
@@ -37,6 +38,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "counting": counting.main,
     "join_storm": join_storm.main,
     "growth": growth.main,
+    "sd_writes": sd_writes.main,
 }
 """Adding a benchmark is one line here."""
 

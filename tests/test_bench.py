@@ -9,6 +9,7 @@ import pytest
 from bench.growth import SIZES, measure
 from bench.join_storm import Storm, figures, loopback_storm, namespaces_storm
 from bench.report import Figure
+from bench.sd_writes import measured
 from tests.install import InstalledPortal
 from tests.integration.hotspot import netns_unusable
 
@@ -59,3 +60,12 @@ def test_a_probe_and_a_grant_cost_about_the_same_with_ten_thousand_grants_on_rec
         # grants on record would cost some 1,000 times more with 10,000 than with 10.
         assert medians[what][1_000] <= 1.5 * baseline, medians
         assert medians[what][10_000] <= 1.5 * baseline, medians
+
+
+def test_probes_write_nothing_to_the_card_and_a_grant_writes_a_little() -> None:
+    per_grant, probe_bytes, per_flush = measured(phones=10, probes=300)
+    assert probe_bytes == 0
+    # A grant writes its lesson's steps, the grant and its share of a statistics flush:
+    # some pages of SQLite's write-ahead log (about 25 kB here), never megabytes.
+    assert 0 < per_grant < 256 * 1024
+    assert per_flush < 64 * 1024
