@@ -19,6 +19,7 @@ from bench import (
     search,
     slow_guests,
     stats_dashboard,
+    steady_state,
 )
 from bench.harness import describe_machine
 
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "join_storm": join_storm.main,
     "growth": growth.main,
     "sd_writes": sd_writes.main,
+    "steady_state": steady_state.main,
 }
 """Adding a benchmark is one line here."""
 

@@ -10,6 +10,7 @@ from bench.growth import SIZES, measure
 from bench.join_storm import Storm, figures, loopback_storm, namespaces_storm
 from bench.report import Figure
 from bench.sd_writes import measured
+from bench.steady_state import measure as steady
 from tests.install import InstalledPortal
 from tests.integration.hotspot import netns_unusable
 
@@ -69,3 +70,11 @@ def test_probes_write_nothing_to_the_card_and_a_grant_writes_a_little() -> None:
     # some pages of SQLite's write-ahead log (about 25 kB here), never megabytes.
     assert 0 < per_grant < 256 * 1024
     assert per_flush < 64 * 1024
+
+
+def test_a_thousand_granted_devices_probing_get_every_answer() -> None:
+    sent, failed, share = steady(devices=1_000, seconds=15)
+    # 1,000 devices every 30 s: 500 probes in 15 s, every one answered 204.
+    assert 490 <= sent <= 500
+    assert failed == 0
+    assert 0 < share < 1
