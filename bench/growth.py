@@ -30,7 +30,7 @@ from pathlib import Path
 from bench import apps
 from bench.apps import LOOPBACK
 from bench.probes import PROBE_HOST, PROBE_PATH
-from bench.report import Figure, exit_code, write_table
+from bench.report import Figure, report
 from portal import db
 from portal.access.book import GrantBook
 from portal.access.configured import make_book
@@ -146,8 +146,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--grants", type=int, default=GRANTS, help="timed grants a round")
     args = parser.parse_args(argv)
     found = run(args.rounds, args.probes, args.grants)
-    write_table(found)
-    return exit_code(found)
+    return report(found)
 
 
 if __name__ == "__main__":

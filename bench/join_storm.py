@@ -57,7 +57,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from bench.memory import rollup_kb
-from bench.report import Figure, exit_code, write_table
+from bench.probes import PROBE_HOST, PROBE_PATH
+from bench.report import Figure, report
 from tests.install import installed
 from tests.integration.dhcp_client import message, options_of, request_options
 from tests.integration.hotspot import (
@@ -71,10 +72,7 @@ from tests.live import child_pids, production_server
 from tests.walker import FlowError, HttpTransport, Reply, go_online
 
 PHONES = 300
-SHORT_PHONES = 40
-"""The short version (tests/test_bench.py)."""
 TARGET_P95_MS = 300.0
-PROBE_HOST = "connectivitycheck.gstatic.com"
 SAMPLE_SECONDS = 0.2
 CLONE_NEWNET = 0x40000000
 ETH_P_IP = 0x0800
@@ -157,7 +155,7 @@ class TimedTransport:
 
     def probe(self, prober: HttpTransport) -> tuple[int, bytes]:
         """The OS's connectivity check (Android's) through `prober`: status and body."""
-        status, _, body = self._timed(lambda: prober.send("/generate_204", host=PROBE_HOST))
+        status, _, body = self._timed(lambda: prober.send(PROBE_PATH, host=PROBE_HOST))
         return status, body
 
 
@@ -261,6 +259,10 @@ def percentile_ms(timings: Sequence[Timings], share: float) -> float:
     return 1000 * every[min(len(every) - 1, round(share * (len(every) - 1)))]
 
 
+def p95_ms(seconds: Sequence[float]) -> float:
+    return 1000 * statistics.quantiles(seconds, n=20)[-1] if len(seconds) > 1 else 0.0
+
+
 @dataclass(frozen=True)
 class Storm:
     phones: int
@@ -284,12 +286,10 @@ class Storm:
         return percentile_ms(self.quiet, 0.95)
 
     def grant_p95_ms(self) -> float:
-        taken = [end - start for each in self.timings if each.grant for start, end in [each.grant]]
-        return 1000 * statistics.quantiles(taken, n=20)[-1] if len(taken) > 1 else 0.0
+        return p95_ms([each.grant[1] - each.grant[0] for each in self.timings if each.grant])
 
     def dhcp_p95_ms(self) -> float:
-        taken = [each.dhcp_seconds for each in self.timings if each.dhcp_seconds is not None]
-        return 1000 * statistics.quantiles(taken, n=20)[-1] if len(taken) > 1 else 0.0
+        return p95_ms([each.dhcp_seconds for each in self.timings if each.dhcp_seconds is not None])
 
     def grants_per_second(self) -> float:
         grants = [each.grant for each in self.timings if each.grant is not None]
@@ -497,8 +497,7 @@ def main(argv: Sequence[str]) -> int:
     if unknown:
         parser.error(f"unknown variant(s): {', '.join(unknown)}")
     found = run(args.phones, args.variants, args.pauses)
-    write_table(found)
-    return exit_code(found)
+    return report(found)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,13 @@ def exit_code(figures: Sequence[Figure]) -> int:
     return 1 if missed(figures) else 0
 
 
+def report(figures: Sequence[Figure]) -> int:
+    """What a benchmark's `main` ends with: its rows into the README's table, each figure
+    printed, 0 when none misses its target."""
+    write_table(figures)
+    return exit_code(figures)
+
+
 def machine() -> str:
     """A short name for the table's column: CPU count and model, Python."""
     model = "unknown CPU"

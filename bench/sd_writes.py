@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.report import Figure, exit_code, write_table
+from bench.probes import PROBE_HOST, PROBE_PATH
+from bench.report import Figure, report
 from tests.live import Visitor, child_pids, production_server
 from tests.walker import HttpTransport, go_online
 
@@ -58,7 +59,7 @@ def phone(base: str, number: int) -> HttpTransport:
 
 
 def probe(transport: HttpTransport) -> None:
-    status, _, _ = transport.send("/generate_204", host="connectivitycheck.gstatic.com")
+    status, _, _ = transport.send(PROBE_PATH, host=PROBE_HOST)
     if status != 204:
         raise RuntimeError(f"a granted phone's probe answered {status}, not 204")
 
@@ -138,8 +139,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--probes", type=int, default=PROBES)
     args = parser.parse_args(argv)
     found = run(args.phones, args.probes)
-    write_table(found)
-    return exit_code(found)
+    return report(found)
 
 
 if __name__ == "__main__":

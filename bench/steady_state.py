@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.report import Figure, exit_code, write_table
+from bench.probes import PROBE_HOST, PROBE_PATH
+from bench.report import Figure, report
 from portal import db
 from portal.access.configured import make_book
 from portal.access.firewall import MemoryFirewall
@@ -73,9 +74,7 @@ def cpu_seconds(master: int) -> float:
 
 def probe(base: str, number: int) -> bool:
     try:
-        status, _, _ = HttpTransport(base, source(number)).send(
-            "/generate_204", host="connectivitycheck.gstatic.com"
-        )
+        status, _, _ = HttpTransport(base, source(number)).send(PROBE_PATH, host=PROBE_HOST)
     except OSError:
         return False
     return status == 204
@@ -144,8 +143,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--seconds", type=float, default=SECONDS)
     args = parser.parse_args(argv)
     found = run(args.devices, args.seconds)
-    write_table(found)
-    return exit_code(found)
+    return report(found)
 
 
 if __name__ == "__main__":
