@@ -9,6 +9,7 @@ from bench import (
     appliance,
     counting,
     fuzz,
+    grant_flood,
     grants,
     growth,
     join_storm,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "growth": growth.main,
     "sd_writes": sd_writes.main,
     "steady_state": steady_state.main,
+    "grant_flood": grant_flood.main,
 }
 """Adding a benchmark is one line here."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.grant_flood import measured as flooded
 from bench.growth import SIZES, measure
 from bench.join_storm import Storm, figures, loopback_storm, namespaces_storm
 from bench.report import Figure
@@ -78,3 +79,12 @@ def test_a_thousand_granted_devices_probing_get_every_answer() -> None:
     assert 490 <= sent <= 500
     assert failed == 0
     assert 0 < share < 1
+
+
+def test_one_phone_flooding_the_grant_costs_no_write_and_others_still_join() -> None:
+    flood = flooded(requests=2_000, joiners=12)
+    assert (flood.refused, flood.written, flood.grant_moved) == (0, 0, 0)
+    assert flood.joined() == 12
+    # The benchmark's target is 6; here a margin for a noisy machine. A flood that wrote
+    # (a grant renewed 2,000 times) or held the workers would cost the joiners far more.
+    assert flood.ratio() <= 12, f"{flood.ratio():.1f}"

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from portal.config import Settings
 from portal.context import Services, services_of
+from portal.models import Grant
 from tests.conftest import (
     OTHER_IP,
     PHONE_IP,
@@ -435,6 +436,21 @@ def test_online_page_offers_more_time(
     response = client.post("/access", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 303
     assert book.seconds_left("aa:bb:cc:00:00:23") == SESSION_SECONDS
+
+
+def test_asking_again_with_most_of_a_session_left_changes_nothing(
+    client: FlaskClient, clock: FakeClock, services: Services
+) -> None:
+    complete_onboarding(client, "nl")
+    book = services.book
+    clock.advance(3600)  # three of the four hours left: nothing worth adding
+    assert 'data-action="extend"' not in client.get("/online").get_data(as_text=True)
+    token = csrf_token(client.get("/lesson/onboarding/5").get_data(as_text=True))
+    for _ in range(50):  # a flood from one phone
+        response = client.post("/access", data={"csrf_token": token})
+        assert (response.status_code, response.headers["Location"]) == (303, "/online?lang=nl")
+    assert book.seconds_left("aa:bb:cc:00:00:23") == SESSION_SECONDS - 3600
+    assert Grant.get_by_id("aa:bb:cc:00:00:23").expires_at == int(clock()) + SESSION_SECONDS - 3600
 
 
 def test_a_device_that_saw_every_step_but_did_not_answer_goes_back_to_the_check(

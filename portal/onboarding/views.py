@@ -182,14 +182,19 @@ def finish(slug: str) -> str | BaseResponse:
 @onboarding.post("/access")
 def grant_access() -> BaseResponse:
     """Grant access to a device that finished the onboarding lesson, now or within 90 days:
-    as the database says for this device, whatever its links carry."""
+    as the database says for this device, whatever its links carry. A device with more than
+    half a session left is only sent to its online page: there is nothing to add yet."""
     mac = _identified_mac()
     found = services()
     if not found.paths.returning(mac):
         return _resume(found.lessons.onboarding)
-    new = found.book.seconds_left(mac) is None  # "more time" extends a grant: not a new one
+    left = found.book.seconds_left(mac)
+    if left is not None and not more_time_helps(left):
+        # Nothing worth adding: a tap again, or a flood of them, costs no write and no firewall
+        # change, only the grant view's read.
+        return redirect(url_for(".online"), 303)
     found.book.give(mac)
-    if new:
+    if left is None:  # "more time" extends a grant: not a new one
         found.stats.count("grants", "", mac)
     return redirect(url_for(".online"), 303)
 
