@@ -45,12 +45,17 @@ EVENING_FLUSHES = 12  # production: one every 300 s
 TARGET_PROBE_BYTES = 0
 
 
-def written_bytes(pids: Sequence[int]) -> int:
+def written_bytes(master: int) -> int:
+    """`write_bytes` of the portal's processes so far: its master's, which counts the
+    workers it has reaped (the kernel adds a child's to its parent's), and its workers'
+    now."""
     total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/io").read_text(encoding="ascii").splitlines():
-            if line.startswith("write_bytes:"):
-                total += int(line.split()[1])
+    for pid in [master, *child_pids(master)]:
+        try:
+            lines = Path(f"/proc/{pid}/io").read_text(encoding="ascii").splitlines()
+        except FileNotFoundError:  # a worker recycled meanwhile: the master counts it now
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("write_bytes:"))
     return total
 
 
@@ -67,20 +72,19 @@ def probe(transport: HttpTransport) -> None:
 def measure(visitor: Visitor, phones: int, probes: int) -> tuple[float, int, float]:
     """Bytes per grant, bytes of `probes` probes, bytes per flush."""
     master = visitor.server_pid
-    pids = [master, *sorted(child_pids(master))]
     transports = [phone(visitor.base, number) for number in range(phones)]
-    before = written_bytes(pids)
+    before = written_bytes(master)
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda transport: go_online(transport, "fr"), transports))
     time.sleep(FLUSH_SECONDS + 1)  # the grants' statistics are written
-    per_grant = (written_bytes(pids) - before) / phones
-    before = written_bytes(pids)
+    per_grant = (written_bytes(master) - before) / phones
+    before = written_bytes(master)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda number: probe(transports[number % phones]), range(probes)))
-    probe_bytes = written_bytes(pids) - before
-    before = written_bytes(pids)
+    probe_bytes = written_bytes(master) - before
+    before = written_bytes(master)
     time.sleep(IDLE_SECONDS)
-    per_flush = (written_bytes(pids) - before) / (IDLE_SECONDS // FLUSH_SECONDS)
+    per_flush = (written_bytes(master) - before) / (IDLE_SECONDS // FLUSH_SECONDS)
     return per_grant, probe_bytes, per_flush
 
 

@@ -83,8 +83,8 @@ def test_a_thousand_granted_devices_probing_get_every_answer() -> None:
 
 def test_one_phone_flooding_the_grant_costs_no_write_and_others_still_join() -> None:
     flood = flooded(requests=2_000, joiners=12)
-    assert (flood.refused, flood.written, flood.grant_moved) == (0, 0, 0)
+    assert (flood.refused, flood.committed) == (0, False)
     assert flood.joined() == 12
-    # The benchmark's target is 6; here a margin for a noisy machine. A flood that wrote
-    # (a grant renewed 2,000 times) or held the workers would cost the joiners far more.
-    assert flood.ratio() <= 12, f"{flood.ratio():.1f}"
+    # The benchmark's target is 10; here a margin for a noisy machine. A flood that held
+    # the workers, or wrote (a grant renewed 2,000 times), would cost the joiners far more.
+    assert flood.ratio() <= 20, f"{flood.ratio():.1f}"
