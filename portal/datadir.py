@@ -2,17 +2,24 @@
 
 Folders are 0700 and files 0600. `portal.cli.main` sets the umask to 077 so that
 every file a command makes is private; the functions here also repair what an
-older version or another tool left readable.
+older version or another tool left readable. `disk_full` tells, for every part that
+writes there, when a failure is the card being full rather than a fault of its own.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 from pathlib import Path
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 UMASK = 0o077
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+FULL_SQLITE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE})
+"""SQLite's "database or disk is full", and the "disk I/O error" it gives when it cannot
+grow its -shm file: a WAL database cannot even be read without one."""
 
 
 def private_folder(path: Path) -> Path:
@@ -33,3 +40,19 @@ def private_files(*paths: Path) -> None:
     for path in (first, *others):
         if path.exists():
             path.chmod(FILE_MODE)
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether `error`, or the error it was raised from, says the disk is full: ENOSPC or
+    EDQUOT from the kernel, or SQLite's codes for it (peewee raises its OperationalError
+    while handling sqlite3's, which it keeps as the context)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in FULL_ERRNOS:
+            return True
+        if isinstance(current, sqlite3.Error) and current.sqlite_errorcode in FULL_SQLITE_CODES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

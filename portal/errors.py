@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from portal.access.firewall import FirewallError
+from portal.datadir import disk_full
 from portal.log_privacy import GUEST_PRIVACY
 from portal.security import FormExpired
 
@@ -24,6 +25,7 @@ MESSAGES = {
     503: _l("We cannot open the Internet right now. Please try again in one minute."),
 }
 EXPIRED_FORM = _l("This page was open too long. Please try again.")
+DISK_FULL = _l("The memory card of the hotspot is full. Please try again later.")
 
 
 def error_page(
@@ -69,5 +71,9 @@ def init_app(app: Flask) -> None:
     def unexpected(error: Exception) -> tuple[str, int]:
         if isinstance(error, HTTPException):
             return http_error(error)
+        if disk_full(error):
+            # Expected until a volunteer frees room: one line, no traceback at every request.
+            log.error("the data directory's disk is full: %s", type(error).__name__)
+            return error_page(503, DISK_FULL)
         log.exception("unexpected error", exc_info=error)
         return error_page(InternalServerError.code)

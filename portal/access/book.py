@@ -2,9 +2,10 @@
 
 The database is the store of record; the firewall enforces. A grant reaches the
 firewall before its row is written, a withdrawal after its row is deleted, so a
-firewall failure leaves no grant on record that is not enforced; what the set
-holds without a record (a write that failed after the firewall change) is swept
-away. The firewall is never called while a give or withdraw holds the database's
+firewall failure leaves no grant on record that is not enforced. A write that fails
+after the firewall change (the card full, say) takes that change back at once; what
+the set still holds without a record (the firewall did not answer then either) is
+swept away. The firewall is never called while a give or withdraw holds the database's
 write lock: a slow gatekeeper must not make every other writer wait on it.
 
 When the wall clock jumps (portal/wallclock.py says what every part does), a grant
@@ -63,11 +64,28 @@ class GrantBook:
         return self._now()
 
     def give(self, mac: str) -> Grant:
-        """Grant access for a full session from now (extends an existing grant)."""
+        """Grant access for a full session from now (extends an existing grant); if its row
+        cannot be written, the firewall goes back to what the record says and the error
+        is raised."""
+        left = self.seconds_left(mac)
         self.firewall.grant(mac, self.session_seconds)
-        grant = Grant.give(mac, self._now(), self.session_seconds)
+        try:
+            grant = Grant.give(mac, self._now(), self.session_seconds)
+        except Exception:
+            self._take_back(mac, left)
+            raise
         log.info("access granted for %d s", self.session_seconds)
         return grant
+
+    def _take_back(self, mac: str, left: int | None) -> None:
+        """Undo a grant whose row was not written: the time left on record, or no access."""
+        try:
+            if left:
+                self.firewall.grant(mac, left)
+            else:
+                self.firewall.revoke(mac)
+        except FirewallError as error:
+            log.warning("a grant not on record stays until the sweep: %s", error)
 
     def withdraw(self, mac: str) -> None:
         Grant.withdraw(mac)

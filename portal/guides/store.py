@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import Settings
-from portal.datadir import FILE_MODE, private_folder
+from portal.datadir import FILE_MODE, disk_full, private_folder
 from portal.guides.errors import PackDeferred, PackRejected, Refusal
 from portal.guides.library import (
     FORMAT,
@@ -358,6 +358,25 @@ def check_free_space(guides: Path, pack_size: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def _deferred_if_full(guides: Path, pack_name: str) -> Iterator[None]:
+    """The disk found full half way (free space is checked by an estimate, and others write
+    to the card too) defers the install, whatever step met it: a PackDeferred, not a refusal
+    of the pack. What the install had put in versions/ goes at once, to give the room back."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, PackDeferred) or not disk_full(error):
+            raise
+        with contextlib.suppress(OSError):
+            _delete_unreferenced(guides)
+        raise PackDeferred(
+            f"the disk of {guides} became full while installing {pack_name}; the pack in use "
+            "stays: free some room, then install it again",
+            Refusal.NO_ROOM,
+        ) from error
+
+
 def _check_acceptable(manifest: Manifest, settings: Settings) -> None:
     wanted = settings.guides.pack_id
     if manifest.info.id != wanted:
@@ -439,20 +458,21 @@ def install_file(path: Path, settings: Settings, progress: Progress | None = Non
             # The same pack as another portal version prepared it: it replaces the current one.
             previous = _slot(guides, PREVIOUS)
         try:
-            with _staging_folder(guides, name) as staging:
-                progress.stage("verify", size)
-                staged = read_pack(path, trusted, limits, dest=staging, progress=progress)
-                if staged.raw != manifest.raw:
-                    raise PackRejected(
-                        f"{path.name} changed while it was being installed", Refusal.UNREADABLE
-                    )
-                (staging / MANIFEST).write_bytes(staged.raw)
-                progress.stage("prepare")
-                _prepare(staging, settings)
-                progress.stage("switch")
-                _put_in_place(guides, staging, name)
-            _switch(guides, name, previous.name if previous is not None else None)
-            _delete_unreferenced(guides)
+            with _deferred_if_full(guides, path.name):
+                with _staging_folder(guides, name) as staging:
+                    progress.stage("verify", size)
+                    staged = read_pack(path, trusted, limits, dest=staging, progress=progress)
+                    if staged.raw != manifest.raw:
+                        raise PackRejected(
+                            f"{path.name} changed while it was being installed", Refusal.UNREADABLE
+                        )
+                    (staging / MANIFEST).write_bytes(staged.raw)
+                    progress.stage("prepare")
+                    _prepare(staging, settings)
+                    progress.stage("switch")
+                    _put_in_place(guides, staging, name)
+                _switch(guides, name, previous.name if previous is not None else None)
+                _delete_unreferenced(guides)
         finally:
             progress.finish()
     return InstallResult(manifest, guides / VERSIONS / name, True, time.monotonic() - started)

@@ -29,6 +29,7 @@ from portal import db
 from portal.access.firewall import FirewallError, TrafficCounters
 from portal.access.gatekeeper_client import GatekeeperFirewall
 from portal.config import Settings
+from portal.datadir import disk_full
 from portal.models import Grant
 from portal.stats.clock import libc
 from portal.stats.events import MAX_EVENT_BYTES, BadEvent, DeviceEvent, parse_event, socket_path
@@ -160,9 +161,15 @@ class Keeper:
     def flush(self) -> None:
         try:
             written = self.tally.flush()
-        except Exception:
+        except Exception as error:
             # Kept in memory for the next flush; the transaction wrote nothing.
-            log.exception("statistics not written; trying again at the next flush")
+            if disk_full(error):  # until room is freed: one line a flush, no traceback
+                log.warning(
+                    "statistics not written, the disk is full: %d rows kept for the next flush",
+                    self.tally.pending(),
+                )
+            else:
+                log.exception("statistics not written; trying again at the next flush")
         else:
             log.debug("statistics: %d rows written", written)
         finally:
