@@ -9,12 +9,14 @@ portal, a cut uplink) come last, in file order, and put things back.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -454,6 +456,61 @@ def test_killed_portal_keeps_access_and_its_restart_restores_grants(online: Hots
     assert abs(element["expires"] - expected) <= 5
     assert abs(element["timeout"] - expected) <= 5
     assert fetch_body(online, who, UPSTREAM_URL) == UPSTREAM_BODY
+
+
+FLAP_SECONDS = 2.5
+"""The uplink's cable goes in and out: faster than the monitor checks (every
+CHECK_INTERVAL_SECONDS, one check in a row flips the verdict here)."""
+
+
+def test_a_flapping_uplink_keeps_grants_and_dnsmasq_and_flips_a_phone_once_a_check(
+    online: Hotspot,
+) -> None:
+    who = phone(online)
+    url = "http://connectivitycheck.gstatic.com/generate_204"
+    leases = online.lease_file.read_bytes()
+    dnsmasq = online.processes["dnsmasq"].members()
+    stop = threading.Event()
+
+    def flap() -> None:
+        state = "down"
+        while not stop.wait(FLAP_SECONDS):
+            online.run_in_upstream(["ip", "link", "set", "wan0", state])
+            state = "up" if state == "down" else "down"
+
+    flapping = threading.Thread(target=flap)
+    seen: list[tuple[float, str]] = []
+    started = time.monotonic()
+    flapping.start()
+    try:
+        while time.monotonic() - started < 60:  # a minute, the phone probing twice a second
+            seen.append((time.monotonic(), statuses(online, who, [url])[url]))
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        flapping.join()
+        online.run_in_upstream(["ip", "link", "set", "wan0", "up"])
+    # What the phone was told: online (the stand-in Internet's answer, or the portal's own
+    # while the DNS follows the verdict) or captive. No answer at all ("000") is the
+    # Internet gone before a check noticed.
+    online_answers = {"200", "204"}
+    told = [(at, answer in online_answers) for at, answer in seen if answer != "000"]
+    changes = [(was, at) for (was, before), (at, now) in itertools.pairwise(told) if now != before]
+    shown = [(round(at - started, 1), answer) for at, answer in seen]
+    assert len(changes) >= 2, shown  # the phone did see the Internet come and go
+    # A verdict needs a check: a round starts CHECK_INTERVAL_SECONDS after the last one
+    # ended, and each worker looks at the verdict once a second. A change happened between
+    # two answers; two changes are at most this close. A phone told "online", "captive",
+    # "online" within a check would show and hide its sign-in window.
+    longest = [at - was for (was, _), (_, at) in itertools.pairwise(changes)]
+    assert min(longest) >= CHECK_INTERVAL_SECONDS - UplinkStatus.RECHECK_SECONDS, shown
+    assert {answer for _, answer in seen} <= {*online_answers, "000", f"302 {PORTAL_URL}"}
+    # No grant lost, DNS switched but never restarted: the same dnsmasq, its leases.
+    assert who.mac in online.kernel_set()
+    assert online.processes["dnsmasq"].members() == dnsmasq
+    assert online.lease_file.read_bytes() == leases
+    window = CHECK_INTERVAL_SECONDS + CHECK_TIMEOUT_SECONDS + UplinkStatus.RECHECK_SECONDS + 12
+    wait_for(lambda: fetch_body(online, who, UPSTREAM_URL) == UPSTREAM_BODY, "access", window)
 
 
 def test_uplink_cut_shows_offline_mode_and_its_return_restores_access(online: Hotspot) -> None:
