@@ -67,12 +67,13 @@ class GrantBook:
         """Grant access for a full session from now (extends an existing grant); if its row
         cannot be written, the firewall goes back to what the record says and the error
         is raised."""
-        left = self.seconds_left(mac)
         self.firewall.grant(mac, self.session_seconds)
         try:
             grant = Grant.give(mac, self._now(), self.session_seconds)
         except Exception:
-            self._take_back(mac, left)
+            # The record is as before the give: only a failure pays for reading it (the
+            # grant view may read every grant on record).
+            self._take_back(mac, self.seconds_left(mac))
             raise
         log.info("access granted for %d s", self.session_seconds)
         return grant
