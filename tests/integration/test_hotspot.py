@@ -511,6 +511,8 @@ def test_a_flapping_uplink_keeps_grants_and_dnsmasq_and_flips_a_phone_once_a_che
     assert online.lease_file.read_bytes() == leases
     window = CHECK_INTERVAL_SECONDS + CHECK_TIMEOUT_SECONDS + UplinkStatus.RECHECK_SECONDS + 12
     wait_for(lambda: fetch_body(online, who, UPSTREAM_URL) == UPSTREAM_BODY, "access", window)
+    # The hotspot is left online for the tests after this one: the verdict up, DNS real.
+    wait_for(lambda: statuses(online, who, [url])[url] == "200", "online mode", window)
 
 
 def test_uplink_cut_shows_offline_mode_and_its_return_restores_access(online: Hotspot) -> None:
